@@ -1,0 +1,44 @@
+# The two commands: `make run` and `make test`. Each sets up .venv on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+PYTEST_ARGS ?=
+
+.PHONY: run test test-services lint bench venv migrate seed clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	HOST=$(HOST) PORT=$(PORT) ./scripts/run.sh
+
+test: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-services: venv
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: venv
+	$(BIN)/python -m bench
+
+migrate: venv
+	$(BIN)/python manage.py migrate --noinput
+
+seed: venv
+	$(BIN)/python manage.py seed_demo
+
+clean:
+	rm -rf $(VENV) var/

@@ -1,0 +1,183 @@
+"""Scoping in one place: what each user may see and act on, from their role grants and the map.
+
+Every app filters its querysets through `scope_filter` (or the helpers below) and answers 404 for
+objects outside the result. The scope is computed once per user object and cached on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from backend.communities.models import Community, Grid, PartyOrganization
+
+from .models import Role, RoleGrant, User
+
+_CACHE_ATTR = "_scope_cache"
+
+STAFF_ROLES = (Role.STREET_ADMIN, Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF)
+
+
+@dataclass(frozen=True)
+class Scope:
+    is_superuser: bool
+    street_ids: frozenset[int]  # streets the user administers
+    community_ids: frozenset[int]  # communities the user acts on as staff (incl. their streets')
+    secretary_community_ids: frozenset[int]  # communities whose staff roles the user manages
+    grid_ids: frozenset[int]  # grids the user works (grid workers), incl. grids of staff communities
+    worker_grid_ids: frozenset[int]  # grids granted to the user as grid worker
+    organization_ids: frozenset[int]  # organisations the user is liaison for
+
+    @property
+    def is_staff(self) -> bool:
+        """Street or community staff somewhere: may use the console and staff endpoints."""
+        return self.is_superuser or bool(self.community_ids or self.street_ids)
+
+    @property
+    def has_any_role(self) -> bool:
+        return self.is_staff or bool(self.worker_grid_ids or self.organization_ids)
+
+
+EMPTY_SCOPE = Scope(False, frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
+
+
+def get_scope(user: User | None) -> Scope:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return EMPTY_SCOPE
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    if user.is_superuser:
+        scope = Scope(True, frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
+    else:
+        grants = list(
+            RoleGrant.objects.filter(user=user, revoked_at__isnull=True).values_list(
+                "role", "street_id", "community_id", "grid_id", "organization_id"
+            )
+        )
+        street_ids = {s for r, s, _c, _g, _o in grants if r == Role.STREET_ADMIN}
+        own_communities = {c for r, _s, c, _g, _o in grants if r in (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF)}
+        secretary_of = {c for r, _s, c, _g, _o in grants if r == Role.COMMUNITY_SECRETARY}
+        worker_grids = {g for r, _s, _c, g, _o in grants if r == Role.GRID_WORKER}
+        organizations = {o for r, _s, _c, _g, o in grants if r == Role.UNIT_LIAISON}
+        community_ids = set(own_communities)
+        if street_ids:
+            community_ids |= set(Community.objects.filter(street_id__in=street_ids).values_list("id", flat=True))
+        grid_ids = set(worker_grids)
+        if community_ids:
+            grid_ids |= set(Grid.objects.filter(community_id__in=community_ids).values_list("id", flat=True))
+        if street_ids:
+            secretary_of |= community_ids
+        scope = Scope(
+            False,
+            frozenset(street_ids),
+            frozenset(community_ids),
+            frozenset(secretary_of),
+            frozenset(grid_ids),
+            frozenset(worker_grids),
+            frozenset(organizations),
+        )
+    setattr(user, _CACHE_ATTR, scope)
+    return scope
+
+
+def forget_scope(user: User) -> None:
+    """Call after changing someone's grants so the next check sees them."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def _none() -> Q:
+    return Q(pk__in=[])
+
+
+def scope_q(
+    user: User | None,
+    *,
+    street: str | None = None,
+    community: str | None = None,
+    grid: str | None = None,
+    organization: str | None = None,
+    include_grid_workers: bool = False,
+    include_liaisons: bool = False,
+) -> Q:
+    """A filter for rows whose place (given by the lookup paths) lies in the user's staff scope.
+
+    Pass the paths the model has, e.g. `community="community"`, `grid="grid"`,
+    `street="community__street"`. Grid workers are included only where the app says so (their
+    grid's appeals and residents), unit liaisons likewise (their organisation's members).
+    """
+    scope = get_scope(user)
+    if scope.is_superuser:
+        return Q()
+    q = _none()
+    if street and scope.street_ids:
+        q |= Q(**{f"{street}__in": scope.street_ids})
+    if community and scope.community_ids:
+        q |= Q(**{f"{community}__in": scope.community_ids})
+    if grid and include_grid_workers and scope.worker_grid_ids:
+        q |= Q(**{f"{grid}__in": scope.worker_grid_ids})
+    if organization and include_liaisons and scope.organization_ids:
+        q |= Q(**{f"{organization}__in": scope.organization_ids})
+    return q
+
+
+def scope_filter(qs: QuerySet, user: User | None, **paths) -> QuerySet:
+    return qs.filter(scope_q(user, **paths))
+
+
+def can_act_on_community(user: User | None, community_id: int | None) -> bool:
+    scope = get_scope(user)
+    return scope.is_superuser or (community_id is not None and community_id in scope.community_ids)
+
+
+def can_act_on_street(user: User | None, street_id: int | None) -> bool:
+    scope = get_scope(user)
+    return scope.is_superuser or (street_id is not None and street_id in scope.street_ids)
+
+
+def visible_communities(user: User | None) -> QuerySet[Community]:
+    return scope_filter(Community.objects.all(), user, community="id", street="street")
+
+
+def visible_grids(user: User | None) -> QuerySet[Grid]:
+    return scope_filter(Grid.objects.all(), user, community="community", grid="id", include_grid_workers=True)
+
+
+def staff_organizations(user: User | None) -> QuerySet[PartyOrganization]:
+    """Organisations a staff member acts on: those tied to their streets and communities."""
+    return scope_filter(
+        PartyOrganization.objects.all(),
+        user,
+        street="street",
+        community="community",
+        organization="id",
+        include_liaisons=False,
+    )
+
+
+def limit_choices(user: User | None, model) -> QuerySet | None:
+    from backend.communities.models import Street
+
+    scope = get_scope(user)
+    if scope.is_superuser:
+        return None
+    if model is Community:
+        return visible_communities(user)
+    if model is Grid:
+        return Grid.objects.filter(community_id__in=scope.community_ids)
+    if model is Street:
+        return Street.objects.filter(id__in=scope.street_ids)
+    if model is PartyOrganization:
+        return staff_organizations(user)
+    return None
+
+
+def register_provider() -> None:
+    from backend.core.scoping import scope_provider
+
+    scope_provider.register("get_scope", get_scope)
+    scope_provider.register("scope_q", scope_q)
+    scope_provider.register("can_act_on_community", can_act_on_community)
+    scope_provider.register("limit_choices", limit_choices)

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from backend.communities.models import Community, Grid, PartyOrganization, Street
+
+from . import services
+from .models import MOBILE_RE, Role, RoleGrant, User, mask_phone
+from .scoping import get_scope
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    role_display = serializers.CharField(source="get_role_display", read_only=True)
+
+    class Meta:
+        model = RoleGrant
+        fields = ["id", "role", "role_display", "street", "community", "grid", "organization"]
+        read_only_fields = fields
+
+
+class MeSerializer(serializers.ModelSerializer):
+    """The signed-in user's own profile (their phone unmasked: it is theirs)."""
+
+    roles = serializers.SerializerMethodField()
+    community = serializers.PrimaryKeyRelatedField(queryset=Community.objects.all(), allow_null=True, required=False)
+    has_wechat = serializers.SerializerMethodField()
+    is_staff = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "phone", "real_name", "nickname", "community", "roles", "has_wechat", "is_staff", "date_joined"]
+        read_only_fields = ["id", "phone", "roles", "has_wechat", "is_staff", "date_joined"]
+
+    @extend_schema_field(RoleSerializer(many=True))
+    def get_roles(self, user: User):
+        grants = [g for g in user.role_grants.all() if g.revoked_at is None] if hasattr(user, "role_grants") else []
+        return RoleSerializer(grants, many=True).data
+
+    def get_has_wechat(self, user: User) -> bool:
+        return bool(user.wechat_openid)
+
+    def get_is_staff(self, user: User) -> bool:
+        return get_scope(user).is_staff
+
+    def update(self, instance: User, validated_data: dict) -> User:
+        return services.update_profile(user=instance, **validated_data)
+
+
+class PublicUserSerializer(serializers.ModelSerializer):
+    """Someone else, as staff see them in lists: phone masked."""
+
+    phone = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "real_name", "phone"]
+
+    def get_phone(self, user: User) -> str | None:
+        return mask_phone(user.phone)
+
+
+class RoleGrantSerializer(serializers.ModelSerializer):
+    user = PublicUserSerializer(read_only=True)
+    role_display = serializers.CharField(source="get_role_display", read_only=True)
+    granted_by = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = RoleGrant
+        fields = [
+            "id",
+            "user",
+            "role",
+            "role_display",
+            "street",
+            "community",
+            "grid",
+            "organization",
+            "granted_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RoleGrantCreateSerializer(serializers.Serializer):
+    phone = serializers.RegexField(MOBILE_RE, error_messages={"invalid": _("请输入有效的中国大陆手机号")})
+    real_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    role = serializers.ChoiceField(choices=Role.choices)
+    street = serializers.PrimaryKeyRelatedField(queryset=Street.objects.none(), required=False, allow_null=True)
+    community = serializers.PrimaryKeyRelatedField(queryset=Community.objects.none(), required=False, allow_null=True)
+    grid = serializers.PrimaryKeyRelatedField(queryset=Grid.objects.none(), required=False, allow_null=True)
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=PartyOrganization.objects.none(), required=False, allow_null=True
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .scoping import staff_organizations, visible_communities
+
+        user = self.context["request"].user
+        scope = get_scope(user)
+        # A place outside the granter's scope is "not found", exactly as a wrong id would be.
+        self.fields["street"].queryset = (
+            Street.objects.all() if scope.is_superuser else Street.objects.filter(id__in=scope.street_ids)
+        )
+        self.fields["community"].queryset = visible_communities(user)
+        self.fields["grid"].queryset = Grid.objects.filter(community__in=visible_communities(user))
+        self.fields["organization"].queryset = staff_organizations(user)

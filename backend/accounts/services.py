@@ -1,0 +1,152 @@
+"""Account writes: role grants and revocations, profile changes, staff accounts."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.communities.models import Community, Grid, PartyOrganization, Street
+from backend.core.errors import DomainError
+
+from .models import SCOPE_FIELD_BY_ROLE, Role, RoleGrant, User
+from .scoping import forget_scope, get_scope
+
+# The roles a community secretary may hand out inside their own community.
+SECRETARY_GRANTABLE = {Role.COMMUNITY_STAFF, Role.GRID_WORKER}
+
+
+def _scope_community_id(*, role: Role, target) -> int | None:
+    if role in (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF):
+        return target.pk
+    if role == Role.GRID_WORKER:
+        return target.community_id
+    return None
+
+
+def _scope_street_id(*, role: Role, target) -> int | None:
+    if role == Role.STREET_ADMIN:
+        return target.pk
+    if role in (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF):
+        return target.street_id
+    if role == Role.GRID_WORKER:
+        return target.community.street_id
+    if role == Role.UNIT_LIAISON:
+        return target.street_id or (target.community.street_id if target.community_id else None)
+    return None
+
+
+def may_grant(*, granter: User, role: Role, target) -> bool:
+    """Street admins grant any role inside their street; secretaries staff roles in their community."""
+    scope = get_scope(granter)
+    if scope.is_superuser:
+        return True
+    street_id = _scope_street_id(role=role, target=target)
+    if street_id is not None and street_id in scope.street_ids:
+        return True
+    community_id = _scope_community_id(role=role, target=target)
+    return role in SECRETARY_GRANTABLE and community_id is not None and community_id in scope.secretary_community_ids
+
+
+@transaction.atomic
+def grant_role(
+    *,
+    granter: User | None,
+    user: User,
+    role: Role | str,
+    street: Street | None = None,
+    community: Community | None = None,
+    grid: Grid | None = None,
+    organization: PartyOrganization | None = None,
+) -> tuple[RoleGrant, bool]:
+    """Grant `role` over one place. Granting what is already held returns the grant (created=False)."""
+    role = Role(role)
+    places = {"street": street, "community": community, "grid": grid, "organization": organization}
+    field = SCOPE_FIELD_BY_ROLE[role]
+    target = places[field]
+    if target is None or any(v is not None for k, v in places.items() if k != field):
+        raise DomainError(
+            "validation_error",
+            _("角色与范围不匹配"),
+            fields={field: [_("角色 %(role)s 需要且只需要指定%(field)s") % {"role": role.label, "field": field}]},
+        )
+    if granter is not None and not may_grant(granter=granter, role=role, target=target):
+        raise DomainError("permission_denied", _("无权在此范围授予该角色"))
+    existing = RoleGrant.objects.filter(user=user, role=role, revoked_at__isnull=True, **{field: target}).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            grant = RoleGrant.objects.create(user=user, role=role, granted_by=granter, **{field: target})
+    except IntegrityError:
+        # A concurrent identical grant won the race: answer with it.
+        return RoleGrant.objects.get(user=user, role=role, revoked_at__isnull=True, **{field: target}), False
+    forget_scope(user)
+    return grant, True
+
+
+@transaction.atomic
+def revoke_role(*, revoker: User | None, grant: RoleGrant) -> RoleGrant:
+    grant = RoleGrant.objects.select_for_update().get(pk=grant.pk)
+    if grant.revoked_at is not None:
+        return grant
+    if revoker is not None and not may_grant(granter=revoker, role=Role(grant.role), target=grant.scope_object):
+        raise DomainError("permission_denied", _("无权撤销该角色"))
+    grant.revoked_at = timezone.now()
+    grant.revoked_by = revoker
+    grant.save(update_fields=["revoked_at", "revoked_by"])
+    forget_scope(grant.user)
+    return grant
+
+
+@transaction.atomic
+def get_or_create_user_by_phone(*, phone: str, real_name: str = "") -> tuple[User, bool]:
+    """The account a role is granted to: found by phone, or made with no usable password.
+
+    A person later logging in through WeChat and binding this phone joins that account.
+    """
+    user = User.objects.filter(phone=phone).first()
+    if user:
+        if real_name and not user.real_name:
+            user.real_name = real_name
+            user.save(update_fields=["real_name"])
+        return user, False
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(phone=phone, real_name=real_name), True
+    except IntegrityError:
+        return User.objects.get(phone=phone), False
+
+
+@transaction.atomic
+def update_profile(*, user: User, **changes) -> User:
+    allowed = {"real_name", "nickname", "community"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(user, name, value)
+    user.save(update_fields=list(changes) or None)
+    return user
+
+
+@transaction.atomic
+def create_staff_account(
+    *,
+    phone: str,
+    password: str,
+    role: Role | str,
+    real_name: str = "",
+    street: Street | None = None,
+    community: Community | None = None,
+    grid: Grid | None = None,
+    organization: PartyOrganization | None = None,
+) -> tuple[User, RoleGrant]:
+    """For `manage.py create_staff` and demo data: a console account with a password and a role."""
+    user, _created = get_or_create_user_by_phone(phone=phone, real_name=real_name)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    grant, _ = grant_role(
+        granter=None, user=user, role=role, street=street, community=community, grid=grid, organization=organization
+    )
+    return user, grant

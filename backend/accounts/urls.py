@@ -1,0 +1,19 @@
+from django.urls import path
+from djoser.views import UserViewSet
+from rest_framework.routers import SimpleRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from . import views
+
+router = SimpleRouter()
+router.register("accounts/roles", views.RoleGrantViewSet, basename="role-grant")
+
+# Only the djoser routes the API uses: some of its unused defaults answer 500 to malformed input.
+me = UserViewSet.as_view({"get": "me", "patch": "me"})
+
+urlpatterns = [
+    path("auth/jwt/create/", TokenObtainPairView.as_view(), name="jwt-create"),
+    path("auth/jwt/refresh/", TokenRefreshView.as_view(), name="jwt-refresh"),
+    path("auth/users/me/", me, name="user-me"),
+    *router.urls,
+]

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .models import Community, Estate, Grid, PartyOrganization, Street
+
+
+class StreetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Street
+        fields = ["id", "name", "city"]
+
+
+class CommunitySerializer(serializers.ModelSerializer):
+    street_name = serializers.CharField(source="street.name", read_only=True)
+
+    class Meta:
+        model = Community
+        fields = ["id", "name", "street", "street_name", "address"]
+
+
+class GridSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Grid
+        fields = ["id", "name", "community"]
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PartyOrganization
+        fields = ["id", "name", "kind", "is_unit", "parent", "street", "community", "employer"]
+
+
+class EstateSerializer(serializers.ModelSerializer):
+    """Read and write shape. `community` and `grid` choices are limited to the caller's scope by the view."""
+
+    community_name = serializers.CharField(source="community.name", read_only=True)
+
+    class Meta:
+        model = Estate
+        fields = [
+            "id",
+            "name",
+            "community",
+            "community_name",
+            "grid",
+            "address",
+            "households",
+            "has_property_service",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "community_name", "created_at", "updated_at"]
+        extra_kwargs = {"households": {"min_value": 0, "max_value": 1_000_000}}
+
+    def validate(self, attrs):
+        community = attrs.get("community", getattr(self.instance, "community", None))
+        grid = attrs.get("grid", getattr(self.instance, "grid", None) if "community" not in attrs else None)
+        if "grid" in attrs:
+            grid = attrs["grid"]
+        if grid is not None and community is not None and grid.community_id != community.pk:
+            raise serializers.ValidationError({"grid": ["网格不属于该社区"]})
+        return attrs

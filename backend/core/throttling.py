@@ -1,0 +1,33 @@
+import hashlib
+
+from rest_framework import throttling
+
+
+class UserThrottle(throttling.UserRateThrottle):
+    scope = "user"
+
+
+class AnonThrottle(throttling.AnonRateThrottle):
+    scope = "anon"
+
+
+class WeChatCodeThrottle(throttling.SimpleRateThrottle):
+    """Per login code: a code is single-use, so hammering one code is a client bug or an attack."""
+
+    scope = "wechat_code"
+
+    def get_cache_key(self, request, view):
+        code = request.data.get("code") if hasattr(request, "data") else None
+        if not isinstance(code, str) or not code:
+            return None
+        digest = hashlib.sha256(code.encode()).hexdigest()[:32]
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+class WeChatAddressThrottle(throttling.SimpleRateThrottle):
+    """Per client address, and generous: a venue's whole crowd may share one Wi-Fi address."""
+
+    scope = "wechat_address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

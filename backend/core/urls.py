@@ -1,0 +1,2 @@
+# Uploads and other core endpoints are added here.
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""WebSocket routes, served by daphne under /ws/."""
+
+websocket_urlpatterns: list = []

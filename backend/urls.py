@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from backend.core import views as core_views
+
+api_v1 = [
+    path("", include("backend.core.urls")),
+    path("", include("backend.accounts.urls")),
+    path("", include("backend.communities.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("admin/", admin.site.urls),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+]
+
+if settings.DEBUG:
+    from django.views.static import serve
+
+    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+
+handler400 = "backend.core.views.bad_request"
+handler403 = "backend.core.views.permission_denied"
+handler404 = "backend.core.views.not_found"
+handler500 = "backend.core.views.server_error"
