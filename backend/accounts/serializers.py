@@ -98,7 +98,10 @@ class RoleGrantCreateSerializer(serializers.Serializer):
         super().__init__(*args, **kwargs)
         from .scoping import staff_organizations, visible_communities
 
-        user = self.context["request"].user
+        request = self.context.get("request")
+        if request is None:  # schema generation: no caller, no choices
+            return
+        user = request.user
         scope = get_scope(user)
         # A place outside the granter's scope is "not found", exactly as a wrong id would be.
         self.fields["street"].queryset = (

@@ -18,6 +18,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "consent_required": 400,
     "not_authenticated": 401,
     "token_invalid": 401,
+    "invalid_credentials": 401,
     "permission_denied": 403,
     "wechat_user_blocked": 403,
     "not_in_audience": 403,

@@ -97,6 +97,8 @@ def _code_for(exc: drf.APIException) -> tuple[str, str]:
     if isinstance(exc, drf.NotAuthenticated):
         return "not_authenticated", detail
     if isinstance(exc, drf.AuthenticationFailed):
+        if exc.get_codes() == "no_active_account":
+            return "invalid_credentials", detail
         # simplejwt's InvalidToken is an AuthenticationFailed with code "token_not_valid".
         return "token_invalid", detail
     if isinstance(exc, drf.NotFound):
