@@ -9,6 +9,7 @@ replaying from the database.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,35 @@ logger = logging.getLogger(__name__)
 event_sinks = Registry("event sinks")
 
 AUDIENCE_KINDS = ("users", "street", "community", "grid", "activity")
+
+# Who belongs to a place, as far as a higher app knows: key f"{kind}:{app_label}" (several apps
+# may add members to one kind), provider(ids: tuple[int, ...]) -> iterable of user ids.
+audience_providers = Registry("audience")
+
+# May this user watch live updates of that object? key "activity": provider(user, activity_id) -> bool.
+watch_permission = Registry("watch")
+
+
+def register_audience_provider(kind: str, app_label: str, provider: Callable[[tuple[int, ...]], Iterable[int]]):
+    if kind not in AUDIENCE_KINDS:
+        raise ValueError(f"unknown audience kind {kind!r}")
+    return audience_providers.register(f"{kind}:{app_label}", provider)
+
+
+def provided_user_ids(kind: str, ids: tuple[int, ...]) -> set[int]:
+    """The union of what every provider registered for `kind` says about these places."""
+    found: set[int] = set()
+    prefix = f"{kind}:"
+    for key, provider in audience_providers.items():
+        if key.startswith(prefix):
+            found.update(int(user_id) for user_id in provider(tuple(ids)))
+    return found
+
+
+def may_watch(user: Any, kind: str, object_id: int) -> bool:
+    """Whether `user` may follow live updates of that object; False when no app answers for it."""
+    provider = watch_permission.get(kind)
+    return bool(provider is not None and provider(user, object_id))
 
 
 @dataclass(frozen=True)
