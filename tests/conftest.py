@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
+
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -13,9 +15,12 @@ from tests import factories
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    cache.clear()
+    # A fresh key prefix per test instead of cache.clear(): on Redis clear() is FLUSHDB, which
+    # would also wipe the channel layer and any other run sharing the server.
+    caches_conf = copy.deepcopy(settings.CACHES)
+    caches_conf["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches_conf
     yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -53,3 +58,15 @@ def other_community(street):
 @pytest.fixture
 def resident(db):
     return factories.UserFactory()
+
+
+@pytest.fixture
+def fake_wechat(settings):
+    """A running fake WeChat API (backend/core/fake_wechat.py) that the settings point at."""
+    from backend.core.fake_wechat import FakeWeChat
+
+    with FakeWeChat() as server:
+        settings.WECHAT_API_BASE = server.base_url
+        settings.WECHAT_APPID = server.appid
+        settings.WECHAT_SECRET = server.secret
+        yield server
