@@ -1,2 +1,7 @@
-# Uploads and other core endpoints are added here.
-urlpatterns: list = []
+from django.urls import path
+
+from .upload_views import UploadView
+
+urlpatterns = [
+    path("uploads/", UploadView.as_view(), name="upload-create"),
+]

@@ -1,0 +1,115 @@
+"""DRF pieces other apps use to take uploads by id (`photos: [id…]`, `evidence: id`) and show them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import Upload
+from .selectors import uploads_owned_by
+
+_DOES_NOT_EXIST = _("上传文件 {pk_value} 不存在")
+_WRONG_KIND = _("上传文件 {pk_value} 不是{kind}")
+
+
+def _caller(field: serializers.Field) -> Any:
+    request = field.context.get("request")
+    return getattr(request, "user", None)
+
+
+def _kind_label(kind: str) -> str:
+    return str(Upload.Kind(kind).label)
+
+
+class UploadField(serializers.PrimaryKeyRelatedField):
+    """One upload id the caller owns; `kind="image"` where only a picture will do.
+
+    Someone else's id is refused with the same message as an id that does not exist.
+    """
+
+    default_error_messages = {
+        "does_not_exist": _DOES_NOT_EXIST,
+        "incorrect_type": _("应为上传文件的 id"),
+        "wrong_kind": _WRONG_KIND,
+    }
+
+    def __init__(self, *, kind: str | None = None, **kwargs: Any) -> None:
+        self.kind = kind
+        if not kwargs.get("read_only"):
+            # Only names the model for the schema; get_queryset() narrows it to the caller's own.
+            kwargs.setdefault("queryset", Upload.objects.all())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return uploads_owned_by(_caller(self))
+
+    def to_internal_value(self, data: Any) -> Upload:
+        upload = super().to_internal_value(data)
+        if self.kind and upload.kind != self.kind:
+            self.fail("wrong_kind", pk_value=upload.pk, kind=_kind_label(self.kind))
+        return upload
+
+
+class UploadListField(serializers.ListField):
+    """Upload ids the caller owns, resolved in one query; order kept, repeats dropped."""
+
+    default_error_messages = {"does_not_exist": _DOES_NOT_EXIST, "wrong_kind": _WRONG_KIND}
+
+    def __init__(self, *, kind: str | None = None, **kwargs: Any) -> None:
+        self.kind = kind
+        kwargs.setdefault("child", serializers.IntegerField(min_value=1))
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Upload]:
+        ids = list(dict.fromkeys(super().to_internal_value(data)))
+        found = {upload.pk: upload for upload in uploads_owned_by(_caller(self), ids)}
+        for pk in ids:
+            if pk not in found:
+                self.fail("does_not_exist", pk_value=pk)
+            if self.kind and found[pk].kind != self.kind:
+                self.fail("wrong_kind", pk_value=pk, kind=_kind_label(self.kind))
+        return [found[pk] for pk in ids]
+
+    def to_representation(self, data: Any) -> list[int]:
+        if hasattr(data, "all"):
+            data = data.all()
+        return [getattr(item, "pk", item) for item in data]
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    """How an upload is shown: here after POST /uploads/, and nested wherever a record shows its files."""
+
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Upload
+        fields = [
+            "id",
+            "url",
+            "thumbnail_url",
+            "kind",
+            "content_type",
+            "size",
+            "width",
+            "height",
+            "original_name",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def _absolute(self, url: str) -> str:
+        # The mini-program's <image> and wx.downloadFile need full https URLs, not paths.
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, upload: Upload) -> str:
+        return self._absolute(upload.file.url)
+
+    @extend_schema_field(serializers.URLField(allow_null=True, help_text="images only"))
+    def get_thumbnail_url(self, upload: Upload) -> str | None:
+        return self._absolute(upload.thumbnail.url) if upload.thumbnail else None
