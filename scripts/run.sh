@@ -15,9 +15,12 @@ if [ "$DEBUG" != "1" ] && [ "$DEBUG" != "true" ]; then
   $PY manage.py collectstatic --noinput >/dev/null
 fi
 
+# One task worker, and the scheduler so timed jobs (reminders, overdue appeals) also fire locally.
 $PY manage.py db_worker --no-reload &
 WORKER_PID=$!
-trap 'kill "$WORKER_PID" 2>/dev/null || true' EXIT INT TERM
+$PY manage.py run_scheduler &
+SCHEDULER_PID=$!
+trap 'kill "$WORKER_PID" "$SCHEDULER_PID" 2>/dev/null || true' EXIT INT TERM
 
 BASE="http://${HOST}:${PORT}"
 cat <<MSG
