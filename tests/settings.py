@@ -11,3 +11,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
 if REDIS_URL:  # noqa: F405
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test{os.getpid()}"  # noqa: F405
+
+# Hashing is not what the tests check; the fast hasher saves about a second per user created.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
