@@ -3,7 +3,7 @@ from djoser.views import UserViewSet
 from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from . import views
+from . import views, wechat_views
 
 router = SimpleRouter()
 router.register("accounts/roles", views.RoleGrantViewSet, basename="role-grant")
@@ -15,5 +15,7 @@ urlpatterns = [
     path("auth/jwt/create/", TokenObtainPairView.as_view(), name="jwt-create"),
     path("auth/jwt/refresh/", TokenRefreshView.as_view(), name="jwt-refresh"),
     path("auth/users/me/", me, name="user-me"),
+    path("auth/wechat/login/", wechat_views.WeChatLoginView.as_view(), name="wechat-login"),
+    path("auth/wechat/phone/", wechat_views.WeChatPhoneView.as_view(), name="wechat-phone"),
     *router.urls,
 ]
