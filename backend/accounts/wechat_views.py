@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -15,14 +13,6 @@ from backend.core.throttling import UserThrottle, WeChatAddressThrottle, WeChatC
 
 from . import wechat
 from .serializers import MeSerializer
-
-
-class CodeThrottle(WeChatCodeThrottle):
-    """WeChatCodeThrottle for bodies that may not be objects: a JSON array has no code to count
-    (the serializer refuses it right after), where the base class would fail on `.get`."""
-
-    def get_cache_key(self, request, view):
-        return super().get_cache_key(request, view) if isinstance(request.data, Mapping) else None
 
 
 class WeChatCodeSerializer(serializers.Serializer):
@@ -64,7 +54,7 @@ class WeChatLoginView(APIView):
     permission_classes = [AllowAny]
     # A stale Authorization header from a previous session must not stop a fresh login.
     authentication_classes: list = []
-    throttle_classes = [CodeThrottle, WeChatAddressThrottle]
+    throttle_classes = [WeChatCodeThrottle, WeChatAddressThrottle]
     error_statuses = ("403", "503")
 
     @extend_schema(request=WeChatCodeSerializer, responses={200: WeChatLoginSerializer})
@@ -77,7 +67,7 @@ class WeChatPhoneView(APIView):
     """Bind the phone from a `getPhoneNumber` code to the signed-in user (see API.md, Auth)."""
 
     permission_classes = [IsAuthenticated]
-    throttle_classes = [UserThrottle, CodeThrottle]
+    throttle_classes = [UserThrottle, WeChatCodeThrottle]
     error_statuses = ("409", "503")
 
     @extend_schema(request=WeChatCodeSerializer, responses={200: WeChatPhoneSerializer})

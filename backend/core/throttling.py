@@ -1,4 +1,5 @@
 import hashlib
+from collections.abc import Mapping
 
 from rest_framework import throttling
 
@@ -17,7 +18,9 @@ class WeChatCodeThrottle(throttling.SimpleRateThrottle):
     scope = "wechat_code"
 
     def get_cache_key(self, request, view):
-        code = request.data.get("code") if hasattr(request, "data") else None
+        # A body that is not an object (a JSON array) has no code to count; the view refuses it.
+        data = request.data if isinstance(request.data, Mapping) else {}
+        code = data.get("code")
         if not isinstance(code, str) or not code:
             return None
         digest = hashlib.sha256(code.encode()).hexdigest()[:32]
