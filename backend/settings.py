@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "backend.communities",
     "backend.accounts",
     "backend.notices",
+    "backend.brands",
     "backend.demo",
 ]
 # daphne must come before staticfiles so its runserver wins; keep it right after contrib.
@@ -275,7 +276,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "BrandStatusEnum": "backend.brands.models.Brand.Status",
+        "BrandPlanStatusEnum": "backend.brands.models.BrandPlan.Status",
+    },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
 
