@@ -14,6 +14,7 @@ from django.db import models, transaction
 
 from backend.accounts.models import SCOPE_FIELD_BY_ROLE, Role, RoleGrant, User
 from backend.accounts.services import create_staff_account
+from backend.brands.demo import seed_brand_demo
 from backend.communities.models import Community, Estate, Grid, PartyOrganization, Street
 
 from . import data
@@ -53,10 +54,11 @@ class SeedResult:
     counts: dict[str, Tally] = field(default_factory=lambda: {kind: Tally() for kind in KINDS})
     accounts: list[DemoAccount] = field(default_factory=list)
     accounts_seeded: bool = False  # False when DEBUG is off: the map only
+    brands_changed: bool = False  # 岳阳楼社区's brand and the street's plan deadlines (brands/demo.py)
 
     @property
     def changed(self) -> bool:
-        return any(t.created or t.updated for t in self.counts.values())
+        return self.brands_changed or any(t.created or t.updated for t in self.counts.values())
 
 
 def _differs(obj: models.Model, name: str, value: Any) -> bool:
@@ -183,6 +185,7 @@ def seed_demo() -> SeedResult:
         _seed_street(street, result)
     for unit in data.UNITS:
         _seed_unit(unit, result)
+    result.brands_changed = seed_brand_demo().changed
     if settings.DEBUG:
         result.accounts_seeded = True
         for account in data.ACCOUNTS:
