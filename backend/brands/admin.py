@@ -80,12 +80,14 @@ class BrandAdmin(ScopedAdmin):
         return [*fields, *self.readonly_fields] if obj is not None else fields
 
     def get_readonly_fields(self, request, obj=None):
-        # A brand stays with its community; a retired one is history.
-        if obj is None:
-            return []
-        if obj.status == Brand.Status.RETIRED:
-            return self.get_fields(request, obj)
-        return ["community", *self.readonly_fields]
+        # A brand stays with its community.
+        return ["community", *self.readonly_fields] if obj is not None else []
+
+    def has_change_permission(self, request, obj=None):
+        # A retired brand is history: shown, never changed.
+        if obj is not None and obj.status == Brand.Status.RETIRED:
+            return False
+        return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -181,11 +183,13 @@ class BrandPlanAdmin(ScopedAdmin):
         return ["brand", "content", *self.readonly_fields] if obj is not None else ["brand", "content"]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        if obj.status != BrandPlan.Status.DRAFT:
-            return self.get_fields(request, obj)
-        return ["brand", *self.readonly_fields]
+        return ["brand", *self.readonly_fields] if obj is not None else []
+
+    def has_change_permission(self, request, obj=None):
+        # Handed in or reviewed, a version is a record: a change is a new version.
+        if obj is not None and obj.status != BrandPlan.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

@@ -154,3 +154,16 @@ def test_reminder_log_is_readable(client, street, community, secretary):
     deadline_for(street, [community], dt.date(2026, 7, 1))
     client.force_login(secretary)
     assert client.get(reverse("admin:brands_planreminder_changelist")).status_code == 200
+
+
+def test_records_are_read_only_once_final(client, community, secretary):
+    retired = BrandFactory(community=community, status=Brand.Status.RETIRED, name="旧品牌")
+    submitted = PlanFactory(brand=BrandFactory(community=community), submitted=True)
+    client.force_login(secretary)
+    for name, obj in (("brand", retired), ("brandplan", submitted)):
+        url = reverse(f"admin:brands_{name}_change", args=[obj.pk])
+        assert client.get(url).status_code == 200
+        assert client.post(url, {"name": "改", "content": "改"}).status_code == 403
+    retired.refresh_from_db()
+    submitted.refresh_from_db()
+    assert (retired.name, submitted.content) == ("旧品牌", "品牌设计及方案")
