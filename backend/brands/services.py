@@ -7,7 +7,6 @@ plans. Every write that others should hear about is announced with `emit()` afte
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -34,14 +33,12 @@ from .models import (
     PlanReminder,
 )
 
-logger = logging.getLogger(__name__)
-
 BRAND_FIELDS = {"name", "slogan", "description", "logo", "method_name", "method_problem", "method_steps"}
 HONOR_FIELDS = {"level", "title", "issuer", "awarded_on", "brand", "organization"}
 
-# (kind, fewest days left, most days left): the job runs hourly and sends the most urgent kind due
-# that has not gone out yet, so a deadline set 10 days ahead still gets its early reminder and a
-# day the scheduler was down is caught up. Overdue is caught up for a week, no longer, so old
+# (kind, fewest days left, most days left): the job runs hourly and sends the kind whose window
+# holds today, once, so a deadline set 10 days ahead still gets its early reminder and a day the
+# scheduler was down is caught up. Overdue is caught up for a week, no longer, so old
 # deadlines do not wake up.
 REMINDER_WINDOWS: tuple[tuple[str, int, int], ...] = (
     (PlanReminder.Kind.D14, 8, 14),
