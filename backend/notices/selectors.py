@@ -1,0 +1,246 @@
+"""Reads of notices: a user's inbox, replay after an id, the wire payload, and who is in an audience.
+
+The payload built here is what the API lists and what the socket sends, so both agree field for
+field: `{id, title, body, kind, created_at, read_at, attachments, sender, audience}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from backend.accounts.models import Role, RoleGrant, User
+from backend.accounts.scoping import get_scope
+from backend.communities.models import Grid
+from backend.core.events import Audience, may_watch, provided_user_ids
+from backend.core.models import Upload
+
+from . import subscribe
+from .models import Notice, NoticeReceipt, SubscribeConsent
+
+STAFF_ROLES = (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF)
+
+# Chunk for IN lists: far below SQLite's variable limit and PostgreSQL's comfortable plan sizes.
+ID_CHUNK = 2000
+
+
+def iso_time(value: datetime | None) -> str | None:
+    """ISO 8601 with the server zone's offset, as every time on the wire."""
+    return timezone.localtime(value).isoformat() if value is not None else None
+
+
+def _attachment_payload(upload: Upload) -> dict[str, Any]:
+    return {
+        "id": upload.pk,
+        "url": upload.file.url,
+        "thumbnail_url": upload.thumbnail.url if upload.thumbnail else None,
+        "kind": upload.kind,
+        "content_type": upload.content_type,
+        "name": upload.original_name,
+    }
+
+
+def _uploads_by_id(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    wanted = {int(pk) for pk in ids}
+    if not wanted:
+        return {}
+    return {upload.pk: _attachment_payload(upload) for upload in Upload.objects.filter(pk__in=wanted)}
+
+
+def audience_payload(notice: Notice) -> dict[str, Any]:
+    # A personal notice does not disclose who else received it.
+    ids = [] if notice.audience_kind == Notice.AudienceKind.USERS else list(notice.audience_ids)
+    return {"kind": notice.audience_kind, "ids": ids}
+
+
+def notice_payload(
+    notice: Notice,
+    read_at: datetime | None = None,
+    *,
+    attachments: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The wire shape of one notice. Pass `attachments` (id → payload) to save the upload query."""
+    if attachments is None:
+        attachments = _uploads_by_id(notice.attachments)
+    sender = notice.sender
+    return {
+        "id": notice.pk,
+        "title": notice.title,
+        "body": notice.body,
+        "kind": notice.kind,
+        "created_at": iso_time(notice.created_at),
+        "read_at": iso_time(read_at),
+        "attachments": [attachments[pk] for pk in notice.attachments if pk in attachments],
+        "sender": {"id": sender.pk, "real_name": sender.real_name} if sender is not None else None,
+        "audience": audience_payload(notice),
+    }
+
+
+def _payloads(receipts: Sequence[NoticeReceipt]) -> list[dict[str, Any]]:
+    attachments = _uploads_by_id(pk for receipt in receipts for pk in receipt.notice.attachments)
+    return [notice_payload(receipt.notice, receipt.read_at, attachments=attachments) for receipt in receipts]
+
+
+def _inbox(user_id: int) -> QuerySet[NoticeReceipt]:
+    return NoticeReceipt.objects.filter(user_id=user_id).select_related("notice", "notice__sender")
+
+
+def notices_after(*, user_id: int, after_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """The user's notices with an id above `after_id`, oldest first: what a reconnecting client missed."""
+    receipts = list(_inbox(user_id).filter(notice_id__gt=after_id).order_by("notice_id")[: max(0, int(limit))])
+    return _payloads(receipts)
+
+
+def last_notice_id(*, user_id: int) -> int:
+    latest = (
+        NoticeReceipt.objects.filter(user_id=user_id).order_by("-notice_id").values_list("notice_id", flat=True).first()
+    )
+    return int(latest or 0)
+
+
+def unread_count(*, user_id: int) -> int:
+    return NoticeReceipt.objects.filter(user_id=user_id, read_at__isnull=True).count()
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    results: list[dict[str, Any]]
+    count: int  # how many notices match the cursor, over all pages
+    has_more: bool
+    ascending: bool
+
+
+def inbox_page(
+    *, user_id: int, after_id: int | None = None, before_id: int | None = None, limit: int = 20
+) -> InboxPage:
+    """One page of the user's notices.
+
+    Without `after_id`: newest first (optionally only those below `before_id`), for scrolling back.
+    With `after_id`: oldest first from just above it (and below `before_id` if given), so paging
+    forward with the last id seen never skips a notice.
+    """
+    receipts = NoticeReceipt.objects.filter(user_id=user_id)
+    if after_id is not None:
+        receipts = receipts.filter(notice_id__gt=after_id)
+    if before_id is not None:
+        receipts = receipts.filter(notice_id__lt=before_id)
+    ascending = after_id is not None
+    count = receipts.count()
+    ordered = receipts.select_related("notice", "notice__sender").order_by("notice_id" if ascending else "-notice_id")
+    rows = list(ordered[: limit + 1])
+    return InboxPage(results=_payloads(rows[:limit]), count=count, has_more=len(rows) > limit, ascending=ascending)
+
+
+def receipt_for(*, user_id: int, notice_id: int) -> NoticeReceipt | None:
+    return _inbox(user_id).filter(notice_id=notice_id).first()
+
+
+def can_view_receipts(*, user: User, notice: Notice) -> bool:
+    """The sender, and staff whose scope covers the whole audience (the sender's colleagues there).
+
+    A notice to named users shows its receipts to its sender only: their colleagues cannot tell
+    whether every recipient lies inside their own scope.
+    """
+    scope = get_scope(user)
+    if scope.is_superuser or (notice.sender_id is not None and notice.sender_id == user.pk):
+        return True
+    if not scope.is_staff:
+        return False
+    ids = {int(pk) for pk in notice.audience_ids}
+    kind = notice.audience_kind
+    if not ids or kind == Notice.AudienceKind.USERS:
+        return False
+    if kind == Notice.AudienceKind.STREET:
+        return ids <= scope.street_ids
+    if kind == Notice.AudienceKind.COMMUNITY:
+        return ids <= scope.community_ids
+    if kind == Notice.AudienceKind.GRID:
+        return Grid.objects.filter(pk__in=ids, community_id__in=scope.community_ids).count() == len(ids)
+    return all(may_watch(user, "activity", pk) for pk in ids)
+
+
+def receipts_of(*, notice: Notice, read: bool | None = None) -> QuerySet[NoticeReceipt]:
+    """Who received a notice: those who read it first (earliest first), then the rest by id."""
+    receipts = NoticeReceipt.objects.filter(notice=notice).select_related("user")
+    if read is not None:
+        receipts = receipts.filter(read_at__isnull=not read)
+    return receipts.order_by(F("read_at").asc(nulls_last=True), "id")
+
+
+def receipt_totals(*, notice: Notice) -> dict[str, int]:
+    receipts = NoticeReceipt.objects.filter(notice=notice)
+    total = receipts.count()
+    read = receipts.filter(read_at__isnull=False).count()
+    return {"total": total, "read": read, "unread": total - read}
+
+
+def subscription_counts(*, user_id: int) -> dict[str, int]:
+    """Messages each configured template may still send the user (one per consent given)."""
+    remaining = dict(SubscribeConsent.objects.filter(user_id=user_id).values_list("template_id", "remaining"))
+    return {template_id: remaining.get(template_id, 0) for template_id in subscribe.configured_template_ids()}
+
+
+# --- audiences ------------------------------------------------------------------------------
+
+
+def _active_users() -> QuerySet[User]:
+    return User.objects.filter(is_active=True, anonymised_at__isnull=True)
+
+
+def _active_grants() -> QuerySet[RoleGrant]:
+    return RoleGrant.objects.filter(revoked_at__isnull=True, user__is_active=True, user__anonymised_at__isnull=True)
+
+
+def _only_active(user_ids: set[int]) -> set[int]:
+    ids = sorted(user_ids)
+    active: set[int] = set()
+    for start in range(0, len(ids), ID_CHUNK):
+        active.update(_active_users().filter(pk__in=ids[start : start + ID_CHUNK]).values_list("pk", flat=True))
+    return active
+
+
+def _members_of_places(kind: str, ids: tuple[int, ...]) -> set[int]:
+    """Who belongs to these places by what accounts and the map know (the providers add the rest)."""
+    if kind == "community":
+        residents = Q(community_id__in=ids)
+        staff = (
+            Q(role__in=STAFF_ROLES, community_id__in=ids)
+            | Q(role=Role.STREET_ADMIN, street__communities__id__in=ids)
+            | Q(role=Role.GRID_WORKER, grid__community_id__in=ids)
+        )
+    elif kind == "street":
+        residents = Q(community__street_id__in=ids)
+        staff = (
+            Q(role=Role.STREET_ADMIN, street_id__in=ids)
+            | Q(role__in=STAFF_ROLES, community__street_id__in=ids)
+            | Q(role=Role.GRID_WORKER, grid__community__street_id__in=ids)
+        )
+    elif kind == "grid":
+        # Users carry a home community, not a grid: a grid's people are its workers and what providers add.
+        residents = None
+        staff = Q(role=Role.GRID_WORKER, grid_id__in=ids)
+    else:
+        return set()
+    members = set(_active_grants().filter(staff).values_list("user_id", flat=True))
+    if residents is not None:
+        members.update(_active_users().filter(residents).values_list("pk", flat=True))
+    return members
+
+
+def audience_user_ids(audience: Audience) -> set[int]:
+    """Every active user in the audience: the place's own people plus what each app's provider adds."""
+    ids = tuple(int(pk) for pk in audience.ids)
+    if not ids:
+        return set()
+    if audience.kind == "users":
+        return _only_active(set(ids))
+    members = _members_of_places(audience.kind, ids)
+    extra = provided_user_ids(audience.kind, ids) - members
+    if extra:
+        members |= _only_active(extra)
+    return members
