@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -73,6 +72,7 @@ INSTALLED_APPS = [
     "backend.accounts",
     "backend.notices",
     "backend.brands",
+    "backend.appeals",
     "backend.demo",
 ]
 # daphne must come before staticfiles so its runserver wins; keep it right after contrib.
@@ -280,6 +280,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BrandStatusEnum": "backend.brands.models.Brand.Status",
         "BrandPlanStatusEnum": "backend.brands.models.BrandPlan.Status",
+        "AppealStatusEnum": "backend.appeals.models.Appeal.Status",
+        "AppealCategoryEnum": "backend.appeals.models.Appeal.Category",
+        "AppealUrgencyEnum": "backend.appeals.models.Appeal.Urgency",
+        "AppealSourceEnum": "backend.appeals.models.Appeal.Source",
+        "AppealStepKindEnum": "backend.appeals.models.AppealStep.Kind",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
@@ -289,23 +294,15 @@ WECHAT_SECRET = os.environ.get("WECHAT_SECRET", "dev-secret" if DEBUG or TESTING
 WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")
 WECHAT_TIMEOUT = float(os.environ.get("WECHAT_TIMEOUT", "5"))
 
-# Subscribe messages (订阅消息) by notice kind, "default" for kinds not listed, null for none: the
-# template id from the mini-program's console, the page it opens ({id}: the notice) and which
-# notice field fills each template key (title, body, created_at, sender, kind, id). JSON in the env.
-WECHAT_SUBSCRIBE_TEMPLATES = json.loads(os.environ.get("WECHAT_SUBSCRIBE_TEMPLATES") or "null") or {
-    "default": {
-        "template_id": "notice-default",
-        "page": "pages/notices/detail?id={id}",
-        "fields": {"thing1": "title", "thing2": "sender", "time3": "created_at"},
-    },
-    "activity": {
-        "template_id": "notice-activity",
-        "page": "pages/notices/detail?id={id}",
-        "fields": {"thing1": "title", "thing2": "body", "time3": "created_at"},
-    },
+# 接诉即办: by urgency, how long from submission until an appeal must be accepted (respond) and
+# resolved (resolve); and the days a resolved appeal waits for its rating before closing unrated.
+APPEAL_DEADLINES = {
+    "urgent": {"respond": timedelta(hours=2), "resolve": timedelta(hours=2)},
+    "utilities": {"respond": timedelta(hours=2), "resolve": timedelta(hours=24)},
+    "general": {"respond": timedelta(hours=24), "resolve": timedelta(days=7)},
+    "complex": {"respond": timedelta(hours=24), "resolve": timedelta(days=15)},
 }
-# Seconds a user counts as connected after their socket's last heartbeat (see notices/presence.py).
-NOTICES_PRESENCE_TTL = env_int("NOTICES_PRESENCE_TTL", 90)
+APPEAL_RATING_DAYS = 7
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not (DEBUG or TESTING))

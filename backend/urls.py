@@ -10,8 +10,8 @@ api_v1 = [
     path("", include("backend.core.urls")),
     path("", include("backend.accounts.urls")),
     path("", include("backend.communities.urls")),
-    path("", include("backend.notices.urls")),
     path("", include("backend.brands.urls")),
+    path("", include("backend.appeals.urls")),
 ]
 
 urlpatterns = [
