@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -293,6 +294,24 @@ WECHAT_APPID = os.environ.get("WECHAT_APPID", "wx-dev-appid" if DEBUG or TESTING
 WECHAT_SECRET = os.environ.get("WECHAT_SECRET", "dev-secret" if DEBUG or TESTING else "")
 WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")
 WECHAT_TIMEOUT = float(os.environ.get("WECHAT_TIMEOUT", "5"))
+
+# Subscribe messages (订阅消息) by notice kind, "default" for kinds not listed, null for none: the
+# template id from the mini-program's console, the page it opens ({id}: the notice) and which
+# notice field fills each template key (title, body, created_at, sender, kind, id). JSON in the env.
+WECHAT_SUBSCRIBE_TEMPLATES = json.loads(os.environ.get("WECHAT_SUBSCRIBE_TEMPLATES") or "null") or {
+    "default": {
+        "template_id": "notice-default",
+        "page": "pages/notices/detail?id={id}",
+        "fields": {"thing1": "title", "thing2": "sender", "time3": "created_at"},
+    },
+    "activity": {
+        "template_id": "notice-activity",
+        "page": "pages/notices/detail?id={id}",
+        "fields": {"thing1": "title", "thing2": "body", "time3": "created_at"},
+    },
+}
+# Seconds a user counts as connected after their socket's last heartbeat (see notices/presence.py).
+NOTICES_PRESENCE_TTL = env_int("NOTICES_PRESENCE_TTL", 90)
 
 # 接诉即办: by urgency, how long from submission until an appeal must be accepted (respond) and
 # resolved (resolve); and the days a resolved appeal waits for its rating before closing unrated.
