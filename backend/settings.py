@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "backend.core",
     "backend.communities",
     "backend.accounts",
+    "backend.members",
     "backend.notices",
     "backend.brands",
     "backend.appeals",
@@ -286,6 +287,13 @@ SPECTACULAR_SETTINGS = {
         "AppealUrgencyEnum": "backend.appeals.models.Appeal.Urgency",
         "AppealSourceEnum": "backend.appeals.models.Appeal.Source",
         "AppealStepKindEnum": "backend.appeals.models.AppealStep.Kind",
+        "RegistrationStatusEnum": "backend.members.models.MemberRegistration.Status",
+        "PartyMemberStatusEnum": "backend.members.models.PartyMember.Status",
+        "DemandStatusEnum": "backend.members.models.Demand.Status",
+        "DemandKindEnum": "backend.members.models.Demand.Kind",
+        "ResourceCategoryEnum": "backend.members.models.Resource.Category",
+        "ServiceProjectStatusEnum": "backend.members.models.ServiceProject.Status",
+        "PointsEntryKindEnum": "backend.members.models.PointsEntry.Kind",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
@@ -322,6 +330,20 @@ APPEAL_DEADLINES = {
     "complex": {"respond": timedelta(hours=24), "resolve": timedelta(days=15)},
 }
 APPEAL_RATING_DAYS = 7
+
+# Personal data at rest (ID numbers): Fernet keys, comma-separated; the first encrypts, all decrypt,
+# so a key is rotated by putting a new one first. ID_HASH_KEY keys the hash used to find duplicates.
+# Development derives both from SECRET_KEY (backend/core/crypto.py); production must set them.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+ID_HASH_KEY = os.environ.get("ID_HASH_KEY", "")
+if not (FIELD_ENCRYPTION_KEYS and ID_HASH_KEY) and not (DEBUG or TESTING):
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS and ID_HASH_KEY must be set when DEBUG is off.")
+# The privacy notice members agree to before their party details are stored; a new version asks again.
+PRIVACY_NOTICE_VERSION = os.environ.get("PRIVACY_NOTICE_VERSION", "2026-01")
+# How many service posts each registered member is expected to hold.
+MEMBER_MIN_POSTS = env_int("MEMBER_MIN_POSTS", 1)
+# Days after a demand is done before staff may confirm it for the resident (and the scheduler does).
+DEMAND_AUTO_CONFIRM_DAYS = env_int("DEMAND_AUTO_CONFIRM_DAYS", 7)
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not (DEBUG or TESTING))

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("backend.core.urls")),
     path("", include("backend.accounts.urls")),
     path("", include("backend.communities.urls")),
+    path("", include("backend.members.urls")),
     path("", include("backend.notices.urls")),
     path("", include("backend.brands.urls")),
     path("", include("backend.appeals.urls")),

@@ -163,3 +163,33 @@ class RoleGrant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class PersonalDataAccess(models.Model):
+    """One staff read of someone else's personal details (append-only; see accounts/audit.py).
+
+    PROTECT on both users: accounts are anonymised in place, never deleted, so the trail stays.
+    """
+
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="personal_data_reads", verbose_name="查阅人"
+    )
+    subject = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="personal_data_read_by", verbose_name="被查阅人"
+    )
+    what = models.CharField("查阅内容", max_length=64, help_text="如 party_member、member_registration")
+    object_id = models.PositiveBigIntegerField("对象 id", null=True, blank=True)
+    path = models.CharField("请求路径", max_length=255, blank=True)
+    at = models.DateTimeField("查阅时间", default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "个人信息查阅记录"
+        verbose_name_plural = "个人信息查阅记录"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["subject", "-at"], name="pdaccess_subject_recent"),
+            models.Index(fields=["actor", "-at"], name="pdaccess_actor_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} → {self.subject} · {self.what}"

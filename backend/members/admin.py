@@ -1,0 +1,340 @@
+"""The console for secretaries: registrations to decide, posts to define, points rules to tune.
+
+Decisions and ledger lines go through the services (the console never writes them directly),
+and every page showing members' details to staff is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Q
+
+from backend.accounts.audit import record_access, record_accesses
+from backend.accounts.models import PersonalDataAccess
+from backend.core.console import ScopedAdmin
+from backend.core.errors import DomainError
+from backend.core.scoping import get_scope, scope_q
+
+from . import selectors, services
+from .models import (
+    Demand,
+    DemandStep,
+    MemberRegistration,
+    PartyMember,
+    PointsEntry,
+    PointsRule,
+    PrivacyConsent,
+    Resource,
+    ServicePost,
+    ServiceProject,
+    UnitRegistration,
+)
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AuditedMixin:
+    """Records staff reads of the rows a list page or change page shows."""
+
+    audit_what = ""
+
+    def audit_subject(self, obj) -> int:  # pragma: no cover - each admin says whose data a row is
+        raise NotImplementedError
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
+        if changelist is not None:
+            record_accesses(
+                actor=request.user,
+                reads=[(self.audit_subject(obj), obj.pk) for obj in changelist.result_list],
+                what=self.audit_what,
+                path=request.get_full_path(),
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        obj = getattr(response, "context_data", {}).get("original") if hasattr(response, "context_data") else None
+        if obj is not None:
+            record_access(
+                actor=request.user,
+                subject=self.audit_subject(obj),
+                what=self.audit_what,
+                object_id=obj.pk,
+                path=request.get_full_path(),
+            )
+        return response
+
+
+def _run(modeladmin, request, queryset, service, done: str) -> None:
+    ok = 0
+    for row in queryset:
+        try:
+            service(registration=row, by=request.user)
+            ok += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{row}: {exc.detail}", messages.WARNING)
+    if ok:
+        modeladmin.message_user(request, done % {"n": ok}, messages.SUCCESS)
+
+
+@admin.register(PartyMember)
+class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
+    audit_what = "party_member"
+    list_display = ["real_name", "masked_phone", "organization", "status", "id_number_masked", "joined_on", "employer"]
+    list_filter = ["status"]
+    search_fields = ["real_name", "employer", "organization__name"]
+    fields = [
+        "user",
+        "real_name",
+        "masked_phone",
+        "organization",
+        "status",
+        "joined_on",
+        "employer",
+        "id_number_masked",
+        "consent",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return selectors.members_for(request.user).select_related("user", "organization", "consent")
+
+    def audit_subject(self, obj) -> int:
+        return obj.user_id
+
+    @admin.display(description="联系电话")
+    def masked_phone(self, obj):
+        from backend.accounts.models import mask_phone
+
+        return mask_phone(obj.phone)
+
+
+@admin.register(MemberRegistration)
+class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
+    audit_what = "member_registration"
+    scope_paths = {"community": "community", "street": "community__street"}
+    list_display = ["real_name", "community", "grid", "organization", "status", "submitted_at", "approved_at"]
+    list_filter = ["status", "community"]
+    search_fields = ["real_name", "organization__name"]
+    readonly_fields = [
+        "real_name",
+        "community",
+        "grid",
+        "organization",
+        "address",
+        "note",
+        "status",
+        "reason",
+        "submitted_at",
+        "decided_at",
+        "decided_by",
+        "approved_at",
+        "withdrawn_at",
+    ]
+    fields = readonly_fields
+    actions = ["approve"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("member", "community", "grid", "organization")
+
+    def audit_subject(self, obj) -> int:
+        return obj.member.user_id
+
+    @admin.action(description="通过所选报到")
+    def approve(self, request, queryset):
+        _run(self, request, queryset, services.approve_registration, "已通过 %(n)s 份报到")
+
+    def has_view_permission(self, request, obj=None):
+        return get_scope(request.user).is_staff
+
+
+@admin.register(UnitRegistration)
+class UnitRegistrationAdmin(ReadOnlyMixin, ScopedAdmin):
+    scope_paths = {"community": "community", "street": "community__street"}
+    list_display = ["organization", "community", "contact_name", "agreement_date", "status", "submitted_at"]
+    list_filter = ["status", "community"]
+    search_fields = ["organization__name", "organization__employer"]
+    readonly_fields = [
+        "organization",
+        "community",
+        "agreement_date",
+        "contact_name",
+        "resources",
+        "status",
+        "reason",
+        "submitted_at",
+        "decided_at",
+        "approved_at",
+        "withdrawn_at",
+    ]
+    fields = readonly_fields
+    actions = ["approve"]
+
+    @admin.action(description="通过所选单位报到(申请人成为单位联络员)")
+    def approve(self, request, queryset):
+        _run(self, request, queryset, services.approve_unit_registration, "已通过 %(n)s 份单位报到")
+
+
+@admin.register(ServicePost)
+class ServicePostAdmin(ScopedAdmin):
+    scope_paths = {"community": "community", "street": "community__street"}
+    list_display = ["name", "community", "capacity", "is_active", "created_at"]
+    list_filter = ["is_active", "community"]
+    search_fields = ["name"]
+    fields = ["community", "name", "description", "capacity", "is_active"]
+
+
+class DemandStepInline(admin.TabularInline):
+    model = DemandStep
+    extra = 0
+    fields = ["at", "action", "from_status", "to_status", "actor", "assignee", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Demand)
+class DemandAdmin(ReadOnlyMixin, ScopedAdmin):
+    scope_paths = {"community": "community", "street": "community__street", "grid": "grid"}
+    scope_options = {"include_grid_workers": True}
+    list_display = ["title", "kind", "community", "status", "requester", "claimed_by", "created_at"]
+    list_filter = ["kind", "status", "community"]
+    search_fields = ["title", "description"]
+    fields = [
+        "kind",
+        "community",
+        "grid",
+        "estate",
+        "title",
+        "description",
+        "contact_name",
+        "status",
+        "requester",
+        "claimed_by",
+        "claimed_organization",
+        "claimed_at",
+        "done_at",
+        "confirmed_at",
+        "cancelled_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+    inlines = [DemandStepInline]
+
+
+@admin.register(Resource)
+class ResourceAdmin(ReadOnlyMixin, ScopedAdmin):
+    scope_paths = {"community": "community", "street": "community__street"}
+    list_display = ["title", "category", "community", "organization", "is_active", "created_at"]
+    list_filter = ["category", "is_active", "community"]
+    search_fields = ["title", "description"]
+    fields = ["community", "title", "category", "description", "organization", "is_active", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(ServiceProject)
+class ServiceProjectAdmin(ReadOnlyMixin, ScopedAdmin):
+    scope_paths = {"community": "community", "street": "community__street"}
+    list_display = ["name", "community", "owner", "status", "starts_on", "ends_on"]
+    list_filter = ["status", "community"]
+    search_fields = ["name"]
+    fields = ["community", "name", "description", "owner", "status", "starts_on", "ends_on", "demands", "resources"]
+    readonly_fields = fields
+
+
+@admin.register(PointsRule)
+class PointsRuleAdmin(ScopedAdmin):
+    """Street admins tune their street's rules (a rule with a global rule's code overrides it there);
+    the global defaults are the superusers'."""
+
+    scope_paths = {"street": "street"}
+    list_display = ["code", "name", "points", "yearly_cap", "is_active", "street", "updated_at"]
+    list_filter = ["is_active", "street"]
+    search_fields = ["code", "name"]
+    fields = ["street", "code", "name", "points", "yearly_cap", "is_active"]
+
+    def get_queryset(self, request):
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        return qs.filter(scope_q(request.user, street="street") | Q(street__isnull=True))
+
+    def _street_admin(self, request) -> bool:
+        scope = get_scope(request.user)
+        return scope.is_superuser or bool(scope.street_ids)
+
+    def has_add_permission(self, request):
+        return self._street_admin(request)
+
+    def has_change_permission(self, request, obj=None):
+        if not self._street_admin(request):
+            return False
+        if obj is not None and obj.street_id is None:
+            return get_scope(request.user).is_superuser
+        return True
+
+    def has_delete_permission(self, request, obj=None):
+        # Entries keep pointing at their rule: switch a rule off instead.
+        return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if not get_scope(request.user).is_superuser and "street" in form.base_fields:
+            form.base_fields["street"].required = True
+            form.base_fields["street"].empty_label = None
+        return form
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(ReadOnlyMixin, ScopedAdmin):
+    list_display = ["user", "kind", "rule_code", "source", "points", "requested_points", "year", "created_at"]
+    list_filter = ["kind", "year", "rule_code"]
+    search_fields = ["user__real_name", "source"]
+    fields = [*list_display, "reason", "created_by"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        members = selectors.members_for(request.user).values("user_id")
+        return admin.ModelAdmin.get_queryset(self, request).filter(user_id__in=members).select_related("user")
+
+
+@admin.register(PrivacyConsent)
+class PrivacyConsentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["user", "purpose", "version", "given_at"]
+    list_filter = ["purpose", "version"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+# The audit log is an accounts table; it is shown here, beside the pages whose reads it records.
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["at", "actor", "subject", "what", "object_id", "path"]
+    list_filter = ["what"]
+    search_fields = ["actor__real_name", "subject__real_name", "path"]
+    date_hierarchy = "at"
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser

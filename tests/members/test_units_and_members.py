@@ -1,0 +1,230 @@
+"""双报到 of units, the liaison it makes, the members list with its scope, masking and audit log."""
+
+import pytest
+
+from backend.accounts.models import PersonalDataAccess, Role, RoleGrant
+from backend.core.events import Audience
+from backend.members.models import UnitRegistration
+from tests import factories
+from tests.members.factories import MemberFactory, id_number, registered_member
+
+pytestmark = pytest.mark.django_db
+
+UNITS = "/api/v1/members/unit-registrations/"
+MEMBERS = "/api/v1/members/"
+
+
+@pytest.fixture
+def unit_org():
+    return factories.UnitOrganizationFactory(name="市税务局机关党委", employer="市税务局")
+
+
+def unit_payload(unit_org, community, **extra):
+    return {
+        "organization": unit_org.id,
+        "community": community.id,
+        "contact_name": "李联络",
+        "contact_phone": "13912340000",
+        "agreement_date": "2026-03-01",
+        "resources": "党员志愿者 20 人; 会议室一间",
+        **extra,
+    }
+
+
+def test_unit_registration_makes_the_filer_a_liaison_who_sees_only_their_members(
+    unit_org, community, as_user, events, django_capture_on_commit_callbacks
+):
+    filer = factories.UserFactory()
+    filed = as_user(filer).post(UNITS, unit_payload(unit_org, community))
+    assert filed.status_code == 201, filed.json()
+    assert filed.json()["status"] == "pending"
+    assert filed.json()["contact_phone"] == "139****0000"
+
+    # Before approval the filer holds no role and sees no members.
+    assert as_user(filer).get(MEMBERS).status_code == 403
+
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = as_user(factories.staff_of(community)).post(f"{UNITS}{filed.json()['id']}/approve/")
+    assert approved.status_code == 200, approved.json()
+    assert approved.json()["status"] == "approved"
+    grant = RoleGrant.objects.get(user=filer, role=Role.UNIT_LIAISON)
+    assert grant.organization == unit_org and grant.granted_by is None
+    assert [(e, a) for e, _d, a in events] == [("unit_registration.approved", Audience.user(filer))]
+
+    own = MemberFactory(organization=unit_org)
+    registered_member(community, organization=unit_org)
+    other_unit_member = registered_member(community)  # same community, another organisation
+    listed = as_user(filer).get(MEMBERS)
+    assert listed.status_code == 200
+    ids = {row["id"] for row in listed.json()["results"]}
+    assert own.id in ids and other_unit_member.id not in ids
+    assert len(ids) == 2
+    assert as_user(filer).get(f"{MEMBERS}{other_unit_member.id}/").status_code == 404
+    # Their reads are audited like staff reads.
+    assert PersonalDataAccess.objects.filter(actor=filer, what="party_member").count() == 2
+
+
+def test_second_active_unit_registration_is_409(unit_org, community, as_user):
+    assert as_user(factories.UserFactory()).post(UNITS, unit_payload(unit_org, community)).status_code == 201
+    again = as_user(factories.UserFactory()).post(UNITS, unit_payload(unit_org, community))
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_registered"
+    assert UnitRegistration.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"contact_phone": "110"}, "contact_phone"),
+        ({"community": 999999}, "community"),
+        ({"contact_name": ""}, "contact_name"),
+    ],
+)
+def test_unit_bad_input_is_400(unit_org, community, as_user, change, field):
+    response = as_user(factories.UserFactory()).post(UNITS, {**unit_payload(unit_org, community), **change})
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert not UnitRegistration.objects.exists()
+
+
+def test_a_community_organisation_is_not_a_unit(community, as_user):
+    branch = factories.OrganizationFactory(community=community)
+    response = as_user(factories.UserFactory()).post(UNITS, unit_payload(branch, community))
+    assert response.status_code == 400
+    assert "organization" in response.json()["fields"]
+    assert not UnitRegistration.objects.exists()
+
+
+def test_unit_approval_by_another_community_is_404(unit_org, community, other_community, as_user):
+    filer = factories.UserFactory()
+    registration_id = as_user(filer).post(UNITS, unit_payload(unit_org, community)).json()["id"]
+    response = as_user(factories.staff_of(other_community)).post(f"{UNITS}{registration_id}/approve/")
+    assert response.status_code == 404
+    assert not RoleGrant.objects.filter(user=filer).exists()
+    assert UnitRegistration.objects.get().status == "pending"
+
+
+def test_unit_reject_patch_and_withdraw(unit_org, community, as_user):
+    filer = factories.UserFactory()
+    client = as_user(filer)
+    registration_id = client.post(UNITS, unit_payload(unit_org, community)).json()["id"]
+    patched = client.patch(f"{UNITS}{registration_id}/", {"contact_name": "王联络"})
+    assert patched.status_code == 200
+    assert patched.json()["contact_name"] == "王联络"
+    bad = client.patch(f"{UNITS}{registration_id}/", {"contact_phone": "1"})
+    assert bad.status_code == 400
+    secretary = as_user(factories.staff_of(community))
+    rejected = secretary.post(f"{UNITS}{registration_id}/reject/", {"reason": "协议未签"})
+    assert rejected.json()["status"] == "rejected"
+    late_edit = client.patch(f"{UNITS}{registration_id}/", {"contact_name": "赵"})
+    assert late_edit.status_code == 409
+    assert late_edit.json()["code"] == "invalid_transition"
+
+    second_id = client.post(UNITS, unit_payload(unit_org, community)).json()["id"]
+    assert client.delete(f"{UNITS}{second_id}/").status_code == 204
+    assert client.delete(f"{UNITS}{second_id}/").status_code == 204  # a retry changes nothing
+    assert UnitRegistration.objects.get(pk=second_id).status == "withdrawn"
+    assert as_user(factories.UserFactory()).delete(f"{UNITS}{second_id}/").status_code == 404
+
+
+def test_members_list_scope_masking_and_audit(community, other_community, as_user):
+    secretary = factories.staff_of(community)
+    number = id_number("11010519491231002")
+    here = registered_member(community, phone="13700001111")
+    here.set_id_number(number)
+    here.save()
+    there = registered_member(other_community)
+
+    response = as_user(secretary).get(MEMBERS)
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [r["id"] for r in rows] == [here.id]
+    row = rows[0]
+    assert row["phone"] == "137****1111"
+    assert row["id_number"] == "110***********" + number[-4:]
+    assert number not in response.content.decode()
+    assert row["status"] == "full"
+    assert row["registration"]["community"] == community.id
+    audit = PersonalDataAccess.objects.get()
+    assert (audit.actor, audit.subject, audit.what, audit.object_id) == (secretary, here.user, "party_member", here.id)
+    assert audit.path.startswith(MEMBERS)
+
+    # Another community's member answers 404, and that read is not logged.
+    assert as_user(secretary).get(f"{MEMBERS}{there.id}/").status_code == 404
+    detail = as_user(secretary).get(f"{MEMBERS}{here.id}/")
+    assert detail.status_code == 200
+    assert detail.json()["phone"] == "137****1111"
+    assert PersonalDataAccess.objects.count() == 2
+
+
+def test_residents_do_not_see_the_members_list(community, resident, as_user):
+    registered_member(community)
+    response = as_user(resident).get(MEMBERS)
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert not PersonalDataAccess.objects.exists()
+
+
+def test_a_member_reading_themselves_is_not_audited(community, as_user):
+    member = registered_member(community)
+    assert as_user(member.user).get(f"{MEMBERS}{member.id}/").status_code == 200
+    assert as_user(member.user).get("/api/v1/members/me/").status_code == 200
+    assert not PersonalDataAccess.objects.exists()
+
+
+def test_members_filters(community, as_user):
+    grid = factories.GridFactory(community=community)
+    in_grid = registered_member(community, grid=grid, status="probationary")
+    registered_member(community)
+    secretary = as_user(factories.staff_of(community))
+    by_grid = secretary.get(MEMBERS, {"grid": grid.id}).json()
+    assert [r["id"] for r in by_grid["results"]] == [in_grid.id]
+    by_status = secretary.get(MEMBERS, {"status": "probationary"}).json()
+    assert [r["id"] for r in by_status["results"]] == [in_grid.id]
+    assert secretary.get(MEMBERS, {"status": "nonsense"}).status_code == 400
+
+
+def test_members_list_queries_do_not_grow(community, as_user, django_assert_max_num_queries):
+    secretary = as_user(factories.staff_of(community))
+    for _ in range(2):
+        registered_member(community)
+    with django_assert_max_num_queries(15) as few:
+        assert secretary.get(MEMBERS).status_code == 200
+    for _ in range(15):
+        registered_member(community)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = secretary.get(MEMBERS)
+    assert response.json()["count"] == 17
+    assert PersonalDataAccess.objects.count() == 2 + 17
+
+
+def test_unit_registration_list_queries_do_not_grow(community, as_user, django_assert_max_num_queries):
+    secretary = as_user(factories.staff_of(community))
+
+    def add(n):
+        for _ in range(n):
+            UnitRegistration.objects.create(
+                organization=factories.UnitOrganizationFactory(),
+                community=community,
+                filed_by=factories.UserFactory(),
+                contact_name="联络员",
+                contact_phone="13600000000",
+            )
+
+    add(2)
+    with django_assert_max_num_queries(8) as few:
+        assert secretary.get(UNITS).status_code == 200
+    add(15)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = secretary.get(UNITS)
+    assert response.json()["count"] == 17
+    assert {row["contact_phone"] for row in response.json()["results"]} == {"136****0000"}
+
+
+def test_me_for_someone_who_is_not_a_member(resident, as_user):
+    me = as_user(resident).get("/api/v1/members/me/").json()
+    assert me["member"] is None
+    assert me["registrations"] == [] and me["posts"] == []
+    assert me["points"]["total"] == 0
+    assert me["privacy_notice_version"] == "2026-01"
+    assert as_user(resident).get(MEMBERS + "999/").status_code == 404
