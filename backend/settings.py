@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "backend.members",
     "backend.notices",
     "backend.brands",
+    "backend.red_property",
     "backend.appeals",
     "backend.demo",
 ]
@@ -287,6 +288,11 @@ SPECTACULAR_SETTINGS = {
         "AppealUrgencyEnum": "backend.appeals.models.Appeal.Urgency",
         "AppealSourceEnum": "backend.appeals.models.Appeal.Source",
         "AppealStepKindEnum": "backend.appeals.models.AppealStep.Kind",
+        # Committee roles share the field name "role" with role grants: name all of them.
+        "RoleEnum": "backend.accounts.models.Role",
+        "CommitteeRoleEnum": "backend.red_property.models.CommitteeRole",
+        "SelfGovernanceRoleEnum": "backend.red_property.models.SelfGovernanceMember.Role",
+        "JointMeetingSideEnum": "backend.red_property.models.JointMeetingParticipant.Side",
         "RegistrationStatusEnum": "backend.members.models.MemberRegistration.Status",
         "PartyMemberStatusEnum": "backend.members.models.PartyMember.Status",
         "DemandStatusEnum": "backend.members.models.Demand.Status",
@@ -344,6 +350,9 @@ PRIVACY_NOTICE_VERSION = os.environ.get("PRIVACY_NOTICE_VERSION", "2026-01")
 MEMBER_MIN_POSTS = env_int("MEMBER_MIN_POSTS", 1)
 # Days after a demand is done before staff may confirm it for the resident (and the scheduler does).
 DEMAND_AUTO_CONFIRM_DAYS = env_int("DEMAND_AUTO_CONFIRM_DAYS", 7)
+# Households from which an estate is expected to form an owners' committee (业委会); each estate's
+# governance may override it either way.
+OWNERS_COMMITTEE_HOUSEHOLDS = env_int("OWNERS_COMMITTEE_HOUSEHOLDS", 100)
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not (DEBUG or TESTING))

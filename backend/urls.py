@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("backend.members.urls")),
     path("", include("backend.notices.urls")),
     path("", include("backend.brands.urls")),
+    path("", include("backend.red_property.urls")),
     path("", include("backend.appeals.urls")),
 ]
 
