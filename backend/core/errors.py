@@ -34,6 +34,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "overlapping_record": 409,
     "phone_taken": 409,
     "duplicate_ticket": 409,
+    "post_full": 409,
     "conflict": 409,
     "file_too_large": 413,
     "unsupported_media_type": 415,
