@@ -82,6 +82,11 @@ INSTALLED_APPS = [
 INSTALLED_APPS.remove("daphne")
 INSTALLED_APPS.insert(0, "daphne")
 
+# `make bench` only: reference endpoints measured beside ours (bench/ceiling). Never on in production.
+BENCH_CEILING = env_bool("BENCH_CEILING", False)
+if BENCH_CEILING:
+    INSTALLED_APPS.append("bench.ceiling")
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",

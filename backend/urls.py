@@ -32,6 +32,9 @@ if settings.DEBUG:
 
     urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
 
+if settings.BENCH_CEILING:
+    urlpatterns += [path("bench/ceiling/", include("bench.ceiling.urls"))]
+
 handler400 = "backend.core.views.bad_request"
 handler403 = "backend.core.views.permission_denied"
 handler404 = "backend.core.views.not_found"
