@@ -487,6 +487,7 @@ def server_env(*, database_url: str, prefix: str, workdir: Path) -> dict[str, st
             "THROTTLE_ANON": "100000/s",
             "VAR_DIR": str(workdir / "var"),
             "STATIC_ROOT": str(workdir / "static"),
+            "SERVE_STATIC": "0",  # as in production: nginx serves static files
             "MEDIA_ROOT": str(workdir / "media"),
             "LOG_LEVEL": "WARNING",
         }

@@ -5,7 +5,14 @@ from rest_framework import throttling
 
 
 class UserThrottle(throttling.UserRateThrottle):
+    """Signed-in users only: anonymous requests are counted once, by AnonThrottle."""
+
     scope = "user"
+
+    def get_cache_key(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)
 
 
 class AnonThrottle(throttling.AnonRateThrottle):
