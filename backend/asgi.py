@@ -10,6 +10,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from backend.notices.auth import JWTAuthMiddleware  # noqa: E402
+from backend.notices.origin import OriginValidator  # noqa: E402
 from backend.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": OriginValidator(JWTAuthMiddleware(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -1,3 +1,5 @@
 """WebSocket routes, served by daphne under /ws/."""
 
-websocket_urlpatterns: list = []
+from backend.notices.routing import websocket_urlpatterns as notices_urlpatterns
+
+websocket_urlpatterns: list = [*notices_urlpatterns]

@@ -170,6 +170,10 @@ if REDIS_URL:
                         "address": REDIS_URL,
                         # The default pool (100) raised MaxConnectionsError on mass disconnects.
                         "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000),
+                        # redis-py 8 reads with a 5 s timeout by default, as long as channels_redis's
+                        # blocking pop (BZPOPMIN, 5 s): the read timed out and killed idle sockets (1011).
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
                     }
                 ],
                 "prefix": os.environ.get("CHANNEL_PREFIX", "asgi"),
@@ -180,11 +184,16 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # django-redis, not Django's own backend, for IGNORE_EXCEPTIONS: with Redis down every
+            # request failed (500) in the throttles' cache read; now an outage reads as cache misses
+            # (throttles open, presence unknown, scheduled slots unclaimed) and writes still succeed.
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "pb"),
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     # One process only: the in-memory layer cannot reach a second daphne.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
