@@ -171,9 +171,7 @@ class PersonalDataAccess(models.Model):
     PROTECT on both users: accounts are anonymised in place, never deleted, so the trail stays.
     """
 
-    actor = models.ForeignKey(
-        User, on_delete=models.PROTECT, related_name="personal_data_reads", verbose_name="查阅人"
-    )
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="personal_data_reads", verbose_name="查阅人")
     subject = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="personal_data_read_by", verbose_name="被查阅人"
     )
