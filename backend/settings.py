@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "backend.brands",
     "backend.red_property",
     "backend.appeals",
+    "backend.volunteers",
     "backend.demo",
 ]
 # daphne must come before staticfiles so its runserver wins; keep it right after contrib.
@@ -259,6 +260,8 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("THROTTLE_ANON", "300/min"),
         "wechat_code": "5/min",
         "wechat_address": os.environ.get("THROTTLE_WECHAT_ADDRESS", "600/min"),
+        # Each certificate PDF embeds a subset of a CJK font: about a second of CPU.
+        "certificate_pdf": "20/min",
     },
     "NUM_PROXIES": TRUSTED_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -319,6 +322,9 @@ SPECTACULAR_SETTINGS = {
         "ResourceCategoryEnum": "backend.members.models.Resource.Category",
         "ServiceProjectStatusEnum": "backend.members.models.ServiceProject.Status",
         "PointsEntryKindEnum": "backend.members.models.PointsEntry.Kind",
+        "ServiceRecordStatusEnum": "backend.volunteers.models.ServiceRecord.Status",
+        "ServiceRecordSourceEnum": "backend.volunteers.models.ServiceRecord.Source",
+        "VolunteerIdTypeEnum": "backend.volunteers.models.IdType",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
@@ -372,6 +378,14 @@ DEMAND_AUTO_CONFIRM_DAYS = env_int("DEMAND_AUTO_CONFIRM_DAYS", 7)
 # Households from which an estate is expected to form an owners' committee (业委会); each estate's
 # governance may override it either way.
 OWNERS_COMMITTEE_HOUSEHOLDS = env_int("OWNERS_COMMITTEE_HOUSEHOLDS", 100)
+# Volunteer hours: the total approved hours each star level starts at (一星 … 五星;
+# cities differ), the longest single record kept without a review flag, and the URL prefix the QR
+# code on a certificate points at, followed by the certificate number (the public verify page).
+VOLUNTEER_STAR_THRESHOLDS = env_list("VOLUNTEER_STAR_THRESHOLDS", "100,300,600,1000,1500")
+VOLUNTEER_RECORD_CAP_HOURS = os.environ.get("VOLUNTEER_RECORD_CAP_HOURS", "8")
+CERTIFICATE_VERIFY_URL_PREFIX = os.environ.get(
+    "CERTIFICATE_VERIFY_URL_PREFIX", "https://mp.example.org/certificates/verify/"
+)
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not (DEBUG or TESTING))
@@ -398,5 +412,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        # fontTools logs every glyph of every font subset (certificate PDFs) at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("backend.brands.urls")),
     path("", include("backend.red_property.urls")),
     path("", include("backend.appeals.urls")),
+    path("", include("backend.volunteers.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,391 @@
+"""Reads: who sees which records and certificates, totals and star levels, leaderboards, the check.
+
+Leaderboards use competition ranking ("1224"): volunteers with equal hours share a rank and the
+next rank skips as many places as shared it, so a rank always says how many did better (rank − 1).
+A community's leaderboard ranks the hours served *for* it (records it organised and approved); a
+street's, the hours served for any of its communities. A record counts in the period it started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
+from django.db.models.functions import Coalesce, Rank
+
+from backend.accounts.scoping import get_scope, scope_q
+from backend.core.periods import Period
+
+from .models import Certificate, RecordCorrection, ServiceRecord, Volunteer, hours_between, mask_name
+
+APPROVED = ServiceRecord.Status.APPROVED
+ZERO = Decimal("0.00")
+_HOURS = DecimalField(max_digits=12, decimal_places=2)
+
+
+# Star levels -------------------------------------------------------------------------------------
+
+
+def star_thresholds() -> list[Decimal]:
+    return sorted(Decimal(str(value)) for value in settings.VOLUNTEER_STAR_THRESHOLDS)
+
+
+def star_level(hours: Decimal | None) -> int:
+    """0 below the first threshold; 一星 from 100 h … 五星 from 1500 h (by default)."""
+    hours = hours or ZERO
+    return sum(1 for threshold in star_thresholds() if hours >= threshold)
+
+
+def next_star_hours(hours: Decimal | None) -> Decimal | None:
+    """Hours still needed for the next star, or None at the top."""
+    hours = hours or ZERO
+    for threshold in star_thresholds():
+        if hours < threshold:
+            return threshold - hours
+    return None
+
+
+def record_cap_hours() -> Decimal:
+    return Decimal(str(settings.VOLUNTEER_RECORD_CAP_HOURS))
+
+
+# Totals --------------------------------------------------------------------------------------------
+
+
+def total_hours(volunteer_id: int) -> Decimal:
+    """Approved hours of all time, summed over the records (never a counter)."""
+    total = ServiceRecord.objects.filter(volunteer_id=volunteer_id, status=APPROVED).aggregate(
+        total=Coalesce(Sum("hours"), Value(ZERO), output_field=_HOURS)
+    )["total"]
+    return Decimal(total).quantize(ZERO)
+
+
+def totals_for(volunteer_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Approved hours of all time for several volunteers, in one query; absent means zero."""
+    ids = list(volunteer_ids)
+    if not ids:
+        return {}
+    rows = (
+        ServiceRecord.objects.filter(volunteer_id__in=ids, status=APPROVED)
+        .values("volunteer_id")
+        .annotate(total=Sum("hours"))
+        .values_list("volunteer_id", "total")
+    )
+    return {volunteer_id: Decimal(total).quantize(ZERO) for volunteer_id, total in rows}
+
+
+def total_hours_subquery() -> Coalesce:
+    per_volunteer = (
+        ServiceRecord.objects.filter(volunteer_id=OuterRef("pk"), status=APPROVED)
+        .order_by()
+        .values("volunteer_id")
+        .annotate(total=Sum("hours"))
+        .values("total")
+    )
+    return Coalesce(Subquery(per_volunteer, output_field=_HOURS), Value(ZERO), output_field=_HOURS)
+
+
+def volunteer_of(user: Any) -> Volunteer | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Volunteer.objects.select_related("community").filter(user=user).first()
+
+
+def volunteer_profile(*, user_id: int) -> Volunteer | None:
+    """The volunteer with their community, teams and approved total (as `total_hours`): two queries."""
+    return (
+        Volunteer.objects.filter(user_id=user_id)
+        .select_related("community")
+        .prefetch_related("teams")
+        .annotate(total_hours=total_hours_subquery())
+        .first()
+    )
+
+
+# Who sees what -------------------------------------------------------------------------------------
+
+
+def _own_or_scope(user: Any, qs: QuerySet, *, owner: str, community: str, street: str) -> QuerySet:
+    scope = get_scope(user)
+    if scope.is_superuser:
+        return qs
+    # Q() | X is X in Django, so a superuser's empty scope filter must not meet the OR above.
+    return qs.filter(Q(**{owner: user}) | scope_q(user, community=community, street=street))
+
+
+def visible_volunteers(user: Any) -> QuerySet[Volunteer]:
+    """Volunteers whose home community the caller acts on as staff."""
+    return Volunteer.objects.filter(scope_q(user, community="community", street="community__street"))
+
+
+def visible_records(user: Any) -> QuerySet[ServiceRecord]:
+    """The caller's own records and those organised by communities in their staff scope."""
+    return _own_or_scope(
+        user, ServiceRecord.objects.all(), owner="volunteer__user", community="community", street="community__street"
+    )
+
+
+def staff_records(user: Any) -> QuerySet[ServiceRecord]:
+    """Records the caller may approve, reject and correct: organised by a community in their scope."""
+    return ServiceRecord.objects.filter(scope_q(user, community="community", street="community__street"))
+
+
+def record_list(qs: QuerySet[ServiceRecord]) -> QuerySet[ServiceRecord]:
+    """Everything a list page shows, in one query whatever the number of rows."""
+    return qs.select_related("volunteer", "community", "activity", "evidence", "approved_by", "rejected_by").annotate(
+        correction_count=Count("corrections")
+    )
+
+
+def corrections_of(record: ServiceRecord) -> QuerySet[RecordCorrection]:
+    return record.corrections.select_related("corrected_by").order_by("id")
+
+
+def visible_certificates(user: Any) -> QuerySet[Certificate]:
+    return _own_or_scope(
+        user, Certificate.objects.all(), owner="volunteer__user", community="community", street="community__street"
+    )
+
+
+def staff_certificates(user: Any) -> QuerySet[Certificate]:
+    return Certificate.objects.filter(scope_q(user, community="community", street="community__street"))
+
+
+def certificate_by_number(number: str) -> Certificate | None:
+    return Certificate.objects.filter(number=(number or "").strip().upper()).first()
+
+
+# Leaderboards --------------------------------------------------------------------------------------
+
+
+def _approved_in(period: Period, *, community_id: int | None, street_id: int | None) -> QuerySet[ServiceRecord]:
+    qs = ServiceRecord.objects.filter(status=APPROVED).filter(period.q("started_at"))
+    if community_id is not None:
+        return qs.filter(community_id=community_id)
+    return qs.filter(community__street_id=street_id)
+
+
+def leaderboard(*, period: Period, community_id: int | None = None, street_id: int | None = None) -> QuerySet:
+    """Rows `{volunteer_id, total, rank}`, most hours first, over every volunteer with hours there."""
+    if (community_id is None) == (street_id is None):
+        raise ValueError("give exactly one of community_id or street_id")
+    return (
+        _approved_in(period, community_id=community_id, street_id=street_id)
+        .values("volunteer_id")
+        .annotate(total=Sum("hours"))
+        .annotate(rank=Window(Rank(), order_by=F("total").desc()))
+        .order_by("-total", "volunteer_id")
+    )
+
+
+@dataclass(frozen=True)
+class LeaderboardVolunteer:
+    pk: int
+    user_id: int
+    real_name: str
+    volunteer_number: str
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.real_name)
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    rank: int
+    volunteer: LeaderboardVolunteer
+    hours: Decimal
+    total_hours: Decimal
+    star_level: int
+
+
+def _quoted(model, field: str | None = None) -> str:
+    name = model._meta.db_table if field is None else model._meta.get_field(field).column
+    return connection.ops.quote_name(name)
+
+
+def leaderboard_page(
+    *, period: Period, offset: int, limit: int, community_id: int | None = None, street_id: int | None = None
+) -> tuple[list[LeaderboardRow], int | None]:
+    """One page of the leaderboard and how many are ranked (None when the page is past the end).
+
+    One query: the ranking (from the approved-hours index alone), the number ranked as a window
+    over it, then, for the page's rows only, the volunteers and their all-time totals behind the stars.
+    """
+    ranked_sql, params = leaderboard(
+        period=period, community_id=community_id, street_id=street_id
+    ).query.sql_with_params()
+    volunteer, record = Volunteer, ServiceRecord
+    sql = (
+        "SELECT page.volunteer_id, page.total, page.rank, page.ranked, "  # noqa: S608 - our own SQL and names
+        f"v.{_quoted(volunteer, 'user')}, v.{_quoted(volunteer, 'real_name')}, "
+        f"v.{_quoted(volunteer, 'volunteer_number')}, "
+        f"(SELECT SUM(r.{_quoted(record, 'hours')}) FROM {_quoted(record)} AS r "
+        f"WHERE r.{_quoted(record, 'volunteer')} = page.volunteer_id AND r.{_quoted(record, 'status')} = %s) "
+        "FROM (SELECT ranking.*, COUNT(*) OVER () AS ranked "
+        f"FROM ({ranked_sql}) AS ranking ORDER BY ranking.total DESC, ranking.volunteer_id LIMIT %s OFFSET %s) AS page "
+        f"JOIN {_quoted(volunteer)} AS v ON v.{_quoted(volunteer, 'id')} = page.volunteer_id "
+        "ORDER BY page.total DESC, page.volunteer_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [APPROVED, *params, limit, offset])
+        rows = cursor.fetchall()
+    page = []
+    for volunteer_id, total, rank, _ranked, user_id, real_name, number, all_time in rows:
+        all_time = _hours(all_time)
+        page.append(
+            LeaderboardRow(
+                rank=int(rank),
+                volunteer=LeaderboardVolunteer(
+                    pk=volunteer_id, user_id=user_id, real_name=real_name, volunteer_number=number
+                ),
+                hours=_hours(total),
+                total_hours=all_time,
+                star_level=star_level(all_time),
+            )
+        )
+    return page, (int(rows[0][3]) if rows else None)
+
+
+def _hours(value: Any) -> Decimal:
+    # Raw SQL answers NUMERIC on PostgreSQL and a float on SQLite; both to two places here.
+    return Decimal(str(value if value is not None else 0)).quantize(ZERO)
+
+
+@dataclass(frozen=True)
+class OwnRank:
+    rank: int | None  # None: no approved hours here in the period
+    hours: Decimal
+
+
+def rank_of(
+    volunteer_id: int, *, period: Period, community_id: int | None = None, street_id: int | None = None
+) -> OwnRank:
+    """The volunteer's place on that leaderboard: 1 + how many have strictly more hours."""
+    base = _approved_in(period, community_id=community_id, street_id=street_id)
+    mine = base.filter(volunteer_id=volunteer_id).aggregate(total=Sum("hours"))["total"]
+    if mine is None:
+        return OwnRank(rank=None, hours=ZERO)
+    ahead = base.values("volunteer_id").annotate(total=Sum("hours")).filter(total__gt=mine).count()
+    return OwnRank(rank=ahead + 1, hours=Decimal(mine).quantize(ZERO))
+
+
+def rank_of_user(
+    user_id: int, *, period: Period, community_id: int | None = None, street_id: int | None = None
+) -> OwnRank | None:
+    """The caller's rank and hours on that leaderboard in one query; None when they are no volunteer."""
+    ranked_sql, params = leaderboard(
+        period=period, community_id=community_id, street_id=street_id
+    ).query.sql_with_params()
+    volunteers = connection.ops.quote_name(Volunteer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT ranked.rank, ranked.total FROM {volunteers} AS v "  # noqa: S608 - only our own SQL and names
+            f"LEFT JOIN ({ranked_sql}) AS ranked ON ranked.volunteer_id = v.id WHERE v.user_id = %s",
+            [*params, user_id],
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    rank, total = found
+    if rank is None:
+        return OwnRank(rank=None, hours=ZERO)
+    return OwnRank(rank=int(rank), hours=_hours(total))
+
+
+# The 台账 -------------------------------------------------------------------------------------------
+
+
+def records_for_export(*, community_id: int, period: Period) -> QuerySet[ServiceRecord]:
+    return (
+        record_list(ServiceRecord.objects.filter(community_id=community_id).filter(period.q("started_at")))
+        .select_related("volunteer__user")
+        .order_by("started_at", "id")
+    )
+
+
+# Audiences (registered with notices and activities) ------------------------------------------------
+
+
+def community_volunteer_user_ids(community_ids: Iterable[int]) -> set[int]:
+    return set(
+        Volunteer.objects.filter(community_id__in=list(community_ids), user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def street_volunteer_user_ids(street_ids: Iterable[int]) -> set[int]:
+    return set(
+        Volunteer.objects.filter(community__street_id__in=list(street_ids), user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _activity_volunteers(community_id: int) -> QuerySet[Volunteer]:
+    # A community's volunteers: those registered there and the members of its teams.
+    return Volunteer.objects.filter(Q(community_id=community_id) | Q(teams__community_id=community_id))
+
+
+def is_activity_volunteer(user: Any, activity: Any) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return _activity_volunteers(activity.community_id).filter(user=user).exists()
+
+
+def activity_volunteer_user_ids(activity: Any) -> set[int]:
+    return set(
+        _activity_volunteers(activity.community_id).filter(user__is_active=True).values_list("user_id", flat=True)
+    )
+
+
+# The check -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    record_id: int
+    stored: tuple[Any, Any, Decimal]
+    expected: tuple[Any, Any, Decimal]
+
+
+def effective_value_mismatches(*, chunk_size: int = 2000) -> Iterator[Mismatch]:
+    """Records whose stored effective times and hours differ from their ledger.
+
+    The ledger is the reported times and the append-only corrections: the latest correction's
+    values, else the reported times with the hours recomputed from them.
+    """
+    latest = RecordCorrection.objects.filter(record_id=OuterRef("pk")).order_by("-id")
+    rows = (
+        ServiceRecord.objects.order_by("pk")
+        .annotate(
+            c_started=Subquery(latest.values("started_at")[:1]),
+            c_ended=Subquery(latest.values("ended_at")[:1]),
+            c_hours=Subquery(latest.values("hours")[:1]),
+        )
+        .values_list(
+            "pk",
+            "reported_started_at",
+            "reported_ended_at",
+            "started_at",
+            "ended_at",
+            "hours",
+            "c_started",
+            "c_ended",
+            "c_hours",
+        )
+    )
+    for pk, rep_start, rep_end, start, end, hours, c_start, c_end, c_hours in rows.iterator(chunk_size=chunk_size):
+        if c_start is not None:
+            expected = (c_start, c_end, c_hours)
+        else:
+            expected = (rep_start, rep_end, hours_between(rep_start, rep_end))
+        stored = (start, end, hours)
+        if stored != expected or expected[2] != hours_between(expected[0], expected[1]):
+            yield Mismatch(record_id=pk, stored=stored, expected=expected)

@@ -1,0 +1,458 @@
+"""Thin views: scope, parse, call a service or selector, respond.
+
+Approving, rejecting, correcting, issuing and revoking look the object up among those the caller
+acts on as the organiser's staff, so anyone else (the volunteer included) gets 404.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.utils.encoding import escape_uri_path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
+
+from backend.accounts.audit import record_access, record_accesses
+from backend.accounts.scoping import can_act_on_community, get_scope
+from backend.communities.models import Community
+from backend.core.errors import DomainError
+from backend.core.pagination import PageNumberPagination
+from backend.core.throttling import AnonThrottle, UserThrottle
+
+from . import export, selectors, services
+from .models import Certificate, ServiceRecord, Volunteer
+from .serializers import (
+    ApproveSerializer,
+    CertificateIssueSerializer,
+    CertificateSerializer,
+    CertificateVerifySerializer,
+    CorrectionCreateSerializer,
+    ExportQuerySerializer,
+    LeaderboardPageSerializer,
+    LeaderboardQuerySerializer,
+    RecordCorrectionSerializer,
+    ServiceRecordCreateSerializer,
+    ServiceRecordSerializer,
+    VolunteerProfileSerializer,
+    VolunteerReasonSerializer,
+    VolunteerRegisterSerializer,
+    VolunteerSerializer,
+    VolunteerUpdateSerializer,
+)
+
+
+def _attachment(data: bytes, *, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{escape_uri_path(filename)}"
+    return response
+
+
+def _audit_others(request, reads: list[tuple[int, int]], *, what: str) -> None:
+    """Staff reading other people's records: one audit row each, in one INSERT."""
+    if get_scope(request.user).has_any_role:
+        record_accesses(actor=request.user, reads=reads, what=what, path=request.get_full_path())
+
+
+# Volunteers ------------------------------------------------------------------------------------
+
+
+class VolunteerMeView(APIView):
+    """POST registers (201; again: 200 with the profile), GET and PATCH my volunteer profile."""
+
+    error_statuses = ("404", "409")
+
+    def _profile(self, *, status_code: int = status.HTTP_200_OK) -> Response:
+        volunteer = selectors.volunteer_profile(user_id=self.request.user.pk)
+        if volunteer is None:
+            raise NotFound()
+        return Response(VolunteerProfileSerializer(volunteer).data, status=status_code)
+
+    @extend_schema(responses={200: VolunteerProfileSerializer})
+    def get(self, request):
+        return self._profile()
+
+    @extend_schema(
+        request=VolunteerRegisterSerializer,
+        responses={201: VolunteerProfileSerializer, 200: VolunteerProfileSerializer},
+    )
+    def post(self, request):
+        serializer = VolunteerRegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        _volunteer, created = services.register_volunteer(
+            user=request.user,
+            community=data.get("community"),
+            real_name=data.get("real_name"),
+            skills=data.get("skills", ""),
+            id_type=data.get("id_type"),
+            id_number=data.get("id_number"),
+            consent=data["consent"],
+            consent_version=data.get("privacy_notice_version"),
+        )
+        return self._profile(status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=VolunteerUpdateSerializer, responses={200: VolunteerProfileSerializer})
+    def patch(self, request):
+        volunteer = selectors.volunteer_of(request.user)
+        if volunteer is None:
+            raise NotFound()
+        serializer = VolunteerUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.update_volunteer(
+            volunteer=volunteer,
+            real_name=data.get("real_name"),
+            skills=data.get("skills"),
+            community=data.get("community"),
+            id_type=data.get("id_type"),
+            id_number=data.get("id_number"),
+            consent=data.get("consent", False),
+            consent_version=data.get("privacy_notice_version"),
+        )
+        return self._profile()
+
+
+class VolunteerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Volunteers registered in communities the caller acts on as staff."""
+
+    queryset = Volunteer.objects.none()
+    serializer_class = VolunteerSerializer
+    filterset_fields = ["community", "registered_via"]
+    search_fields = ["real_name", "volunteer_number"]
+    ordering_fields = ["id", "registered_on", "total_hours"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Volunteer]:
+        return (
+            selectors.visible_volunteers(self.request.user)
+            .select_related("community")
+            .annotate(total_hours=selectors.total_hours_subquery())
+            .order_by("id")
+        )
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        rows = response.data.get("results", []) if isinstance(response.data, dict) else response.data
+        ids = [row["id"] for row in rows]
+        owners = dict(Volunteer.objects.filter(pk__in=ids).values_list("pk", "user_id")) if ids else {}
+        _audit_others(request, [(owners[pk], pk) for pk in ids], what="volunteer")
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        volunteer = self.get_object()
+        record_access(
+            actor=request.user,
+            subject=volunteer.user_id,
+            what="volunteer",
+            object_id=volunteer.pk,
+            path=request.get_full_path(),
+        )
+        return Response(self.get_serializer(volunteer).data)
+
+
+# Service records -------------------------------------------------------------------------------
+
+
+class RecordFilter(django_filters.FilterSet):
+    class Meta:
+        model = ServiceRecord
+        fields = ["community", "volunteer", "activity", "status", "source", "overlap_flag", "over_cap_flag"]
+
+
+class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Service records: my own, and those organised by communities in my staff scope."""
+
+    queryset = ServiceRecord.objects.none()
+    serializer_class = ServiceRecordSerializer
+    filterset_class = RecordFilter
+    search_fields = ["content", "volunteer__real_name", "volunteer__volunteer_number"]
+    ordering_fields = ["started_at", "hours", "created_at", "id"]
+    error_statuses = ("404", "409")
+
+    def get_queryset(self) -> QuerySet[ServiceRecord]:
+        user = self.request.user
+        if self.action in ("approve", "reject") or (self.action == "corrections" and self.request.method == "POST"):
+            base = selectors.staff_records(user)
+        else:
+            base = selectors.visible_records(user)
+        return selectors.record_list(base).order_by("-started_at", "-id")
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self._page_rows = page if page is not None else list(queryset)
+        return page
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        _audit_others(request, [(row.volunteer.user_id, row.pk) for row in self._page_rows], what="service_record")
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        record = self.get_object()
+        record_access(
+            actor=request.user,
+            subject=record.volunteer.user_id,
+            what="service_record",
+            object_id=record.pk,
+            path=request.get_full_path(),
+        )
+        return Response(self.get_serializer(record).data)
+
+    @extend_schema(
+        request=ServiceRecordCreateSerializer, responses={201: ServiceRecordSerializer, 200: ServiceRecordSerializer}
+    )
+    def create(self, request):
+        serializer = ServiceRecordCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        record, created = services.file_record(
+            user=request.user,
+            community=data["community"],
+            activity=data.get("activity"),
+            content=data["content"],
+            place=data.get("place", ""),
+            started_at=data["started_at"],
+            ended_at=data["ended_at"],
+            evidence=data.get("evidence"),
+            client_id=data["client_id"],
+        )
+        record = selectors.record_list(ServiceRecord.objects.filter(pk=record.pk)).get()
+        return Response(
+            self.get_serializer(record).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    def _answer(self, record: ServiceRecord) -> Response:
+        record = selectors.record_list(ServiceRecord.objects.filter(pk=record.pk)).get()
+        return Response(self.get_serializer(record).data)
+
+    @extend_schema(request=ApproveSerializer, responses={200: ServiceRecordSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        record = self.get_object()
+        serializer = ApproveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = services.approve_record(
+            record=record, by=request.user, confirm_flags=serializer.validated_data["confirm_flags"]
+        )
+        return self._answer(record)
+
+    @extend_schema(request=VolunteerReasonSerializer, responses={200: ServiceRecordSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        record = self.get_object()
+        serializer = VolunteerReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = services.reject_record(record=record, by=request.user, reason=serializer.validated_data["reason"])
+        return self._answer(record)
+
+    @extend_schema(methods=["GET"], request=None, responses={200: RecordCorrectionSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=CorrectionCreateSerializer, responses={201: RecordCorrectionSerializer})
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    def corrections(self, request, pk=None):
+        record = self.get_object()
+        if request.method == "GET":
+            rows = selectors.corrections_of(record)
+            return Response(RecordCorrectionSerializer(rows, many=True).data)
+        serializer = CorrectionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        correction = services.correct_record(
+            record=record,
+            by=request.user,
+            started_at=data["started_at"],
+            ended_at=data["ended_at"],
+            reason=data["reason"],
+        )
+        return Response(RecordCorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("community", int, required=True),
+            OpenApiParameter("period", str, required=False, description="2026, 2026H1, 2026Q3, 2026-03 or all"),
+        ],
+        responses={(200, export.XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="台账 xlsx")},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def export(self, request):
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        community_id = query.validated_data["community"]
+        if not can_act_on_community(request.user, community_id):
+            raise NotFound()
+        community = Community.objects.filter(pk=community_id).first()
+        if community is None:
+            raise NotFound()
+        period_label = request.query_params.get("period") or "all"
+        records = selectors.records_for_export(community_id=community.pk, period=query.validated_data["period"])
+        data = export.ledger_workbook(title=f"{community.name} 志愿服务记录台账 ({period_label})", records=records)
+        return _attachment(
+            data,
+            content_type=export.XLSX_CONTENT_TYPE,
+            filename=export.ledger_filename(community.name, period_label),
+        )
+
+
+# Leaderboards ----------------------------------------------------------------------------------
+
+
+class LeaderboardView(APIView):
+    """Ranked by approved hours in the period, with the caller's own rank; names masked."""
+
+    error_statuses = ("404",)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("community", int, required=False, description="one of community or street"),
+            OpenApiParameter("street", int, required=False),
+            OpenApiParameter("period", str, required=False, description="2026, 2026H1, 2026Q3, 2026-03 or all"),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses={200: LeaderboardPageSerializer},
+    )
+    def get(self, request):
+        query = LeaderboardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        where = {"community_id": data["community"]} if "community" in data else {"street_id": data["street"]}
+        period = data["period"]
+        paginator = PageNumberPagination()
+        size = paginator.get_page_size(request)
+        try:
+            number = int(request.query_params.get(paginator.page_query_param) or 1)
+        except ValueError:
+            raise NotFound() from None
+        if number < 1:
+            raise NotFound()
+        # Paged by hand: the number ranked comes with the page (a window), not from a second COUNT.
+        rows, ranked = selectors.leaderboard_page(period=period, offset=(number - 1) * size, limit=size, **where)
+        if ranked is None:
+            if number > 1 or not self._place_exists(where):
+                raise NotFound()
+            ranked = 0
+        url = request.build_absolute_uri()
+        has_next = number * size < ranked
+        body = {
+            "count": ranked,
+            "next": replace_query_param(url, paginator.page_query_param, number + 1) if has_next else None,
+            "previous": (
+                None
+                if number == 1
+                else remove_query_param(url, paginator.page_query_param)
+                if number == 2
+                else replace_query_param(url, paginator.page_query_param, number - 1)
+            ),
+            "period": request.query_params.get("period") or "all",
+            "ranking": "competition",
+            "me": selectors.rank_of_user(request.user.pk, period=period, **where),
+            "results": rows,
+        }
+        return Response(LeaderboardPageSerializer(body, context={"user_id": request.user.pk}).data)
+
+    @staticmethod
+    def _place_exists(where: dict[str, int]) -> bool:
+        if "community_id" in where:
+            return Community.objects.filter(pk=where["community_id"]).exists()
+        return Community.objects.filter(street_id=where["street_id"]).exists()
+
+
+# Certificates ----------------------------------------------------------------------------------
+
+
+class CertificatePdfThrottle(UserRateThrottle):
+    scope = "certificate_pdf"
+
+
+class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Certificates: staff issue and revoke them for their communities; volunteers read their own."""
+
+    queryset = Certificate.objects.none()
+    serializer_class = CertificateSerializer
+    filterset_fields = ["community", "volunteer"]
+    search_fields = ["number", "volunteer_name", "volunteer_number"]
+    ordering_fields = ["issued_at", "id", "hours"]
+    error_statuses = ("404", "409")
+
+    def get_queryset(self) -> QuerySet[Certificate]:
+        user = self.request.user
+        base = selectors.staff_certificates(user) if self.action == "revoke" else selectors.visible_certificates(user)
+        return base.order_by("-issued_at", "-id")
+
+    @extend_schema(
+        request=CertificateIssueSerializer, responses={201: CertificateSerializer, 200: CertificateSerializer}
+    )
+    def create(self, request):
+        serializer = CertificateIssueSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        community = data.get("community")
+        if community is None:
+            communities = sorted(get_scope(request.user).community_ids)
+            if len(communities) != 1:
+                raise DomainError("validation_error", "输入有误", fields={"community": ["请指定出具证明的社区"]})
+            community = Community.objects.get(pk=communities[0])
+        elif not can_act_on_community(request.user, community.pk):
+            raise DomainError("permission_denied", "只能以本社区名义出具证明")
+        certificate, created = services.issue_certificate(
+            volunteer=data["volunteer"],
+            community=community,
+            by=request.user,
+            period_start=data["period_start"],
+            period_end=data["period_end"],
+            service_summary=data.get("service_summary", ""),
+            person_in_charge=data.get("person_in_charge"),
+            handling_officer=data.get("handling_officer"),
+            contact=data.get("contact"),
+            client_id=data.get("client_id"),
+        )
+        return Response(
+            CertificateSerializer(certificate).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="A4 certificate")}
+    )
+    @action(detail=True, methods=["get"], throttle_classes=[UserThrottle, CertificatePdfThrottle])
+    def pdf(self, request, pk=None):
+        certificate = self.get_object()
+        # Imported here: fpdf2 and fontTools take a second to import, needed by this view only.
+        from . import pdf
+
+        return _attachment(
+            pdf.render(certificate), content_type=pdf.PDF_CONTENT_TYPE, filename=pdf.certificate_filename(certificate)
+        )
+
+    @extend_schema(request=VolunteerReasonSerializer, responses={200: CertificateSerializer})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        certificate = self.get_object()
+        serializer = VolunteerReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        certificate = services.revoke_certificate(
+            certificate=certificate, by=request.user, reason=serializer.validated_data["reason"]
+        )
+        return Response(CertificateSerializer(certificate).data)
+
+
+class CertificateVerifyView(APIView):
+    """Anyone, signed in or not, may check a certificate by its number; throttled as anonymous."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonThrottle]
+
+    @extend_schema(responses={200: CertificateVerifySerializer})
+    def get(self, request, number: str):
+        certificate = selectors.certificate_by_number(services.normalise_certificate_number(number))
+        if certificate is None:
+            raise NotFound()
+        return Response(CertificateVerifySerializer(certificate).data)

@@ -1,0 +1,241 @@
+"""Totals, star levels at their edges, leaderboards with ties and the caller's rank, and their plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from backend.core.periods import parse_period
+from backend.volunteers import selectors
+from backend.volunteers.models import ServiceRecord, Volunteer
+from tests import factories
+from tests.volunteers.factories import VolunteerFactory, approved, days_ago, record
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/volunteers/leaderboard/"
+
+
+@pytest.mark.parametrize(
+    ("hours", "stars"),
+    [
+        ("0", 0),
+        ("99.99", 0),
+        ("100", 1),
+        ("299.99", 1),
+        ("300", 2),
+        ("600", 3),
+        ("999.99", 3),
+        ("1000", 4),
+        ("1500", 5),
+        ("9999", 5),
+    ],
+)
+def test_star_levels_at_the_edges(hours, stars):
+    assert selectors.star_level(Decimal(hours)) == stars
+
+
+def test_thresholds_come_from_settings(settings):
+    settings.VOLUNTEER_STAR_THRESHOLDS = ["50", "150"]
+    assert selectors.star_level(Decimal("49.99")) == 0
+    assert selectors.star_level(Decimal("150")) == 2
+    assert selectors.next_star_hours(Decimal("150")) is None
+
+
+def test_profile_shows_99_99_then_100_hours_as_no_star_then_one(as_user, volunteer):
+    approved(volunteer, started_at=days_ago(30), hours="60")
+    last = approved(volunteer, started_at=days_ago(20), hours="39.99")
+    record(volunteer, started_at=days_ago(10), hours="5")  # pending: does not count
+    me = as_user(volunteer.user).get("/api/v1/volunteers/me/").json()
+    assert (me["total_hours"], me["star_level"], me["next_star_hours"]) == ("99.99", 0, "0.01")
+    ServiceRecord.objects.filter(pk=last.pk).update(hours=Decimal("40.00"))
+    me = as_user(volunteer.user).get("/api/v1/volunteers/me/").json()
+    assert (me["total_hours"], me["star_level"], me["next_star_hours"]) == ("100.00", 1, "200.00")
+
+
+def _board(community, hours_by_name: dict[str, list[str]], *, started_at=None) -> dict[str, Volunteer]:
+    made = {}
+    for name, hours_list in hours_by_name.items():
+        volunteer = VolunteerFactory(community=community, real_name=name)
+        for index, hours in enumerate(hours_list):
+            approved(volunteer, started_at=started_at or days_ago(40 + index), hours=hours)
+        made[name] = volunteer
+    return made
+
+
+def test_leaderboard_ranks_with_ties_competition_style(as_user, community):
+    people = _board(community, {"张三": ["5", "5"], "李四": ["10"], "王五": ["8"], "赵六": ["3"], "钱七": ["10"]})
+    record(people["赵六"], started_at=days_ago(5), hours="50")  # pending never counts
+    response = as_user(people["王五"].user).get(URL, {"community": community.pk})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    ranks = [(row["name"], row["rank"], row["hours"]) for row in body["results"]]
+    assert ranks == [
+        ("张*", 1, "10.00"),
+        ("李*", 1, "10.00"),
+        ("钱*", 1, "10.00"),
+        ("王*", 4, "8.00"),
+        ("赵*", 5, "3.00"),
+    ]
+    assert body["count"] == 5 and body["ranking"] == "competition"
+    assert body["me"] == {"rank": 4, "hours": "8.00"}
+    assert [row["is_me"] for row in body["results"]] == [False, False, False, True, False]
+    assert "张三" not in response.content.decode()
+
+
+def test_the_callers_rank_on_a_later_page_and_when_absent(as_user, community):
+    people = _board(community, {f"甲{i}": [str(10 + i)] for i in range(5)})
+    last = people["甲0"]
+    page = as_user(last.user).get(URL, {"community": community.pk, "page_size": 2, "page": 3}).json()
+    assert [row["rank"] for row in page["results"]] == [5]
+    assert page["me"] == {"rank": 5, "hours": "10.00"}
+    assert page["previous"] is not None and page["next"] is None
+    outsider = as_user(factories.UserFactory()).get(URL, {"community": community.pk}).json()
+    assert outsider["me"] is None
+    unranked = VolunteerFactory(community=community)
+    assert as_user(unranked.user).get(URL, {"community": community.pk}).json()["me"] == {"rank": None, "hours": "0.00"}
+
+
+def test_the_period_and_the_organiser_decide_what_counts(as_user, community, other_community):
+    march = timezone.make_aware(dt.datetime(2026, 3, 31, 23, 30))
+    april = timezone.make_aware(dt.datetime(2026, 4, 1, 0, 30))
+    volunteer = VolunteerFactory(community=community)
+    approved(volunteer, started_at=march, hours="2")
+    approved(volunteer, started_at=april, hours="3")
+    approved(volunteer, community=other_community, started_at=april, hours="7")
+    client = as_user(volunteer.user)
+
+    def hours(**params):
+        results = client.get(URL, params).json()["results"]
+        return [row["hours"] for row in results]
+
+    assert hours(community=community.pk, period="2026-03") == ["2.00"]
+    assert hours(community=community.pk, period="2026-04") == ["3.00"]
+    assert hours(community=community.pk, period="2026Q1") == ["2.00"]
+    assert hours(community=community.pk, period="2026H1") == ["5.00"]
+    assert hours(community=community.pk) == ["5.00"]
+    assert hours(street=community.street_id, period="2026") == ["12.00"]
+    row = client.get(URL, {"community": community.pk}).json()["results"][0]
+    assert row["total_hours"] == "12.00" and row["star_level"] == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"community": 1, "street": 1}, {"community": "x"}, {"street": 0}, {"period": "2026-13"}],
+)
+def test_bad_leaderboard_queries_are_400(as_user, resident, community, params):
+    if params.get("period"):
+        params = {**params, "community": community.pk}
+    response = as_user(resident).get(URL, params)
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
+def test_unknown_places_and_pages_past_the_end_are_404(as_user, resident, community):
+    client = as_user(resident)
+    assert client.get(URL, {"street": 999999}).json()["code"] == "not_found"
+    assert client.get(URL, {"community": 999999}).status_code == 404
+    assert client.get(URL, {"community": community.pk}).json()["count"] == 0
+    assert client.get(URL, {"community": community.pk, "page": 2}).status_code == 404
+    assert client.get(URL, {"community": community.pk, "page": "x"}).status_code == 404
+
+
+def test_anonymous_may_not_read_the_leaderboard(api, community):
+    assert api.get(URL, {"community": community.pk}).status_code == 401
+
+
+def test_leaderboard_query_count_does_not_grow_with_rows(as_user, community):
+    viewer = VolunteerFactory(community=community)
+    approved(viewer, hours="1")
+
+    def count() -> int:
+        client = as_user(viewer.user)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(URL, {"community": community.pk}).status_code == 200
+        return len(ctx.captured_queries)
+
+    _board(community, {f"乙{i}": ["2"] for i in range(2)})
+    few = count()
+    _board(community, {f"丙{i}": ["3", "1"] for i in range(12)})
+    assert count() == few
+
+
+# Plans at about 20,000 rows ----------------------------------------------------------------------
+
+
+def _plan(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())
+
+
+@pytest.fixture
+def many_records(street):
+    """About 20,000 approved records over 40 communities and 2,000 volunteers, inserted in bulk."""
+    communities = [factories.CommunityFactory(street=street) for _ in range(40)]
+    users = factories.UserFactory._meta.model.objects.bulk_create(
+        factories.UserFactory._meta.model(phone=f"137{n:08d}", real_name=f"志愿者{n}") for n in range(2000)
+    )
+    volunteers = Volunteer.objects.bulk_create(
+        Volunteer(user=user, community=communities[n % 40], volunteer_number=f"P{n:09d}", real_name=user.real_name)
+        for n, user in enumerate(users)
+    )
+    approver = factories.UserFactory()
+    base = timezone.make_aware(dt.datetime(2025, 1, 1, 9))
+    rows = []
+    for n in range(20_000):
+        volunteer = volunteers[n % 2000]
+        start = base + dt.timedelta(days=(n * 7) % 700, hours=n % 5)
+        rows.append(
+            ServiceRecord(
+                volunteer=volunteer,
+                community_id=volunteer.community_id,
+                content="巡逻",
+                reported_started_at=start,
+                reported_ended_at=start + dt.timedelta(hours=2),
+                started_at=start,
+                ended_at=start + dt.timedelta(hours=2),
+                hours=Decimal("2.00"),
+                source="manual",
+                status="approved" if n % 10 else "pending",
+                approved_by=approver if n % 10 else None,
+                approved_at=start if n % 10 else None,
+            )
+        )
+    ServiceRecord.objects.bulk_create(rows, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return communities, volunteers
+
+
+def _assert_indexed(plan: str) -> None:
+    if connection.vendor == "postgresql":
+        assert "Seq Scan on volunteers_servicerecord" not in plan, plan
+    assert "record_" in plan, plan
+
+
+def _captured(call) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        call()
+    return [query["sql"] for query in ctx.captured_queries if "volunteers_servicerecord" in query["sql"]]
+
+
+def test_the_monthly_leaderboard_and_a_total_use_indexes_at_20000_rows(many_records):
+    communities, volunteers = many_records
+    period = parse_period("2025-06")
+    where = {"period": period, "community_id": communities[3].pk}
+    page = _captured(lambda: selectors.leaderboard_page(offset=0, limit=20, **where))
+    rank = _captured(lambda: selectors.rank_of_user(volunteers[3].user_id, **where))
+    total = _captured(lambda: selectors.total_hours(volunteers[7].pk))
+    assert page and rank and total
+    for sql in page + rank + total:
+        _assert_indexed(_plan(sql, None))
+    assert selectors.total_hours(volunteers[7].pk) > 0
+    assert selectors.leaderboard(**where)[0]["rank"] == 1
