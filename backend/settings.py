@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "backend.brands",
     "backend.red_property",
     "backend.appeals",
+    "backend.activities",
     "backend.volunteers",
     "backend.demo",
 ]
@@ -322,6 +323,13 @@ SPECTACULAR_SETTINGS = {
         "ResourceCategoryEnum": "backend.members.models.Resource.Category",
         "ServiceProjectStatusEnum": "backend.members.models.ServiceProject.Status",
         "PointsEntryKindEnum": "backend.members.models.PointsEntry.Kind",
+        "ActivityStatusEnum": "backend.activities.models.Activity.Status",
+        "ActivityCategoryEnum": "backend.activities.models.Activity.Category",
+        "ActivityAudienceEnum": "backend.activities.models.Activity.Audience",
+        "EnrollmentStatusEnum": "backend.activities.models.Enrollment.Status",
+        "CheckInKindEnum": "backend.activities.models.CheckIn.Kind",
+        "LeaveRequestStatusEnum": "backend.activities.models.LeaveRequest.Status",
+        "AttendanceEnum": "backend.activities.selectors.Attendance",
         "ServiceRecordStatusEnum": "backend.volunteers.models.ServiceRecord.Status",
         "ServiceRecordSourceEnum": "backend.volunteers.models.ServiceRecord.Source",
         "VolunteerIdTypeEnum": "backend.volunteers.models.IdType",
@@ -378,6 +386,15 @@ DEMAND_AUTO_CONFIRM_DAYS = env_int("DEMAND_AUTO_CONFIRM_DAYS", 7)
 # Households from which an estate is expected to form an owners' committee (业委会); each estate's
 # governance may override it either way.
 OWNERS_COMMITTEE_HOUSEHOLDS = env_int("OWNERS_COMMITTEE_HOUSEHOLDS", 100)
+# Check-in at activities (docs/activities.md). The QR code holds a URL under the prefix registered for
+# the mini-program (扫普通链接二维码打开小程序), ending in a token that rotates every period and is
+# accepted for two. The window opens before the start and check-out closes after the end (an activity
+# may set its own); a reported accuracy widens the geofence by at most the allowance.
+CHECKIN_QR_URL_PREFIX = os.environ.get("CHECKIN_QR_URL_PREFIX", "https://mp.example.org/checkin/")
+CHECKIN_CODE_PERIOD_SECONDS = env_int("CHECKIN_CODE_PERIOD_SECONDS", 30)
+CHECKIN_OPENS_BEFORE_MINUTES = 30
+CHECKOUT_CLOSES_AFTER_MINUTES = 120
+CHECKIN_MAX_ACCURACY_ALLOWANCE_M = 100
 # Volunteer hours: the total approved hours each star level starts at (一星 … 五星;
 # cities differ), the longest single record kept without a review flag, and the URL prefix the QR
 # code on a certificate points at, followed by the certificate number (the public verify page).

@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from backend.core import views as core_views
 
 api_v1 = [
+    # First: check-in is the busiest path, and every include tried before the match costs each request.
+    path("", include("backend.activities.urls")),
     path("", include("backend.core.urls")),
     path("", include("backend.accounts.urls")),
     path("", include("backend.communities.urls")),

@@ -14,6 +14,7 @@ from django.db import models, transaction
 
 from backend.accounts.models import SCOPE_FIELD_BY_ROLE, Role, RoleGrant, User
 from backend.accounts.services import create_staff_account
+from backend.activities.demo import seed_activities
 from backend.brands.demo import seed_brand_demo
 from backend.communities.models import Community, Estate, Grid, PartyOrganization, Street
 from backend.red_property.demo import seed_red_property
@@ -57,12 +58,14 @@ class SeedResult:
     accounts_seeded: bool = False  # False when DEBUG is off: the map only
     brands_changed: bool = False  # 岳阳楼社区's brand and the street's plan deadlines (brands/demo.py)
     red_property_changed: bool = False  # companies, governance, self-governance groups (red_property/demo.py)
+    activities_changed: bool = False  # activities of every category around 岳阳楼 (activities/demo.py)
 
     @property
     def changed(self) -> bool:
         return (
             self.brands_changed
             or self.red_property_changed
+            or self.activities_changed
             or any(t.created or t.updated for t in self.counts.values())
         )
 
@@ -197,4 +200,6 @@ def seed_demo() -> SeedResult:
         result.accounts_seeded = True
         for account in data.ACCOUNTS:
             _seed_account(account, result)
+    # After the accounts: an activity needs a staff member of its community or street to organise it.
+    result.activities_changed = "created" in seed_activities()
     return result

@@ -1,0 +1,279 @@
+"""The console for secretaries: activities to prepare, publish and cancel; leave to decide; minutes;
+the attendance ledger to read and download. Every change goes through the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
+
+from backend.accounts.scoping import get_scope
+from backend.core.console import ScopedAdmin
+from backend.core.errors import DomainError
+
+from . import services
+from .models import Activity, CheckIn, Enrollment, LeaveRequest, Minutes
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(label="原因/意见", required=False, max_length=500)
+
+
+def _as_form_error(exc: DomainError, known: set[str]) -> ValidationError:
+    if exc.fields:
+        errors: dict[str, list[str]] = {}
+        for name, texts in exc.fields.items():
+            errors.setdefault(name if name in known else "__all__", []).extend(texts)
+        return ValidationError(errors)
+    return ValidationError(str(exc.detail))
+
+
+def _run(modeladmin, request, queryset, call, done: str) -> None:
+    ok = 0
+    for row in queryset:
+        try:
+            call(row)
+            ok += 1
+        except DomainError as exc:
+            detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items()) if exc.fields else exc.detail
+            modeladmin.message_user(request, f"{row}: {detail}", messages.WARNING)
+    if ok:
+        modeladmin.message_user(request, done % {"n": ok}, messages.SUCCESS)
+
+
+class ActivityForm(forms.ModelForm):
+    class Meta:
+        model = Activity
+        # The cover is an upload from the mini-program or the API, not a console field.
+        fields = ["community", *(name for name in services.EDITABLE_FIELDS if name != "cover")]
+
+    def _post_clean(self):
+        # The instance holds the form's values only from here on: check them with the services' rules.
+        super()._post_clean()
+        if self.errors:
+            return
+        instance = self.instance
+        if instance.pk and instance.status not in (Activity.Status.DRAFT, Activity.Status.PUBLISHED):
+            self.add_error(None, "已结束或已取消的活动不能修改")
+            return
+        try:
+            services.validate_activity(instance)
+        except DomainError as exc:
+            self.add_error(None, _as_form_error(exc, set(self.fields)))
+
+
+@admin.register(Activity)
+class ActivityAdmin(ScopedAdmin):
+    form = ActivityForm
+    action_form = ReasonActionForm
+    list_display = ["title", "community", "category", "starts_at", "place", "status", "ledger_link"]
+    list_filter = ["status", "category", "audience", "community"]
+    search_fields = ["title", "place"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["community"]
+    fields = [
+        "community",
+        "title",
+        "category",
+        "description",
+        "starts_at",
+        "ends_at",
+        "place",
+        "latitude",
+        "longitude",
+        "radius_m",
+        "capacity",
+        "enrollment_required",
+        "enrollment_deadline",
+        "audience",
+        "branch",
+        "counts_as_service",
+        "points",
+        "brand",
+        "checkin_opens_before_minutes",
+        "checkout_closes_after_minutes",
+        "status",
+        "organiser",
+        "published_at",
+        "finished_at",
+        "cancelled_at",
+        "cancel_reason",
+        "ledger_link",
+    ]
+    readonly_fields = [
+        "status",
+        "organiser",
+        "published_at",
+        "finished_at",
+        "cancelled_at",
+        "cancel_reason",
+        "ledger_link",
+    ]
+    actions = ["publish", "cancel"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("community")
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        values = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS if name in form.cleaned_data}
+        if change:
+            saved = services.update_activity(activity=obj, by=request.user, **values)
+        else:
+            saved = services.create_activity(by=request.user, community=form.cleaned_data["community"], **values)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    @admin.display(description="签到台账")
+    def ledger_link(self, obj):
+        if obj is None or obj.pk is None or obj.status == Activity.Status.DRAFT:
+            return "—"
+        url = reverse("activity-attendance-export", kwargs={"pk": obj.pk})
+        return format_html('<a href="{}">下载 Excel</a>', url)
+
+    @admin.action(description="发布所选活动(通知面向对象)")
+    def publish(self, request, queryset):
+        _run(
+            self,
+            request,
+            queryset,
+            lambda activity: services.publish_activity(activity=activity, by=request.user),
+            "已发布 %(n)d 个活动",
+        )
+
+    @admin.action(description="取消所选活动(须在上方填写原因)")
+    def cancel(self, request, queryset):
+        reason = request.POST.get("reason", "")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda activity: services.cancel_activity(activity=activity, by=request.user, reason=reason),
+            "已取消 %(n)d 个活动",
+        )
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(ReadOnlyMixin, ScopedAdmin):
+    scope_paths = {"community": "activity__community", "street": "activity__community__street"}
+    list_display = ["activity", "user", "status", "created_at", "promoted_at", "withdrawn_at"]
+    list_filter = ["status"]
+    search_fields = ["activity__title", "user__real_name"]
+    list_select_related = ["activity", "user"]
+    raw_id_fields = ["activity", "user"]
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(ReadOnlyMixin, ScopedAdmin):
+    scope_paths = {"community": "activity__community", "street": "activity__community__street"}
+    list_display = ["activity", "user", "kind", "at", "manual", "distance_m", "inside", "recorded_by", "reason"]
+    list_filter = ["kind", "manual", "inside"]
+    search_fields = ["activity__title", "user__real_name"]
+    list_select_related = ["activity", "user", "recorded_by"]
+    raw_id_fields = ["activity", "user", "recorded_by"]
+
+
+@admin.register(LeaveRequest)
+class LeaveRequestAdmin(ReadOnlyMixin, ScopedAdmin):
+    scope_paths = {"community": "activity__community", "street": "activity__community__street"}
+    action_form = ReasonActionForm
+    list_display = ["activity", "user", "reason", "status", "requested_at", "decided_by", "decision_note"]
+    list_filter = ["status"]
+    search_fields = ["activity__title", "user__real_name"]
+    list_select_related = ["activity", "user", "decided_by"]
+    actions = ["approve", "reject"]
+
+    def has_change_permission(self, request, obj=None):
+        # Actions need the change permission; the rows themselves stay read-only (fields below).
+        return get_scope(request.user).is_staff
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in LeaveRequest._meta.fields]
+
+    @admin.action(description="批准所选请假")
+    def approve(self, request, queryset):
+        note = request.POST.get("reason", "")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda leave: services.approve_leave(leave=leave, by=request.user, note=note),
+            "已批准 %(n)d 条",
+        )
+
+    @admin.action(description="不批准所选请假(须在上方填写意见)")
+    def reject(self, request, queryset):
+        note = request.POST.get("reason", "")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda leave: services.reject_leave(leave=leave, by=request.user, note=note),
+            "已驳回 %(n)d 条",
+        )
+
+
+class MinutesForm(forms.ModelForm):
+    class Meta:
+        model = Minutes
+        fields = ["activity", "topics", "decisions", "content"]
+
+    def clean(self):
+        cleaned = super().clean()
+        activity = cleaned.get("activity") or getattr(self.instance, "activity", None)
+        if activity is not None and activity.status not in (Activity.Status.PUBLISHED, Activity.Status.FINISHED):
+            raise ValidationError("只有已发布或已结束的活动可以记录会议记录")
+        return cleaned
+
+
+@admin.register(Minutes)
+class MinutesAdmin(ScopedAdmin):
+    scope_paths = {"community": "activity__community", "street": "activity__community__street"}
+    form = MinutesForm
+    list_display = ["activity", "recorded_by", "recorded_at", "updated_by", "updated_at"]
+    search_fields = ["activity__title", "topics", "decisions"]
+    list_select_related = ["activity", "recorded_by", "updated_by"]
+    readonly_fields = ["recorded_by", "recorded_at", "updated_by", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "activity"] if obj is not None else fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "activity":
+            from .selectors import manageable_activities
+
+            kwargs["queryset"] = manageable_activities(request.user).filter(category__in=Activity.MEETING_CATEGORIES)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        activity = obj.activity if change else form.cleaned_data["activity"]
+        try:
+            saved = services.record_minutes(
+                activity=activity,
+                by=request.user,
+                topics=form.cleaned_data["topics"],
+                decisions=form.cleaned_data.get("decisions", ""),
+                content=form.cleaned_data.get("content", ""),
+            )
+        except DomainError as exc:
+            self.message_user(request, str(exc.detail), messages.ERROR)
+            return
+        obj.pk = saved.pk
+        obj.refresh_from_db()

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class ActivitiesConfig(AppConfig):
+    name = "backend.activities"
+    label = "activities"
+    verbose_name = "活动与签到"
+
+    def ready(self) -> None:
+        from datetime import timedelta
+
+        from backend.core.events import register_audience_provider, watch_permission
+        from backend.core.scheduler import register_job
+
+        from . import selectors
+        from .tasks import finish_due_activities
+
+        # Notices for an activity reach whoever signed up; its live attendance, staff in scope.
+        register_audience_provider("activity", "activities", selectors.signed_up_user_ids)
+        watch_permission.register("activity", selectors.may_watch)
+        register_job(name="activities.finish_due", every=timedelta(minutes=5), enqueue=finish_due_activities.enqueue)

@@ -1,0 +1,531 @@
+"""Reads: who sees which activities, who belongs to an audience, the attendance ledger and its
+counts, and attendance, leave and absence per member over a period (for the reports)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, TextChoices, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.accounts.scoping import can_act_on_community, get_scope, scope_q
+from backend.communities.models import PartyOrganization
+from backend.core.events import Audience
+from backend.core.periods import Period
+from backend.members.models import MemberRegistration, PartyMember
+
+from . import registry
+from .models import Activity, ActivityPhoto, CheckIn, Enrollment, LeaveRequest
+
+Status = Activity.Status
+AudienceKind = Activity.Audience
+APPROVED = MemberRegistration.Status.APPROVED
+
+
+def _signed_in(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def _staff_q(user: Any) -> Q:
+    return scope_q(user, community="community", street="community__street")
+
+
+# Who sees what -----------------------------------------------------------------------------------
+
+
+def manageable_activities(user: Any) -> QuerySet[Activity]:
+    """Activities the user acts on as staff: those of the communities in their scope."""
+    if not _signed_in(user) or not get_scope(user).is_staff:
+        return Activity.objects.none()
+    return Activity.objects.filter(_staff_q(user))
+
+
+def may_manage(user: Any, activity: Activity) -> bool:
+    return can_act_on_community(user, activity.community_id)
+
+
+def _member_organization_ids(user: Any) -> QuerySet:
+    return PartyMember.objects.filter(user=user).values("organization_id")
+
+
+def _branches_of_user(user: Any) -> Q:
+    """Branch activities whose branch is the user's organisation or the parent of it (a 党小组's branch)."""
+    own = _member_organization_ids(user)
+    parents = PartyOrganization.objects.filter(pk__in=own).values("parent_id")
+    return Q(branch_id__in=own) | Q(branch_id__in=parents)
+
+
+def _party_member_communities(user: Any) -> Q:
+    registered = MemberRegistration.objects.filter(member__user=user, status=APPROVED).values("community_id")
+    organised = PartyOrganization.objects.filter(pk__in=_member_organization_ids(user)).values("community_id")
+    return Q(community_id__in=registered) | Q(community_id__in=organised)
+
+
+def visible_activities(user: Any) -> QuerySet[Activity]:
+    """Published, finished and cancelled activities to anyone signed in, except that party-member and
+    branch activities show only to those they are for (and to whoever enrolled); drafts only to staff."""
+    if not _signed_in(user):
+        return Activity.objects.none()
+    enrolled = Enrollment.objects.filter(activity=OuterRef("pk"), user=user)
+    open_to_all = Q(audience__in=[AudienceKind.COMMUNITY, AudienceKind.PUBLIC, AudienceKind.VOLUNTEERS])
+    for_this_member = (Q(audience=AudienceKind.PARTY_MEMBERS) & _party_member_communities(user)) | (
+        Q(audience=AudienceKind.BRANCH) & _branches_of_user(user)
+    )
+    visible = ~Q(status=Status.DRAFT) & (open_to_all | for_this_member | Q(Exists(enrolled)))
+    if get_scope(user).is_staff:
+        visible |= _staff_q(user)
+    return Activity.objects.filter(visible)
+
+
+def _count_of(queryset: QuerySet, path: str = "activity") -> Coalesce:
+    counted = queryset.filter(**{path: OuterRef("pk")}).order_by().values(path).annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def with_counts(queryset: QuerySet[Activity], *, user: Any = None) -> QuerySet[Activity]:
+    """Each row with its enrolment and check-in counts and, for `user`, their own enrolment: one query."""
+    queryset = queryset.select_related("community", "brand", "cover", "branch").annotate(
+        enrolled_count=_count_of(Enrollment.objects.filter(status=Enrollment.Status.ENROLLED)),
+        waitlisted_count=_count_of(Enrollment.objects.filter(status=Enrollment.Status.WAITLISTED)),
+        checked_in_count=_count_of(CheckIn.objects.filter(kind=CheckIn.Kind.IN)),
+    )
+    if _signed_in(user):
+        mine = Enrollment.objects.filter(
+            activity=OuterRef("pk"), user=user, status__in=Enrollment.ACTIVE_STATUSES
+        ).values("status")[:1]
+        checked_in = CheckIn.objects.filter(activity=OuterRef("pk"), user=user, kind=CheckIn.Kind.IN)
+        queryset = queryset.annotate(my_enrollment=Subquery(mine), my_checked_in=Exists(checked_in))
+    return queryset
+
+
+def filter_mine(queryset: QuerySet[Activity], *, user: Any, mine: str) -> QuerySet[Activity]:
+    """`enrolled`: activities the user is signed up for (or waiting for); `attended`: checked in at."""
+    if mine == "enrolled":
+        return queryset.filter(
+            Exists(Enrollment.objects.filter(activity=OuterRef("pk"), user=user, status__in=Enrollment.ACTIVE_STATUSES))
+        )
+    if mine == "attended":
+        return queryset.filter(Exists(CheckIn.objects.filter(activity=OuterRef("pk"), user=user, kind=CheckIn.Kind.IN)))
+    return queryset
+
+
+def activity_for_check_in(*, pk: Any, user: Any) -> Activity:
+    """The activity (never a draft) with the caller's enrolment status and whether they have
+    checked in, in one query: check-in is the busiest request there is. DoesNotExist if absent.
+
+    Written as SQL because compiling the same query from the ORM's Subquery and Exists cost
+    about four times the CPU of running it (1.5 ms against 0.4 ms per check-in, measured).
+    """
+    # Only the models' own table names are put into the text; every value goes as a parameter.
+    activity_table, enrollment_table = Activity._meta.db_table, Enrollment._meta.db_table
+    sql = (
+        f"SELECT a.*, "  # noqa: S608
+        f"(SELECT e.status FROM {enrollment_table} e WHERE e.activity_id = a.id AND e.user_id = %s "
+        f"AND e.status IN (%s, %s) LIMIT 1) AS caller_enrollment, "
+        f"EXISTS (SELECT 1 FROM {CheckIn._meta.db_table} c WHERE c.activity_id = a.id AND c.user_id = %s "
+        f"AND c.kind = %s) AS caller_checked_in "
+        f"FROM {activity_table} a WHERE a.id = %s AND a.status <> %s"
+    )
+    params = [
+        user.pk,
+        Enrollment.Status.ENROLLED,
+        Enrollment.Status.WAITLISTED,
+        user.pk,
+        CheckIn.Kind.IN,
+        int(pk),
+        Status.DRAFT,
+    ]
+    found = list(Activity.objects.raw(sql, params))
+    if not found:
+        raise Activity.DoesNotExist
+    activity = found[0]
+    activity.caller_id = user.pk
+    activity.caller_checked_in = bool(activity.caller_checked_in)
+    return activity
+
+
+def _caller_fact(activity: Activity, user: Any, name: str) -> tuple[bool, Any]:
+    """(known, value) of a fact `activity_for_check_in` read for this very user."""
+    if getattr(activity, "caller_id", None) == getattr(user, "pk", None) and hasattr(activity, name):
+        return True, getattr(activity, name)
+    return False, None
+
+
+def enrollment_status(activity: Activity, user: Any) -> str | None:
+    """The user's active enrolment status (enrolled / waitlisted) or None."""
+    known, status = _caller_fact(activity, user, "caller_enrollment")
+    if known:
+        return status
+    return (
+        Enrollment.objects.filter(activity=activity, user=user, status__in=Enrollment.ACTIVE_STATUSES)
+        .values_list("status", flat=True)
+        .first()
+    )
+
+
+def has_checked_in(activity: Activity, user: Any) -> bool:
+    known, checked_in = _caller_fact(activity, user, "caller_checked_in")
+    if known:
+        return bool(checked_in)
+    return CheckIn.objects.filter(activity=activity, user=user, kind=CheckIn.Kind.IN).exists()
+
+
+# Audiences ------------------------------------------------------------------------------------
+
+
+def branch_member_user_ids(branch_id: int) -> set[int]:
+    """Members whose organisation is the branch or one of its groups (党小组)."""
+    return set(
+        PartyMember.objects.filter(Q(organization_id=branch_id) | Q(organization__parent_id=branch_id)).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def community_party_member_user_ids(community_id: int) -> set[int]:
+    """Party members registered (双报到) with the community or belonging to one of its organisations."""
+    return set(
+        PartyMember.objects.filter(
+            Q(registrations__community_id=community_id, registrations__status=APPROVED)
+            | Q(organization__community_id=community_id)
+        ).values_list("user_id", flat=True)
+    )
+
+
+def in_audience(activity: Activity, user: Any) -> bool:
+    """Whether the activity is for this user. Staff of its community belong to every audience."""
+    if not _signed_in(user):
+        return False
+    kind = activity.audience
+    if kind == AudienceKind.PUBLIC:
+        return True
+    if kind == AudienceKind.COMMUNITY:
+        if user.community_id == activity.community_id:
+            return True
+        if MemberRegistration.objects.filter(
+            member__user=user, community_id=activity.community_id, status=APPROVED
+        ).exists():
+            return True
+    elif kind == AudienceKind.PARTY_MEMBERS:
+        if (
+            PartyMember.objects.filter(user=user)
+            .filter(
+                Q(registrations__community_id=activity.community_id, registrations__status=APPROVED)
+                | Q(organization__community_id=activity.community_id)
+            )
+            .exists()
+        ):
+            return True
+    elif kind == AudienceKind.BRANCH:
+        if (
+            activity.branch_id is not None
+            and PartyMember.objects.filter(user=user)
+            .filter(Q(organization_id=activity.branch_id) | Q(organization__parent_id=activity.branch_id))
+            .exists()
+        ):
+            return True
+    else:
+        provider = registry.audience_members.get(kind)
+        if provider is not None and provider(user, activity):
+            return True
+    return may_manage(user, activity)
+
+
+def announcement_audience(activity: Activity) -> Audience:
+    """Who hears that the activity was published: the people it is for."""
+    kind = activity.audience
+    if kind in (AudienceKind.COMMUNITY, AudienceKind.PUBLIC):
+        return Audience.community(activity.community_id)
+    if kind == AudienceKind.PARTY_MEMBERS:
+        return Audience.users(sorted(community_party_member_user_ids(activity.community_id)))
+    if kind == AudienceKind.BRANCH and activity.branch_id is not None:
+        return Audience.users(sorted(branch_member_user_ids(activity.branch_id)))
+    provider = registry.audience_user_ids.get(kind)
+    return Audience.users(sorted(int(pk) for pk in provider(activity)) if provider is not None else [])
+
+
+def signed_up_user_ids(activity_ids: Iterable[int]) -> set[int]:
+    """The `activity` audience of notices: whoever is enrolled or on the waiting list."""
+    return set(
+        Enrollment.objects.filter(
+            activity_id__in=list(activity_ids), status__in=Enrollment.ACTIVE_STATUSES
+        ).values_list("user_id", flat=True)
+    )
+
+
+def may_watch(user: Any, activity_id: int) -> bool:
+    """Staff in scope may follow an activity's attendance live."""
+    return manageable_activities(user).filter(pk=activity_id).exists()
+
+
+# Enrolment -------------------------------------------------------------------------------------
+
+
+def active_enrollment(activity: Activity, user: Any) -> Enrollment | None:
+    if not _signed_in(user):
+        return None
+    return Enrollment.objects.filter(activity=activity, user=user, status__in=Enrollment.ACTIVE_STATUSES).first()
+
+
+def waitlist_position(enrollment: Enrollment) -> int | None:
+    """1 for the first in line; None for anyone not waiting."""
+    if enrollment.status != Enrollment.Status.WAITLISTED:
+        return None
+    return Enrollment.objects.filter(
+        activity_id=enrollment.activity_id, status=Enrollment.Status.WAITLISTED, pk__lte=enrollment.pk
+    ).count()
+
+
+def enrolled_count(activity: Activity) -> int:
+    return Enrollment.objects.filter(activity=activity, status=Enrollment.Status.ENROLLED).count()
+
+
+def is_participant(activity: Activity, user: Any) -> bool:
+    """Signed up (not waiting) or checked in: may add photos to the record."""
+    return (
+        Enrollment.objects.filter(activity=activity, user=user, status=Enrollment.Status.ENROLLED).exists()
+        or CheckIn.objects.filter(activity=activity, user=user).exists()
+    )
+
+
+# Attendance ------------------------------------------------------------------------------------
+
+
+def attendance_counts(activity_id: int) -> dict[str, int]:
+    """The live figures staff watch: one query."""
+    row = (
+        Activity.objects.filter(pk=activity_id)
+        .annotate(
+            enrolled=_count_of(Enrollment.objects.filter(status=Enrollment.Status.ENROLLED)),
+            waitlisted=_count_of(Enrollment.objects.filter(status=Enrollment.Status.WAITLISTED)),
+            checked_in=_count_of(CheckIn.objects.filter(kind=CheckIn.Kind.IN)),
+            checked_out=_count_of(CheckIn.objects.filter(kind=CheckIn.Kind.OUT)),
+            on_leave=_count_of(LeaveRequest.objects.filter(status=LeaveRequest.Status.APPROVED)),
+        )
+        .values("enrolled", "waitlisted", "checked_in", "checked_out", "on_leave")
+        .first()
+    )
+    return {"activity_id": activity_id, **(row or {})}
+
+
+class Attendance(TextChoices):
+    """How one person stands; absence only once check-in has closed."""
+
+    PRESENT = "present", "出席"
+    ON_LEAVE = "on_leave", "请假"
+    ABSENT = "absent", "缺席"
+    PENDING = "pending", "未签到"
+    WAITLISTED = "waitlisted", "候补"
+
+
+@dataclass
+class LedgerRow:
+    user_id: int
+    real_name: str
+    phone: str | None  # masked
+    enrollment: str | None = None
+    expected: bool = False
+    checked_in_at: datetime | None = None
+    check_in_manual: bool = False
+    check_in_reason: str = ""
+    distance_m: int | None = None
+    inside: bool | None = None
+    checked_out_at: datetime | None = None
+    leave: str | None = None
+    leave_reason: str = ""
+    attendance: str = Attendance.PENDING
+    order: tuple[int, int] = (9, 0)
+
+
+@dataclass
+class Ledger:
+    activity: Activity
+    rows: list[LedgerRow]
+    closed: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def expected_user_ids(activity: Activity) -> set[int]:
+    """Who is expected to attend: the enrolled and, for a branch meeting, every member of the branch."""
+    expected = set(
+        Enrollment.objects.filter(activity=activity, status=Enrollment.Status.ENROLLED).values_list(
+            "user_id", flat=True
+        )
+    )
+    if activity.is_meeting and activity.audience == AudienceKind.BRANCH and activity.branch_id is not None:
+        expected |= branch_member_user_ids(activity.branch_id)
+    return expected
+
+
+def attendance_ledger(activity: Activity, *, now: datetime | None = None) -> Ledger:
+    """台账: everyone enrolled, waiting, expected, checked in or asking for leave, with how they stand.
+
+    A fixed number of queries whatever the number of people.
+    """
+    now = now or timezone.now()
+    closed = now >= activity.ends_at or activity.status == Status.FINISHED
+    rows: dict[int, LedgerRow] = {}
+
+    def row(user_id: int, order: tuple[int, int]) -> LedgerRow:
+        found = rows.get(user_id)
+        if found is None:
+            found = rows[user_id] = LedgerRow(user_id=user_id, real_name="", phone=None, order=order)
+        elif order < found.order:
+            found.order = order
+        return found
+
+    for pk, user_id, status in Enrollment.objects.filter(
+        activity=activity, status__in=Enrollment.ACTIVE_STATUSES
+    ).values_list("pk", "user_id", "status"):
+        entry = row(user_id, (0, pk))
+        entry.enrollment = status
+        entry.expected = entry.expected or status == Enrollment.Status.ENROLLED
+    if activity.is_meeting and activity.audience == AudienceKind.BRANCH and activity.branch_id is not None:
+        for user_id in branch_member_user_ids(activity.branch_id):
+            row(user_id, (1, user_id)).expected = True
+    for check in CheckIn.objects.filter(activity=activity).order_by("id"):
+        entry = row(check.user_id, (2, check.pk))
+        if check.kind == CheckIn.Kind.IN:
+            entry.checked_in_at = check.at
+            entry.check_in_manual = check.manual
+            entry.check_in_reason = check.reason
+            entry.distance_m = check.distance_m
+            entry.inside = check.inside
+        else:
+            entry.checked_out_at = check.at
+    for user_id, status, reason in LeaveRequest.objects.filter(
+        activity=activity, status__in=LeaveRequest.ACTIVE_STATUSES
+    ).values_list("user_id", "status", "reason"):
+        entry = row(user_id, (3, user_id))
+        entry.leave = status
+        entry.leave_reason = reason
+    for user in User.objects.filter(pk__in=list(rows)).only("id", "real_name", "phone", "nickname"):
+        entry = rows[user.pk]
+        entry.real_name = user.real_name or user.nickname or f"用户{user.pk}"
+        entry.phone = user.masked_phone
+
+    counts = dict.fromkeys(("enrolled", "waitlisted", "checked_in", "checked_out", "on_leave", "absent"), 0)
+    for entry in rows.values():
+        if entry.checked_in_at is not None:
+            entry.attendance = Attendance.PRESENT
+        elif entry.leave == LeaveRequest.Status.APPROVED:
+            entry.attendance = Attendance.ON_LEAVE
+        elif entry.expected:
+            entry.attendance = Attendance.ABSENT if closed else Attendance.PENDING
+        elif entry.enrollment == Enrollment.Status.WAITLISTED:
+            entry.attendance = Attendance.WAITLISTED
+        counts["enrolled"] += entry.enrollment == Enrollment.Status.ENROLLED
+        counts["waitlisted"] += entry.enrollment == Enrollment.Status.WAITLISTED
+        counts["checked_in"] += entry.checked_in_at is not None
+        counts["checked_out"] += entry.checked_out_at is not None
+        counts["on_leave"] += entry.attendance == Attendance.ON_LEAVE
+        counts["absent"] += entry.attendance == Attendance.ABSENT
+    counts["expected"] = sum(1 for entry in rows.values() if entry.expected)
+    ordered = sorted(rows.values(), key=lambda entry: entry.order)
+    return Ledger(activity=activity, rows=ordered, closed=closed, counts=counts)
+
+
+# Per member over a period (the reports) ---------------------------------------------------------
+
+
+@dataclass
+class MemberAttendance:
+    attended: set[int] = field(default_factory=set)  # activity ids
+    on_leave: set[int] = field(default_factory=set)
+    absent: set[int] = field(default_factory=set)
+
+    def as_counts(self) -> dict[str, int]:
+        return {"attended": len(self.attended), "on_leave": len(self.on_leave), "absent": len(self.absent)}
+
+
+def member_attendance(
+    *,
+    period: Period,
+    user_ids: Iterable[int] | None = None,
+    community_ids: Iterable[int] | None = None,
+    categories: Iterable[str] | None = None,
+    now: datetime | None = None,
+) -> dict[int, MemberAttendance]:
+    """Attendance, approved leave and absence without leave per user, over activities starting in
+    `period` (optionally only some communities' and categories'). Absence counts only activities
+    whose check-in has closed; a branch meeting expects every current member of its branch.
+    A fixed number of queries.
+    """
+    now = now or timezone.now()
+    activities = Activity.objects.filter(period.q("starts_at"), status__in=[Status.PUBLISHED, Status.FINISHED])
+    if community_ids is not None:
+        activities = activities.filter(community_id__in=list(community_ids))
+    if categories is not None:
+        activities = activities.filter(category__in=list(categories))
+    wanted = None if user_ids is None else set(user_ids)
+
+    def users(qs: QuerySet) -> QuerySet:
+        return qs if wanted is None else qs.filter(user_id__in=wanted)
+
+    result: dict[int, MemberAttendance] = {}
+
+    def entry(user_id: int) -> MemberAttendance:
+        return result.setdefault(user_id, MemberAttendance())
+
+    activity_rows = list(activities.values_list("pk", "ends_at", "category", "audience", "branch_id"))
+    if not activity_rows:
+        return {pk: MemberAttendance() for pk in wanted or ()}
+    ids = [pk for pk, *_ in activity_rows]
+    for user_id, activity_id in users(CheckIn.objects.filter(activity_id__in=ids, kind=CheckIn.Kind.IN)).values_list(
+        "user_id", "activity_id"
+    ):
+        entry(user_id).attended.add(activity_id)
+    for user_id, activity_id in users(
+        LeaveRequest.objects.filter(activity_id__in=ids, status=LeaveRequest.Status.APPROVED)
+    ).values_list("user_id", "activity_id"):
+        entry(user_id).on_leave.add(activity_id)
+
+    closed = {pk for pk, ends_at, *_ in activity_rows if ends_at <= now}
+    expected: set[tuple[int, int]] = set(
+        users(Enrollment.objects.filter(activity_id__in=closed, status=Enrollment.Status.ENROLLED)).values_list(
+            "user_id", "activity_id"
+        )
+    )
+    branch_meetings = [
+        (pk, branch_id)
+        for pk, _ends, category, audience, branch_id in activity_rows
+        if pk in closed and category in Activity.MEETING_CATEGORIES and audience == AudienceKind.BRANCH and branch_id
+    ]
+    if branch_meetings:
+        branch_ids = {branch_id for _pk, branch_id in branch_meetings}
+        members = users(
+            PartyMember.objects.filter(Q(organization_id__in=branch_ids) | Q(organization__parent_id__in=branch_ids))
+        ).values_list("user_id", "organization_id", "organization__parent_id")
+        for user_id, organization_id, parent_id in members:
+            for pk, branch_id in branch_meetings:
+                if branch_id in (organization_id, parent_id):
+                    expected.add((user_id, pk))
+    for user_id, activity_id in expected:
+        record = entry(user_id)
+        if activity_id not in record.attended and activity_id not in record.on_leave:
+            record.absent.add(activity_id)
+    for pk in wanted or ():
+        entry(pk)
+    return result
+
+
+# Leave, photos ----------------------------------------------------------------------------------
+
+
+def leave_requests_for(user: Any) -> QuerySet[LeaveRequest]:
+    """Staff see their communities' requests; everyone sees their own."""
+    if not _signed_in(user):
+        return LeaveRequest.objects.none()
+    visible = Q(user=user)
+    if get_scope(user).is_staff:
+        visible |= scope_q(user, community="activity__community", street="activity__community__street")
+    return LeaveRequest.objects.filter(visible).select_related("activity", "user", "decided_by")
+
+
+def photos_of(activity: Activity) -> QuerySet[ActivityPhoto]:
+    return ActivityPhoto.objects.filter(activity=activity).select_related("upload").order_by("id")

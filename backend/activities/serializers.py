@@ -1,0 +1,363 @@
+"""Shapes of activities' input and output. Positions are GCJ-02 degrees; phones are masked."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from backend.accounts.models import User
+from backend.accounts.scoping import limit_choices
+from backend.brands.models import Brand
+from backend.communities.models import Community, PartyOrganization
+from backend.core.fields import UploadField, UploadListField, UploadSerializer
+from backend.core.models import Upload
+
+from .models import RADIUS_MAX_M, RADIUS_MIN_M, Activity, ActivityPhoto, CheckIn, Enrollment, LeaveRequest, Minutes
+from .selectors import Attendance
+
+
+class CoordinateField(serializers.DecimalField):
+    """Degrees, rounded to 6 places (about 0.1 m): maps and phones send more digits than that means."""
+
+    def __init__(self, *, limit: int, **kwargs: Any) -> None:
+        super().__init__(
+            max_digits=9,
+            decimal_places=6,
+            min_value=Decimal(-limit),
+            max_value=Decimal(limit),
+            coerce_to_string=False,
+            **kwargs,
+        )
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        return super().validate_precision(value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN))
+
+
+class CurrentOrOwnUploadField(UploadField):
+    """An upload the caller owns, or the one already in place: re-sending an unchanged cover that a
+    colleague uploaded must not fail."""
+
+    def get_queryset(self):
+        own = super().get_queryset()
+        instance = getattr(self.parent, "instance", None)
+        current_id = getattr(instance, f"{self.source}_id", None) if isinstance(instance, Activity) else None
+        if current_id is None:
+            return own
+        return Upload.objects.filter(Q(pk__in=own.values("pk")) | Q(pk=current_id))
+
+
+class ActivityWriteSerializer(serializers.ModelSerializer):
+    """What staff send to create (POST) or change (PATCH) an activity; rules live in the services."""
+
+    community = serializers.PrimaryKeyRelatedField(queryset=Community.objects.all())
+    latitude = CoordinateField(limit=90, help_text="GCJ-02")
+    longitude = CoordinateField(limit=180, help_text="GCJ-02")
+    radius_m = serializers.IntegerField(min_value=RADIUS_MIN_M, max_value=RADIUS_MAX_M, required=False)
+    branch = serializers.PrimaryKeyRelatedField(
+        queryset=PartyOrganization.objects.all(), required=False, allow_null=True
+    )
+    brand = serializers.PrimaryKeyRelatedField(queryset=Brand.objects.all(), required=False, allow_null=True)
+    cover = CurrentOrOwnUploadField(kind=Upload.Kind.IMAGE, required=False, allow_null=True)
+    points = serializers.IntegerField(
+        min_value=0, max_value=1000, required=False, allow_null=True, help_text="omitted: the category's points rule"
+    )
+
+    class Meta:
+        model = Activity
+        fields = [
+            "community",
+            "title",
+            "category",
+            "description",
+            "starts_at",
+            "ends_at",
+            "place",
+            "latitude",
+            "longitude",
+            "radius_m",
+            "capacity",
+            "enrollment_required",
+            "enrollment_deadline",
+            "audience",
+            "branch",
+            "counts_as_service",
+            "points",
+            "brand",
+            "cover",
+            "checkin_opens_before_minutes",
+            "checkout_closes_after_minutes",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        choices = limit_choices(getattr(request, "user", None), Community)
+        if choices is not None:
+            # A community outside the caller's scope reads as one that does not exist.
+            fields["community"].queryset = choices
+        if isinstance(self.instance, Activity):
+            fields["community"].read_only = True
+        return fields
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    community_name = serializers.CharField(source="community.name", read_only=True)
+    category_label = serializers.CharField(source="get_category_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    brand_name = serializers.CharField(source="brand.name", read_only=True, default=None)
+    branch_name = serializers.CharField(source="branch.name", read_only=True, default=None)
+    cover_image = UploadSerializer(source="cover", read_only=True)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, coerce_to_string=False, read_only=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, coerce_to_string=False, read_only=True)
+    checkin_opens_at = serializers.DateTimeField(read_only=True)
+    checkout_closes_at = serializers.DateTimeField(read_only=True)
+    enrolled_count = serializers.IntegerField(read_only=True, default=0)
+    waitlisted_count = serializers.IntegerField(read_only=True, default=0)
+    checked_in_count = serializers.IntegerField(read_only=True, default=0)
+    my_enrollment = serializers.ChoiceField(
+        choices=Enrollment.Status.choices, read_only=True, allow_null=True, default=None, help_text="the caller's"
+    )
+    my_checked_in = serializers.BooleanField(read_only=True, default=False, help_text="the caller's")
+
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "community",
+            "community_name",
+            "organiser",
+            "title",
+            "category",
+            "category_label",
+            "description",
+            "starts_at",
+            "ends_at",
+            "place",
+            "latitude",
+            "longitude",
+            "radius_m",
+            "capacity",
+            "enrollment_required",
+            "enrollment_deadline",
+            "audience",
+            "branch",
+            "branch_name",
+            "counts_as_service",
+            "points",
+            "brand",
+            "brand_name",
+            "cover",
+            "cover_image",
+            "checkin_opens_at",
+            "checkout_closes_at",
+            "status",
+            "status_label",
+            "published_at",
+            "finished_at",
+            "cancelled_at",
+            "cancel_reason",
+            "enrolled_count",
+            "waitlisted_count",
+            "checked_in_count",
+            "my_enrollment",
+            "my_checked_in",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    image = UploadSerializer(source="upload", read_only=True)
+
+    class Meta:
+        model = ActivityPhoto
+        fields = ["id", "upload", "image", "added_by", "added_at"]
+        read_only_fields = fields
+
+
+class ActivityDetailSerializer(ActivitySerializer):
+    photos = serializers.SerializerMethodField()
+    my_position = serializers.SerializerMethodField(help_text="the caller's place on the waiting list")
+
+    class Meta(ActivitySerializer.Meta):
+        fields = [*ActivitySerializer.Meta.fields, "photos", "my_position"]
+        read_only_fields = fields
+
+    @extend_schema_field(PhotoSerializer(many=True))
+    def get_photos(self, activity: Activity) -> list[dict[str, Any]]:
+        photos = self.context.get("photos", [])
+        return PhotoSerializer(photos, many=True, context=self.context).data
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_my_position(self, activity: Activity) -> int | None:
+        return self.context.get("my_position")
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class EnrollmentResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="enrollment.pk")
+    activity = serializers.IntegerField(source="enrollment.activity_id")
+    status = serializers.ChoiceField(choices=Enrollment.Status.choices, source="enrollment.status")
+    position = serializers.IntegerField(allow_null=True, help_text="place on the waiting list (1 = next in line)")
+    created_at = serializers.DateTimeField(source="enrollment.created_at")
+
+
+class CheckinCodeSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    url = serializers.CharField(help_text="what the QR code holds: CHECKIN_QR_URL_PREFIX + token")
+    issued_at = serializers.DateTimeField()
+    refresh_at = serializers.DateTimeField(help_text="the next code appears then: fetch again")
+    expires_at = serializers.DateTimeField(help_text="this code is refused from then on")
+    period_seconds = serializers.IntegerField()
+    qr_png = serializers.CharField(help_text="data:image/png;base64,… for <img src> / <image src>")
+
+
+class PositionSerializer(serializers.Serializer):
+    client_id = serializers.UUIDField(help_text="generated by the phone; a retry sends the same one")
+    token = serializers.CharField(max_length=500, help_text="from the scanned QR code (the whole URL is accepted too)")
+    latitude = serializers.FloatField(min_value=-90, max_value=90, help_text="GCJ-02: wx.getLocation({type: 'gcj02'})")
+    longitude = serializers.FloatField(min_value=-180, max_value=180, help_text="GCJ-02")
+    accuracy = serializers.FloatField(
+        min_value=0, max_value=100000, required=False, allow_null=True, help_text="metres"
+    )
+
+
+class CheckInSerializer(serializers.Serializer):
+    """Declared field by field: a ModelSerializer would rebuild its fields from the model on every
+    check-in, the busiest answer there is."""
+
+    id = serializers.IntegerField(read_only=True)
+    activity = serializers.IntegerField(source="activity_id", read_only=True)
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    kind = serializers.ChoiceField(choices=CheckIn.Kind.choices, read_only=True)
+    at = serializers.DateTimeField(read_only=True)
+    client_id = serializers.UUIDField(read_only=True, allow_null=True)
+    distance_m = serializers.IntegerField(read_only=True, allow_null=True, help_text="from the venue")
+    accuracy_m = serializers.IntegerField(read_only=True, allow_null=True, help_text="as the phone reported it")
+    inside = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text="within radius_m itself (false: accepted thanks to the accuracy)"
+    )
+    manual = serializers.BooleanField(read_only=True)
+
+
+class ManualAttendanceSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    kind = serializers.ChoiceField(choices=CheckIn.Kind.choices, default=CheckIn.Kind.IN)
+    reason = serializers.CharField(max_length=200, help_text="why by hand, e.g. 无智能手机")
+    at = serializers.DateTimeField(required=False, allow_null=True, help_text="default: now")
+
+
+class ManualCheckInSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CheckIn
+        fields = ["id", "activity", "user", "kind", "at", "manual", "reason", "recorded_by"]
+        read_only_fields = fields
+
+
+class AttendanceRowSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    real_name = serializers.CharField()
+    phone = serializers.CharField(allow_null=True, help_text="masked")
+    enrollment = serializers.ChoiceField(choices=Enrollment.Status.choices, allow_null=True)
+    expected = serializers.BooleanField(help_text="enrolled, or a member of the meeting's branch")
+    checked_in_at = serializers.DateTimeField(allow_null=True)
+    check_in_manual = serializers.BooleanField()
+    check_in_reason = serializers.CharField(allow_blank=True)
+    distance_m = serializers.IntegerField(allow_null=True)
+    inside = serializers.BooleanField(allow_null=True)
+    checked_out_at = serializers.DateTimeField(allow_null=True)
+    leave = serializers.ChoiceField(choices=LeaveRequest.Status.choices, allow_null=True)
+    leave_reason = serializers.CharField(allow_blank=True)
+    attendance = serializers.ChoiceField(choices=Attendance.choices, help_text="absent only once check-in has closed")
+
+
+class AttendanceCountsSerializer(serializers.Serializer):
+    enrolled = serializers.IntegerField()
+    waitlisted = serializers.IntegerField()
+    expected = serializers.IntegerField()
+    checked_in = serializers.IntegerField()
+    checked_out = serializers.IntegerField()
+    on_leave = serializers.IntegerField()
+    absent = serializers.IntegerField()
+
+
+class AttendancePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    closed = serializers.BooleanField(help_text="check-in has closed: whoever is expected and missing is absent")
+    counts = AttendanceCountsSerializer()
+    results = AttendanceRowSerializer(many=True)
+
+
+class LeaveInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class LeaveRequestSerializer(serializers.ModelSerializer):
+    activity_title = serializers.CharField(source="activity.title", read_only=True)
+    user_name = serializers.CharField(source="user.real_name", read_only=True)
+
+    class Meta:
+        model = LeaveRequest
+        fields = [
+            "id",
+            "activity",
+            "activity_title",
+            "user",
+            "user_name",
+            "reason",
+            "status",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class MinutesInputSerializer(serializers.Serializer):
+    topics = serializers.CharField(max_length=5000)
+    decisions = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    content = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+    attachments = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=20,
+        required=False,
+        help_text="upload ids (yours, or already attached)",
+    )
+
+
+class MinutesSerializer(serializers.ModelSerializer):
+    attachments = UploadSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Minutes
+        fields = [
+            "activity",
+            "topics",
+            "decisions",
+            "content",
+            "attachments",
+            "recorded_by",
+            "recorded_at",
+            "updated_by",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PhotosInputSerializer(serializers.Serializer):
+    uploads = UploadListField(kind=Upload.Kind.IMAGE, min_length=1, max_length=9)

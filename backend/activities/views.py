@@ -1,0 +1,414 @@
+"""Thin views: scope, parse, call a service or selector, respond.
+
+Staff actions look the activity up among the caller's manageable ones, everything else among
+the visible ones: an activity outside either answers 404. Check-in and check-out take the
+shortest path (one lookup by id) because a whole hall of phones sends them in the same minute.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import django_filters
+from django.http import Http404, HttpResponse
+from django.utils.http import content_disposition_header
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, renderers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from backend.accounts.audit import record_accesses
+from backend.accounts.scoping import get_scope
+from backend.core.errors import DomainError
+
+from . import exports, selectors, services
+from .models import Activity, LeaveRequest, Minutes
+from .serializers import (
+    ActivityDetailSerializer,
+    ActivitySerializer,
+    ActivityWriteSerializer,
+    AttendancePageSerializer,
+    AttendanceRowSerializer,
+    CancelSerializer,
+    CheckinCodeSerializer,
+    CheckInSerializer,
+    DecisionSerializer,
+    EnrollmentResultSerializer,
+    LeaveInputSerializer,
+    LeaveRequestSerializer,
+    ManualAttendanceSerializer,
+    ManualCheckInSerializer,
+    MinutesInputSerializer,
+    MinutesSerializer,
+    PhotoSerializer,
+    PhotosInputSerializer,
+    PositionSerializer,
+)
+
+# Actions that need staff of the activity's community; the rest need only to see it.
+STAFF_ACTIONS = {
+    "update",
+    "partial_update",
+    "publish",
+    "cancel",
+    "checkin_code",
+    "attendance",
+    "attendance_export",
+}
+
+
+class XlsxRenderer(renderers.BaseRenderer):
+    """Lets a client ask for the spreadsheet by Accept header; errors still leave as JSON text."""
+
+    media_type = exports.XLSX_CONTENT_TYPE
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data, ensure_ascii=False).encode()
+
+
+class ActivityFilter(django_filters.FilterSet):
+    starts_after = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lte")
+    mine = django_filters.ChoiceFilter(
+        choices=[("enrolled", "我报名的"), ("attended", "我参加过的")], method="filter_mine", label="mine"
+    )
+
+    class Meta:
+        model = Activity
+        fields = ["community", "category", "status", "brand", "audience", "branch"]
+
+    def filter_mine(self, queryset, name, value):
+        return selectors.filter_mine(queryset, user=self.request.user, mine=value)
+
+
+def _not_staff() -> DomainError:
+    return DomainError("permission_denied", "需要社区工作人员权限")
+
+
+class ActivityViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Activity.objects.none()
+    serializer_class = ActivitySerializer
+    filterset_class = ActivityFilter
+    search_fields = ["title", "place"]
+    ordering_fields = ["starts_at", "ends_at", "created_at", "id"]
+    ordering = ["-starts_at", "-id"]
+    lookup_value_regex = r"\d+"
+    error_statuses = ("409",)
+
+    def get_queryset(self):
+        user = self.request.user
+        writes_minutes = self.action == "minutes" and self.request.method != "GET"
+        if self.action in STAFF_ACTIONS or writes_minutes:
+            queryset = selectors.manageable_activities(user)
+        else:
+            queryset = selectors.visible_activities(user)
+        if self.action in ("list", "retrieve"):
+            queryset = selectors.with_counts(queryset, user=user)
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return ActivityWriteSerializer
+        if self.action == "retrieve":
+            return ActivityDetailSerializer
+        return ActivitySerializer
+
+    def _shown(self, activity: Activity, *, status_code: int = status.HTTP_200_OK) -> Response:
+        fresh = selectors.with_counts(Activity.objects.filter(pk=activity.pk), user=self.request.user).get()
+        return Response(ActivitySerializer(fresh, context=self.get_serializer_context()).data, status=status_code)
+
+    def retrieve(self, request, *args, **kwargs):
+        activity = self.get_object()
+        enrollment = selectors.active_enrollment(activity, request.user)
+        context = {
+            **self.get_serializer_context(),
+            "photos": list(selectors.photos_of(activity)),
+            "my_position": selectors.waitlist_position(enrollment) if enrollment is not None else None,
+        }
+        return Response(ActivityDetailSerializer(activity, context=context).data)
+
+    @extend_schema(request=ActivityWriteSerializer, responses={201: ActivitySerializer})
+    def create(self, request, *args, **kwargs):
+        if not get_scope(request.user).is_staff:
+            raise _not_staff()
+        serializer = ActivityWriteSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        activity = services.create_activity(by=request.user, community=data.pop("community"), **data)
+        return self._shown(activity, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ActivityWriteSerializer, responses={200: ActivitySerializer})
+    def update(self, request, *args, **kwargs):
+        activity = self.get_object()
+        partial = kwargs.pop("partial", False)
+        serializer = ActivityWriteSerializer(
+            activity, data=request.data, partial=partial, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        activity = services.update_activity(activity=activity, by=request.user, **serializer.validated_data)
+        return self._shown(activity)
+
+    @extend_schema(request=ActivityWriteSerializer, responses={200: ActivitySerializer})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    # Lifecycle
+
+    @extend_schema(request=None, responses={200: ActivitySerializer})
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        return self._shown(services.publish_activity(activity=self.get_object(), by=request.user))
+
+    @extend_schema(request=CancelSerializer, responses={200: ActivitySerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        activity = self.get_object()
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._shown(
+            services.cancel_activity(activity=activity, by=request.user, reason=serializer.validated_data["reason"])
+        )
+
+    # Enrolment
+
+    @extend_schema(
+        methods=["POST"],
+        request=None,
+        responses={201: EnrollmentResultSerializer, 200: EnrollmentResultSerializer},
+        description="Enrol: `enrolled`, or `waitlisted` with the position when full. Again: 200 with the same.",
+    )
+    @extend_schema(methods=["DELETE"], request=None, responses={204: None}, description="Withdraw.")
+    @action(detail=True, methods=["post", "delete"])
+    def enrollment(self, request, pk=None):
+        activity = self.get_object()
+        if request.method == "DELETE":
+            services.withdraw(activity=activity, user=request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        result = services.enroll(activity=activity, user=request.user)
+        return Response(
+            EnrollmentResultSerializer(result).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+    # Check-in
+
+    @extend_schema(responses={200: CheckinCodeSerializer})
+    @action(detail=True, methods=["get"], url_path="checkin-code")
+    def checkin_code(self, request, pk=None):
+        code = services.issue_checkin_code(activity=self.get_object(), by=request.user)
+        return Response(CheckinCodeSerializer(code).data, headers={"Cache-Control": "no-store"})
+
+    def _activity_for_checkin(self, pk: Any) -> Activity:
+        # One query, with the caller's enrolment: the rules (enrolment, audience, token) decide the rest.
+        try:
+            return selectors.activity_for_check_in(pk=pk, user=self.request.user)
+        except (Activity.DoesNotExist, ValueError, TypeError):
+            raise Http404 from None
+
+    def _position_call(self, request, pk, service) -> Response:
+        activity = self._activity_for_checkin(pk)
+        serializer = PositionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = service(
+            activity=activity,
+            user=request.user,
+            client_id=data["client_id"],
+            token=data["token"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            accuracy=data.get("accuracy"),
+        )
+        return Response(
+            CheckInSerializer(result.check_in).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(request=PositionSerializer, responses={201: CheckInSerializer, 200: CheckInSerializer})
+    @action(detail=True, methods=["post"], url_path="check-in")
+    def check_in(self, request, pk=None):
+        return self._position_call(request, pk, services.check_in)
+
+    @extend_schema(request=PositionSerializer, responses={201: CheckInSerializer, 200: CheckInSerializer})
+    @action(detail=True, methods=["post"], url_path="check-out")
+    def check_out(self, request, pk=None):
+        return self._position_call(request, pk, services.check_out)
+
+    # Attendance
+
+    def _audit(self, request, rows, activity: Activity) -> None:
+        record_accesses(
+            actor=request.user,
+            reads=[(row.user_id, activity.pk) for row in rows],
+            what="activity_attendance",
+            path=request.get_full_path(),
+        )
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: AttendancePageSerializer},
+    )
+    @extend_schema(methods=["POST"], request=ManualAttendanceSerializer, responses={201: ManualCheckInSerializer})
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def attendance(self, request, pk=None):
+        activity = self.get_object()
+        if request.method == "POST":
+            serializer = ManualAttendanceSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            row = services.record_attendance(
+                activity=activity,
+                by=request.user,
+                user=data["user"],
+                kind=data["kind"],
+                reason=data["reason"],
+                at=data.get("at"),
+            )
+            return Response(ManualCheckInSerializer(row).data, status=status.HTTP_201_CREATED)
+        ledger = selectors.attendance_ledger(activity)
+        from backend.core.pagination import PageNumberPagination
+
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(ledger.rows, request, view=self)
+        self._audit(request, page, activity)
+        response = paginator.get_paginated_response(AttendanceRowSerializer(page, many=True).data)
+        response.data["closed"] = ledger.closed
+        response.data["counts"] = ledger.counts
+        return response
+
+    @extend_schema(responses={(200, exports.XLSX_CONTENT_TYPE): OpenApiResponse(description="the 签到台账 workbook")})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="attendance/export",
+        renderer_classes=[renderers.JSONRenderer, XlsxRenderer],
+    )
+    def attendance_export(self, request, pk=None):
+        activity = self.get_object()
+        ledger = selectors.attendance_ledger(activity)
+        self._audit(request, ledger.rows, activity)
+        response = HttpResponse(exports.ledger_workbook(ledger), content_type=exports.XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = content_disposition_header(True, exports.ledger_filename(ledger))
+        return response
+
+    # Photos
+
+    @extend_schema(methods=["GET"], responses={200: PhotoSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=PhotosInputSerializer, responses={201: PhotoSerializer(many=True)})
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def photos(self, request, pk=None):
+        activity = self.get_object()
+        if request.method == "POST":
+            serializer = PhotosInputSerializer(data=request.data, context=self.get_serializer_context())
+            serializer.is_valid(raise_exception=True)
+            services.attach_photos(activity=activity, by=request.user, uploads=serializer.validated_data["uploads"])
+            return Response(
+                PhotoSerializer(selectors.photos_of(activity), many=True, context=self.get_serializer_context()).data,
+                status=status.HTTP_201_CREATED,
+            )
+        return Response(
+            PhotoSerializer(selectors.photos_of(activity), many=True, context=self.get_serializer_context()).data
+        )
+
+    # Leave and minutes (branch meetings)
+
+    @extend_schema(methods=["GET"], responses={200: LeaveRequestSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        request=LeaveInputSerializer,
+        responses={201: LeaveRequestSerializer, 200: LeaveRequestSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def leave(self, request, pk=None):
+        """POST: ask for leave (before the start). GET: staff see every request, others their own."""
+        activity = self.get_object()
+        if request.method == "POST":
+            serializer = LeaveInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            result = services.request_leave(
+                activity=activity, user=request.user, reason=serializer.validated_data["reason"]
+            )
+            return Response(
+                LeaveRequestSerializer(result.leave).data,
+                status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+            )
+        leaves = selectors.leave_requests_for(request.user).filter(activity=activity).order_by("id")
+        return Response(LeaveRequestSerializer(leaves, many=True).data)
+
+    @extend_schema(methods=["GET"], responses={200: MinutesSerializer})
+    @extend_schema(methods=["PUT", "POST"], request=MinutesInputSerializer, responses={200: MinutesSerializer})
+    @action(detail=True, methods=["get", "put", "post"])
+    def minutes(self, request, pk=None):
+        """会议记录: staff write it (PUT, or POST for the mini-program); staff and participants read it."""
+        if request.method == "GET":
+            activity = self.get_object()
+            if not (selectors.may_manage(request.user, activity) or selectors.is_participant(activity, request.user)):
+                raise Http404
+            minutes = Minutes.objects.filter(activity=activity).prefetch_related("attachments").first()
+            if minutes is None:
+                raise Http404
+            return Response(MinutesSerializer(minutes, context=self.get_serializer_context()).data)
+        activity = self.get_object()
+        serializer = MinutesInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        minutes = services.record_minutes(
+            activity=activity,
+            by=request.user,
+            topics=data["topics"],
+            decisions=data["decisions"],
+            content=data["content"],
+            attachments=data.get("attachments"),
+        )
+        minutes = Minutes.objects.prefetch_related("attachments").get(pk=minutes.pk)
+        return Response(MinutesSerializer(minutes, context=self.get_serializer_context()).data)
+
+
+class LeaveRequestFilter(django_filters.FilterSet):
+    class Meta:
+        model = LeaveRequest
+        fields = ["activity", "status"]
+
+
+class LeaveRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """请假: members see their own, staff their communities'; staff approve or reject."""
+
+    queryset = LeaveRequest.objects.none()
+    serializer_class = LeaveRequestSerializer
+    filterset_class = LeaveRequestFilter
+    search_fields = ["user__real_name", "activity__title"]
+    ordering_fields = ["id", "requested_at"]
+    ordering = ["-id"]
+    error_statuses = ("409",)
+
+    def get_queryset(self):
+        return selectors.leave_requests_for(self.request.user)
+
+    def _decide(self, request, service) -> Response:
+        leave = self.get_object()
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        leave = service(leave=leave, by=request.user, note=serializer.validated_data["note"])
+        return Response(LeaveRequestSerializer(self.get_queryset().get(pk=leave.pk)).data)
+
+    @extend_schema(request=DecisionSerializer, responses={200: LeaveRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._decide(request, services.approve_leave)
+
+    @extend_schema(request=DecisionSerializer, responses={200: LeaveRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._decide(request, services.reject_leave)

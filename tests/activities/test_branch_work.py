@@ -1,0 +1,194 @@
+"""三会一课 and branch work: leave before the start, decided by staff; minutes; photos on the record."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from backend.activities import services
+from backend.activities.models import Activity, ActivityPhoto, LeaveRequest, Minutes
+from backend.core.errors import DomainError
+from backend.notices.models import NoticeReceipt
+from tests import factories
+from tests.activities.factories import ActivityFactory, document_upload, enrol, image_upload, party_member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def branch(community):
+    return factories.OrganizationFactory(community=community)
+
+
+@pytest.fixture
+def meeting(community, branch):
+    return ActivityFactory(
+        community=community,
+        category=Activity.Category.THREE_MEETINGS_ONE_LESSON,
+        audience=Activity.Audience.BRANCH,
+        branch=branch,
+        starts_at=timezone.now() + timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1, hours=2),
+    )
+
+
+@pytest.fixture
+def member(branch):
+    return party_member(organization=branch).user
+
+
+# Leave ------------------------------------------------------------------------------------------------
+
+
+def test_a_member_asks_for_leave_and_staff_approve(
+    as_user, community, meeting, member, django_capture_on_commit_callbacks
+):
+    url = f"/api/v1/activities/{meeting.pk}/leave/"
+    response = as_user(member).post(url, {"reason": "外出培训"}, format="json")
+    assert response.status_code == 201 and response.json()["status"] == "pending"
+    again = as_user(member).post(url, {"reason": "再问一次"}, format="json")
+    assert again.status_code == 200 and again.json()["id"] == response.json()["id"]
+    leave_id = response.json()["id"]
+
+    assert as_user(member).post(f"/api/v1/activities/leave-requests/{leave_id}/approve/").status_code == 403
+    staff = factories.staff_of(community)
+    listed = as_user(staff).get(f"/api/v1/activities/leave-requests/?activity={meeting.pk}").json()
+    assert [row["id"] for row in listed["results"]] == [leave_id]
+    with django_capture_on_commit_callbacks(execute=True):
+        decided = as_user(staff).post(f"/api/v1/activities/leave-requests/{leave_id}/approve/", {"note": "同意"})
+    assert decided.status_code == 200 and decided.json()["status"] == "approved"
+    assert decided.json()["decided_by"] == staff.pk
+    assert NoticeReceipt.objects.filter(user=member, notice__title__contains="请假已批准").exists()
+    again = as_user(staff).post(f"/api/v1/activities/leave-requests/{leave_id}/reject/", {"note": "改主意"})
+    assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
+
+
+def test_rejecting_needs_a_note(community, meeting, member):
+    staff = factories.staff_of(community)
+    leave = services.request_leave(activity=meeting, user=member, reason="身体不适").leave
+    with pytest.raises(DomainError) as caught:
+        services.reject_leave(leave=leave, by=staff, note="")
+    assert caught.value.fields and "note" in caught.value.fields
+    leave = services.reject_leave(leave=leave, by=staff, note="请准时参加")
+    assert leave.status == "rejected"
+    # A rejected request leaves room for a new one.
+    assert services.request_leave(activity=meeting, user=member, reason="家中有事").created
+
+
+def test_leave_only_before_the_start(community, branch, member):
+    now = timezone.now()
+    started = ActivityFactory(
+        community=community,
+        category="party_lesson",
+        audience="branch",
+        branch=branch,
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(hours=1),
+    )
+    with pytest.raises(DomainError) as caught:
+        services.request_leave(activity=started, user=member, reason="迟到")
+    assert caught.value.code == "not_open"
+    assert not LeaveRequest.objects.exists()
+
+
+def test_leave_only_for_branch_meetings_and_their_people(community, meeting):
+    day = ActivityFactory(community=community, category="party_day")
+    with pytest.raises(DomainError) as caught:
+        services.request_leave(activity=day, user=enrol(day).user, reason="有事")
+    assert caught.value.code == "validation_error"
+    outsider = party_member(community, organization=factories.OrganizationFactory(community=community)).user
+    with pytest.raises(DomainError) as caught:
+        services.request_leave(activity=meeting, user=outsider, reason="有事")
+    assert caught.value.code == "not_in_audience"
+    with pytest.raises(DomainError) as caught:
+        services.request_leave(activity=meeting, user=party_member(organization=meeting.branch).user, reason=" ")
+    assert caught.value.fields and "reason" in caught.value.fields
+
+
+def test_members_see_only_their_own_leave(as_user, community, meeting, member, branch):
+    other = party_member(organization=branch).user
+    services.request_leave(activity=meeting, user=member, reason="出差")
+    services.request_leave(activity=meeting, user=other, reason="生病")
+    mine = as_user(member).get(f"/api/v1/activities/{meeting.pk}/leave/").json()
+    assert [row["user"] for row in mine] == [member.pk]
+    staff_view = as_user(factories.staff_of(community)).get(f"/api/v1/activities/{meeting.pk}/leave/").json()
+    assert {row["user"] for row in staff_view} == {member.pk, other.pk}
+    outsider_staff = factories.staff_of(factories.CommunityFactory())
+    assert as_user(outsider_staff).get("/api/v1/activities/leave-requests/").json()["count"] == 0
+
+
+# Minutes --------------------------------------------------------------------------------------------
+
+
+def test_staff_keep_minutes_with_attachments(as_user, community, meeting, member):
+    staff, colleague = factories.staff_of(community), factories.staff_of(community)
+    agenda = document_upload(staff)
+    url = f"/api/v1/activities/{meeting.pk}/minutes/"
+    response = as_user(staff).put(
+        url, {"topics": "学习党章", "decisions": "发展对象一名", "attachments": [agenda.pk]}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["attachments"][0]["id"] == agenda.pk
+    # A colleague revises: the file someone else attached may stay; their own may be added.
+    photo = image_upload(colleague)
+    response = as_user(colleague).post(
+        url, {"topics": "学习党章(修订)", "attachments": [agenda.pk, photo.pk]}, format="json"
+    )
+    assert response.status_code == 200
+    minutes = Minutes.objects.get()
+    assert minutes.recorded_by == staff and minutes.updated_by == colleague
+    assert set(minutes.attachments.values_list("pk", flat=True)) == {agenda.pk, photo.pk}
+    # Someone else's upload that is not attached already reads as missing.
+    stranger_file = document_upload(factories.UserFactory())
+    response = as_user(staff).put(url, {"topics": "x", "attachments": [stranger_file.pk]}, format="json")
+    assert response.status_code == 400 and "attachments" in response.json()["fields"]
+    # Participants read them; members of the branch who did not take part do not.
+    enrol(meeting, member)
+    assert as_user(member).get(url).json()["topics"] == "学习党章(修订)"
+    assert as_user(party_member(organization=meeting.branch).user).get(url).status_code == 404
+
+
+def test_minutes_only_for_meetings_and_only_by_staff(as_user, community, member, meeting):
+    day = ActivityFactory(community=community, category="party_day")
+    staff = factories.staff_of(community)
+    response = as_user(staff).put(f"/api/v1/activities/{day.pk}/minutes/", {"topics": "x"}, format="json")
+    assert response.status_code == 400
+    response = as_user(member).put(f"/api/v1/activities/{meeting.pk}/minutes/", {"topics": "x"}, format="json")
+    assert response.status_code == 404
+    assert not Minutes.objects.exists()
+
+
+# Photos ----------------------------------------------------------------------------------------------
+
+
+def test_participants_and_staff_add_photos(as_user, community):
+    activity = ActivityFactory(community=community)
+    participant = enrol(activity).user
+    url = f"/api/v1/activities/{activity.pk}/photos/"
+    first = image_upload(participant)
+    response = as_user(participant).post(url, {"uploads": [first.pk, first.pk]}, format="json")
+    assert response.status_code == 201 and [p["upload"] for p in response.json()] == [first.pk]
+    again = as_user(participant).post(url, {"uploads": [first.pk]}, format="json")
+    assert again.status_code == 201 and len(again.json()) == 1
+    staff = factories.staff_of(community)
+    assert as_user(staff).post(url, {"uploads": [image_upload(staff).pk]}, format="json").status_code == 201
+    assert len(as_user(factories.UserFactory(community=community)).get(url).json()) == 2
+
+
+def test_photos_are_refused_from_others_and_of_the_wrong_kind(as_user, community):
+    activity = ActivityFactory(community=community)
+    participant = enrol(activity).user
+    url = f"/api/v1/activities/{activity.pk}/photos/"
+    bystander = factories.UserFactory(community=community)
+    response = as_user(bystander).post(url, {"uploads": [image_upload(bystander).pk]}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    someone_elses = image_upload(factories.UserFactory())
+    response = as_user(participant).post(url, {"uploads": [someone_elses.pk]}, format="json")
+    assert response.status_code == 400 and "uploads" in response.json()["fields"]
+    response = as_user(participant).post(url, {"uploads": [document_upload(participant).pk]}, format="json")
+    assert response.status_code == 400
+    response = as_user(participant).post(url, {"uploads": []}, format="json")
+    assert response.status_code == 400
+    assert not ActivityPhoto.objects.exists()
