@@ -11,6 +11,10 @@ from rest_framework import serializers
 from .models import Upload
 from .selectors import uploads_owned_by
 
+# Every primary key is a bigint: no row has a larger id, and the database refuses to compare with one
+# (SQLite raises OverflowError, PostgreSQL "out of range") instead of finding nothing.
+MAX_ID = 2**63 - 1
+
 _DOES_NOT_EXIST = _("上传文件 {pk_value} 不存在")
 _WRONG_KIND = _("上传文件 {pk_value} 不是{kind}")
 
@@ -60,7 +64,7 @@ class UploadListField(serializers.ListField):
 
     def __init__(self, *, kind: str | None = None, **kwargs: Any) -> None:
         self.kind = kind
-        kwargs.setdefault("child", serializers.IntegerField(min_value=1))
+        kwargs.setdefault("child", serializers.IntegerField(min_value=1, max_value=MAX_ID))
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> list[Upload]:
@@ -113,3 +117,10 @@ class UploadSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.URLField(allow_null=True, help_text="images only"))
     def get_thumbnail_url(self, upload: Upload) -> str | None:
         return self._absolute(upload.thumbnail.url) if upload.thumbnail else None
+
+
+class MaskedOnOutputRegexField(serializers.RegexField):
+    """A value checked against a pattern on the way in, and masked (139****0001) for most readers on the
+    way out: the schema states the pattern for requests only (backend/core/schema.py)."""
+
+    masked_on_output = True

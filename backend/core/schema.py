@@ -43,10 +43,40 @@ class AutoSchema(SpectacularAutoSchema):
         perms = self.view.get_permissions() if hasattr(self.view, "get_permissions") else []
         if not all(isinstance(p, permissions.AllowAny) for p in perms):
             statuses |= {"401", "403"}
+        # A bad or expired token is refused (401) before the permissions are asked, public views included.
+        if getattr(self.view, "authentication_classes", None):
+            statuses.add("401")
         if "{" in self.path or self.method in ("PUT", "PATCH", "DELETE"):
+            statuses.add("404")
+        query = self._query_parameter_names()
+        # Filters and paging parse their query parameters: a malformed value is a 400.
+        if query:
+            statuses.add("400")
+        # A page past the last one is a 404 (DRF's page-number paging).
+        if "page" in query:
             statuses.add("404")
         statuses |= set(getattr(self.view, "error_statuses", ()))
         return sorted(statuses)
+
+    def _map_basic_serializer(self, serializer, direction):
+        previous, self._direction = getattr(self, "_direction", None), direction
+        try:
+            return super()._map_basic_serializer(serializer, direction)
+        finally:
+            self._direction = previous
+
+    def _insert_field_validators(self, field, schema):
+        # A masked phone (139****0001) cannot match the pattern its input must: responses state none.
+        if getattr(field, "masked_on_output", False) and getattr(self, "_direction", None) == "response":
+            return
+        super()._insert_field_validators(field, schema)
+
+    def _query_parameter_names(self) -> set[str]:
+        names: set[str] = set()
+        for parameter in self._get_parameters():
+            if isinstance(parameter, dict) and parameter.get("in") == "query":
+                names.add(parameter.get("name", ""))
+        return names
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
