@@ -261,6 +261,11 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("THROTTLE_ANON", "300/min"),
         "wechat_code": "5/min",
         "wechat_address": os.environ.get("THROTTLE_WECHAT_ADDRESS", "600/min"),
+        # Password logins (console accounts): per client address and per account phone.
+        "login": "20/min",
+        "login_phone": "10/min",
+        # Appeals filed per user: each one is work for a grid worker against a deadline.
+        "appeal_filing": "30/hour",
         # Each certificate PDF embeds a subset of a CJK font: about a second of CPU.
         "certificate_pdf": "20/min",
     },

@@ -64,7 +64,7 @@ class PublicUserSerializer(serializers.ModelSerializer):
 class RoleGrantSerializer(serializers.ModelSerializer):
     user = PublicUserSerializer(read_only=True)
     role_display = serializers.CharField(source="get_role_display", read_only=True)
-    granted_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    granted_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = RoleGrant

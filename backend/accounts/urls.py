@@ -1,7 +1,6 @@
 from django.urls import path
 from djoser.views import UserViewSet
 from rest_framework.routers import SimpleRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from . import views, wechat_views
 
@@ -12,8 +11,8 @@ router.register("accounts/roles", views.RoleGrantViewSet, basename="role-grant")
 me = UserViewSet.as_view({"get": "me", "patch": "me"})
 
 urlpatterns = [
-    path("auth/jwt/create/", TokenObtainPairView.as_view(), name="jwt-create"),
-    path("auth/jwt/refresh/", TokenRefreshView.as_view(), name="jwt-refresh"),
+    path("auth/jwt/create/", views.LoginView.as_view(), name="jwt-create"),
+    path("auth/jwt/refresh/", views.RefreshView.as_view(), name="jwt-refresh"),
     path("auth/users/me/", me, name="user-me"),
     path("auth/wechat/login/", wechat_views.WeChatLoginView.as_view(), name="wechat-login"),
     path("auth/wechat/phone/", wechat_views.WeChatPhoneView.as_view(), name="wechat-phone"),

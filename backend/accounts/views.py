@@ -4,12 +4,28 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from backend.core.throttling import AnonThrottle, LoginAddressThrottle, LoginPhoneThrottle
 
 from . import services
 from .models import RoleGrant
 from .permissions import CanManageRoles
 from .scoping import scope_q
 from .serializers import RoleGrantCreateSerializer, RoleGrantSerializer
+
+
+class LoginView(TokenObtainPairView):
+    """Console accounts: phone and password → tokens. Throttled per address and per phone (guessing)."""
+
+    throttle_classes = [AnonThrottle, LoginAddressThrottle, LoginPhoneThrottle]
+    # A wrong password is a 401 (`invalid_credentials`).
+    error_statuses = ("401",)
+
+
+class RefreshView(TokenRefreshView):
+    # A used, expired or forged refresh token is a 401.
+    error_statuses = ("401",)
 
 
 class RoleGrantViewSet(

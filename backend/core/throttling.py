@@ -41,3 +41,27 @@ class WeChatAddressThrottle(throttling.SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginAddressThrottle(throttling.SimpleRateThrottle):
+    """Password logins per client address (behind the configured proxies only: NUM_PROXIES)."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginPhoneThrottle(throttling.SimpleRateThrottle):
+    """Password logins per account phone, wherever they come from: guessing one account's password
+    from many addresses is slowed as much as from one."""
+
+    scope = "login_phone"
+
+    def get_cache_key(self, request, view):
+        data = request.data if isinstance(request.data, Mapping) else {}
+        phone = data.get("phone")
+        if not isinstance(phone, str) or not phone:
+            return None
+        digest = hashlib.sha256(phone.strip().encode()).hexdigest()[:32]
+        return self.cache_format % {"scope": self.scope, "ident": digest}
