@@ -6,13 +6,13 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from backend.accounts.models import MOBILE_RE, User, mask_phone
 from backend.communities.models import Community, Estate, Grid, PartyOrganization
 from backend.core import idcard
-from backend.core.fields import UploadListField, UploadSerializer
+from backend.core.fields import MaskedOnOutputRegexField, UploadListField, UploadSerializer
 
 from .models import (
     Demand,
@@ -32,7 +32,7 @@ PHONE = {"invalid": _("请输入有效的中国大陆手机号")}
 
 
 def phone_field(**kwargs: Any) -> serializers.RegexField:
-    return serializers.RegexField(MOBILE_RE, error_messages=PHONE, **kwargs)
+    return MaskedOnOutputRegexField(MOBILE_RE, error_messages=PHONE, **kwargs)
 
 
 class MaskedPhoneField(serializers.CharField):
@@ -94,7 +94,7 @@ class RegistrationSerializer(serializers.ModelSerializer):
     member = serializers.IntegerField(source="member_id", read_only=True)
     user = serializers.IntegerField(source="member.user_id", read_only=True)
     community_name = serializers.CharField(source="community.name", read_only=True)
-    grid_name = serializers.CharField(source="grid.name", read_only=True, default=None)
+    grid_name = serializers.CharField(source="grid.name", read_only=True, allow_null=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
     member_status = serializers.CharField(source="member.status", read_only=True)
     id_number = serializers.CharField(source="member.id_number_masked", read_only=True)
@@ -131,6 +131,16 @@ class RegistrationSerializer(serializers.ModelSerializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+
+    class Meta:
+        # Other apps have a ReasonSerializer of their own: one schema component name each.
+        ref_name = "RejectionReason"
+
+
+# One object, though it answers a viewset's `list`: the schema must not wrap it in an array.
+@extend_schema_serializer(many=False)
+class PrivacyNoticeSerializer(serializers.Serializer):
+    version = serializers.CharField(help_text="the privacy notice version a registration must agree to")
 
 
 class UnitRegistrationSerializer(serializers.ModelSerializer):
@@ -192,7 +202,7 @@ class UnitRegistrationUpdateSerializer(serializers.Serializer):
 
 class ActiveRegistrationSerializer(serializers.ModelSerializer):
     community_name = serializers.CharField(source="community.name", read_only=True)
-    grid_name = serializers.CharField(source="grid.name", read_only=True, default=None)
+    grid_name = serializers.CharField(source="grid.name", read_only=True, allow_null=True)
 
     class Meta:
         model = MemberRegistration
@@ -349,7 +359,9 @@ class DemandSerializer(serializers.ModelSerializer):
     community_name = serializers.CharField(source="community.name", read_only=True)
     requester = PersonSerializer(read_only=True)
     claimed_by = PersonSerializer(read_only=True, allow_null=True)
-    claimed_organization_name = serializers.CharField(source="claimed_organization.name", read_only=True, default=None)
+    claimed_organization_name = serializers.CharField(
+        source="claimed_organization.name", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Demand
@@ -436,7 +448,7 @@ class ResourceSerializer(serializers.ModelSerializer):
         queryset=PartyOrganization.objects.filter(is_unit=True), required=False, allow_null=True
     )
     community_name = serializers.CharField(source="community.name", read_only=True)
-    organization_name = serializers.CharField(source="organization.name", read_only=True, default=None)
+    organization_name = serializers.CharField(source="organization.name", read_only=True, allow_null=True)
 
     class Meta:
         model = Resource

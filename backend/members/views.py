@@ -40,6 +40,7 @@ from .serializers import (
     NoteSerializer,
     PointsEntrySerializer,
     PointsRuleSerializer,
+    PrivacyNoticeSerializer,
     RankingQuerySerializer,
     RankingRowSerializer,
     ReasonSerializer,
@@ -394,7 +395,7 @@ class ServicePostViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: HolderSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def holders(self, request, pk=None):
         post = self.get_object()
         if not can_act_on_community(request.user, post.community_id):
@@ -686,7 +687,7 @@ class PointsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(RankingRowSerializer(page, many=True).data)
 
     @extend_schema(responses={200: PointsRuleSerializer(many=True)})
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)
     def rules(self, request):
         community_ids = sorted(selectors.registered_community_ids(request.user))
         street_id = None
@@ -714,6 +715,6 @@ class PointsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 class PrivacyNoticeViewSet(viewsets.ViewSet):
     """The privacy notice version a registration must agree to."""
 
-    @extend_schema(responses={200: {"type": "object", "properties": {"version": {"type": "string"}}}})
+    @extend_schema(responses={200: PrivacyNoticeSerializer})
     def list(self, request):
         return Response({"version": services.privacy_notice_version()})
