@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from backend.accounts.models import mask_phone
 from backend.communities.models import Estate, PartyOrganization
+from backend.core.fields import MaskedOnOutputRegexField
 
 from .models import (
     PHONE_RE,
@@ -54,7 +55,7 @@ def _today(serializer: serializers.Field) -> date:
     return context["today"]
 
 
-class PhoneField(serializers.RegexField):
+class PhoneField(MaskedOnOutputRegexField):
     """A phone in, and out masked (139****0001) unless the view shows one record in full."""
 
     def __init__(self, **kwargs: Any) -> None:
