@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from backend.core.events import Audience
@@ -91,6 +92,8 @@ class NoticeSerializer(serializers.Serializer):
     audience = NoticeAudienceSerializer()
 
 
+# The inbox builds its own page by id: the schema must not wrap it in an array as a `list` answer.
+@extend_schema_serializer(many=False)
 class NoticePageSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="notices matching the cursor, over all pages")
     next = serializers.URLField(allow_null=True, help_text="the next page in the same order; null at the end")
