@@ -71,7 +71,7 @@ class BrandSerializer(serializers.ModelSerializer):
     community_name = serializers.CharField(source="community.name", read_only=True)
     street = serializers.IntegerField(source="community.street_id", read_only=True)
     logo = CurrentOrOwnUploadField(kind=Upload.Kind.IMAGE, required=False, allow_null=True)
-    logo_image = UploadSerializer(source="logo", read_only=True)
+    logo_image = UploadSerializer(source="logo", read_only=True, allow_null=True)
     working_method = WorkingMethodSerializer(source="*", required=False)
 
     class Meta:
