@@ -41,7 +41,7 @@ class AppealSerializer(serializers.ModelSerializer):
     the filer, and for handlers opening one appeal (that read is audited by the view)."""
 
     community_name = serializers.CharField(source="community.name", read_only=True)
-    estate_name = serializers.CharField(source="estate.name", read_only=True, default=None)
+    estate_name = serializers.CharField(source="estate.name", read_only=True, allow_null=True)
     photos = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     photo_files = UploadSerializer(source="photos", many=True, read_only=True)
     assignee = PersonSerializer(read_only=True, allow_null=True)

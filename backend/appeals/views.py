@@ -8,6 +8,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 from backend.accounts.audit import record_access
 from backend.core.scoping import get_scope
@@ -42,6 +43,12 @@ class AppealFilter(django_filters.FilterSet):
         ]
 
 
+class AppealFilingThrottle(UserRateThrottle):
+    """Appeals filed per user (settings: appeal_filing): each one is a grid worker's work against a deadline."""
+
+    scope = "appeal_filing"
+
+
 class AppealViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -74,6 +81,12 @@ class AppealViewSet(
 
     def get_queryset(self):
         return selectors.appeals_for(self.request.user)
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if getattr(self, "action", None) == "create":
+            throttles.append(AppealFilingThrottle())
+        return throttles
 
     def _respond(self, appeal: Appeal, *, status_code: int = status.HTTP_200_OK, show_phone: bool = False) -> Response:
         appeal = self.get_queryset().get(pk=appeal.pk)
