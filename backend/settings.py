@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "backend.activities",
     "backend.volunteers",
     "backend.demo",
+    "backend.reports",
 ]
 # daphne must come before staticfiles so its runserver wins; keep it right after contrib.
 INSTALLED_APPS.remove("daphne")
@@ -391,6 +392,11 @@ DEMAND_AUTO_CONFIRM_DAYS = env_int("DEMAND_AUTO_CONFIRM_DAYS", 7)
 # Households from which an estate is expected to form an owners' committee (业委会); each estate's
 # governance may override it either way.
 OWNERS_COMMITTEE_HOUSEHOLDS = env_int("OWNERS_COMMITTEE_HOUSEHOLDS", 100)
+# 双报告 (docs/reports.md): the service an in-service member is expected to give in a year, measured
+# in proportion to the report's period: approved volunteer hours, or services (approved service
+# records and demands completed); either one met is enough, and 0 leaves a measure out.
+FEEDBACK_REPORT_YEARLY_HOURS = 50
+FEEDBACK_REPORT_YEARLY_SERVICES = 12
 # Check-in at activities (docs/activities.md). The QR code holds a URL under the prefix registered for
 # the mini-program (扫普通链接二维码打开小程序), ending in a token that rotates every period and is
 # accepted for two. The window opens before the start and check-out closes after the end (an activity

@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("backend.red_property.urls")),
     path("", include("backend.appeals.urls")),
     path("", include("backend.volunteers.urls")),
+    path("", include("backend.reports.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,360 @@
+"""Thin views over the report selectors: check the caller's reach, parse, read, answer JSON or xlsx."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, renderers
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts.audit import record_accesses
+from backend.accounts.permissions import IsStaff, IsStreetAdmin
+from backend.accounts.scoping import can_act_on_community, can_act_on_street
+from backend.brands.models import Brand
+from backend.communities.models import Community, PartyOrganization, Street
+from backend.core.errors import DomainError
+
+from . import exports, selectors
+from .models import FeedbackReport
+from .serializers import (
+    BoardQuerySerializer,
+    BrandBoardSerializer,
+    BrandFiguresReportSerializer,
+    CommunityCoverageSerializer,
+    DashboardQuerySerializer,
+    DashboardSerializer,
+    FeedbackReportSerializer,
+    ReportQuerySerializer,
+    SentReportQuerySerializer,
+    StoredReportSerializer,
+    StreetCoverageSerializer,
+)
+
+XLSX = exports.XLSX_CONTENT_TYPE
+XLSX_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="the workbook (xlsx)")
+
+
+class XlsxRenderer(renderers.BaseRenderer):
+    """Lets a client ask for the workbook by `?format=xlsx` or the Accept header."""
+
+    media_type = XLSX
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data, ensure_ascii=False).encode()
+
+
+def xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+def wants_xlsx(request) -> bool:
+    return getattr(getattr(request, "accepted_renderer", None), "format", None) == "xlsx"
+
+
+class ReportView(APIView):
+    """JSON by default, the workbook when asked for; errors always leave as JSON."""
+
+    renderer_classes = [renderers.JSONRenderer, XlsxRenderer]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400 and wants_xlsx(request):
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = request.accepted_renderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _require_report_reader(request) -> None:
+    if not selectors.may_read_reports(request.user):
+        raise DomainError("permission_denied", "需要单位联络员或社区工作人员权限")
+
+
+def _organization_in_reach(request, organization_id: int) -> tuple[PartyOrganization, selectors.ReportAccess]:
+    organization = PartyOrganization.objects.filter(pk=organization_id).first()
+    access = selectors.report_access(request.user, organization) if organization is not None else None
+    if access is None:
+        raise NotFound()
+    return organization, access
+
+
+def _audit(request, data: dict[str, Any]) -> None:
+    """Whoever reads members' lines is recorded, one row per member (their own line is not)."""
+    record_accesses(
+        actor=request.user,
+        reads=selectors.report_member_user_ids(data),
+        what="feedback_report",
+        path=request.get_full_path(),
+    )
+
+
+# 双报告 -------------------------------------------------------------------------------------------
+
+
+class FeedbackReportView(ReportView):
+    """双报告 of a unit for a period, computed now: a line per member and the unit's figures.
+
+    The unit's liaisons read it whole; community staff read the lines of the members registered
+    with their communities. When the period's report has been kept (the quarterly one),
+    `sent_report` points at it.
+    """
+
+    error_statuses = ("400", "404")
+    export = False
+
+    def _report(self, request) -> tuple[dict[str, Any], PartyOrganization, selectors.ReportAccess]:
+        _require_report_reader(request)
+        query = ReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        organization, access = _organization_in_reach(request, params["organization"])
+        report = selectors.feedback_report(organization=organization, period=params["range"], label=params["period"])
+        data = selectors.restrict_report(report.as_data(), access)
+        _audit(request, data)
+        return data, organization, access
+
+    @extend_schema(
+        operation_id="members_reports_retrieve",
+        parameters=[ReportQuerySerializer],
+        responses={(200, "application/json"): FeedbackReportSerializer, (200, XLSX): XLSX_RESPONSE},
+    )
+    def get(self, request):
+        data, organization, access = self._report(request)
+        if self.export or wants_xlsx(request):
+            return xlsx_response(exports.feedback_workbook(data), exports.feedback_filename(data))
+        kept = FeedbackReport.objects.filter(organization=organization, period=data["period"]).first()
+        data["sent_report"] = (
+            {
+                "id": kept.pk,
+                "generated_at": selectors.iso(kept.generated_at),
+                "sent_at": selectors.iso(kept.sent_at),
+                "file_url": kept.xlsx.url if access.full and kept.xlsx else None,
+            }
+            if kept is not None
+            else None
+        )
+        return Response(data)
+
+
+class FeedbackReportExportView(FeedbackReportView):
+    """The same report as a workbook: a summary sheet, then one sheet per community."""
+
+    export = True
+
+    @extend_schema(
+        operation_id="members_reports_export_retrieve",
+        parameters=[ReportQuerySerializer],
+        responses={(200, XLSX): XLSX_RESPONSE},
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class SentReportListView(generics.ListAPIView):
+    """The reports kept for a unit, newest period first, each as it was generated and sent."""
+
+    queryset = FeedbackReport.objects.none()
+    serializer_class = StoredReportSerializer
+    filter_backends: list = []
+    error_statuses = ("400", "404")
+
+    @extend_schema(parameters=[SentReportQuerySerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        _require_report_reader(request)
+        query = SentReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        organization, access = _organization_in_reach(request, params["organization"])
+        reports = selectors.stored_reports(organization)
+        if params.get("period"):
+            reports = reports.filter(period=params["period"])
+        page = self.paginate_queryset(reports)
+        for report in page:
+            report.data = selectors.restrict_report(report.data, access)
+            _audit(request, report.data)
+        serializer = self.get_serializer(page, many=True, context={"request": request, "full": access.full})
+        return self.get_paginated_response(serializer.data)
+
+
+# 五个全覆盖 ------------------------------------------------------------------------------------------
+
+
+class CommunityCoverageView(ReportView):
+    """五个全覆盖 of a community, each rate as numerator / denominator / rate; `?format=xlsx` for Excel."""
+
+    permission_classes = [IsStaff]
+    queryset = Community.objects.none()
+    export = False
+
+    @extend_schema(
+        operation_id="communities_coverage_retrieve",
+        responses={(200, "application/json"): CommunityCoverageSerializer, (200, XLSX): XLSX_RESPONSE},
+    )
+    def get(self, request, pk: int):
+        if not can_act_on_community(request.user, pk):
+            raise NotFound()
+        community = Community.objects.filter(pk=pk).first()
+        if community is None:
+            raise NotFound()
+        on = timezone.localdate()
+        data = selectors.community_coverage_data(selectors.community_coverage(community, on=on), on=on)
+        if self.export or wants_xlsx(request):
+            content = exports.community_coverage_workbook(data)
+            return xlsx_response(content, exports.coverage_filename(community.name, data["on"]))
+        return Response(data)
+
+
+class CommunityCoverageExportView(CommunityCoverageView):
+    export = True
+
+    @extend_schema(operation_id="communities_coverage_export_retrieve", responses={(200, XLSX): XLSX_RESPONSE})
+    def get(self, request, pk: int):
+        return super().get(request, pk)
+
+
+class StreetCoverageView(ReportView):
+    """五个全覆盖 of every community of a street and the street's total, for its admins."""
+
+    permission_classes = [IsStaff]
+    queryset = Street.objects.none()
+    export = False
+
+    @extend_schema(
+        operation_id="streets_coverage_retrieve",
+        responses={(200, "application/json"): StreetCoverageSerializer, (200, XLSX): XLSX_RESPONSE},
+    )
+    def get(self, request, pk: int):
+        if not can_act_on_street(request.user, pk):
+            raise NotFound()
+        street = Street.objects.filter(pk=pk).first()
+        if street is None:
+            raise NotFound()
+        on = timezone.localdate()
+        data = selectors.street_coverage_data(selectors.street_coverage(street, on=on), on=on)
+        if self.export or wants_xlsx(request):
+            return xlsx_response(
+                exports.street_coverage_workbook(data), exports.coverage_filename(street.name, data["on"])
+            )
+        return Response(data)
+
+
+class StreetCoverageExportView(StreetCoverageView):
+    export = True
+
+    @extend_schema(operation_id="streets_coverage_export_retrieve", responses={(200, XLSX): XLSX_RESPONSE})
+    def get(self, request, pk: int):
+        return super().get(request, pk)
+
+
+# Brands -------------------------------------------------------------------------------------------
+
+
+class BrandFiguresView(APIView):
+    """A published brand's figures, per year and of all time; any other brand answers 404."""
+
+    permission_classes = [AllowAny]
+    queryset = Brand.objects.none()
+
+    @extend_schema(operation_id="brands_figures_retrieve", responses={200: BrandFiguresReportSerializer})
+    def get(self, request, pk: int):
+        brand = selectors.public_brands().filter(pk=pk).first()
+        if brand is None:
+            raise NotFound()
+        return Response(selectors.brand_figures(brand).as_data())
+
+
+class BrandBoardView(ReportView):
+    """Every community of the street with its brand, plan against the deadline, figures and honours."""
+
+    permission_classes = [IsStreetAdmin]
+    queryset = Street.objects.none()
+    error_statuses = ("400",)
+    export = False
+
+    @extend_schema(
+        operation_id="streets_brand_board_retrieve",
+        parameters=[BoardQuerySerializer],
+        responses={(200, "application/json"): BrandBoardSerializer, (200, XLSX): XLSX_RESPONSE},
+    )
+    def get(self, request, pk: int):
+        if not can_act_on_street(request.user, pk):
+            raise NotFound()
+        street = Street.objects.filter(pk=pk).first()
+        if street is None:
+            raise NotFound()
+        query = BoardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        year = query.validated_data["year"]
+        today = timezone.localdate()
+        community_ids = list(Community.objects.filter(street=street).values_list("pk", flat=True))
+        rows = selectors.brand_board(community_ids=community_ids, year=year, today=today)
+        data = {
+            "street": {"id": street.pk, "name": street.name},
+            "year": year,
+            "today": today.isoformat(),
+            "summary": selectors.board_summary(rows),
+            "communities": [row.as_data() for row in rows],
+        }
+        if self.export or wants_xlsx(request):
+            return xlsx_response(exports.board_workbook(data), exports.board_filename(street.name, year))
+        return Response(data)
+
+
+class BrandBoardExportView(BrandBoardView):
+    export = True
+
+    @extend_schema(
+        operation_id="streets_brand_board_export_retrieve",
+        parameters=[BoardQuerySerializer],
+        responses={(200, XLSX): XLSX_RESPONSE},
+    )
+    def get(self, request, pk: int):
+        return super().get(request, pk)
+
+
+# Dashboards ---------------------------------------------------------------------------------------
+
+
+class DashboardView(APIView):
+    """The console's charts for a community or a street (staff in scope), month by month."""
+
+    permission_classes = [IsStaff]
+    error_statuses = ("400", "404")
+
+    @extend_schema(parameters=[DashboardQuerySerializer], responses={200: DashboardSerializer})
+    def get(self, request):
+        query = DashboardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        community = street = None
+        if params.get("community") is not None:
+            if not can_act_on_community(request.user, params["community"]):
+                raise NotFound()
+            community = Community.objects.filter(pk=params["community"]).first()
+            if community is None:
+                raise NotFound()
+        else:
+            if not can_act_on_street(request.user, params["street"]):
+                raise NotFound()
+            street = Street.objects.filter(pk=params["street"]).first()
+            if street is None:
+                raise NotFound()
+        data = selectors.dashboard(user=request.user, period=params["range"], community=community, street=street)
+        return Response({"period": params["period"], **data})
