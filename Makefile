@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: run test test-services lint bench venv migrate seed clean
+.PHONY: run test test-services test-browser lint bench venv migrate seed clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ test: venv
 
 test-services: venv
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+# The console in headless chromium (tests/console): Debian's chromium, its driver and a CJK font,
+# installed from Debian's packages when missing; never a browser download.
+test-browser: venv
+	command -v chromium >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver fonts-noto-cjk; }
+	$(BIN)/pytest -m browser tests/console $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -6,12 +6,15 @@ and every page showing members' details to staff is written to the audit log.
 
 from __future__ import annotations
 
+from functools import partial
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 
 from backend.accounts.audit import record_access, record_accesses
 from backend.accounts.models import PersonalDataAccess
-from backend.core.console import ScopedAdmin
+from backend.core.console import ScopedAdmin, action_form_page
 from backend.core.errors import DomainError
 from backend.core.scoping import get_scope, scope_q
 
@@ -50,6 +53,14 @@ class AuditedMixin:
     def audit_subject(self, obj) -> int:  # pragma: no cover - each admin says whose data a row is
         raise NotImplementedError
 
+    def record_export(self, request, objects) -> None:
+        record_accesses(
+            actor=request.user,
+            reads=[(self.audit_subject(obj), obj.pk) for obj in objects],
+            what=self.audit_what,
+            path=request.get_full_path(),
+        )
+
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
@@ -86,6 +97,31 @@ def _run(modeladmin, request, queryset, service, done: str) -> None:
             modeladmin.message_user(request, f"{row}: {exc.detail}", messages.WARNING)
     if ok:
         modeladmin.message_user(request, done % {"n": ok}, messages.SUCCESS)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label="驳回原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _reject(modeladmin, request, queryset, service, done: str):
+    """Asks for the reason first (the member sees it), then rejects each through the service."""
+    if "apply" in request.POST:
+        form = RejectForm(request.POST)
+        if form.is_valid():
+            _run(modeladmin, request, queryset, partial(service, reason=form.cleaned_data["reason"]), done)
+            return None
+    else:
+        form = RejectForm()
+    return action_form_page(
+        modeladmin,
+        request,
+        queryset,
+        form=form,
+        title="驳回报到",
+        intro="以下报到将被驳回, 申请人会看到驳回原因:",
+        action_name="reject",
+        submit_label="驳回",
+    )
 
 
 @admin.register(PartyMember)
@@ -144,7 +180,7 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
         "withdrawn_at",
     ]
     fields = readonly_fields
-    actions = ["approve"]
+    actions = ["approve", "reject"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("member", "community", "grid", "organization")
@@ -155,6 +191,10 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     @admin.action(description="通过所选报到")
     def approve(self, request, queryset):
         _run(self, request, queryset, services.approve_registration, "已通过 %(n)s 份报到")
+
+    @admin.action(description="驳回所选报到(填写原因)")
+    def reject(self, request, queryset):
+        return _reject(self, request, queryset, services.reject_registration, "已驳回 %(n)s 份报到")
 
     def has_view_permission(self, request, obj=None):
         return get_scope(request.user).is_staff
@@ -180,11 +220,15 @@ class UnitRegistrationAdmin(ReadOnlyMixin, ScopedAdmin):
         "withdrawn_at",
     ]
     fields = readonly_fields
-    actions = ["approve"]
+    actions = ["approve", "reject"]
 
     @admin.action(description="通过所选单位报到(申请人成为单位联络员)")
     def approve(self, request, queryset):
         _run(self, request, queryset, services.approve_unit_registration, "已通过 %(n)s 份单位报到")
+
+    @admin.action(description="驳回所选单位报到(填写原因)")
+    def reject(self, request, queryset):
+        return _reject(self, request, queryset, services.reject_unit_registration, "已驳回 %(n)s 份单位报到")
 
 
 @admin.register(ServicePost)

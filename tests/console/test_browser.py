@@ -1,0 +1,258 @@
+"""The console in a real browser: Debian's chromium, headless, driven by Playwright, against daphne
+serving the app (HTTP and the notices socket) on a file SQLite database of its own.
+
+`make test-browser` installs chromium, its driver and a CJK font from Debian's packages when they are
+missing; no browser is ever downloaded. The screenshots land in docs/img/ (the README shows one).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from io import BytesIO
+from pathlib import Path
+
+import httpx
+import pytest
+from openpyxl import Workbook
+
+from tests.notices.test_socket_live import Daphne, manage, server_env
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGES = ROOT / "docs" / "img"
+CODE_PERIOD_SECONDS = 4
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--lang=zh-CN",
+]
+
+
+def chromium_path() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail(
+        "chromium is not installed: `make test-browser` installs Debian's chromium, chromium-driver and fonts-noto-cjk"
+    )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("console-browser")
+    env = server_env(
+        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
+        VAR_DIR=str(folder),
+        CHECKIN_CODE_PERIOD_SECONDS=str(CODE_PERIOD_SECONDS),
+    )
+    manage(env, "migrate", "--noinput")
+    out = manage(env, "shell", "-c", "from tests.console.browser_world import build; build()")
+    world = json.loads(out.strip().splitlines()[-1])
+    server = Daphne(env, folder / "daphne.log")
+    world["base"] = server.http
+    world["server"] = server
+    yield world
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_context():
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="console-chromium-")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=chromium_path(),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            locale="zh-CN",
+            viewport={"width": 1440, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+class Console:
+    """One page of the console with the errors its scripts raise."""
+
+    def __init__(self, context, base: str) -> None:
+        self.page = context.pages[0] if context.pages else context.new_page()
+        self.base = base
+        self.errors: list[str] = []
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def goto(self, path: str) -> None:
+        self.errors.clear()
+        self.page.goto(self.base + path)
+
+    def run_action(self, row_text: str, action_label: str) -> None:
+        row = self.page.locator("#result_list tbody tr", has_text=row_text)
+        row.locator("input.action-select").check()
+        self.page.select_option("select[name=action]", label=action_label)
+        self.page.locator("button[name=index]").click()
+        self.page.wait_for_load_state()
+
+
+@pytest.fixture(scope="module")
+def console(site, browser_context) -> Console:
+    console = Console(browser_context, site["base"])
+    console.goto("/admin/login/")
+    console.page.fill("input[name=username]", site["secretary_phone"])
+    console.page.fill("input[name=password]", site["password"])
+    console.page.locator("button[type=submit], input[type=submit]").first.click()
+    try:
+        console.page.wait_for_url(re.compile(r".*/admin/$"), timeout=15000)
+    except Exception:
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        console.page.screenshot(path=str(Path(tempfile.gettempdir()) / "console-login-failed.png"))
+        raise
+    return console
+
+
+def test_a_secretary_signs_in_and_approves_a_registration(console):
+    assert "社区党建工作台" in console.page.title()
+    sidebar = console.page.locator("#nav-sidebar-apps").inner_text()
+    for task in ("双报到审核", "活动与签到", "志愿时长审核", "品牌方案", "接诉即办", "红色物业", "通知公告", "报表"):
+        assert task in sidebar
+    console.goto("/admin/members/memberregistration/")
+    page_text = console.page.locator("#result_list").inner_text()
+    assert "王建国" in page_text and "邻社区党员" not in page_text
+    console.run_action("王建国", "通过所选报到")
+    assert "已通过 1 份报到" in console.page.content()
+    assert "已报到" in console.page.locator("#result_list tbody tr", has_text="王建国").inner_text()
+
+
+def test_she_publishes_the_activity(console, site):
+    console.goto("/admin/activities/activity/")
+    console.run_action("七一主题党日", "发布所选活动(通知面向对象)")
+    assert "已发布 1 个活动" in console.page.content()
+    assert "已发布" in console.page.locator("#result_list tbody tr", has_text="七一主题党日").inner_text()
+
+
+def test_the_checkin_screen_rotates_its_code_and_counts_a_checkin_live(console, site):
+    page = console.page
+    console.goto(f"/admin/console/checkin/{site['activity_id']}/")
+    qr = page.locator("#qr")
+    first = qr.get_attribute("src")
+    assert first.startswith("data:image/png;base64,")
+    page.wait_for_function("document.getElementById('live').dataset.state === 'live'", timeout=15000)
+    assert page.locator("#count-checked-in").inner_text() == "0"
+
+    # The code changes by itself once its period is over.
+    page.wait_for_function(
+        "(first) => document.getElementById('qr').getAttribute('src') !== first",
+        arg=first,
+        timeout=(CODE_PERIOD_SECONDS * 2 + 5) * 1000,
+    )
+    assert qr.is_visible()
+
+    # A member checks in with the phone (the API); the screen's count rises over the socket.
+    with httpx.Client(base_url=site["base"], timeout=20) as http:
+        code = http.get(
+            f"/api/v1/activities/{site['activity_id']}/checkin-code/",
+            headers={"Authorization": f"Bearer {site['secretary_token']}"},
+        )
+        assert code.status_code == 200, code.text
+        latitude, longitude = site["venue"]
+        checked_in = http.post(
+            f"/api/v1/activities/{site['activity_id']}/check-in/",
+            json={
+                "client_id": str(uuid.uuid4()),
+                "token": code.json()["token"],
+                "latitude": latitude,
+                "longitude": longitude,
+                "accuracy": 10,
+            },
+            headers={"Authorization": f"Bearer {site['member_token']}"},
+        )
+        assert checked_in.status_code == 201, checked_in.text
+    page.wait_for_function("document.getElementById('count-checked-in').textContent === '1'", timeout=10000)
+
+    # Back from a sleep: a code past its expiry is hidden at once and a new one fetched.
+    before = qr.get_attribute("src")
+    page.evaluate(
+        "(shift) => { const real = Date.now; window.realNow = real; Date.now = () => real.call(Date) + shift;"
+        " document.dispatchEvent(new Event('visibilitychange')); }",
+        3 * CODE_PERIOD_SECONDS * 1000,
+    )
+    page.wait_for_function(
+        "(before) => document.getElementById('qr').getAttribute('src') !== before", arg=before, timeout=10000
+    )
+    page.evaluate("() => { Date.now = window.realNow; }")
+    time.sleep(0.5)
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMAGES / "checkin-screen.png"))
+    assert console.errors == [], console.errors
+
+
+def _members_sheet() -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "手机号", "党员类别", "组织关系所在党组织", "网格", "入党日期", "工作单位"])
+    sheet.append(["陈红", "13700000011", "正式党员", "岳阳市自来水公司党支部", "第一网格", "2012-07-01", "自来水公司"])
+    sheet.append(["刘强", "1370000", "正式党员", "岳阳市自来水公司党支部", "", "", ""])
+    sheet.append(["周敏", "13700000013", "预备党员", "岳阳市自来水公司党支部", "", "", ""])
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_members_sheet_with_one_bad_row_shows_that_rows_error(console):
+    page = console.page
+    console.goto("/admin/console/import/members/")
+    page.set_input_files(
+        "input[name=file]",
+        files=[
+            {
+                "name": "党员台账.xlsx",
+                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "buffer": _members_sheet(),
+            }
+        ],
+    )
+    page.check("input[name=attested]")
+    page.locator("#import-form button[type=submit]").click()
+    page.wait_for_selector("#import-preview")
+    bad = page.locator("#import-rows tr.row-error")
+    assert bad.count() == 1
+    assert "刘强" in bad.inner_text() and "请输入有效的中国大陆手机号" in bad.inner_text()
+    assert page.locator("#import-rows tr.row-ok").count() == 2
+    assert page.locator("#import-confirm").count() == 0  # nothing is saved while a row is wrong
+    assert console.errors == [], console.errors
+
+
+def test_the_dashboard_draws_its_charts_with_the_figures_beside_them(console):
+    page = console.page
+    console.goto("/admin/")
+    page.wait_for_selector("#dashboard")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('canvas.chart')].length === 6"
+        " && [...document.querySelectorAll('canvas.chart')].every((c) => window.Chart && Chart.getChart(c))"
+    )
+    sizes = page.evaluate("() => [...document.querySelectorAll('canvas.chart')].map((c) => c.width * c.height)")
+    assert all(size > 0 for size in sizes)
+    text = page.locator("#dashboard").inner_text()
+    for figure in ("五个全覆盖", "东湖社区", "刘芳", "东湖红心", "超期未办"):
+        assert figure in text, figure
+    assert "九华山社区" not in text  # her community's figures only
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMAGES / "dashboard.png"), full_page=True)
+    assert console.errors == [], console.errors

@@ -1,0 +1,241 @@
+"""Excel imports: a preview with each row's errors and nothing saved; confirm saves through the apps'
+services; a secretary imports only into her own community (or her street's register)."""
+
+from __future__ import annotations
+
+import html
+import re
+from io import BytesIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from backend.accounts.models import PersonalDataAccess, Role, User
+from backend.communities.models import Estate
+from backend.members.models import MemberRegistration, PartyMember, PrivacyConsent
+from backend.red_property.models import PropertyCompany, ResidentsCommittee
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def sheet(rows: list[list]) -> SimpleUploadedFile:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = BytesIO()
+    book.save(out)
+    return SimpleUploadedFile("台账.xlsx", out.getvalue())
+
+
+@pytest.fixture
+def secretary(community):
+    return factories.staff_of(community, Role.COMMUNITY_SECRETARY)
+
+
+def upload(client, kind: str, place, rows, **extra):
+    return client.post(
+        reverse("console-import", args=[kind]), {"place": place.pk, "file": sheet(rows), **extra}, follow=True
+    )
+
+
+def payload(response) -> str | None:
+    found = re.search(r'name="payload" value="([^"]+)"', response.content.decode())
+    return html.unescape(found.group(1)) if found else None
+
+
+MEMBER_HEADER = [
+    "姓名",
+    "手机号",
+    "党员类别",
+    "组织关系所在党组织",
+    "网格",
+    "入党日期",
+    "工作单位",
+    "身份证号",
+    "居住地址",
+]
+
+
+def test_members_preview_marks_the_bad_row_and_saves_nothing(client, community, secretary):
+    factories.UnitOrganizationFactory(name="岳阳市自来水公司党支部")
+    factories.GridFactory(community=community, name="第一网格")
+    client.force_login(secretary)
+    response = upload(
+        client,
+        "members",
+        community,
+        [
+            MEMBER_HEADER,
+            [
+                "张三",
+                "13800000001",
+                "正式党员",
+                "岳阳市自来水公司党支部",
+                "第一网格",
+                "2010-07-01",
+                "自来水公司",
+                "",
+                "东湖雅苑",
+            ],
+            ["李四", "1380000", "党员", "不存在的党支部", "第九网格", "明天", "", "", ""],
+        ],
+        attested="on",
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "1 行有错误" in page
+    for message in (
+        "手机号: 请输入有效的中国大陆手机号",
+        "党员类别: 应为",
+        "未找到“不存在的党支部”",
+        "没有“第九网格”",
+        "入党日期",
+    ):
+        assert message in page, message
+    assert payload(response) is None  # no confirm while a row is wrong
+    assert not PartyMember.objects.exists()
+    assert not User.objects.filter(phone="13800000001").exists()
+    assert not PrivacyConsent.objects.exists()
+
+
+def test_members_import_registers_and_approves_through_the_services(client, community, secretary):
+    organization = factories.UnitOrganizationFactory(name="岳阳市自来水公司党支部")
+    client.force_login(secretary)
+    rows = [
+        MEMBER_HEADER,
+        ["张三", "13800000001", "正式党员", "岳阳市自来水公司党支部", "", "2010/7/1", "自来水公司", "", ""],
+        ["王五", 13800000002, "预备党员", "岳阳市自来水公司党支部", "", "", "", "", ""],
+    ]
+    preview = upload(client, "members", community, rows, attested="on")
+    assert "全部 2 行检查无误" in preview.content.decode()
+    assert not PartyMember.objects.exists()
+
+    done = client.post(reverse("console-import", args=["members"]), {"payload": payload(preview)}, follow=True)
+    assert done.status_code == 200
+    assert "已导入 2 行" in done.content.decode()
+    registrations = MemberRegistration.objects.filter(community=community).order_by("real_name")
+    assert [(r.real_name, r.status, r.decided_by_id) for r in registrations] == [
+        ("张三", MemberRegistration.Status.APPROVED, secretary.pk),
+        ("王五", MemberRegistration.Status.APPROVED, secretary.pk),
+    ]
+    zhang = PartyMember.objects.get(real_name="张三")
+    assert (zhang.organization, str(zhang.joined_on), zhang.user.phone) == (organization, "2010-07-01", "13800000001")
+    # Each member's consent is on record, with the notice's version.
+    assert PrivacyConsent.objects.filter(user=zhang.user).count() == 1
+    # The member list read after it is audited as usual.
+    client.get(reverse("admin:members_partymember_changelist"))
+    assert PersonalDataAccess.objects.filter(actor=secretary, what="party_member").exists()
+
+
+def test_members_need_the_paper_consent_attested(client, community, secretary):
+    factories.UnitOrganizationFactory(name="某党支部")
+    client.force_login(secretary)
+    response = upload(client, "members", community, [MEMBER_HEADER, ["张三", "13800000001", "正式党员", "某党支部"]])
+    assert "该字段是必填项" in response.content.decode()
+    assert not PartyMember.objects.exists()
+
+
+def test_a_secretary_cannot_import_into_another_community(client, community, other_community, secretary):
+    client.force_login(secretary)
+    response = upload(client, "estates", other_community, [["小区名称"], ["别人的小区"]])
+    assert "选择一个有效的选项" in response.content.decode() or "Select a valid choice" in response.content.decode()
+    assert not Estate.objects.filter(name="别人的小区").exists()
+
+
+def test_a_tampered_confirmation_is_refused(client, community, secretary):
+    client.force_login(secretary)
+    preview = upload(client, "estates", community, [["小区名称", "户数"], ["东湖雅苑", 300]])
+    token = payload(preview)
+    forged = token.replace("东湖雅苑", "西湖雅苑") if "东湖雅苑" in token else token[:-2] + "xx"
+    response = client.post(reverse("console-import", args=["estates"]), {"payload": forged}, follow=True)
+    assert "预览已过期或无效" in response.content.decode()
+    assert not Estate.objects.exists()
+
+    # Nor does another user's preview confirm for someone else.
+    other = factories.staff_of(community, Role.COMMUNITY_STAFF)
+    client.force_login(other)
+    response = client.post(reverse("console-import", args=["estates"]), {"payload": token}, follow=True)
+    assert not Estate.objects.exists()
+
+
+def test_estates_import(client, community, secretary):
+    factories.GridFactory(community=community, name="第二网格")
+    factories.EstateFactory(community=community, name="老街小区")
+    client.force_login(secretary)
+    rows = [
+        ["小区名称", "地址", "户数", "有无物业", "网格"],
+        ["东湖雅苑", "东湖路1号", 320, "有", "第二网格"],
+        ["天润小区", "", "", "无", ""],
+        ["老街小区", "", 10, "有", ""],
+    ]
+    preview = upload(client, "estates", community, rows)
+    assert "该社区已有同名小区" in preview.content.decode()  # the service's own rule, per row
+    assert payload(preview) is None
+    preview = upload(client, "estates", community, rows[:3])
+    client.post(reverse("console-import", args=["estates"]), {"payload": payload(preview)})
+    east = Estate.objects.get(name="东湖雅苑")
+    assert (east.households, east.has_property_service, east.grid.name) == (320, True, "第二网格")
+    assert Estate.objects.get(name="天润小区").has_property_service is False
+
+
+def test_property_companies_go_into_the_streets_register(client, street, community, secretary):
+    client.force_login(secretary)
+    rows = [
+        ["企业名称", "统一社会信用代码", "联系电话"],
+        ["岳阳某物业服务有限公司", "91350100M000100Y43", "0730-8888888"],
+        ["代码有误的公司", "123", ""],
+    ]
+    preview = upload(client, "property-companies", street, rows)
+    page = preview.content.decode()
+    assert "1 行有错误" in page and "统一社会信用代码" in page
+    assert not PropertyCompany.objects.exists()
+    other_street = factories.StreetFactory()
+    refused = upload(client, "property-companies", other_street, rows[:2])
+    assert payload(refused) is None and not PropertyCompany.objects.exists()
+
+
+def test_residents_committee_rows_make_one_committee_per_term(client, community, secretary):
+    client.force_login(secretary)
+    header = ["任期开始", "任期结束", "姓名", "职务", "联系电话", "是否党员", "交叉任职"]
+    rows = [
+        header,
+        ["2024-01-01", "2028-12-31", "李主任", "主任", "13900000001", "是", "是"],
+        ["2024-01-01", "2028-12-31", "赵委员", "委员", "", "否", ""],
+    ]
+    preview = upload(client, "residents-committees", community, rows)
+    assert "全部 2 行检查无误" in preview.content.decode()
+    client.post(reverse("console-import", args=["residents-committees"]), {"payload": payload(preview)})
+    committee = ResidentsCommittee.objects.get(community=community)
+    assert sorted(committee.members.values_list("name", "role")) == [("李主任", "director"), ("赵委员", "member")]
+
+    # Two directors in one term: the service's rule, shown on both rows of that committee.
+    rows = [header, ["2030-01-01", "2034-12-31", "甲", "主任"], ["2030-01-01", "2034-12-31", "乙", "主任"]]
+    preview = upload(client, "residents-committees", community, rows)
+    assert preview.content.decode().count("只能有一名主任") == 2
+    assert ResidentsCommittee.objects.count() == 1
+
+
+def test_the_template_has_the_columns_and_a_wrong_file_is_refused(client, community, secretary):
+    client.force_login(secretary)
+    response = client.get(reverse("console-import", args=["members"]) + "?template=1")
+    book = load_workbook(BytesIO(response.content))
+    assert [cell.value for cell in book.active[1]] == MEMBER_HEADER
+
+    bad = client.post(
+        reverse("console-import", args=["estates"]),
+        {"place": community.pk, "file": SimpleUploadedFile("台账.xlsx", b"not a workbook")},
+    )
+    assert "无法读取该文件" in bad.content.decode()
+    missing = upload(client, "estates", community, [["地址"], ["东湖路"]])
+    assert "第一行缺少列: 小区名称" in missing.content.decode()
+
+
+def test_imports_are_for_staff(client, community):
+    worker = factories.UserFactory()
+    factories.grant(worker, Role.GRID_WORKER, factories.GridFactory(community=community))
+    client.force_login(worker)
+    assert client.get(reverse("console-import", args=["estates"])).status_code == 403
+    assert client.get(reverse("console-import", args=["nothing"])).status_code == 404
