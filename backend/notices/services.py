@@ -170,6 +170,27 @@ def _serialise_notice_ids() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NOTICE_ID_LOCK])
 
 
+def _write_receipts(notice: Notice, recipients: list[int]) -> None:
+    if connection.vendor == "postgresql":
+        # One statement, the ids as one array parameter: bulk_create built a model instance and two
+        # parameters per recipient and took 0.17–0.2 s for 1,000 of them, against 0.02–0.04 s, all of
+        # it while holding the notice lock.
+        meta = NoticeReceipt._meta
+        table, notice_column, user_column = (
+            connection.ops.quote_name(name)
+            for name in (meta.db_table, meta.get_field("notice").column, meta.get_field("user").column)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({notice_column}, {user_column}) SELECT %s, unnest(%s::bigint[])",
+                [notice.pk, recipients],
+            )
+        return
+    NoticeReceipt.objects.bulk_create(
+        (NoticeReceipt(notice=notice, user_id=user_id) for user_id in recipients), batch_size=FANOUT_BATCH
+    )
+
+
 def create_notice(
     *,
     sender: User | None,
@@ -211,9 +232,7 @@ def create_notice(
             community_id=community_id,
             recipient_count=len(recipients),
         )
-        NoticeReceipt.objects.bulk_create(
-            (NoticeReceipt(notice=notice, user_id=user_id) for user_id in recipients), batch_size=FANOUT_BATCH
-        )
+        _write_receipts(notice, recipients)
         payload = selectors.notice_payload(notice)
 
         def after_commit() -> None:
