@@ -270,6 +270,8 @@ REST_FRAMEWORK = {
         "login_phone": "10/min",
         # Appeals filed per user: each one is work for a grid worker against a deadline.
         "appeal_filing": "30/hour",
+        # Check-ins and check-outs per user: a phone's retries fit; guessing tokens or positions does not.
+        "checkin": "30/min",
         # Each certificate PDF embeds a subset of a CJK font: about a second of CPU.
         "certificate_pdf": "20/min",
     },

@@ -17,10 +17,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 from backend.accounts.audit import record_accesses
 from backend.accounts.scoping import get_scope
 from backend.core.errors import DomainError
+from backend.core.throttling import UserThrottle
 
 from . import exports, selectors, services
 from .models import Activity, LeaveRequest, Minutes
@@ -89,6 +91,13 @@ class ActivityFilter(django_filters.FilterSet):
 
 def _not_staff() -> DomainError:
     return DomainError("permission_denied", "需要社区工作人员权限")
+
+
+class CheckInThrottle(UserRateThrottle):
+    """Check-ins and check-outs per user (settings: checkin): retries of one scan fit easily; guessing
+    tokens or positions does not."""
+
+    scope = "checkin"
 
 
 class ActivityViewSet(
@@ -236,12 +245,12 @@ class ActivityViewSet(
         )
 
     @extend_schema(request=PositionSerializer, responses={201: CheckInSerializer, 200: CheckInSerializer})
-    @action(detail=True, methods=["post"], url_path="check-in")
+    @action(detail=True, methods=["post"], url_path="check-in", throttle_classes=[UserThrottle, CheckInThrottle])
     def check_in(self, request, pk=None):
         return self._position_call(request, pk, services.check_in)
 
     @extend_schema(request=PositionSerializer, responses={201: CheckInSerializer, 200: CheckInSerializer})
-    @action(detail=True, methods=["post"], url_path="check-out")
+    @action(detail=True, methods=["post"], url_path="check-out", throttle_classes=[UserThrottle, CheckInThrottle])
     def check_out(self, request, pk=None):
         return self._position_call(request, pk, services.check_out)
 
