@@ -129,11 +129,20 @@ def _degrees(value: Any) -> Any:
         return value
 
 
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+
+
 def validate_activity(activity: Activity) -> None:
     """The rules that span fields; single fields are checked by the model's validators."""
     activity.latitude, activity.longitude = _degrees(activity.latitude), _degrees(activity.longitude)
     if activity.ends_at <= activity.starts_at:
         raise field_error("ends_at", _("结束时间须晚于开始时间"))
+    # A year centuries off is a typo or garbage; before 1901 Asia/Shanghai is local mean time
+    # (+08:05:43), which the API could not even write back as ISO 8601.
+    for name in ("starts_at", "ends_at", "enrollment_deadline"):
+        moment = getattr(activity, name)
+        if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            raise field_error(name, _("时间须在 %(a)d 至 %(b)d 年之间") % {"a": EARLIEST_YEAR, "b": LATEST_YEAR})
     if activity.enrollment_deadline is not None and activity.enrollment_deadline > activity.ends_at:
         raise field_error("enrollment_deadline", _("报名截止不能晚于活动结束"))
     if not geo.valid_position(activity.latitude, activity.longitude):
