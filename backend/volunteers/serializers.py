@@ -146,10 +146,10 @@ class ServiceRecordSerializer(serializers.ModelSerializer):
     volunteer_number = serializers.CharField(source="volunteer.volunteer_number", read_only=True)
     volunteer_name = serializers.CharField(source="volunteer.real_name", read_only=True)
     community_name = serializers.CharField(source="community.name", read_only=True)
-    activity_title = serializers.CharField(source="activity.title", read_only=True, default=None)
-    evidence = UploadSerializer(read_only=True)
+    activity_title = serializers.CharField(source="activity.title", read_only=True, allow_null=True)
+    evidence = UploadSerializer(read_only=True, allow_null=True)
     correction_count = serializers.IntegerField(read_only=True, default=0)
-    approved_by_name = serializers.CharField(source="approved_by.real_name", read_only=True, default=None)
+    approved_by_name = serializers.CharField(source="approved_by.real_name", read_only=True, allow_null=True)
 
     class Meta:
         model = ServiceRecord
