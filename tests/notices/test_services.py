@@ -37,21 +37,26 @@ def probe(settings):
 
 @pytest.fixture
 def providers():
-    """Register audience providers and watch rules for one test; all removed afterwards."""
-    added: list[tuple[object, str]] = []
+    """Register audience providers and watch rules for one test; the installed apps' own providers
+    under the same keys are put back afterwards, so later tests still see them."""
+    replaced: list[tuple[object, str, object]] = []
 
     class Providers:
         def audience(self, kind, app_label, user_ids):
+            key = f"{kind}:{app_label}"
+            replaced.append((audience_providers, key, audience_providers.get(key)))
             register_audience_provider(kind, app_label, lambda ids: list(user_ids))
-            added.append((audience_providers, f"{kind}:{app_label}"))
 
         def watch(self, rule):
+            replaced.append((watch_permission, "activity", watch_permission.get("activity")))
             watch_permission.register("activity", rule)
-            added.append((watch_permission, "activity"))
 
     yield Providers()
-    for registry, key in added:
-        registry.unregister(key)
+    for registry, key, previous in reversed(replaced):
+        if previous is None:
+            registry.unregister(key)
+        else:
+            registry.register(key, previous)
 
 
 @pytest.fixture
