@@ -252,13 +252,24 @@ class Target:
     body: str | None = None
 
 
+@dataclass(frozen=True)
+class Daphne:
+    """A daphne process started for one benchmark by `ctx.daphnes(n)`."""
+
+    url: str  # http://127.0.0.1:PORT
+    ws_url: str  # ws://127.0.0.1:PORT
+    pid: int  # for /proc/PID (memory, CPU)
+    log_path: Path  # its output: warnings and errors of the application, daphne's own
+
+
 @dataclass
 class Context:
     """What a benchmark gets: where the servers are, their environment, and the load helpers.
 
     `ctx.Target(url, method=, headers=, body=)` describes a request; `ctx.versus(name, ours=,
     ceiling=)` measures two and returns the summary line; `ctx.jwt(phone, password)` signs in a
-    seeded user; `ctx.expect(...)` checks one answer before loading.
+    seeded user; `ctx.expect(...)` checks one answer before loading; `with ctx.daphnes(n) as
+    servers:` runs n daphne processes of the benchmark's own, stopped when the block ends.
     """
 
     Target = Target
@@ -272,10 +283,35 @@ class Context:
     wrk: str | None
     cpu: Callable[[], float | None] = lambda: None
     results: dict[str, LoadResult] = field(default_factory=dict)
+    api_log: Path | None = None  # gunicorn's output (the application's warnings and errors)
 
     @staticmethod
     def fail(message: str) -> None:
         raise BenchFailure(message)
+
+    @contextlib.contextmanager
+    def daphnes(self, count: int) -> Iterator[list[Daphne]]:
+        """`count` daphne processes like the harness's own, on free ports, stopped however the block ends.
+
+        For benchmarks that spread sockets over several processes or read a server's memory: the
+        harness's daphne keeps serving the other benchmarks, untouched.
+        """
+        started: list[tuple[Server, int]] = []
+        try:
+            for _ in range(count):
+                port = free_port()
+                argv = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
+                started.append((Server(f"daphne:{port}", argv, self.env, self.workdir / f"daphne-{port}.log"), port))
+                started[-1][0].start()
+            for server, port in started:
+                wait_healthy(server, f"http://127.0.0.1:{port}")
+            yield [
+                Daphne(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", server.process.pid, server.log_path)
+                for server, port in started
+            ]
+        finally:
+            for server, _port in reversed(started):
+                server.stop()
 
     def client(self, base_url: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=base_url or self.api_url, timeout=30, headers={"Accept": "application/json"})
@@ -641,6 +677,7 @@ def main(argv: list[str]) -> int:
                     workdir=workdir,
                     wrk=wrk,
                     cpu=CpuMeter(gunicorn.process.pid, urlsplit(database_url).path.lstrip("/")),
+                    api_log=gunicorn.log_path,
                 )
                 lines, failures = run_benchmarks(ctx, names)
                 say(f"results written to {write_results(ctx, lines, failures).relative_to(ROOT)}")
