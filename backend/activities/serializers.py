@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q
@@ -13,7 +13,7 @@ from backend.accounts.models import User
 from backend.accounts.scoping import limit_choices
 from backend.brands.models import Brand
 from backend.communities.models import Community, PartyOrganization
-from backend.core.fields import UploadField, UploadListField, UploadSerializer
+from backend.core.fields import MAX_ID, UploadField, UploadListField, UploadSerializer
 from backend.core.models import Upload
 
 from .models import RADIUS_MAX_M, RADIUS_MIN_M, Activity, ActivityPhoto, CheckIn, Enrollment, LeaveRequest, Minutes
@@ -34,7 +34,12 @@ class CoordinateField(serializers.DecimalField):
         )
 
     def validate_precision(self, value: Decimal) -> Decimal:
-        return super().validate_precision(value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN))
+        try:
+            rounded = value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
+        except InvalidOperation:
+            # Too many digits to round at all (1e30): no coordinate.
+            self.fail("max_digits", max_digits=self.max_digits)
+        return super().validate_precision(rounded)
 
 
 class CurrentOrOwnUploadField(UploadField):
@@ -333,7 +338,7 @@ class MinutesInputSerializer(serializers.Serializer):
     decisions = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     content = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
     attachments = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         max_length=20,
         required=False,
         help_text="upload ids (yours, or already attached)",

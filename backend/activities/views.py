@@ -22,6 +22,7 @@ from rest_framework.throttling import UserRateThrottle
 from backend.accounts.audit import record_accesses
 from backend.accounts.scoping import get_scope
 from backend.core.errors import DomainError
+from backend.core.fields import MAX_ID
 from backend.core.throttling import UserThrottle
 
 from . import exports, selectors, services
@@ -221,6 +222,9 @@ class ActivityViewSet(
     def _activity_for_checkin(self, pk: Any) -> Activity:
         # One query, with the caller's enrolment: the rules (enrolment, audience, token) decide the rest.
         try:
+            if int(pk) > MAX_ID:
+                # No such row, and SQLite cannot even compare with it (OverflowError, a 500).
+                raise Activity.DoesNotExist
             return selectors.activity_for_check_in(pk=pk, user=self.request.user)
         except (Activity.DoesNotExist, ValueError, TypeError):
             raise Http404 from None
