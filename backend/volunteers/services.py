@@ -45,6 +45,9 @@ Source = ServiceRecord.Source
 POINTS_RULE = "volunteer_hour"
 # Phone clocks drift: an end a few minutes ahead of the server's clock is not "in the future".
 CLOCK_TOLERANCE = timedelta(minutes=5)
+# Bounds no real record comes near: a typo or garbage, refused before the hours are computed.
+EARLIEST_YEAR = 2000
+MAX_RECORD_SPAN = timedelta(days=31)
 # Crockford's base32: no I, L, O or U to misread when a number is typed from paper.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 NUMBER_PREFIX = "ZY"
@@ -222,6 +225,12 @@ def _check_times(started_at: datetime, ended_at: datetime, *, now: datetime) -> 
         raise field_error("ended_at", _("结束时间应晚于开始时间"))
     if ended_at > now + CLOCK_TOLERANCE:
         raise field_error("ended_at", _("不能登记尚未发生的服务时间"))
+    # Centuries-long spans overflowed the hours column (a 500 after the row was written); before 1901
+    # Asia/Shanghai is local mean time, which the API cannot write back as ISO 8601.
+    if started_at.year < EARLIEST_YEAR:
+        raise field_error("started_at", _("开始时间不能早于 %(year)d 年") % {"year": EARLIEST_YEAR})
+    if ended_at - started_at > MAX_RECORD_SPAN:
+        raise field_error("ended_at", _("一条服务记录不能超过 %(days)d 天") % {"days": MAX_RECORD_SPAN.days})
 
 
 def _overlapping(volunteer_id: int, started_at: datetime, ended_at: datetime, *, exclude_pk: int | None = None):
