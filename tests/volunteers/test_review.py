@@ -236,7 +236,7 @@ def test_concurrent_approvals_approve_once_and_award_points_once(community):
 
     def approve(user):
         try:
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=60)
             services.approve_record(record=row, by=user)
             outcomes.append("approved")
         except DomainError as exc:
@@ -248,7 +248,7 @@ def test_concurrent_approvals_approve_once_and_award_points_once(community):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=90)
     assert sorted(outcomes) == ["approved", "invalid_transition", "invalid_transition", "invalid_transition"]
     assert PointsEntry.objects.filter(user=member.user).count() == 2
     row.refresh_from_db()
