@@ -16,6 +16,7 @@ from backend.accounts.permissions import IsStaff
 from backend.communities.models import Community, Estate, Street
 from backend.communities.selectors import editable_estates
 from backend.core.errors import field_error
+from backend.core.fields import MAX_ID
 from backend.core.scoping import get_scope, limit_choices
 
 from . import selectors, services
@@ -103,8 +104,10 @@ class GovernanceFilter(django_filters.FilterSet):
         field_name="current_committee_id", lookup_expr="isnull", exclude=True
     )
     is_demonstration = django_filters.BooleanFilter(field_name="is_demonstration")
-    property_company = django_filters.NumberFilter(field_name="governance__property_company")
-    street = django_filters.NumberFilter(field_name="community__street")
+    property_company = django_filters.NumberFilter(
+        field_name="governance__property_company", min_value=1, max_value=MAX_ID
+    )
+    street = django_filters.NumberFilter(field_name="community__street", min_value=1, max_value=MAX_ID)
 
     class Meta:
         model = Estate
@@ -171,7 +174,11 @@ class PropertyCompanyFilter(django_filters.FilterSet):
         field_name="party_organization", lookup_expr="isnull", exclude=True
     )
     community = django_filters.NumberFilter(
-        field_name="governed_estates__estate__community", distinct=True, help_text="companies serving this community"
+        field_name="governed_estates__estate__community",
+        distinct=True,
+        help_text="companies serving this community",
+        min_value=1,
+        max_value=MAX_ID,
     )
 
     class Meta:
@@ -241,7 +248,7 @@ class TermFilter(django_filters.FilterSet):
 
 
 class OwnersCommitteeFilter(TermFilter):
-    community = django_filters.NumberFilter(field_name="estate__community")
+    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
 
     class Meta:
         model = OwnersCommittee
@@ -321,7 +328,7 @@ class ResidentsCommitteeViewSet(StaffViewSet):
 
 
 class JointMeetingFilter(django_filters.FilterSet):
-    community = django_filters.NumberFilter(field_name="estate__community")
+    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
     counts = django_filters.BooleanFilter(field_name="counts", help_text="all three sides present")
     held_after = django_filters.DateFilter(field_name="held_on", lookup_expr="gte")
     held_before = django_filters.DateFilter(field_name="held_on", lookup_expr="lte")
@@ -381,8 +388,8 @@ class JointMeetingViewSet(EstateScopedViewSet):
 
 
 class FollowUpFilter(django_filters.FilterSet):
-    estate = django_filters.NumberFilter(field_name="meeting__estate")
-    community = django_filters.NumberFilter(field_name="meeting__estate__community")
+    estate = django_filters.NumberFilter(field_name="meeting__estate", min_value=1, max_value=MAX_ID)
+    community = django_filters.NumberFilter(field_name="meeting__estate__community", min_value=1, max_value=MAX_ID)
     done = django_filters.BooleanFilter(field_name="done_on", lookup_expr="isnull", exclude=True)
 
     class Meta:
@@ -526,7 +533,7 @@ class AssessmentItemViewSet(StreetSheetViewSet):
 
 
 class AssessmentFilter(django_filters.FilterSet):
-    community = django_filters.NumberFilter(field_name="estate__community")
+    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
     is_demonstration = django_filters.BooleanFilter(field_name="is_demonstration")
 
     class Meta:
@@ -580,7 +587,7 @@ class EstateAssessmentViewSet(EstateScopedViewSet):
 
 
 class GroupFilter(TermFilter):
-    community = django_filters.NumberFilter(field_name="estate__community")
+    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
 
     class Meta:
         model = SelfGovernanceGroup
@@ -616,7 +623,7 @@ class SelfGovernanceGroupViewSet(EstateScopedViewSet):
 
 
 class GroupMeetingFilter(django_filters.FilterSet):
-    estate = django_filters.NumberFilter(field_name="group__estate")
+    estate = django_filters.NumberFilter(field_name="group__estate", min_value=1, max_value=MAX_ID)
 
     class Meta:
         model = SelfGovernanceMeeting
