@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from backend.accounts.permissions import IsStreetAdmin
 from backend.communities.models import PartyOrganization
 from backend.core.errors import DomainError
+from backend.core.fields import MAX_ID
 from backend.core.permissions import PublicReadAuthenticatedWrite
 from backend.core.scoping import get_scope, limit_choices
 
@@ -63,7 +64,7 @@ class WriteViewSet(
 
 
 class BrandFilter(django_filters.FilterSet):
-    street = django_filters.NumberFilter(field_name="community__street")
+    street = django_filters.NumberFilter(field_name="community__street", min_value=1, max_value=MAX_ID)
 
     class Meta:
         model = Brand
@@ -263,8 +264,8 @@ class PlanViewSet(WriteViewSet):
 
 
 class DeadlineFilter(django_filters.FilterSet):
-    year = django_filters.NumberFilter(field_name="due_date", lookup_expr="year")
-    community = django_filters.NumberFilter(field_name="communities")
+    year = django_filters.NumberFilter(field_name="due_date", lookup_expr="year", min_value=1, max_value=9999)
+    community = django_filters.NumberFilter(field_name="communities", min_value=1, max_value=MAX_ID)
 
     class Meta:
         model = BrandDeadline
@@ -319,7 +320,7 @@ class DeadlineViewSet(WriteViewSet):
 
 
 class HonorFilter(django_filters.FilterSet):
-    year = django_filters.NumberFilter(field_name="awarded_on", lookup_expr="year")
+    year = django_filters.NumberFilter(field_name="awarded_on", lookup_expr="year", min_value=1, max_value=9999)
 
     class Meta:
         model = Honor
