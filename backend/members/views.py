@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from backend.accounts.audit import record_access, record_accesses
 from backend.accounts.scoping import can_act_on_community, get_scope, limit_choices
 from backend.core.errors import DomainError
+from backend.core.fields import MAX_ID
 
 from . import selectors, services
 from .models import (
@@ -233,8 +234,8 @@ class UnitRegistrationViewSet(
 
 
 class MemberFilter(django_filters.FilterSet):
-    community = django_filters.NumberFilter(method="filter_community", label="社区")
-    grid = django_filters.NumberFilter(method="filter_grid", label="网格")
+    community = django_filters.NumberFilter(method="filter_community", label="社区", min_value=1, max_value=MAX_ID)
+    grid = django_filters.NumberFilter(method="filter_grid", label="网格", min_value=1, max_value=MAX_ID)
     below_min_posts = django_filters.BooleanFilter(method="filter_below_min_posts", label="岗位数低于要求")
 
     class Meta:
