@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from backend.activities.models import Activity
 from backend.communities.models import Community
-from backend.core.fields import UploadField, UploadSerializer
+from backend.core.fields import MAX_ID, UploadField, UploadSerializer
 from backend.core.periods import InvalidPeriod, parse_period
 
 from . import selectors
@@ -251,7 +251,7 @@ class PeriodField(serializers.CharField):
 
 
 class ExportQuerySerializer(serializers.Serializer):
-    community = serializers.IntegerField(min_value=1)
+    community = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     period = PeriodField(required=False, default=parse_period("all"), help_text="2026, 2026H1, 2026Q3, 2026-03 or all")
 
 
@@ -259,8 +259,8 @@ class ExportQuerySerializer(serializers.Serializer):
 
 
 class LeaderboardQuerySerializer(serializers.Serializer):
-    community = serializers.IntegerField(min_value=1, required=False)
-    street = serializers.IntegerField(min_value=1, required=False)
+    community = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    street = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     period = PeriodField(required=False, default=parse_period("all"), help_text="2026, 2026H1, 2026Q3, 2026-03 or all")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
