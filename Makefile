@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: run test test-services test-browser lint bench venv migrate seed clean
+.PHONY: run test test-services test-browser test-security test-security-full lint bench venv migrate seed clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ test-services: venv
 test-browser: venv
 	command -v chromium >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver fonts-noto-cjk; }
 	$(BIN)/pytest -m browser tests/console $(PYTEST_ARGS)
+
+# The security checks (tests/security, docs/security.md): the API fuzzed against its schema, the
+# authorization matrix, object-level checks between peers, mass assignment, limits. Each prints its
+# figure at the end; the full sweep fuzzes with many more examples per operation.
+test-security: venv
+	$(BIN)/pytest -m security tests/security $(PYTEST_ARGS)
+
+test-security-full: venv
+	SECURITY_FUZZ_EXAMPLES=25 $(BIN)/pytest -m security tests/security $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -34,4 +34,5 @@ cat <<MSG
 
 MSG
 
-.venv/bin/daphne -b "$HOST" -p "$PORT" backend.asgi:application
+# Client messages on the socket are small JSON: larger frames are refused by daphne itself (as in compose.yaml).
+.venv/bin/daphne -b "$HOST" -p "$PORT" --websocket-max-message-size=16384 backend.asgi:application

@@ -1,0 +1,351 @@
+"""The authorization matrix: every API endpoint × every role × every method it answers.
+
+Endpoints come from the URL conf (tests/security/urlconf.py), so a new route cannot escape: one
+missing from EXPECTED fails with a message saying which row to add. Each cell is sent inside a
+savepoint that is rolled back, so every cell starts from the same data (tests/security/world.py:
+objects in two communities of two streets; the detail routes ask for community A's objects).
+
+Each row lists, in the order of ROLES, what each role must get:
+  "ok"   past authorization: 2xx, or 400/409/415 for the empty body every write is sent with
+  "401" / "403" / "404" / "405"   that denial exactly (404 where the object lies outside the scope)
+On every denial the database must be as it was: all tables' row counts, and when the request sent
+any write statement, every table's rows hashed (tests/security/dbstate.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from . import dbstate, harness
+from .urlconf import api_endpoints
+from .world import ROLES
+
+pytestmark = [pytest.mark.security, pytest.mark.django_db]
+
+# ROLES: anonymous, resident, member, volunteer, grid_worker, staff (community A's secretary),
+# staff_other (community B's), street_admin (street 1's), street_admin_other (street 2's), unit_liaison.
+PUBLIC = "ok ok ok ok ok ok ok ok ok ok"
+SIGNED_IN = "401 ok ok ok ok ok ok ok ok ok"
+SIGNED_IN_NO_PUT = "401 405 405 405 405 405 405 405 405 405"
+# Staff-only lists: every staff member gets 200 (their own scope's rows); other roles 403.
+ANY_STAFF = "401 403 403 403 403 ok ok ok ok 403"
+STAFF_NO_PUT = "401 403 403 403 403 405 405 405 405 403"
+# A staff-only object: staff of its community and street act on it; other staff get 404.
+STAFF_ONLY_IN_SCOPE = "401 403 403 403 403 ok 404 ok 404 403"
+# An object only staff in scope can see at all: everyone else gets 404, as if it did not exist.
+STAFF_IN_SCOPE = "401 404 404 404 404 ok 404 ok 404 404"
+ANY_STREET_ADMIN = "401 403 403 403 403 403 403 ok ok 403"
+STREET_ADMIN_NO_PUT = "401 403 403 403 403 403 403 405 405 403"
+STREET_ADMIN_IN_SCOPE = "401 403 403 403 403 403 403 ok 404 403"
+
+EXPECTED: dict[tuple[str, str], str] = {
+    ("GET", "api/schema/"): PUBLIC,
+    ("GET", "api/docs/"): PUBLIC,
+    ("GET", "api/redoc/"): PUBLIC,
+    # reports: read-only figures.
+    ("GET", "brands/{pk}/figures/"): PUBLIC,
+    ("GET", "communities/{pk}/coverage/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "communities/{pk}/coverage/export/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "dashboard/"): ANY_STAFF,
+    ("GET", "members/reports/"): "401 403 403 403 403 ok ok ok ok ok",
+    ("GET", "members/reports/export/"): "401 403 403 403 403 ok ok ok ok ok",
+    ("GET", "members/reports/sent/"): "401 403 403 403 403 ok ok ok ok ok",
+    ("GET", "streets/{pk}/brand-board/"): STREET_ADMIN_IN_SCOPE,
+    ("GET", "streets/{pk}/brand-board/export/"): STREET_ADMIN_IN_SCOPE,
+    # A street's figures: its own admin only; community staff see no street (404).
+    ("GET", "streets/{pk}/coverage/"): "401 403 403 403 403 404 404 ok 404 403",
+    ("GET", "streets/{pk}/coverage/export/"): "401 403 403 403 403 404 404 ok 404 403",
+    ("GET", "accounts/roles/"): ANY_STAFF,
+    ("POST", "accounts/roles/"): ANY_STAFF,
+    ("DELETE", "accounts/roles/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "accounts/roles/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "activities/"): SIGNED_IN,
+    ("POST", "activities/"): ANY_STAFF,
+    ("GET", "activities/leave-requests/"): SIGNED_IN,
+    ("GET", "activities/leave-requests/{pk}/"): "401 ok 404 404 404 ok 404 ok 404 404",
+    ("POST", "activities/leave-requests/{pk}/approve/"): "401 403 404 404 404 ok 404 ok 404 404",
+    ("POST", "activities/leave-requests/{pk}/reject/"): "401 ok 404 404 404 ok 404 ok 404 404",
+    ("GET", "activities/{pk}/"): SIGNED_IN,
+    ("PATCH", "activities/{pk}/"): STAFF_IN_SCOPE,
+    ("PUT", "activities/{pk}/"): STAFF_IN_SCOPE,
+    ("GET", "activities/{pk}/attendance/"): STAFF_IN_SCOPE,
+    ("POST", "activities/{pk}/attendance/"): STAFF_IN_SCOPE,
+    ("GET", "activities/{pk}/attendance/export/"): STAFF_IN_SCOPE,
+    ("POST", "activities/{pk}/cancel/"): STAFF_IN_SCOPE,
+    ("POST", "activities/{pk}/check-in/"): SIGNED_IN,
+    ("POST", "activities/{pk}/check-out/"): SIGNED_IN,
+    ("GET", "activities/{pk}/checkin-code/"): STAFF_IN_SCOPE,
+    ("DELETE", "activities/{pk}/enrollment/"): SIGNED_IN,
+    ("POST", "activities/{pk}/enrollment/"): "401 ok ok ok ok ok 403 ok 403 403",
+    ("GET", "activities/{pk}/leave/"): SIGNED_IN,
+    ("POST", "activities/{pk}/leave/"): SIGNED_IN,
+    # The minutes of a meeting: its staff, and the members enrolled in it.
+    ("GET", "activities/{pk}/minutes/"): "401 404 ok 404 404 ok 404 ok 404 404",
+    ("POST", "activities/{pk}/minutes/"): STAFF_IN_SCOPE,
+    ("PUT", "activities/{pk}/minutes/"): STAFF_IN_SCOPE,
+    ("GET", "activities/{pk}/photos/"): SIGNED_IN,
+    ("POST", "activities/{pk}/photos/"): SIGNED_IN,
+    ("POST", "activities/{pk}/publish/"): STAFF_IN_SCOPE,
+    ("GET", "appeals/"): SIGNED_IN,
+    ("POST", "appeals/"): SIGNED_IN,
+    ("GET", "appeals/overdue/"): "401 403 403 403 ok ok ok ok ok 403",
+    ("GET", "appeals/rates/"): ANY_STAFF,
+    ("GET", "appeals/{pk}/"): "401 ok 404 404 ok ok 404 ok 404 404",
+    ("POST", "appeals/{pk}/accept/"): "401 403 404 404 ok ok 404 ok 404 404",
+    ("POST", "appeals/{pk}/assign/"): "401 ok 404 404 ok ok 404 ok 404 404",
+    ("POST", "appeals/{pk}/rate/"): "401 ok 404 404 ok ok 404 ok 404 404",
+    ("POST", "appeals/{pk}/reject/"): "401 ok 404 404 ok ok 404 ok 404 404",
+    ("POST", "appeals/{pk}/reply/"): "401 ok 404 404 ok ok 404 ok 404 404",
+    ("POST", "appeals/{pk}/resolve/"): "401 403 404 404 ok ok 404 ok 404 404",
+    ("POST", "auth/jwt/create/"): PUBLIC,
+    ("POST", "auth/jwt/refresh/"): PUBLIC,
+    ("GET", "auth/users/me/"): SIGNED_IN,
+    ("PATCH", "auth/users/me/"): SIGNED_IN,
+    ("POST", "auth/wechat/login/"): PUBLIC,
+    ("POST", "auth/wechat/phone/"): SIGNED_IN,
+    ("GET", "brands/"): PUBLIC,
+    ("POST", "brands/"): ANY_STAFF,
+    ("GET", "brands/deadlines/"): ANY_STREET_ADMIN,
+    ("POST", "brands/deadlines/"): ANY_STREET_ADMIN,
+    ("DELETE", "brands/deadlines/{pk}/"): STREET_ADMIN_IN_SCOPE,
+    ("GET", "brands/deadlines/{pk}/"): STREET_ADMIN_IN_SCOPE,
+    ("PATCH", "brands/deadlines/{pk}/"): STREET_ADMIN_IN_SCOPE,
+    ("PUT", "brands/deadlines/{pk}/"): STREET_ADMIN_NO_PUT,
+    ("GET", "brands/{brand_pk}/plans/"): STAFF_IN_SCOPE,
+    ("POST", "brands/{brand_pk}/plans/"): "401 404 404 404 404 ok 404 403 404 404",
+    ("DELETE", "brands/{brand_pk}/plans/{pk}/"): "401 404 404 404 404 ok 404 403 404 404",
+    ("GET", "brands/{brand_pk}/plans/{pk}/"): STAFF_IN_SCOPE,
+    ("PATCH", "brands/{brand_pk}/plans/{pk}/"): "401 404 404 404 404 ok 404 403 404 404",
+    ("PUT", "brands/{brand_pk}/plans/{pk}/"): SIGNED_IN_NO_PUT,
+    ("POST", "brands/{brand_pk}/plans/{pk}/approve/"): "401 404 404 404 404 403 404 ok 404 404",
+    ("POST", "brands/{brand_pk}/plans/{pk}/return/"): "401 404 404 404 404 403 404 ok 404 404",
+    ("POST", "brands/{brand_pk}/plans/{pk}/submit/"): "401 404 404 404 404 ok 404 403 404 404",
+    ("DELETE", "brands/{pk}/"): "401 403 403 403 403 ok 403 ok 403 403",
+    ("GET", "brands/{pk}/"): PUBLIC,
+    ("PATCH", "brands/{pk}/"): "401 403 403 403 403 ok 403 ok 403 403",
+    ("PUT", "brands/{pk}/"): SIGNED_IN_NO_PUT,
+    ("POST", "brands/{pk}/publish/"): "401 403 403 403 403 ok 403 ok 403 403",
+    ("POST", "brands/{pk}/retire/"): "401 403 403 403 403 ok 403 ok 403 403",
+    ("GET", "certificates/verify/{number}/"): PUBLIC,
+    ("GET", "communities/"): PUBLIC,
+    ("GET", "communities/{pk}/"): PUBLIC,
+    ("GET", "demands/"): SIGNED_IN,
+    ("POST", "demands/"): SIGNED_IN,
+    ("GET", "demands/{pk}/"): "401 ok ok 404 404 ok 404 ok 404 ok",
+    ("POST", "demands/{pk}/assign/"): "401 ok ok 404 404 ok 404 ok 404 ok",
+    ("POST", "demands/{pk}/cancel/"): "401 ok 403 404 404 ok 404 ok 404 403",
+    ("POST", "demands/{pk}/claim/"): "401 403 ok 404 404 403 404 403 404 403",
+    ("POST", "demands/{pk}/confirm/"): "401 ok ok 404 404 ok 404 ok 404 ok",
+    ("POST", "demands/{pk}/done/"): "401 ok ok 404 404 ok 404 ok 404 ok",
+    ("GET", "estates/"): SIGNED_IN,
+    ("POST", "estates/"): ANY_STAFF,
+    ("GET", "estates/{pk}/"): SIGNED_IN,
+    ("PATCH", "estates/{pk}/"): STAFF_IN_SCOPE,
+    ("PUT", "estates/{pk}/"): SIGNED_IN_NO_PUT,
+    ("GET", "grids/"): PUBLIC,
+    ("GET", "grids/{pk}/"): PUBLIC,
+    ("GET", "honors/"): SIGNED_IN,
+    ("POST", "honors/"): ANY_STREET_ADMIN,
+    ("DELETE", "honors/{pk}/"): "401 403 403 403 403 403 403 ok 403 403",
+    ("GET", "honors/{pk}/"): SIGNED_IN,
+    ("PATCH", "honors/{pk}/"): "401 403 403 403 403 403 403 ok 403 403",
+    ("PUT", "honors/{pk}/"): STREET_ADMIN_NO_PUT,
+    ("GET", "joint-meetings/"): ANY_STAFF,
+    ("POST", "joint-meetings/"): ANY_STAFF,
+    ("GET", "joint-meetings/follow-ups/"): ANY_STAFF,
+    ("POST", "joint-meetings/follow-ups/"): ANY_STAFF,
+    ("GET", "joint-meetings/follow-ups/overdue/"): ANY_STAFF,
+    ("DELETE", "joint-meetings/follow-ups/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "joint-meetings/follow-ups/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PATCH", "joint-meetings/follow-ups/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PUT", "joint-meetings/follow-ups/{pk}/"): STAFF_NO_PUT,
+    ("DELETE", "joint-meetings/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "joint-meetings/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PATCH", "joint-meetings/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PUT", "joint-meetings/{pk}/"): STAFF_NO_PUT,
+    ("GET", "members/"): "401 403 403 403 403 ok ok ok ok ok",
+    ("GET", "members/me/"): SIGNED_IN,
+    ("GET", "members/points/"): SIGNED_IN,
+    ("POST", "members/points/corrections/"): ANY_STAFF,
+    ("GET", "members/points/ranking/"): SIGNED_IN,
+    ("GET", "members/points/rules/"): SIGNED_IN,
+    ("GET", "members/posts/"): SIGNED_IN,
+    ("POST", "members/posts/"): ANY_STAFF,
+    ("GET", "members/posts/{pk}/"): SIGNED_IN,
+    ("PATCH", "members/posts/{pk}/"): STAFF_IN_SCOPE,
+    ("PUT", "members/posts/{pk}/"): SIGNED_IN_NO_PUT,
+    ("POST", "members/posts/{pk}/claim/"): "401 403 ok 403 403 403 403 403 403 403",
+    ("GET", "members/posts/{pk}/holders/"): "401 403 403 403 403 ok 403 ok 403 403",
+    ("POST", "members/posts/{pk}/leave/"): SIGNED_IN,
+    ("GET", "members/privacy-notice/"): SIGNED_IN,
+    ("GET", "members/registrations/"): SIGNED_IN,
+    ("POST", "members/registrations/"): SIGNED_IN,
+    ("GET", "members/registrations/{pk}/"): STAFF_IN_SCOPE,
+    ("POST", "members/registrations/{pk}/approve/"): STAFF_IN_SCOPE,
+    ("POST", "members/registrations/{pk}/reject/"): STAFF_IN_SCOPE,
+    ("POST", "members/registrations/{pk}/withdraw/"): "401 404 404 404 404 403 404 403 404 404",
+    ("GET", "members/unit-registrations/"): SIGNED_IN,
+    ("POST", "members/unit-registrations/"): SIGNED_IN,
+    ("DELETE", "members/unit-registrations/{pk}/"): STAFF_IN_SCOPE,
+    ("GET", "members/unit-registrations/{pk}/"): STAFF_IN_SCOPE,
+    ("PATCH", "members/unit-registrations/{pk}/"): STAFF_IN_SCOPE,
+    ("PUT", "members/unit-registrations/{pk}/"): SIGNED_IN_NO_PUT,
+    ("POST", "members/unit-registrations/{pk}/approve/"): STAFF_IN_SCOPE,
+    ("POST", "members/unit-registrations/{pk}/reject/"): STAFF_IN_SCOPE,
+    ("GET", "members/{pk}/"): "401 404 ok 404 404 ok 404 ok 404 404",
+    ("GET", "notices/"): SIGNED_IN,
+    ("POST", "notices/"): ANY_STAFF,
+    ("GET", "notices/subscriptions/"): SIGNED_IN,
+    ("POST", "notices/subscriptions/"): SIGNED_IN,
+    ("GET", "notices/unread-count/"): SIGNED_IN,
+    ("GET", "notices/{pk}/"): "401 ok ok 404 ok ok 404 ok 404 404",
+    ("POST", "notices/{pk}/read/"): "401 ok ok 404 ok ok 404 ok 404 404",
+    ("GET", "notices/{pk}/receipts/"): STAFF_IN_SCOPE,
+    ("GET", "organizations/"): SIGNED_IN,
+    ("GET", "organizations/{pk}/"): SIGNED_IN,
+    ("GET", "owners-committees/"): ANY_STAFF,
+    ("POST", "owners-committees/"): ANY_STAFF,
+    ("DELETE", "owners-committees/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "owners-committees/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PATCH", "owners-committees/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PUT", "owners-committees/{pk}/"): STAFF_NO_PUT,
+    ("GET", "property-companies/"): ANY_STAFF,
+    ("POST", "property-companies/"): ANY_STAFF,
+    ("DELETE", "property-companies/{pk}/"): "401 403 403 403 403 403 404 ok 404 403",
+    ("GET", "property-companies/{pk}/"): ANY_STAFF,
+    ("PATCH", "property-companies/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PUT", "property-companies/{pk}/"): STAFF_NO_PUT,
+    ("GET", "red-property/assessment-items/"): ANY_STAFF,
+    ("POST", "red-property/assessment-items/"): ANY_STREET_ADMIN,
+    ("DELETE", "red-property/assessment-items/{pk}/"): STREET_ADMIN_IN_SCOPE,
+    ("GET", "red-property/assessment-items/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PATCH", "red-property/assessment-items/{pk}/"): STREET_ADMIN_IN_SCOPE,
+    ("PUT", "red-property/assessment-items/{pk}/"): STREET_ADMIN_NO_PUT,
+    ("GET", "red-property/assessment-standards/"): ANY_STAFF,
+    ("POST", "red-property/assessment-standards/"): ANY_STREET_ADMIN,
+    ("DELETE", "red-property/assessment-standards/{pk}/"): STREET_ADMIN_IN_SCOPE,
+    ("GET", "red-property/assessment-standards/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PATCH", "red-property/assessment-standards/{pk}/"): STREET_ADMIN_IN_SCOPE,
+    ("PUT", "red-property/assessment-standards/{pk}/"): STREET_ADMIN_NO_PUT,
+    ("GET", "red-property/assessments/"): ANY_STAFF,
+    ("POST", "red-property/assessments/"): ANY_STAFF,
+    ("DELETE", "red-property/assessments/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "red-property/assessments/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PATCH", "red-property/assessments/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PUT", "red-property/assessments/{pk}/"): STAFF_NO_PUT,
+    ("GET", "red-property/estates/"): ANY_STAFF,
+    ("GET", "red-property/estates/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PATCH", "red-property/estates/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PUT", "red-property/estates/{pk}/"): STAFF_NO_PUT,
+    ("GET", "red-property/self-governance-meetings/"): ANY_STAFF,
+    ("POST", "red-property/self-governance-meetings/"): ANY_STAFF,
+    ("DELETE", "red-property/self-governance-meetings/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "red-property/self-governance-meetings/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PATCH", "red-property/self-governance-meetings/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PUT", "red-property/self-governance-meetings/{pk}/"): STAFF_NO_PUT,
+    ("GET", "red-property/self-governance/"): ANY_STAFF,
+    ("POST", "red-property/self-governance/"): ANY_STAFF,
+    ("DELETE", "red-property/self-governance/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "red-property/self-governance/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PATCH", "red-property/self-governance/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PUT", "red-property/self-governance/{pk}/"): STAFF_NO_PUT,
+    ("GET", "residents-committees/"): ANY_STAFF,
+    ("POST", "residents-committees/"): ANY_STAFF,
+    ("DELETE", "residents-committees/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("GET", "residents-committees/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PATCH", "residents-committees/{pk}/"): STAFF_ONLY_IN_SCOPE,
+    ("PUT", "residents-committees/{pk}/"): STAFF_NO_PUT,
+    ("GET", "resources/"): SIGNED_IN,
+    ("POST", "resources/"): SIGNED_IN,
+    ("DELETE", "resources/{pk}/"): STAFF_IN_SCOPE,
+    ("GET", "resources/{pk}/"): SIGNED_IN,
+    ("PATCH", "resources/{pk}/"): STAFF_IN_SCOPE,
+    ("PUT", "resources/{pk}/"): SIGNED_IN_NO_PUT,
+    ("GET", "service-projects/"): SIGNED_IN,
+    ("POST", "service-projects/"): ANY_STAFF,
+    ("GET", "service-projects/{pk}/"): SIGNED_IN,
+    ("PATCH", "service-projects/{pk}/"): STAFF_IN_SCOPE,
+    ("PUT", "service-projects/{pk}/"): SIGNED_IN_NO_PUT,
+    ("GET", "streets/"): PUBLIC,
+    ("GET", "streets/{pk}/"): PUBLIC,
+    ("POST", "uploads/"): SIGNED_IN,
+    ("GET", "volunteers/"): SIGNED_IN,
+    ("GET", "volunteers/certificates/"): SIGNED_IN,
+    ("POST", "volunteers/certificates/"): SIGNED_IN,
+    ("GET", "volunteers/certificates/{pk}/"): "401 404 404 ok 404 ok 404 ok 404 404",
+    ("GET", "volunteers/certificates/{pk}/pdf/"): "401 404 404 ok 404 ok 404 ok 404 404",
+    ("POST", "volunteers/certificates/{pk}/revoke/"): STAFF_IN_SCOPE,
+    ("GET", "volunteers/leaderboard/"): SIGNED_IN,
+    ("GET", "volunteers/me/"): "401 404 404 ok 404 404 404 404 404 404",
+    ("PATCH", "volunteers/me/"): "401 404 404 ok 404 404 404 404 404 404",
+    ("POST", "volunteers/me/"): SIGNED_IN,
+    ("GET", "volunteers/records/"): SIGNED_IN,
+    ("POST", "volunteers/records/"): SIGNED_IN,
+    ("GET", "volunteers/records/export/"): SIGNED_IN,
+    ("GET", "volunteers/records/{pk}/"): "401 404 404 ok 404 ok 404 ok 404 404",
+    ("POST", "volunteers/records/{pk}/approve/"): STAFF_IN_SCOPE,
+    ("GET", "volunteers/records/{pk}/corrections/"): "401 404 404 ok 404 ok 404 ok 404 404",
+    ("POST", "volunteers/records/{pk}/corrections/"): STAFF_IN_SCOPE,
+    ("POST", "volunteers/records/{pk}/reject/"): STAFF_IN_SCOPE,
+    ("GET", "volunteers/{pk}/"): STAFF_IN_SCOPE,
+}
+
+
+def _token(status: int) -> str:
+    return str(status) if status in harness.DENIALS else "ok"
+
+
+def _rows() -> dict[tuple[str, str], dict[str, str]]:
+    rows = {}
+    for key, spec in EXPECTED.items():
+        tokens = spec.split()
+        assert len(tokens) == len(ROLES), f"{key}: {len(tokens)} entries for {len(ROLES)} roles"
+        rows[key] = dict(zip(ROLES, tokens, strict=True))
+    return rows
+
+
+def test_every_endpoint_has_a_row_and_every_row_an_endpoint():
+    routed = {(method, e.key) for e in api_endpoints() for method in e.methods}
+    missing = sorted(routed - EXPECTED.keys())
+    assert not missing, (
+        "endpoints missing from EXPECTED in tests/security/test_authorization.py; add a row for each, "
+        "saying what every role must get:\n" + "\n".join(f"    {m} {k}" for m, k in missing)
+    )
+    stale = sorted(EXPECTED.keys() - routed)
+    assert not stale, "rows for endpoints the URL conf no longer has:\n" + "\n".join(f"    {m} {k}" for m, k in stale)
+
+
+def test_authorization_matrix(world, no_throttles, figures):
+    rows = _rows()
+    roles = world.roles()
+    clients = {role: harness.client(world.user(role)) for role in roles}
+    counts = dbstate.row_counts()
+    baseline = dbstate.checksum()
+    cells = 0
+    unexpected: list[str] = []
+    unexpected_2xx = 0
+    changed: list[str] = []
+    for endpoint in api_endpoints():
+        path = endpoint.path(harness.path_values(endpoint, world.a))
+        for method in endpoint.methods:
+            expected = rows.get((method, endpoint.key))
+            if expected is None:
+                continue  # reported by the test above
+            for role in roles:
+                outcome = harness.send(clients[role], method, path, baseline=baseline)
+                cells += 1
+                got = "5xx" if outcome.status >= 500 else _token(outcome.status)
+                if got != expected[role]:
+                    unexpected_2xx += got == "ok" and 200 <= outcome.status < 300
+                    unexpected.append(f"{method} {path} as {role}: {outcome.status}, expected {expected[role]}")
+                if outcome.status in harness.DENIALS:
+                    after = dbstate.row_counts()
+                    tables = outcome.changed or [t for t in counts if counts[t] != after.get(t)]
+                    if tables:
+                        changed.append(f"{method} {path} as {role}: {outcome.status} but changed {tables}")
+    figures["authorization"] = (
+        f"{cells} cells, {len(unexpected)} unexpected ({unexpected_2xx} unexpected 2xx), "
+        f"{len(changed)} denials that changed data"
+    )
+    assert not unexpected, "\n".join(unexpected)
+    assert not changed, "\n".join(changed)

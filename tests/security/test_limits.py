@@ -1,0 +1,220 @@
+"""Limits: page size, body and upload caps, the socket's message cap, throttles, X-Forwarded-For.
+
+Each test that holds adds its name to the `limits` figure.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from backend.appeals.models import Appeal
+from backend.core.models import Upload
+from backend.notices import consumers
+from tests import factories
+
+from .conftest import FIGURES
+
+pytestmark = [pytest.mark.security]
+
+ROOT = Path(__file__).resolve().parents[2]
+HELD: list[str] = []
+
+
+def held(name: str) -> None:
+    HELD.append(name)
+    FIGURES["limits"] = f"{len(HELD)} held, 0 broken ({', '.join(HELD)})"
+
+
+def _from(address: str, forwarded: str | None = None) -> dict[str, str]:
+    meta = {"REMOTE_ADDR": address}
+    if forwarded is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded
+    return meta
+
+
+def _statuses(send, times: int) -> list[int]:
+    return [send(i).status_code for i in range(times)]
+
+
+@pytest.mark.django_db
+def test_page_size_is_capped_at_100():
+    factories.StreetFactory.create_batch(105)
+    body = APIClient().get("/api/v1/streets/?page_size=1000").json()
+    assert body["count"] >= 105
+    assert len(body["results"]) == 100
+    held("page size")
+
+
+@pytest.mark.django_db
+def test_json_body_over_the_cap_is_413_and_stores_nothing(as_user, community, settings):
+    body = json.dumps({"client_id": str(uuid.uuid4()), "community": community.pk, "category": "other", "content": "x"})
+    big = body[:-2] + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) + '"}'
+    response = as_user(factories.UserFactory()).generic(
+        "POST", "/api/v1/appeals/", big, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "file_too_large"
+    assert not Appeal.objects.exists()
+    held("request body 413")
+
+
+@pytest.mark.django_db
+def test_upload_over_the_cap_is_413_and_stores_nothing(as_user, settings):
+    settings.UPLOAD_MAX_BYTES = 1024
+    from backend.core import upload_views
+
+    too_big = b"%PDF-1.4\n" + b"0" * (settings.UPLOAD_MAX_BYTES + upload_views.MULTIPART_OVERHEAD + 1)
+    upload = SimpleUploadedFile("big.pdf", too_big, content_type="application/pdf")
+    response = as_user(factories.UserFactory()).post("/api/v1/uploads/", {"file": upload}, format="multipart")
+    assert response.status_code == 413
+    assert response.json()["code"] == "file_too_large"
+    assert not Upload.objects.exists()
+    held("upload 413")
+
+
+def _daphne_cap(text: str) -> int:
+    match = re.search(r"--websocket-max-message-size[= ](\d+)", text)
+    assert match, "daphne runs without --websocket-max-message-size"
+    return int(match.group(1))
+
+
+def test_daphne_caps_socket_messages_in_compose_and_make_run():
+    caps = {
+        "compose.yaml": _daphne_cap((ROOT / "compose.yaml").read_text()),
+        "scripts/run.sh": _daphne_cap((ROOT / "scripts" / "run.sh").read_text()),
+    }
+    assert len(set(caps.values())) == 1, caps
+    # The consumer's own limit is in characters; UTF-8 takes up to 4 bytes each. Anything longer is
+    # refused by daphne (close 1009) before the consumer is involved.
+    cap = next(iter(caps.values()))
+    assert consumers.MAX_MESSAGE_CHARS * 3 <= cap <= 64 * 1024
+    held("socket frame cap (daphne)")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_consumer_refuses_an_oversized_message(settings):
+    from channels.db import database_sync_to_async
+
+    from backend.asgi import application
+
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    if "CONFIG" in layers["default"]:
+        layers["default"]["CONFIG"]["prefix"] = f"t{uuid.uuid4().hex[:10]}"
+    settings.CHANNEL_LAYERS = layers
+    user = await database_sync_to_async(factories.UserFactory)()
+    headers = [(b"authorization", f"Bearer {AccessToken.for_user(user)}".encode())]
+    socket = WebsocketCommunicator(application, "/ws/notices/", headers=headers)
+    try:
+        accepted, _ = await socket.connect()
+        assert accepted
+        assert (await socket.receive_json_from())["type"] == "hello"
+        await socket.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * consumers.MAX_MESSAGE_CHARS}))
+        answer = await socket.receive_json_from()
+        assert answer == {"type": "error", "code": "validation_error", "detail": answer["detail"]}
+        # Still usable afterwards: the refusal is of the message, not of the user.
+        await socket.send_json_to({"type": "ping"})
+        assert (await socket.receive_json_from())["type"] == "pong"
+    finally:
+        await socket.disconnect()
+    held("socket message refused (consumer)")
+
+
+@pytest.mark.django_db
+def test_password_login_is_throttled_per_address_and_per_phone(api):
+    user = factories.UserFactory()
+
+    def wrong(i: int, *, phone: str, address: str):
+        return api.post("/api/v1/auth/jwt/create/", {"phone": phone, "password": f"nope-{i}"}, **_from(address))
+
+    # Per address: different phones from one address.
+    statuses = _statuses(lambda i: wrong(i, phone=f"1370000{i:04d}", address="203.0.113.1"), 21)
+    assert statuses[:20] == [401] * 20 and statuses[20] == 429
+    # Per phone: one account tried from ever new addresses.
+    statuses = _statuses(lambda i: wrong(i, phone=user.phone, address=f"198.51.100.{i + 1}"), 11)
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    throttled = wrong(99, phone=user.phone, address="198.51.100.200")
+    assert throttled.json()["code"] == "throttled" and "Retry-After" in throttled
+    held("login throttle")
+
+
+@pytest.mark.django_db
+def test_wechat_login_is_throttled_per_code(api, fake_wechat):
+    statuses = _statuses(lambda i: api.post("/api/v1/auth/wechat/login/", {"code": "same-code"}), 6)
+    assert 429 not in statuses[:5] and statuses[5] == 429
+    held("WeChat login throttle")
+
+
+@pytest.mark.django_db
+def test_appeal_filing_is_throttled_per_user(as_user):
+    client = as_user(factories.UserFactory())
+    statuses = _statuses(lambda i: client.post("/api/v1/appeals/", {"client_id": "not-a-uuid"}), 31)
+    assert statuses[:30] == [400] * 30 and statuses[30] == 429
+    held("appeal filing throttle")
+
+
+@pytest.mark.django_db
+def test_check_in_is_throttled_per_user(as_user, community):
+    from tests.activities.factories import ActivityFactory
+
+    activity = ActivityFactory(community=community)
+    client = as_user(factories.UserFactory())
+    path = f"/api/v1/activities/{activity.pk}/check-in/"
+    statuses = _statuses(lambda i: client.post(path, {"token": "x"}), 31)
+    assert 429 not in statuses[:30] and statuses[30] == 429
+    held("check-in throttle")
+
+
+@pytest.mark.django_db
+def test_a_spoofed_forwarded_for_does_not_change_the_throttle_identity(api, settings):
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == settings.TRUSTED_PROXIES == 0
+
+    def login(i: int, forwarded: str):
+        body = {"phone": f"1360000{i:04d}", "password": "nope"}
+        return api.post("/api/v1/auth/jwt/create/", body, **_from("203.0.113.7", forwarded))
+
+    # No proxies configured: every request is from its socket's address, whatever the header says.
+    statuses = _statuses(lambda i: login(i, f"10.9.{i}.1"), 21)
+    assert statuses[20] == 429, statuses
+    held("X-Forwarded-For ignored without proxies")
+
+
+@pytest.mark.django_db
+def test_forwarded_for_is_read_behind_the_configured_proxies(api, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+
+    def login(i: int, forwarded: str):
+        body = {"phone": f"1350000{i:04d}", "password": "nope"}
+        return api.post("/api/v1/auth/jwt/create/", body, **_from("10.0.0.2", forwarded))
+
+    # One proxy (nginx) appends the client's address: the last entry is the client, the rest is theirs to say.
+    statuses = _statuses(lambda i: login(i, f"6.6.6.{i}, 192.0.2.10"), 21)
+    assert statuses[20] == 429, statuses
+    assert login(99, "192.0.2.11").status_code == 401
+    held("X-Forwarded-For behind the proxies")
+
+
+def test_trusted_proxies_sets_drf_num_proxies():
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.REST_FRAMEWORK['NUM_PROXIES'])"
+    )
+    env = {
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+        "TESTING": "1",
+        "TRUSTED_PROXIES": "2",
+        "PATH": "/usr/bin:/bin",
+    }
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "2"
+    held("TRUSTED_PROXIES → NUM_PROXIES")
