@@ -11,7 +11,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from backend.core.errors import DomainError
-from backend.members.models import PointsEntry
+from backend.members.models import PointsEntry, PointsRule
 from backend.volunteers import selectors, services
 from backend.volunteers.models import RecordCorrection, ServiceRecord
 from tests import factories
@@ -227,6 +227,11 @@ def test_the_check_finds_a_tampered_effective_value(volunteer, secretary):
 def test_concurrent_approvals_approve_once_and_award_points_once(community):
     if connection.vendor != "postgresql":
         pytest.skip("row locks (SELECT … FOR UPDATE) need PostgreSQL; SQLite serialises writers anyway")
+    # A transactional test that ran earlier flushed the tables, and with them the default rules the
+    # migrations load: put back the one this test awards.
+    PointsRule.objects.get_or_create(
+        code="volunteer_hour", street=None, defaults={"name": "志愿服务(每小时)", "points": 1, "yearly_cap": 200}
+    )
     member = party_member(community)
     volunteer = VolunteerFactory(community=community, user=member.user)
     row = record(volunteer, hours=2)
