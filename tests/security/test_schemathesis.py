@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from . import fuzz, harness
 
@@ -18,7 +20,15 @@ pytestmark = [pytest.mark.security, pytest.mark.django_db]
 
 @pytest.fixture
 def api_schema(db):
-    return fuzz.load_schema()
+    # Requests sent straight to the WSGI app (not through Django's test client) would close the
+    # test's database connection at their end, inside its transaction: keep it open, as the client does.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield fuzz.load_schema()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_every_operation_as_member_and_staff(api_schema, world, no_throttles, fake_wechat, figures):
