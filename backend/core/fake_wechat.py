@@ -12,7 +12,9 @@ gets which answer; in short:
   (another mini-program's watermark), single-use too; "err-<errcode>" as above;
 - subscribe messages: a `touser` or `template_id` of "err-<errcode>" answers that errcode, and the
   data is checked against WeChat's length limits per key type (47003);
-- msg_sec_check: content containing RISKY_MARKER is "risky", REVIEW_MARKER is "review".
+- msg_sec_check: content containing RISKY_MARKER is "risky", REVIEW_MARKER is "review";
+- `delay_seconds` (`--delay`) makes every call slow: each waits that long before WeChat "sees" it,
+  and one whose client gave up meanwhile is dropped unanswered, as a congested link would.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import json
 import logging
 import re
 import secrets
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -89,11 +93,14 @@ class FakeWeChat:
         host: str = "127.0.0.1",
         port: int = 0,
         slow_seconds: float = 30.0,
+        delay_seconds: float = 0.0,
         give_unionid: bool = True,
     ) -> None:
         self.appid = appid
         self.secret = secret
         self.slow_seconds = slow_seconds
+        # Every call waits this long before it is acted on (0: none); may be changed while serving.
+        self.delay_seconds = delay_seconds
         self.give_unionid = give_unionid
         # When set (e.g. threading.Barrier(2)), code2Session answers wait on it: tests use it to
         # let concurrent first logins reach the database together.
@@ -369,6 +376,10 @@ class FakeWeChat:
                     body = raw.decode(errors="replace")
                 received = Received(method, url.path, query, body)
                 fake._record(received)
+                delay = fake.delay_seconds
+                if delay > 0 and (fake._stopping.wait(delay) or self._client_gone()):
+                    # WeChat never saw it: nothing is sent, no code is used up.
+                    return
                 if fake.on_request is not None:
                     fake.on_request(received)
                 route = self.routes.get((method, url.path))
@@ -391,6 +402,14 @@ class FakeWeChat:
                 # WeChat answers code2Session as text/plain: the client must not rely on the type.
                 kind = "text/plain" if url.path == "/sns/jscode2session" else "application/json; encoding=utf-8"
                 self._send(200, json.dumps(answer, ensure_ascii=False).encode(), kind)
+
+            def _client_gone(self) -> bool:
+                """Whether the client closed its end (it timed out): a readable socket with nothing to read."""
+                try:
+                    readable, _w, _x = select.select([self.connection], [], [], 0)
+                    return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    return True
 
             def _send(self, status: int, payload: bytes, content_type: str) -> None:
                 try:

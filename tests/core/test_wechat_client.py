@@ -71,6 +71,28 @@ def test_a_slow_wechat_times_out_as_unavailable(fake_wechat, settings):
     assert (caught.value.status, caught.value.code, caught.value.errcode) == (503, "wechat_unavailable", None)
 
 
+def test_a_delayed_call_the_client_gave_up_on_is_never_acted_on(fake_wechat, settings):
+    settings.WECHAT_TIMEOUT = 0.3
+    fake_wechat.delay_seconds = 1.0
+    with WeChatClient() as client, pytest.raises(WeChatError) as caught:
+        client.code2session("fay")
+    assert caught.value.code == "wechat_unavailable"
+    time.sleep(1.2)  # the fake's delay runs out after the client left
+    fake_wechat.delay_seconds = 0
+    with WeChatClient() as client:
+        # The first call never reached "WeChat": the code is still unused.
+        assert client.code2session("fay").openid == FakeWeChat.openid_for("fay")
+
+
+def test_a_delay_shorter_than_the_timeout_only_slows_the_answer(fake_wechat, settings):
+    settings.WECHAT_TIMEOUT = 2
+    fake_wechat.delay_seconds = 0.3
+    started = time.monotonic()
+    with WeChatClient() as client:
+        client.code2session("gus")
+    assert time.monotonic() - started >= 0.3
+
+
 def test_an_unreachable_wechat_is_unavailable(settings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -16,13 +16,19 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=9800)
         parser.add_argument("--appid", default=None, help="defaults to WECHAT_APPID (or the development appid)")
         parser.add_argument("--secret", default=None, help="defaults to WECHAT_SECRET (or the development secret)")
+        parser.add_argument(
+            "--delay", type=float, default=0.0, help="seconds every call waits before it is answered (a slow WeChat)"
+        )
 
-    def handle(self, *args, host: str, port: int, appid: str | None, secret: str | None, **options) -> None:
+    def handle(
+        self, *args, host: str, port: int, appid: str | None, secret: str | None, delay: float, **options
+    ) -> None:
         fake = FakeWeChat(
             appid=appid or settings.WECHAT_APPID or DEFAULT_APPID,
             secret=secret or settings.WECHAT_SECRET or DEFAULT_SECRET,
             host=host,
             port=port,
+            delay_seconds=delay,
         )
         self.stdout.write(
             f"Fake WeChat API on {fake.base_url} (appid {fake.appid}).\n"
