@@ -39,7 +39,8 @@ ERROR_DESCRIPTIONS = {
 class AutoSchema(SpectacularAutoSchema):
     # Views may list the extra statuses they can answer: `error_statuses = ("409", "503")`.
     def _error_statuses(self) -> list[str]:
-        statuses = {"400", "405", "429"} if self.method in ("POST", "PUT", "PATCH") else {"405", "429"}
+        # A write whose body comes in a content type its parsers do not take is a 415.
+        statuses = {"400", "405", "415", "429"} if self.method in ("POST", "PUT", "PATCH") else {"405", "429"}
         perms = self.view.get_permissions() if hasattr(self.view, "get_permissions") else []
         if not all(isinstance(p, permissions.AllowAny) for p in perms):
             statuses |= {"401", "403"}

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.accounts.scoping import get_scope, scope_q
+from backend.core.periods import parse_period
 
 from .models import (
     Demand,
@@ -25,6 +26,7 @@ from .models import (
     ServiceProject,
     UnitRegistration,
 )
+from .registry import report_lines
 
 APPROVED = MemberRegistration.Status.APPROVED
 
@@ -35,6 +37,15 @@ def _signed_in(user: Any) -> bool:
 
 def current_year() -> int:
     return timezone.localdate().year
+
+
+def my_report_line(user: Any, period: str) -> dict[str, Any] | None:
+    """The user's own line of the 双报告 for a period written as the API writes it (already
+    validated), from whichever app registered it; None when none did or the user is no member."""
+    provider = report_lines.get("line")
+    if provider is None:
+        return None
+    return provider(user, parse_period(period), label=period)
 
 
 def min_posts_per_member() -> int:

@@ -13,6 +13,7 @@ from backend.accounts.models import MOBILE_RE, User, mask_phone
 from backend.communities.models import Community, Estate, Grid, PartyOrganization
 from backend.core import idcard
 from backend.core.fields import MaskedOnOutputRegexField, UploadListField, UploadSerializer
+from backend.core.periods import InvalidPeriod, parse_period
 
 from .models import (
     Demand,
@@ -277,6 +278,29 @@ class MemberMeSerializer(serializers.Serializer):
     min_posts = serializers.IntegerField(help_text="how many posts each member is expected to hold")
     points = PointsSummarySerializer()
     privacy_notice_version = serializers.CharField()
+    report = serializers.JSONField(
+        allow_null=True,
+        help_text=(
+            "my own line of the 双报告 for `period` (default: this year): period, start, end, target, "
+            "community, grid, posts, activities attended, 三会一课 attendance, approved volunteer hours, "
+            "points, demands completed, meets_target; null for someone who is not a party member"
+        ),
+    )
+
+
+class MemberMeQuerySerializer(serializers.Serializer):
+    period = serializers.CharField(
+        max_length=16, required=False, help_text="the 双报告 period shown: 2026, 2026H1, 2026Q3 or 2026-03"
+    )
+
+    def validate_period(self, value: str) -> str:
+        try:
+            period = parse_period(value)
+        except InvalidPeriod as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        if period.is_all:
+            raise serializers.ValidationError("须指定年度、半年、季度或月份")
+        return value.strip().upper()
 
 
 # Service posts -------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from .serializers import (
     DemandSerializer,
     DoneSerializer,
     HolderSerializer,
+    MemberMeQuerySerializer,
     MemberMeSerializer,
     MemberSerializer,
     NoteSerializer,
@@ -295,10 +296,12 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         _audit_one(request, member, what="party_member", subject_id=member.user_id)
         return Response(self.get_serializer(member).data)
 
-    @extend_schema(responses={200: MemberMeSerializer})
+    @extend_schema(parameters=[MemberMeQuerySerializer], responses={200: MemberMeSerializer})
     @action(detail=False, methods=["get"])
     def me(self, request):
         user = request.user
+        query = MemberMeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         member = selectors.member_list(user).filter(user=user).first()
         registrations = (
             selectors.registrations_for(user).filter(member__user=user).select_related("consent")
@@ -318,6 +321,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 "total": selectors.points_total(user),
             },
             "privacy_notice_version": services.privacy_notice_version(),
+            "report": selectors.my_report_line(user, query.validated_data.get("period") or str(year)),
         }
         return Response(MemberMeSerializer(data, context=self.get_serializer_context()).data)
 

@@ -10,8 +10,12 @@ class ReportsConfig(AppConfig):
         from datetime import timedelta
 
         from backend.core.scheduler import register_job
+        from backend.members.registry import report_lines
 
+        from .selectors import member_report_line
         from .tasks import produce_quarterly_feedback_reports
+
+        report_lines.register("line", member_report_line)
 
         # Hourly: the quarter's reports go out within the hour after it ends, and a unit whose liaison
         # is appointed later still gets its report on the next run (the task does nothing otherwise).

@@ -268,3 +268,12 @@ def test_ledger_queries_do_not_grow(member, as_user, django_assert_max_num_queri
         award(member, f"a:{i}", code="volunteer_hour")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(POINTS).json()["count"] == 16
+
+
+def test_me_without_a_report_provider_shows_no_line(community, as_user, monkeypatch):
+    # members never imports reports: with nothing registered, `me` still answers, with no line.
+    from backend.members.registry import report_lines
+
+    monkeypatch.setattr(report_lines, "_providers", {})
+    member = MemberFactory()
+    assert as_user(member.user).get("/api/v1/members/me/").json()["report"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from backend.core.periods import parse_period
 from backend.reports import selectors
@@ -161,6 +162,27 @@ def test_member_report_line(town):
     from django.contrib.auth.models import AnonymousUser
 
     assert selectors.member_report_line(AnonymousUser(), parse_period("2025Q1")) is None
+
+
+def test_members_me_shows_the_own_line(town, as_user, django_assert_max_num_queries):
+    client = as_user(town.m1.user)
+    with django_assert_max_num_queries(40):
+        me = client.get("/api/v1/members/me/", {"period": "2025q1"}).json()
+    line = me["report"]
+    assert line["period"] == "2025Q1" and figures(line) == EXPECTED_Q1["张一"]
+    # Without a period: this year's line.
+    year = str(timezone.localdate().year)
+    assert client.get("/api/v1/members/me/").json()["report"]["period"] == year
+    # Someone who is not a party member has no line.
+    assert as_user(town.resident).get("/api/v1/members/me/").json()["report"] is None
+
+
+@pytest.mark.parametrize("period", ["all", "2025Q5", "abc", "2025-13", "9" * 40])
+def test_members_me_refuses_a_bad_period(town, as_user, period):
+    response = as_user(town.m1.user).get("/api/v1/members/me/", {"period": period})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error" and "period" in body["fields"]
 
 
 def test_staff_read_their_communities_lines_only(town):
