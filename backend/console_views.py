@@ -66,6 +66,14 @@ from backend.reports.selectors import DeadlineStatus
 site = admin.site
 
 
+def _local_moment(value: Any) -> dt.datetime | None:
+    """An ISO moment from the selectors, in local time for the template's date filter."""
+    if not value:
+        return None
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+
+
 def _staff_only(request: HttpRequest) -> None:
     if not get_scope(request.user).is_staff:
         raise PermissionDenied
@@ -979,6 +987,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             "category_label": APPEAL_CATEGORY.get(row["category"], row["category"]),
             "status_label": APPEAL_STATUS.get(row["status"], row["status"]),
             "url": reverse("admin:appeals_appeal_change", args=[row["id"]]),
+            "overdue_at": _local_moment(row.get("overdue_since")),
         }
         for row in appeals["overdue"]
     ]

@@ -73,3 +73,19 @@ def test_someone_without_a_staff_scope_gets_no_figures(client, community):
     client.force_login(worker)
     page = client.get(reverse("admin:index")).content.decode()
     assert 'class="chart"' not in page
+
+
+def test_overdue_appeals_show_since_when_in_local_time(client, community):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    secretary = factories.staff_of(community, Role.COMMUNITY_SECRETARY)
+    due = datetime(2026, 1, 5, 6, 30, tzinfo=ZoneInfo("UTC"))  # 14:30 in Beijing
+    appeal = AppealFactory(
+        community=community, submitted_at=due - timedelta(hours=24), respond_due_at=due, resolve_due_at=due
+    )
+    client.force_login(secretary)
+    page = client.get(reverse("admin:index"), {"period": "2026"}).content.decode()
+    table = page[page.index('id="overdue-appeals"') :]
+    assert f"#{appeal.pk}" in table
+    assert "2026-01-05 14:30" in table
