@@ -62,12 +62,11 @@ def test_creating_in_the_console_goes_through_the_service(client, community):
 
 def test_the_console_form_shows_the_services_errors(client, community):
     client.force_login(factories.staff_of(community))
-    start = timezone.localtime() + timedelta(days=1)
+    # An hour before the start, date and time together (near midnight the date differs).
+    end = timezone.localtime() + timedelta(days=1) - timedelta(hours=1)
     response = client.post(
         "/admin/activities/activity/add/",
-        form(
-            community, ends_at_0=start.strftime("%Y-%m-%d"), ends_at_1=(start - timedelta(hours=1)).strftime("%H:%M:%S")
-        ),
+        form(community, ends_at_0=end.strftime("%Y-%m-%d"), ends_at_1=end.strftime("%H:%M:%S")),
     )
     assert response.status_code == 200
     assert "结束时间须晚于开始时间" in response.content.decode()
