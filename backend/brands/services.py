@@ -21,6 +21,8 @@ from backend.communities.models import Community, PartyOrganization, Street
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 from backend.core.models import Upload
+from backend.notices import services as notice_services
+from backend.notices.models import Notice
 
 from . import selectors
 from .models import (
@@ -545,6 +547,15 @@ def _send_reminder(*, entry: BrandDeadlineCommunity, kind: str, days_left: int, 
                     "title": str(title),
                     "body": str(body),
                 },
+                audience=Audience.users(recipients),
+            )
+            # Also kept in each recipient's inbox: staff offline when the reminder runs read it
+            # later (and get a subscribe message), as with every notice.
+            notice_services.create_notice(
+                sender=None,
+                title=str(title)[:100],
+                body=str(body),
+                kind=Notice.Kind.BRAND,
                 audience=Audience.users(recipients),
             )
     except IntegrityError:

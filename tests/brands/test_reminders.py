@@ -51,6 +51,22 @@ def test_each_reminder_goes_once_to_the_communitys_staff(
     assert (row.kind, row.recipient_count, row.due_date) == ("d14", 2, DUE)
 
 
+def test_each_reminder_is_kept_as_a_notice_in_the_staffs_inbox(
+    july, secretary, staff, other_staff, events, django_capture_on_commit_callbacks, as_user
+):
+    from backend.notices.models import Notice
+
+    assert run(DUE - dt.timedelta(days=7), django_capture_on_commit_callbacks) == 1
+    assert run(DUE - dt.timedelta(days=7), django_capture_on_commit_callbacks) == 0
+    notice = Notice.objects.get()
+    assert (notice.kind, notice.sender_id) == ("brand", None)
+    assert "2026年7月1日" in notice.body
+    # Read later, by someone who was offline when it ran; nobody else has it.
+    inbox = as_user(secretary).get("/api/v1/notices/").json()["results"]
+    assert [row["id"] for row in inbox] == [notice.pk]
+    assert as_user(other_staff).get("/api/v1/notices/").json()["results"] == []
+
+
 def test_a_month_of_runs_twice_a_day_sends_each_kind_once(july, secretary, events, django_capture_on_commit_callbacks):
     day = DUE - dt.timedelta(days=20)
     while day <= DUE + dt.timedelta(days=10):
