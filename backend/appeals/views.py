@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from backend.accounts.audit import record_access
+from backend.accounts.audit import record_access, record_accesses
 from backend.core.scoping import get_scope
 
 from . import selectors, services
@@ -92,6 +92,26 @@ class AppealViewSet(
         appeal = self.get_queryset().get(pk=appeal.pk)
         context = {**self.get_serializer_context(), "show_phone": show_phone}
         return Response(AppealSerializer(appeal, context=context).data, status=status_code)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self._page_rows = page if page is not None else list(queryset)
+        return page
+
+    def _audit_page(self, request) -> None:
+        # Handlers' lists show each resident's name (the phone masked): audited like every staff list.
+        if get_scope(request.user).has_any_role:
+            record_accesses(
+                actor=request.user,
+                reads=[(row.resident_id, row.pk) for row in self._page_rows if row.resident_id is not None],
+                what="appeal",
+                path=request.get_full_path(),
+            )
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        self._audit_page(request)
+        return response
 
     def retrieve(self, request, *args, **kwargs):
         appeal = self.get_object()
@@ -238,4 +258,6 @@ class AppealViewSet(
             raise PermissionDenied("只有工作人员和网格员可以查看超时诉求")
         queryset = self.filter_queryset(selectors.overdue_for(request.user))
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        self._audit_page(request)
+        return response

@@ -451,6 +451,17 @@ class DemandViewSet(
     def _detail(self, demand: Demand, *, status_code: int = status.HTTP_200_OK) -> Response:
         demand = self.get_queryset().get(pk=demand.pk)
         demand.ordered_steps = list(selectors.demand_steps(demand))
+        user = self.request.user
+        # Whoever took the demand on sees the contact phone whole (DemandSerializer): a read of
+        # someone else's details, audited like the others.
+        if demand.contact_phone and demand.claimed_by_id == user.pk and demand.requester_id != user.pk:
+            record_access(
+                actor=user,
+                subject=demand.requester_id,
+                what="demand_contact",
+                object_id=demand.pk,
+                path=self.request.get_full_path(),
+            )
         context = {**self.get_serializer_context(), "detail": True}
         return Response(DemandDetailSerializer(demand, context=context).data, status=status_code)
 

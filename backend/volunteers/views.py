@@ -292,7 +292,8 @@ class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         if community is None:
             raise NotFound()
         period_label = request.query_params.get("period") or "all"
-        records = selectors.records_for_export(community_id=community.pk, period=query.validated_data["period"])
+        records = list(selectors.records_for_export(community_id=community.pk, period=query.validated_data["period"]))
+        _audit_others(request, [(record.volunteer.user_id, record.pk) for record in records], what="service_record")
         data = export.ledger_workbook(title=f"{community.name} 志愿服务记录台账 ({period_label})", records=records)
         return _attachment(
             data,
@@ -385,7 +386,23 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_queryset(self) -> QuerySet[Certificate]:
         user = self.request.user
         base = selectors.staff_certificates(user) if self.action == "revoke" else selectors.visible_certificates(user)
-        return base.order_by("-issued_at", "-id")
+        return base.select_related("volunteer").order_by("-issued_at", "-id")
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self._page_rows = page if page is not None else list(queryset)
+        return page
+
+    # A certificate carries the volunteer's full name and document: staff reading one is audited.
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        _audit_others(request, [(row.volunteer.user_id, row.pk) for row in self._page_rows], what="certificate")
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        certificate = self.get_object()
+        _audit_others(request, [(certificate.volunteer.user_id, certificate.pk)], what="certificate")
+        return Response(self.get_serializer(certificate).data)
 
     @extend_schema(
         request=CertificateIssueSerializer, responses={201: CertificateSerializer, 200: CertificateSerializer}
@@ -424,6 +441,7 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["get"], throttle_classes=[UserThrottle, CertificatePdfThrottle])
     def pdf(self, request, pk=None):
         certificate = self.get_object()
+        _audit_others(request, [(certificate.volunteer.user_id, certificate.pk)], what="certificate")
         # Imported here: fpdf2 and fontTools take a second to import, needed by this view only.
         from . import pdf
 
