@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Model
@@ -282,6 +282,62 @@ def _check_no_overlap(terms: Any, *, term_start: date, term_end: date, exclude_p
 
 
 OWNERS_HEAD = (CommitteeRole.DIRECTOR, "主任")
+Committee = TypeVar("Committee", OwnersCommittee, ResidentsCommittee)
+
+
+def _create_committee(
+    model: type[Committee],
+    member_model: type[Any],
+    *,
+    actor: Any,
+    place: dict[str, Any],
+    community_id: int,
+    term_start: date,
+    term_end: date,
+    members: Sequence[Mapping[str, Any]],
+    notes: str,
+) -> Committee:
+    """A committee's new term for its place (`{"estate": …}` or `{"community": …}`, locked by the
+    caller), with its members; terms of one place never overlap."""
+    _require_community(actor, community_id)
+    _check_term(term_start, term_end)
+    cleaned = _clean_members(members, head_role=OWNERS_HEAD[0], head_label=OWNERS_HEAD[1])
+    _check_no_overlap(model.objects.filter(**place), term_start=term_start, term_end=term_end)
+    committee = model.objects.create(
+        **place, term_start=term_start, term_end=term_end, notes=notes, created_by=_user_or_none(actor)
+    )
+    _replace_members(committee, member_model, "committee", cleaned)
+    return committee
+
+
+def _update_committee(
+    committee: Committee,
+    member_model: type[Any],
+    *,
+    actor: Any,
+    place: dict[str, Any],
+    community_id: int,
+    members: Sequence[Mapping[str, Any]] | None,
+    changes: dict[str, Any],
+) -> Committee:
+    _check_fields(changes, TERM_FIELDS, "committee")
+    _require_community(actor, community_id)
+    model = type(committee)
+    committee = model.objects.select_for_update().get(pk=committee.pk)
+    for name, value in changes.items():
+        setattr(committee, name, value)
+    _check_term(committee.term_start, committee.term_end)
+    _check_no_overlap(
+        model.objects.filter(**place),
+        term_start=committee.term_start,
+        term_end=committee.term_end,
+        exclude_pk=committee.pk,
+    )
+    committee.save()
+    if members is not None:
+        cleaned = _clean_members(members, head_role=OWNERS_HEAD[0], head_label=OWNERS_HEAD[1])
+        _replace_members(committee, member_model, "committee", cleaned)
+    return committee
 
 
 @transaction.atomic
@@ -295,15 +351,17 @@ def create_owners_committee(
     notes: str = "",
 ) -> OwnersCommittee:
     estate = _lock_estate(estate)
-    _require_community(actor, estate.community_id)
-    _check_term(term_start, term_end)
-    cleaned = _clean_members(members, head_role=OWNERS_HEAD[0], head_label=OWNERS_HEAD[1])
-    _check_no_overlap(OwnersCommittee.objects.filter(estate=estate), term_start=term_start, term_end=term_end)
-    committee = OwnersCommittee.objects.create(
-        estate=estate, term_start=term_start, term_end=term_end, notes=notes, created_by=_user_or_none(actor)
+    return _create_committee(
+        OwnersCommittee,
+        OwnersCommitteeMember,
+        actor=actor,
+        place={"estate": estate},
+        community_id=estate.community_id,
+        term_start=term_start,
+        term_end=term_end,
+        members=members,
+        notes=notes,
     )
-    _replace_members(committee, OwnersCommitteeMember, "committee", cleaned)
-    return committee
 
 
 @transaction.atomic
@@ -311,24 +369,16 @@ def update_owners_committee(
     *, actor: Any, committee: OwnersCommittee, members: Sequence[Mapping[str, Any]] | None = None, **changes: Any
 ) -> OwnersCommittee:
     """Change the term or notes; `members`, when given, replaces the whole list."""
-    _check_fields(changes, TERM_FIELDS, "committee")
     estate = _lock_estate(committee.estate)
-    _require_community(actor, estate.community_id)
-    committee = OwnersCommittee.objects.select_for_update().get(pk=committee.pk)
-    for name, value in changes.items():
-        setattr(committee, name, value)
-    _check_term(committee.term_start, committee.term_end)
-    _check_no_overlap(
-        OwnersCommittee.objects.filter(estate=estate),
-        term_start=committee.term_start,
-        term_end=committee.term_end,
-        exclude_pk=committee.pk,
+    return _update_committee(
+        committee,
+        OwnersCommitteeMember,
+        actor=actor,
+        place={"estate": estate},
+        community_id=estate.community_id,
+        members=members,
+        changes=changes,
     )
-    committee.save()
-    if members is not None:
-        cleaned = _clean_members(members, head_role=OWNERS_HEAD[0], head_label=OWNERS_HEAD[1])
-        _replace_members(committee, OwnersCommitteeMember, "committee", cleaned)
-    return committee
 
 
 @transaction.atomic
@@ -353,39 +403,33 @@ def create_residents_committee(
     notes: str = "",
 ) -> ResidentsCommittee:
     community = _lock_community(community)
-    _require_community(actor, community.pk)
-    _check_term(term_start, term_end)
-    cleaned = _clean_members(members, head_role=OWNERS_HEAD[0], head_label=OWNERS_HEAD[1])
-    _check_no_overlap(ResidentsCommittee.objects.filter(community=community), term_start=term_start, term_end=term_end)
-    committee = ResidentsCommittee.objects.create(
-        community=community, term_start=term_start, term_end=term_end, notes=notes, created_by=_user_or_none(actor)
+    return _create_committee(
+        ResidentsCommittee,
+        ResidentsCommitteeMember,
+        actor=actor,
+        place={"community": community},
+        community_id=community.pk,
+        term_start=term_start,
+        term_end=term_end,
+        members=members,
+        notes=notes,
     )
-    _replace_members(committee, ResidentsCommitteeMember, "committee", cleaned)
-    return committee
 
 
 @transaction.atomic
 def update_residents_committee(
     *, actor: Any, committee: ResidentsCommittee, members: Sequence[Mapping[str, Any]] | None = None, **changes: Any
 ) -> ResidentsCommittee:
-    _check_fields(changes, TERM_FIELDS, "committee")
     community = _lock_community(committee.community)
-    _require_community(actor, community.pk)
-    committee = ResidentsCommittee.objects.select_for_update().get(pk=committee.pk)
-    for name, value in changes.items():
-        setattr(committee, name, value)
-    _check_term(committee.term_start, committee.term_end)
-    _check_no_overlap(
-        ResidentsCommittee.objects.filter(community=community),
-        term_start=committee.term_start,
-        term_end=committee.term_end,
-        exclude_pk=committee.pk,
+    return _update_committee(
+        committee,
+        ResidentsCommitteeMember,
+        actor=actor,
+        place={"community": community},
+        community_id=community.pk,
+        members=members,
+        changes=changes,
     )
-    committee.save()
-    if members is not None:
-        cleaned = _clean_members(members, head_role=OWNERS_HEAD[0], head_label=OWNERS_HEAD[1])
-        _replace_members(committee, ResidentsCommitteeMember, "committee", cleaned)
-    return committee
 
 
 @transaction.atomic
