@@ -143,6 +143,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
+    # With the pool this checks each connection (one empty query) as it leaves the pool: after a
+    # database restart or a terminated backend every idle one is dead, and each failed a request (500).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Names the connections in pg_stat_activity (api, ws, worker …): who holds them, and what an
+    # operator (or the fault tests) may terminate without touching anyone else's.
+    if DB_APPLICATION_NAME := os.environ.get("DB_APPLICATION_NAME", ""):
+        DATABASES["default"]["OPTIONS"]["application_name"] = DB_APPLICATION_NAME
         {
             # WAL and a busy timeout let the worker and the server share one file.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
