@@ -27,11 +27,14 @@ from backend.notices.selectors import last_notice_id, notices_after
 
 logger = logging.getLogger(__name__)
 
-# 4401 mirrors HTTP 401: the client refreshes its access token and reconnects.
+# Codes in the private range mirror HTTP statuses. The standard 1011 and 1013 cannot be used:
+# daphne lets an application close with 1000 or 3000–4999 only, and on any other code the close
+# itself raised, crashing the consumer (daphne then sent 1011 on its own, and skipped disconnect()).
+# 4401: the client refreshes its access token and reconnects.
 CLOSE_UNAUTHORIZED = 4401
-# Standard codes: the server failed (1011) or cannot serve now (1013); reconnect with backoff.
-CLOSE_INTERNAL_ERROR = 1011
-CLOSE_TRY_AGAIN_LATER = 1013
+# The server failed (4500) or cannot serve now (4503): reconnect with backoff and resume.
+CLOSE_INTERNAL_ERROR = 4500
+CLOSE_TRY_AGAIN_LATER = 4503
 
 REPLAY_PAGE_SIZE = 200
 MAX_MESSAGE_CHARS = 4096
@@ -78,6 +81,7 @@ class NoticeConsumer(AsyncJsonWebsocketConsumer):
         self.live_buffer: list[dict[str, Any]] = []
         self.live_buffer_overflowed = False
         self.tasks: set[asyncio.Task] = set()
+        self.released = False
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "ping": self.on_ping,
             "resume": self.on_resume,
@@ -86,6 +90,15 @@ class NoticeConsumer(AsyncJsonWebsocketConsumer):
         }
 
     # Connection lifecycle
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # A consumer that fails (the channel layer's receive raised: Redis went away) gets no
+            # websocket.disconnect: daphne closes the socket with 1011 itself. Without this its
+            # heartbeat would run on, keeping the user "online" (no subscribe messages) for good.
+            await self.release()
 
     async def connect(self) -> None:
         # Accept first, even without a token: a refused handshake reaches wx.connectSocket as a bare
@@ -116,6 +129,13 @@ class NoticeConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "hello", "user_id": self.user_id, "last_notice_id": last_id})
 
     async def disconnect(self, code: int) -> None:
+        await self.release()
+
+    async def release(self) -> None:
+        """Stop the timers, leave the groups, count the socket closed: once, however the socket ended."""
+        if self.released:
+            return
+        self.released = True
         for task in list(self.tasks):
             task.cancel()
         for group in list(self.joined):

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from rest_framework_simplejwt.tokens import AccessToken
@@ -491,3 +491,69 @@ async def test_two_sockets_of_one_user_both_get_each_notice(sockets, user):
     notice_id = await asend_notice(user)
     for communicator in (phone, console):
         assert (await communicator.receive_json_from())["notice"]["id"] == notice_id
+
+
+# When the channel layer fails
+
+
+class FailingLayer(InMemoryChannelLayer):
+    """The in-memory layer, failing the way channels_redis does when Redis goes away."""
+
+    refuse_joins = False
+    broken: asyncio.Event = asyncio.Event()
+
+    async def group_add(self, group, channel):
+        if FailingLayer.refuse_joins:
+            raise ConnectionError("Error 111 connecting to Redis")
+        return await super().group_add(group, channel)
+
+    async def receive(self, channel):
+        receiving = asyncio.ensure_future(super().receive(channel))
+        breaking = asyncio.ensure_future(FailingLayer.broken.wait())
+        done, _pending = await asyncio.wait({receiving, breaking}, return_when=asyncio.FIRST_COMPLETED)
+        if receiving in done:
+            breaking.cancel()
+            return receiving.result()
+        receiving.cancel()
+        raise ConnectionError("Connection closed by server.")
+
+
+@pytest.fixture
+def failing_layer(settings):
+    FailingLayer.refuse_joins = False
+    FailingLayer.broken = asyncio.Event()
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.FailingLayer"}}
+    return FailingLayer
+
+
+def test_every_close_code_is_one_daphne_lets_an_application_send():
+    # daphne's websocket layer (autobahn) raises on any other code: the consumer crashed instead of closing.
+    codes = {value for name, value in vars(consumers).items() if name.startswith("CLOSE_")}
+    assert codes and all(code == 1000 or 3000 <= code <= 4999 for code in codes), codes
+
+
+async def test_without_the_channel_layer_a_new_socket_is_closed_with_4503(failing_layer, user):
+    failing_layer.refuse_joins = True
+    communicator = WebsocketCommunicator(application, PATH, headers=bearer(token_for(user)))
+    accepted, _ = await communicator.connect()
+    assert accepted
+    assert await closed_with(communicator) == consumers.CLOSE_TRY_AGAIN_LATER == 4503
+    assert not await database_sync_to_async(presence.is_online)(user.pk)
+    await communicator.disconnect()
+
+
+async def test_a_socket_whose_live_stream_breaks_is_counted_closed_and_its_timers_stop(failing_layer, user):
+    communicator = WebsocketCommunicator(application, PATH, headers=bearer(token_for(user)))
+    accepted, _ = await communicator.connect()
+    assert accepted
+    assert (await communicator.receive_json_from())["type"] == "hello"
+    assert await database_sync_to_async(presence.is_online)(user.pk)
+
+    failing_layer.broken.set()
+    # The consumer fails as it did with Redis gone (daphne then closes the socket with 1011 itself,
+    # and sends no websocket.disconnect): it must still count the socket closed and stop its timers.
+    with pytest.raises(ConnectionError):
+        await communicator.receive_output(timeout=2)
+    assert not await database_sync_to_async(presence.is_online)(user.pk)
+    heartbeats = [task for task in asyncio.all_tasks() if "keep_presence" in repr(task.get_coro())]
+    assert not heartbeats, "the heartbeat outlived its socket: the user stays online for good"
