@@ -141,8 +141,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env_int("DB_POOL_MAX_SIZE", 10),
         "timeout": 10,
     }
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
     # With the pool this checks each connection (one empty query) as it leaves the pool: after a
     # database restart or a terminated backend every idle one is dead, and each failed a request (500).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -150,6 +148,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # operator (or the fault tests) may terminate without touching anyone else's.
     if DB_APPLICATION_NAME := os.environ.get("DB_APPLICATION_NAME", ""):
         DATABASES["default"]["OPTIONS"]["application_name"] = DB_APPLICATION_NAME
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             # WAL and a busy timeout let the worker and the server share one file.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
