@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
+    # Row triggers on PostgreSQL (append-only ledgers, backend/core/ledger.py); nothing on SQLite.
+    "pgtrigger",
     "backend.core",
     "backend.communities",
     "backend.accounts",

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from backend.core.ledger import AppendOnlyModel, append_only
+
 MOBILE_RE = r"^1[3-9]\d{9}$"
 mobile_validator = RegexValidator(MOBILE_RE, "请输入有效的中国大陆手机号", code="invalid_phone")
 
@@ -165,7 +167,7 @@ class RoleGrant(models.Model):
         return self.revoked_at is None
 
 
-class PersonalDataAccess(models.Model):
+class PersonalDataAccess(AppendOnlyModel):
     """One staff read of someone else's personal details (append-only; see accounts/audit.py).
 
     PROTECT on both users: accounts are anonymised in place, never deleted, so the trail stays.
@@ -188,6 +190,7 @@ class PersonalDataAccess(models.Model):
             models.Index(fields=["subject", "-at"], name="pdaccess_subject_recent"),
             models.Index(fields=["actor", "-at"], name="pdaccess_actor_recent"),
         ]
+        triggers = append_only()
 
     def __str__(self) -> str:
         return f"{self.actor} → {self.subject} · {self.what}"

@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backend.core.ledger import AppendOnlyModel, append_only
+
 USER = settings.AUTH_USER_MODEL
 
 RADIUS_MIN_M = 10
@@ -204,7 +206,7 @@ class Enrollment(models.Model):
         return f"{self.user} · {self.activity}"
 
 
-class CheckIn(models.Model):
+class CheckIn(AppendOnlyModel):
     """签到 / 签退: one arrival and one departure per person and activity, ever.
 
     Append-only. A phone check-in carries the client's `client_id` (a retry is answered with the
@@ -244,17 +246,11 @@ class CheckIn(models.Model):
                 name="checkin_phone_or_manual",
             ),
         ]
+        triggers = append_only()
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_kind_display()} {self.activity}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise ValueError("check-ins are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("check-ins are append-only")
 
 
 class LeaveRequest(models.Model):

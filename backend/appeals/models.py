@@ -1,7 +1,8 @@
 """接诉即办: residents' appeals, their steps, deadlines and ratings.
 
 Foreign keys to users are SET_NULL: accounts are anonymised in place, and should a user row
-ever go, the appeal and its history must stay (the rates are computed from them).
+ever go, the appeal and its history must stay (the rates are computed from them). Steps are
+append-only; the one change they allow is losing the user they name.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from backend.core.ledger import AppendOnlyModel, append_only
 
 USER = settings.AUTH_USER_MODEL
 
@@ -143,7 +146,7 @@ class Appeal(models.Model):
         return self.status in self.OPEN_STATUSES
 
 
-class AppealStep(models.Model):
+class AppealStep(AppendOnlyModel):
     """One step of an appeal, stamped with who and when; the resident sees every one. Append-only."""
 
     class Kind(models.TextChoices):
@@ -156,7 +159,9 @@ class AppealStep(models.Model):
         RATED = "rated", "评价"
         CLOSED = "closed", "关闭"
 
-    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="steps", verbose_name="诉求")
+    append_only_may_clear = ("actor", "assignee")
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="steps", verbose_name="诉求")
     kind = models.CharField("步骤", max_length=16, choices=Kind.choices)
     # Null: the system (closing an unrated appeal), or an account that no longer exists.
     actor = models.ForeignKey(
@@ -173,6 +178,7 @@ class AppealStep(models.Model):
         verbose_name_plural = "诉求办理步骤"
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["appeal", "at"], name="appealstep_appeal_at")]
+        triggers = append_only(may_clear=("actor", "assignee"))
 
     def __str__(self) -> str:
         return f"{self.appeal} · {self.get_kind_display()}"

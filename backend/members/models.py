@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backend.core import crypto, idcard
+from backend.core.ledger import AppendOnlyModel, append_only
 
 USER = settings.AUTH_USER_MODEL
 
@@ -323,7 +324,7 @@ class Demand(models.Model):
         return self.title
 
 
-class DemandStep(models.Model):
+class DemandStep(AppendOnlyModel):
     """One step of a demand, stamped with who and when (append-only history)."""
 
     class Action(models.TextChoices):
@@ -334,7 +335,7 @@ class DemandStep(models.Model):
         CONFIRMED = "confirmed", "确认"
         CANCELLED = "cancelled", "取消"
 
-    demand = models.ForeignKey(Demand, on_delete=models.CASCADE, related_name="steps", verbose_name="需求")
+    demand = models.ForeignKey(Demand, on_delete=models.PROTECT, related_name="steps", verbose_name="需求")
     action = models.CharField("操作", max_length=16, choices=Action.choices)
     from_status = models.CharField("原状态", max_length=16, blank=True)
     to_status = models.CharField("新状态", max_length=16)
@@ -353,6 +354,7 @@ class DemandStep(models.Model):
         verbose_name = "需求处理记录"
         verbose_name_plural = "需求处理记录"
         ordering = ["id"]
+        triggers = append_only()
 
     def __str__(self) -> str:
         return f"{self.demand} · {self.get_action_display()}"
@@ -473,8 +475,10 @@ class PointsRule(models.Model):
         return f"{self.name}({self.points:+d})"
 
 
-class PointsEntry(models.Model):
+class PointsEntry(AppendOnlyModel):
     """积分: one line of the append-only ledger. Totals are sums over it, per calendar year."""
+
+    append_only_hint = "add a correction instead"
 
     class Kind(models.TextChoices):
         AWARD = "award", "计分"
@@ -507,17 +511,10 @@ class PointsEntry(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["user", "year"], name="pointsentry_user_year")]
+        triggers = append_only()
 
     def __str__(self) -> str:
         return f"{self.user} {self.points:+d} ({self.source})"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise ValueError("points entries are append-only: add a correction instead")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("points entries are append-only: add a correction instead")
 
     @property
     def clamped(self) -> int:

@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from backend.core import crypto, idcard
+from backend.core.ledger import AppendOnlyModel, append_only
 
 USER = settings.AUTH_USER_MODEL
 
@@ -268,7 +269,7 @@ class ServiceRecord(models.Model):
         return self.overlap_flag or self.over_cap_flag
 
 
-class RecordCorrection(models.Model):
+class RecordCorrection(AppendOnlyModel):
     """更正: new times for a record, with the reason, who and when. Append-only; the latest one counts."""
 
     record = models.ForeignKey(
@@ -292,17 +293,10 @@ class RecordCorrection(models.Model):
             models.CheckConstraint(condition=Q(ended_at__gte=F("started_at")), name="correction_ends_after_start"),
             models.CheckConstraint(condition=~Q(reason=""), name="correction_has_reason"),
         ]
+        triggers = append_only()
 
     def __str__(self) -> str:
         return f"{self.record_id} · {self.previous_hours} → {self.hours}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise ValueError("corrections are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("corrections are append-only")
 
 
 class Certificate(models.Model):
