@@ -379,6 +379,9 @@ WECHAT_SUBSCRIBE_TEMPLATES = json.loads(os.environ.get("WECHAT_SUBSCRIBE_TEMPLAT
 }
 # Seconds a user counts as connected after their socket's last heartbeat (see notices/presence.py).
 NOTICES_PRESENCE_TTL = env_int("NOTICES_PRESENCE_TTL", 90)
+# Subscribe messages WeChat did not take (busy, slow, unreachable) are tried again after this many
+# seconds, then 4×, 16× as long: four attempts in all, about ten minutes with the default.
+NOTICES_SUBSCRIBE_RETRY_BASE_SECONDS = float(os.environ.get("NOTICES_SUBSCRIBE_RETRY_BASE_SECONDS", "30"))
 
 # 接诉即办: by urgency, how long from submission until an appeal must be accepted (respond) and
 # resolved (resolve); and the days a resolved appeal waits for its rating before closing unrated.
