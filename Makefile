@@ -34,8 +34,10 @@ test-browser: venv
 	$(BIN)/pytest -m browser tests/console $(PYTEST_ARGS)
 
 # The security checks (tests/security, docs/security.md): the API fuzzed against its schema, the
-# authorization matrix, object-level checks between peers, mass assignment, limits. Each prints its
-# figure at the end; the full sweep fuzzes with many more examples per operation.
+# authorization matrix, object-level checks between peers, mass assignment, limits, and the fault
+# tests (Redis, daphne, database connections and WeChat broken on servers of their own; they need
+# PostgreSQL and redis-server, and skip without). Each prints its figure at the end; the full sweep
+# fuzzes with many more examples per operation.
 test-security: venv
 	$(BIN)/pytest -m security tests/security $(PYTEST_ARGS)
 
