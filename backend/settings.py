@@ -353,6 +353,8 @@ SPECTACULAR_SETTINGS = {
         "ServiceRecordStatusEnum": "backend.volunteers.models.ServiceRecord.Status",
         "ServiceRecordSourceEnum": "backend.volunteers.models.ServiceRecord.Source",
         "VolunteerIdTypeEnum": "backend.volunteers.models.IdType",
+        # content_review and content_flag (backend/core/fields.py) share one set of states.
+        "ContentReviewEnum": "backend.core.moderation.REVIEW_STATES",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
@@ -361,6 +363,16 @@ WECHAT_APPID = os.environ.get("WECHAT_APPID", "wx-dev-appid" if DEBUG or TESTING
 WECHAT_SECRET = os.environ.get("WECHAT_SECRET", "dev-secret" if DEBUG or TESTING else "")
 WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")
 WECHAT_TIMEOUT = float(os.environ.get("WECHAT_TIMEOUT", "5"))
+# Content checks (docs/wechat.md): the token WeChat signs its pushes to /api/v1/wechat/push/ with
+# (the mini-program console's 消息推送 token), and the public address of /media/ from which WeChat
+# downloads the images it checks (nginx serves it at the first host name).
+WECHAT_PUSH_TOKEN = os.environ.get("WECHAT_PUSH_TOKEN", "dev-push-token" if DEBUG or TESTING else "")
+MEDIA_PUBLIC_URL = os.environ.get("MEDIA_PUBLIC_URL") or (
+    f"https://{ALLOWED_HOSTS[0]}/media/" if ALLOWED_HOSTS and ALLOWED_HOSTS[0][0] not in ".*[" else ""
+)
+# User text and images others will see wait for WeChat's verdict. The tests turn it on where
+# they test it, with the fake WeChat server running; elsewhere it would call WeChat itself.
+CONTENT_CHECKS = not TESTING
 
 # Subscribe messages (订阅消息) by notice kind, "default" for kinds not listed, null for none: the
 # template id from the mini-program's console, the page it opens ({id}: the notice) and which

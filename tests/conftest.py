@@ -70,3 +70,15 @@ def fake_wechat(settings):
         settings.WECHAT_APPID = server.appid
         settings.WECHAT_SECRET = server.secret
         yield server
+
+
+@pytest.fixture
+def content_checks(settings, fake_wechat):
+    """Content checks on (the test settings leave them off), against the fake WeChat server.
+
+    Media URLs are built under https://testserver/media/ and pushes are signed with the fake's token.
+    """
+    settings.CONTENT_CHECKS = True
+    settings.MEDIA_PUBLIC_URL = "https://testserver/media/"
+    settings.WECHAT_PUSH_TOKEN = fake_wechat.push_token
+    return fake_wechat

@@ -1,7 +1,11 @@
-from django.contrib import admin
-from django.utils.html import format_html
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 
-from .models import Upload
+from . import moderation
+from .console import ScopedAdmin, action_form_page
+from .errors import DomainError
+from .models import ContentCheck, Upload
 
 
 @admin.register(Upload)
@@ -49,3 +53,112 @@ class UploadAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(
+        label="复核意见",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="作者会看到",
+    )
+
+
+@admin.register(ContentCheck)
+class ContentCheckAdmin(ScopedAdmin):
+    """内容审核: what WeChat could not decide alone waits here for staff in scope (never the author)."""
+
+    scope_paths = {"community": "community_id"}
+    staff_can_add = False
+    staff_can_edit = False
+    list_display = ["object_label", "field", "kind", "status", "reason", "wechat_label", "author", "created_at"]
+    list_filter = ["status", "kind", "holds", "target"]
+    list_select_related = ["author", "upload"]
+    date_hierarchy = "created_at"
+    fields = [
+        "object_label",
+        "content",
+        "field",
+        "kind",
+        "holds",
+        "status",
+        "reason",
+        "suggest",
+        "label",
+        "author",
+        "attempts",
+        "sent_at",
+        "checked_at",
+        "decided_by",
+        "decision_note",
+        "created_at",
+    ]
+    readonly_fields = fields
+    actions = ["approve", "reject"]
+
+    def has_module_permission(self, request):
+        return self._scope(request).is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return self._scope(request).is_staff
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="内容")
+    def object_label(self, obj: ContentCheck) -> str:
+        what, title = moderation.describe(obj)
+        return f"{what} #{obj.object_id} {title}".strip()
+
+    @admin.display(description="微信标签")
+    def wechat_label(self, obj: ContentCheck) -> str:
+        return f"{obj.suggest} {obj.label}" if obj.suggest else "-"
+
+    @admin.display(description="检测内容")
+    def content(self, obj: ContentCheck) -> str:
+        if obj.kind == ContentCheck.Kind.MEDIA:
+            image = obj.upload.thumbnail if obj.upload and obj.upload.thumbnail else getattr(obj.upload, "file", None)
+            if not image:
+                return "-"
+            return format_html('<img src="{}" alt="" style="max-width:360px;max-height:360px">', image.url)
+        text = moderation.current_text(obj) or ""
+        return format_html_join("", "<p>{}</p>", ((line,) for line in text.splitlines() if line.strip())) or "-"
+
+    def _decide(self, request, queryset, *, approve: bool, note: str) -> None:
+        ok = 0
+        for check in queryset:
+            try:
+                moderation.decide(check=check, by=request.user, approve=approve, note=note)
+                ok += 1
+            except DomainError as exc:
+                self.message_user(request, f"{self.object_label(check)}: {exc.detail}", messages.WARNING)
+        if ok:
+            self.message_user(request, f"已{'通过' if approve else '驳回'} {ok} 项", messages.SUCCESS)
+
+    @admin.action(description="通过所选内容(对他人展示)")
+    def approve(self, request, queryset):
+        self._decide(request, queryset, approve=True, note="")
+
+    @admin.action(description="驳回所选内容(填写意见, 作者会收到通知)")
+    def reject(self, request, queryset):
+        if "apply" in request.POST:
+            form = DecisionForm(request.POST)
+            if form.is_valid():
+                self._decide(request, queryset, approve=False, note=form.cleaned_data["note"])
+                return None
+        else:
+            form = DecisionForm()
+        return action_form_page(
+            self,
+            request,
+            queryset,
+            form=form,
+            title="驳回内容",
+            intro="以下内容将不对他人展示, 作者会收到通知:",
+            action_name="reject",
+            submit_label="驳回",
+        )

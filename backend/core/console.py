@@ -170,6 +170,10 @@ SIDEBAR: list[tuple[str, list[Entry]]] = [
         ],
     ),
     (
+        "内容审核",
+        [Entry("内容安全检测", "shield", "core.contentcheck")],
+    ),
+    (
         "基础信息",
         [
             Entry("街道", "location_city", "communities.street"),

@@ -35,6 +35,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "phone_taken": 409,
     "duplicate_ticket": 409,
     "post_full": 409,
+    "content_held": 409,
     "conflict": 409,
     "file_too_large": 413,
     "unsupported_media_type": 415,

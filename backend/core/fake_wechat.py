@@ -13,6 +13,10 @@ gets which answer; in short:
 - subscribe messages: a `touser` or `template_id` of "err-<errcode>" answers that errcode, and the
   data is checked against WeChat's length limits per key type (47003);
 - msg_sec_check: content containing RISKY_MARKER is "risky", REVIEW_MARKER is "review";
+- media_check_async: answers a trace_id at once; the verdict (by the same markers in the media
+  URL, FAILED_MEDIA_MARKER for a check WeChat could not make) is pushed later as a signed
+  `wxa_media_check` event to `push_url`: after `push_delay` seconds, or when a test calls
+  `deliver_pushes()` (or takes them with `take_pushes()` to send them itself);
 - `delay_seconds` (`--delay`) makes every call slow: each waits that long before WeChat "sees" it,
   and one whose client gave up meanwhile is dropped unanswered, as a congested link would.
 """
@@ -28,11 +32,13 @@ import select
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,8 @@ DEFAULT_SECRET = "dev-secret"
 OTHER_APPID = "wx-some-other-app"
 RISKY_MARKER = "违规词"
 REVIEW_MARKER = "待复核"
+FAILED_MEDIA_MARKER = "检测失败"
+DEFAULT_PUSH_TOKEN = "dev-push-token"
 TOKEN_LIFETIME = 7200
 
 _ERR_RE = re.compile(r"^err-(-?\d+)$")
@@ -95,6 +103,9 @@ class FakeWeChat:
         slow_seconds: float = 30.0,
         delay_seconds: float = 0.0,
         give_unionid: bool = True,
+        push_url: str | None = None,
+        push_token: str = DEFAULT_PUSH_TOKEN,
+        push_delay: float | None = None,
     ) -> None:
         self.appid = appid
         self.secret = secret
@@ -122,6 +133,13 @@ class FakeWeChat:
         self._current_token_minted = 0.0
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
+        # Our message endpoint, and the token the mini-program console would share with it.
+        self.push_url = push_url
+        self.push_token = push_token
+        # None: verdicts wait for deliver_pushes() / take_pushes(); else sent after that many seconds.
+        self.push_delay = push_delay
+        self.media_checks: list[dict] = []
+        self._pending_pushes: list[dict] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -178,6 +196,59 @@ class FakeWeChat:
     @property
     def token_calls(self) -> list[Received]:
         return self.calls_to("/cgi-bin/stable_token")
+
+    # --- pushes to our message endpoint (消息推送) ----------------------------------------------
+
+    @staticmethod
+    def sign(token: str, timestamp: str, nonce: str) -> str:
+        """WeChat's push signature: SHA-1 of the token, timestamp and nonce, sorted and joined."""
+        return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324 - WeChat's
+
+    @classmethod
+    def signed_query(cls, token: str, *, timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
+        timestamp = timestamp or str(int(time.time()))
+        nonce = nonce or str(secrets.randbelow(10**10))
+        return {"signature": cls.sign(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+
+    def take_pushes(self) -> list[tuple[dict[str, str], bytes]]:
+        """The verdicts not pushed yet, each as (signed query, JSON body) WeChat would send; they
+        count as delivered."""
+        with self._lock:
+            events, self._pending_pushes = self._pending_pushes, []
+        return [
+            (self.signed_query(self.push_token), json.dumps(event, ensure_ascii=False).encode()) for event in events
+        ]
+
+    def deliver_pushes(self) -> list[int]:
+        """POST every pending verdict to `push_url` as WeChat does; the HTTP statuses it got."""
+        if not self.push_url:
+            raise RuntimeError("FakeWeChat.push_url is not set")
+        statuses = []
+        for query, body in self.take_pushes():
+            separator = "&" if "?" in self.push_url else "?"
+            request = urllib.request.Request(  # noqa: S310 - push_url is set by the test or the command
+                f"{self.push_url}{separator}{urlencode(query)}",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own URL
+                    statuses.append(response.status)
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+            except OSError as exc:
+                logger.warning("fake wechat: push to %s failed: %s", self.push_url, exc)
+                statuses.append(0)
+        return statuses
+
+    def _push_later(self) -> None:
+        delay = self.push_delay
+        if delay is None or not self.push_url:
+            return
+        timer = threading.Timer(delay, self.deliver_pushes)
+        timer.daemon = True
+        timer.start()
 
     def expire_tokens(self, errcode: int = 42001) -> None:
         """Every token issued so far now answers `errcode` (42001 expired, 40001 invalid)."""
@@ -346,6 +417,60 @@ class FakeWeChat:
             "trace_id": secrets.token_hex(12),
         }
 
+    def media_check_async(self, query: dict[str, str], body: Any) -> dict:
+        refused = self._check_token(query)
+        if refused:
+            return refused
+        if not isinstance(body, dict) or body.get("version") != 2:
+            return _error(47001, "data format error")
+        errcode = _errcode_in(body.get("openid"))
+        if errcode is not None:
+            return _error(errcode)
+        url = body.get("media_url")
+        if (
+            not body.get("openid")
+            or body.get("scene") not in (1, 2, 3, 4)
+            or body.get("media_type") not in (1, 2)
+            or not isinstance(url, str)
+            or not url.startswith(("https://", "http://"))
+        ):
+            return _error(47001, "data format error")
+        seen = unquote(url)
+        if FAILED_MEDIA_MARKER in seen:
+            suggest, label, result_errcode = "", None, -1
+        elif RISKY_MARKER in seen:
+            suggest, label, result_errcode = "risky", 20002, 0
+        elif REVIEW_MARKER in seen:
+            suggest, label, result_errcode = "review", 21000, 0
+        else:
+            suggest, label, result_errcode = "pass", 100, 0
+        trace_id = f"{secrets.token_hex(4)}-{secrets.token_hex(4)}-{secrets.token_hex(4)}"
+        event: dict[str, Any] = {
+            "ToUserName": "gh_fake0000000",
+            "FromUserName": body["openid"],
+            "CreateTime": int(time.time()),
+            "MsgType": "event",
+            "Event": "wxa_media_check",
+            "appid": self.appid,
+            "trace_id": trace_id,
+            "version": 2,
+            "errcode": result_errcode,
+            "errmsg": "ok" if result_errcode == 0 else "system error",
+        }
+        if result_errcode == 0:
+            # WeChat has been seen sending the label as text in pushes.
+            event["result"] = {"suggest": suggest, "label": str(label)}
+            event["detail"] = [
+                {"strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label, "prob": 90}
+            ]
+        with self._lock:
+            self.media_checks.append(
+                {"trace_id": trace_id, "media_url": url, "openid": body["openid"], "suggest": suggest}
+            )
+            self._pending_pushes.append(event)
+        self._push_later()
+        return {"errcode": 0, "errmsg": "ok", "trace_id": trace_id}
+
     # --- HTTP -------------------------------------------------------------------------------
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -358,6 +483,7 @@ class FakeWeChat:
                 ("POST", "/wxa/business/getuserphonenumber"): fake.getuserphonenumber,
                 ("POST", "/cgi-bin/message/subscribe/send"): fake.subscribe_send,
                 ("POST", "/wxa/msg_sec_check"): fake.msg_sec_check,
+                ("POST", "/wxa/media_check_async"): fake.media_check_async,
             }
 
             def do_GET(self) -> None:

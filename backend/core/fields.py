@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Upload
+from .moderation import REVIEW_STATES, review_of
 from .selectors import uploads_owned_by
 
 # Every primary key is a bigint: no row has a larger id, and the database refuses to compare with one
@@ -124,3 +125,26 @@ class MaskedOnOutputRegexField(serializers.RegexField):
     way out: the schema states the pattern for requests only (backend/core/schema.py)."""
 
     masked_on_output = True
+
+
+@extend_schema_field(
+    serializers.ChoiceField(
+        choices=REVIEW_STATES,
+        allow_null=True,
+        help_text=(
+            "content check (内容安全): null once shown to everyone; pending (WeChat is checking), review "
+            "(waiting for staff) or rejected. Only the author and staff see a record that is not null."
+        ),
+    )
+)
+class ContentReviewField(serializers.Field):
+    """The record's review state (backend/core/moderation.py), read from the selector's annotation."""
+
+    def __init__(self, *, holds: bool = True, **kwargs: Any) -> None:
+        # holds=False: the flag of content only staff read, which nothing hides.
+        self.holds = holds
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        return review_of(value, holds=self.holds)

@@ -1,8 +1,10 @@
-"""Housekeeping tasks; each is a thin call and safe to run twice."""
+"""Housekeeping tasks and content checks; each is a thin call and safe to run twice."""
 
 from django.core.management import call_command
 from django_tasks import task, task_backends
 from django_tasks_db import DatabaseBackend
+
+from . import moderation
 
 
 @task()
@@ -16,3 +18,14 @@ def prune_task_results() -> None:
     # Only the database backend keeps results; the immediate one (tests) has nothing to prune.
     if isinstance(task_backends[prune_task_results.backend], DatabaseBackend):
         call_command("prune_db_task_results", verbosity=0)
+
+
+@task()
+def run_content_check(check_id: int) -> None:
+    moderation.run_check(check_id)
+
+
+@task()
+def retry_content_checks() -> int:
+    # Checks WeChat could not take, and images whose verdict never arrived.
+    return moderation.run_due_checks()

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.accounts.scoping import get_scope, scope_q
+from backend.core.moderation import visible_q, with_review
 from backend.core.periods import parse_period
 
 from .models import (
@@ -288,18 +289,21 @@ def _staff_or_grid_q(user: Any) -> Q:
 
 def demands_for(user: Any) -> QuerySet[Demand]:
     """Staff and grid workers see their places' demands; everyone their own and those they took;
-    registered members and units the open ones of their communities, to claim them."""
+    registered members and units the open ones of their communities, to claim them. Others see a
+    demand only once its content check has passed (`content_review` is null)."""
     if not _signed_in(user):
         return Demand.objects.none()
-    visible = _staff_or_grid_q(user) | Q(requester=user) | Q(claimed_by=user)
+    always = _staff_or_grid_q(user) | Q(requester=user)
+    shared = Q(claimed_by=user)
     scope = get_scope(user)
     if scope.organization_ids:
-        visible |= Q(claimed_organization_id__in=scope.organization_ids)
+        shared |= Q(claimed_organization_id__in=scope.organization_ids)
     claimable = registered_community_ids(user) | liaison_community_ids(user)
     if claimable:
-        visible |= Q(status=Demand.Status.OPEN, community_id__in=claimable)
+        shared |= Q(status=Demand.Status.OPEN, community_id__in=claimable)
     return (
-        Demand.objects.filter(visible)
+        with_review(Demand.objects.all())
+        .filter(always | (visible_q() & shared))
         .select_related("community", "grid", "estate", "requester", "claimed_by", "claimed_organization")
         .prefetch_related("photos")
         .order_by("-id")
@@ -319,15 +323,20 @@ def demands_due_for_auto_confirmation(*, now=None) -> QuerySet[Demand]:
 
 
 def resources_for(user: Any) -> QuerySet[Resource]:
-    """Active resources are public to signed-in users (that is what the list is for); inactive ones
-    only to whoever offered them and to staff in scope."""
+    """Active resources are public to signed-in users (that is what the list is for) once their
+    content check has passed; inactive or held ones only to whoever offered them and to staff in scope."""
     if not _signed_in(user):
         return Resource.objects.none()
-    visible = Q(is_active=True) | Q(offered_by=user) | scope_q(user, community="community", street="community__street")
+    always = Q(offered_by=user) | scope_q(user, community="community", street="community__street")
     scope = get_scope(user)
     if scope.organization_ids:
-        visible |= Q(organization_id__in=scope.organization_ids)
-    return Resource.objects.filter(visible).select_related("community", "organization").order_by("-id")
+        always |= Q(organization_id__in=scope.organization_ids)
+    return (
+        with_review(Resource.objects.all())
+        .filter(always | (visible_q() & Q(is_active=True)))
+        .select_related("community", "organization")
+        .order_by("-id")
+    )
 
 
 def editable_resources(user: Any) -> QuerySet[Resource]:
@@ -340,10 +349,15 @@ def editable_resources(user: Any) -> QuerySet[Resource]:
 
 
 def projects_for(user: Any) -> QuerySet[ServiceProject]:
+    """Public to signed-in users once the content check has passed; before, to its owner, its
+    creator and staff in scope."""
     if not _signed_in(user):
         return ServiceProject.objects.none()
+    always = Q(owner=user) | Q(created_by=user) | scope_q(user, community="community", street="community__street")
     return (
-        ServiceProject.objects.select_related("community", "owner")
+        with_review(ServiceProject.objects.all())
+        .filter(always | visible_q())
+        .select_related("community", "owner")
         .prefetch_related("demands", "resources")
         .order_by("-id")
     )

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from backend.accounts.models import MOBILE_RE, User, mask_phone
 from backend.communities.models import Community, Estate, Grid, PartyOrganization
 from backend.core import idcard
-from backend.core.fields import MaskedOnOutputRegexField, UploadListField, UploadSerializer
+from backend.core.fields import ContentReviewField, MaskedOnOutputRegexField, UploadListField, UploadSerializer
 from backend.core.periods import InvalidPeriod, parse_period
 
 from .models import (
@@ -386,6 +386,7 @@ class DemandSerializer(serializers.ModelSerializer):
     claimed_organization_name = serializers.CharField(
         source="claimed_organization.name", read_only=True, allow_null=True
     )
+    content_review = ContentReviewField()
 
     class Meta:
         model = Demand
@@ -412,6 +413,7 @@ class DemandSerializer(serializers.ModelSerializer):
             "confirmed_at",
             "cancelled_at",
             "created_at",
+            "content_review",
         ]
         read_only_fields = [
             "id",
@@ -473,6 +475,7 @@ class ResourceSerializer(serializers.ModelSerializer):
     )
     community_name = serializers.CharField(source="community.name", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True, allow_null=True)
+    content_review = ContentReviewField()
 
     class Meta:
         model = Resource
@@ -489,6 +492,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "is_active",
             "created_at",
             "updated_at",
+            "content_review",
         ]
         read_only_fields = ["id", "offered_by", "is_active", "created_at", "updated_at"]
 
@@ -507,6 +511,7 @@ class ServiceProjectSerializer(serializers.ModelSerializer):
     community_name = serializers.CharField(source="community.name", read_only=True)
     demands = serializers.PrimaryKeyRelatedField(queryset=Demand.objects.all(), many=True, required=False)
     resources = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.all(), many=True, required=False)
+    content_review = ContentReviewField()
 
     class Meta:
         model = ServiceProject
@@ -525,6 +530,7 @@ class ServiceProjectSerializer(serializers.ModelSerializer):
             "ends_on",
             "created_at",
             "updated_at",
+            "content_review",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 

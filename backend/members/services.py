@@ -20,7 +20,7 @@ from backend.accounts import services as account_services
 from backend.accounts.models import Role, User
 from backend.accounts.scoping import can_act_on_community, get_scope
 from backend.communities.models import Community, Estate, Grid, PartyOrganization
-from backend.core import crypto, idcard
+from backend.core import crypto, idcard, moderation
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
@@ -522,6 +522,14 @@ def file_demand(
     if photos:
         demand.photos.set(photos)
     _step(demand, action=DemandStep.Action.CREATED, from_status="", actor=user, at=demand.created_at)
+    # Members and units of the community see it (to claim it) only once WeChat has passed it.
+    moderation.submit(
+        demand,
+        author=user,
+        community_id=community.pk,
+        texts={"text": ("title", "description")},
+        images=photos,
+    )
     return demand
 
 
@@ -533,6 +541,7 @@ def claim_demand(*, demand: Demand, user: User, organization: PartyOrganization 
         raise _transition_error(demand, DemandStep.Action.CLAIMED)
     if demand.requester_id == user.pk:
         raise DomainError("permission_denied", _("不能认领自己提出的需求"))
+    moderation.require_visible(demand)
     if organization is not None:
         if organization.pk not in get_scope(user).organization_ids or not selectors.unit_registered_with(
             organization.pk, demand.community_id
@@ -562,6 +571,7 @@ def assign_demand(*, demand: Demand, by: User, member: PartyMember, note: str = 
         raise field_error("member", _("该党员未在本社区报到"))
     if member.user_id == demand.requester_id:
         raise field_error("member", _("不能派给提出需求的人"))
+    moderation.require_visible(demand)
     previous_status, previous_holder = demand.status, demand.claimed_by_id
     demand.status = Demand.Status.CLAIMED
     demand.claimed_by = member.user
@@ -706,7 +716,7 @@ def offer_resource(
             raise field_error("organization", _("只能以已向本社区报到、且由您联络的单位名义登记"))
     elif not is_staff and selectors.approved_member_in(user, community.pk) is None:
         raise DomainError("permission_denied", _("只有在本社区报到的党员、共建单位或社区工作人员可以登记资源"))
-    return Resource.objects.create(
+    resource = Resource.objects.create(
         community=community,
         title=title,
         category=category,
@@ -714,6 +724,12 @@ def offer_resource(
         offered_by=user,
         organization=organization,
     )
+    _check_resource(resource, by=user)
+    return resource
+
+
+def _check_resource(resource: Resource, *, by: User) -> None:
+    moderation.submit(resource, author=by, community_id=resource.community_id, texts={"text": ("title", "description")})
 
 
 RESOURCE_EDITABLE = {"title", "category", "description", "is_active"}
@@ -736,6 +752,8 @@ def update_resource(*, resource: Resource, by: User, **changes: Any) -> Resource
         setattr(resource, field, value)
     if changes:
         resource.save(update_fields=[*changes, "updated_at"])
+    # Unchanged text keeps its verdict; changed text is checked again before others see it.
+    _check_resource(resource, by=by)
     return resource
 
 
@@ -784,7 +802,12 @@ def create_project(
     )
     project.demands.set(demands)
     project.resources.set(resources)
+    _check_project(project, by=by)
     return project
+
+
+def _check_project(project: ServiceProject, *, by: User) -> None:
+    moderation.submit(project, author=by, community_id=project.community_id, texts={"text": ("name", "description")})
 
 
 PROJECT_EDITABLE = {"name", "description", "status", "starts_on", "ends_on", "owner", "demands", "resources"}
@@ -819,6 +842,7 @@ def update_project(*, project: ServiceProject, by: User, **changes: Any) -> Serv
         project.demands.set(demands)
     if resources is not None:
         project.resources.set(resources)
+    _check_project(project, by=by)
     return project
 
 

@@ -12,3 +12,9 @@ class NoticesConfig(AppConfig):
         from . import services, subscribe  # noqa: F401 - subscribe registers its system check
 
         event_sinks.register("realtime", services.deliver_event)
+        # Authors hear of their content being rejected by WeChat or staff (backend/core/moderation.py).
+        from backend.core.moderation import verdict_listeners
+
+        from .content import tell_author_of_rejection
+
+        verdict_listeners.register("notices.author", tell_author_of_rejection)

@@ -269,6 +269,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "streets/"): PUBLIC,
     ("GET", "streets/{pk}/"): PUBLIC,
     ("POST", "uploads/"): SIGNED_IN,
+    # WeChat's message push: only a request signed with WECHAT_PUSH_TOKEN gets past, whoever sends it.
+    ("GET", "wechat/push/"): "403 403 403 403 403 403 403 403 403 403",
+    ("POST", "wechat/push/"): "403 403 403 403 403 403 403 403 403 403",
     ("GET", "volunteers/"): SIGNED_IN,
     ("GET", "volunteers/certificates/"): SIGNED_IN,
     ("POST", "volunteers/certificates/"): SIGNED_IN,
