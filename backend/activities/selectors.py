@@ -16,6 +16,7 @@ from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community, get_scope, scope_q
 from backend.communities.models import PartyOrganization
 from backend.core.events import Audience
+from backend.core.moderation import visible_q, with_review
 from backend.core.periods import Period
 from backend.members.models import MemberRegistration, PartyMember
 
@@ -527,5 +528,9 @@ def leave_requests_for(user: Any) -> QuerySet[LeaveRequest]:
     return LeaveRequest.objects.filter(visible).select_related("activity", "user", "decided_by")
 
 
-def photos_of(activity: Activity) -> QuerySet[ActivityPhoto]:
-    return ActivityPhoto.objects.filter(activity=activity).select_related("upload").order_by("id")
+def photos_of(activity: Activity, *, viewer: Any) -> QuerySet[ActivityPhoto]:
+    """An activity's photos; one WeChat has not passed yet only to whoever added it and its staff."""
+    photos = with_review(ActivityPhoto.objects.filter(activity=activity)).select_related("upload").order_by("id")
+    if may_manage(viewer, activity):
+        return photos
+    return photos.filter(visible_q() | Q(added_by_id=getattr(viewer, "pk", None)))

@@ -13,7 +13,7 @@ from backend.accounts.models import User
 from backend.accounts.scoping import limit_choices
 from backend.brands.models import Brand
 from backend.communities.models import Community, PartyOrganization
-from backend.core.fields import MAX_ID, UploadField, UploadListField, UploadSerializer
+from backend.core.fields import MAX_ID, ContentReviewField, UploadField, UploadListField, UploadSerializer
 from backend.core.models import Upload
 
 from .models import RADIUS_MAX_M, RADIUS_MIN_M, Activity, ActivityPhoto, CheckIn, Enrollment, LeaveRequest, Minutes
@@ -178,10 +178,11 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 class PhotoSerializer(serializers.ModelSerializer):
     image = UploadSerializer(source="upload", read_only=True)
+    content_review = ContentReviewField()
 
     class Meta:
         model = ActivityPhoto
-        fields = ["id", "upload", "image", "added_by", "added_at"]
+        fields = ["id", "upload", "image", "added_by", "added_at", "content_review"]
         read_only_fields = fields
 
 

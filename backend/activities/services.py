@@ -31,7 +31,7 @@ from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community
 from backend.brands.models import Brand
 from backend.communities.models import Community, PartyOrganization
-from backend.core import geo
+from backend.core import geo, moderation
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 from backend.core.models import Upload
@@ -920,6 +920,12 @@ def attach_photos(*, activity: Activity, by: User, uploads: Sequence[Upload]) ->
     new = [upload for upload in uploads if upload.pk not in already]
     if len(already) + len(new) > MAX_PHOTOS_PER_ACTIVITY:
         raise field_error("uploads", _("每个活动最多 %(n)d 张照片") % {"n": MAX_PHOTOS_PER_ACTIVITY})
-    return ActivityPhoto.objects.bulk_create(
+    photos = ActivityPhoto.objects.bulk_create(
         [ActivityPhoto(activity=activity, upload=upload, added_by=by) for upload in new]
     )
+    # Each picture is shown to the other participants once WeChat has passed it.
+    for photo in photos:
+        moderation.submit(
+            photo, author=by, community_id=activity.community_id, images=[photo.upload], scene=moderation.SCENE_SOCIAL
+        )
+    return photos

@@ -146,7 +146,7 @@ class ActivityViewSet(
         enrollment = selectors.active_enrollment(activity, request.user)
         context = {
             **self.get_serializer_context(),
-            "photos": list(selectors.photos_of(activity)),
+            "photos": list(selectors.photos_of(activity, viewer=request.user)),
             "my_position": selectors.waitlist_position(enrollment) if enrollment is not None else None,
         }
         return Response(ActivityDetailSerializer(activity, context=context).data)
@@ -331,11 +331,15 @@ class ActivityViewSet(
             serializer.is_valid(raise_exception=True)
             services.attach_photos(activity=activity, by=request.user, uploads=serializer.validated_data["uploads"])
             return Response(
-                PhotoSerializer(selectors.photos_of(activity), many=True, context=self.get_serializer_context()).data,
+                PhotoSerializer(
+                    selectors.photos_of(activity, viewer=request.user), many=True, context=self.get_serializer_context()
+                ).data,
                 status=status.HTTP_201_CREATED,
             )
         return Response(
-            PhotoSerializer(selectors.photos_of(activity), many=True, context=self.get_serializer_context()).data
+            PhotoSerializer(
+                selectors.photos_of(activity, viewer=request.user), many=True, context=self.get_serializer_context()
+            ).data
         )
 
     # Leave and minutes (branch meetings)

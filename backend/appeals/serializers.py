@@ -10,10 +10,11 @@ from rest_framework import serializers
 
 from backend.accounts.models import User, mask_phone
 from backend.communities.models import Community, Estate
-from backend.core.fields import UploadListField, UploadSerializer
+from backend.core.fields import ContentReviewField, UploadListField, UploadSerializer
 from backend.core.periods import ALL, InvalidPeriod, parse_period
 
 from .models import Appeal, AppealStep
+from .selectors import may_handle
 
 contact_phone_validator = RegexValidator(r"^\+?[0-9][0-9-]{4,19}$", _("请输入有效的电话号码"), code="invalid_phone")
 
@@ -48,6 +49,14 @@ class AppealSerializer(serializers.ModelSerializer):
     filed_by = PersonSerializer(read_only=True, allow_null=True)
     is_mine = serializers.SerializerMethodField(help_text="the caller is the resident: they may rate it")
     steps = AppealStepSerializer(many=True, read_only=True)
+    content_flag = ContentReviewField(
+        holds=False,
+        help_text=(
+            "for handlers only (null for the resident): the content check of the text, photos and rating "
+            "comment. rejected: WeChat found it risky; review: WeChat or nobody could decide; pending: "
+            "being checked. Nothing is hidden from the handlers either way."
+        ),
+    )
 
     class Meta:
         model = Appeal
@@ -87,6 +96,7 @@ class AppealSerializer(serializers.ModelSerializer):
             "score",
             "comment",
             "steps",
+            "content_flag",
         ]
         read_only_fields = fields
 
@@ -103,6 +113,9 @@ class AppealSerializer(serializers.ModelSerializer):
         own = viewer is not None and viewer in (instance.resident_id, instance.filed_by_id)
         if not (own or self.context.get("show_phone")):
             data["contact_phone"] = mask_phone(instance.contact_phone) or ""
+        request = self.context.get("request")
+        if not may_handle(getattr(request, "user", None), instance):
+            data["content_flag"] = None
         return data
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community, get_scope
 from backend.communities.models import Community, Estate, Grid
+from backend.core import moderation
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
@@ -228,6 +229,15 @@ def submit_appeal(
     photos = list(photos)
     if photos:
         appeal.photos.set(photos)
+    # Only its handlers read it: checked and flagged for them, never held from them.
+    moderation.submit(
+        appeal,
+        author=filer,
+        community_id=community.pk,
+        texts={"text": ("content", "place")},
+        images=photos,
+        holds=False,
+    )
     step = _step(appeal, kind=Kind.SUBMITTED, actor=filer, at=submitted_at, content=content)
     _announce(appeal, step)
     _tell_handlers(appeal, event="appeal.submitted")
@@ -338,6 +348,14 @@ def rate(*, appeal: Appeal, by: User, score: int, comment: str = "", now: dt.dat
     appeal.rated_at = at
     appeal.closed_at = at
     appeal.save(update_fields=["status", "score", "comment", "rated_at", "closed_at", "updated_at"])
+    moderation.submit(
+        appeal,
+        author=by,
+        community_id=appeal.community_id,
+        texts={"comment": ("comment",)},
+        holds=False,
+        scene=moderation.SCENE_COMMENT,
+    )
     _announce(appeal, _step(appeal, kind=Kind.RATED, actor=by, at=at, content=comment))
     return appeal
 

@@ -11,6 +11,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from backend.accounts.models import Role, RoleGrant
 from backend.communities.models import Community
+from backend.core.moderation import visible_q, with_review
 from backend.core.scoping import get_scope, scope_q
 
 from .models import Brand, BrandDeadline, BrandDeadlineCommunity, BrandPlan, Honor
@@ -23,9 +24,11 @@ def _brand_scope_q(user: Any, prefix: str = "") -> Q:
 
 
 def visible_brands(user: Any) -> QuerySet[Brand]:
-    """Published brands for everyone (anonymous too); any status for the staff whose scope covers them."""
+    """Published brands WeChat has passed for everyone (anonymous too); any status for the staff
+    whose scope covers them."""
     return (
-        Brand.objects.filter(Q(status=Brand.Status.ACTIVE) | _brand_scope_q(user))
+        with_review(Brand.objects.all())
+        .filter((Q(status=Brand.Status.ACTIVE) & visible_q()) | _brand_scope_q(user))
         .select_related("community__street", "logo")
         .order_by("id")
     )

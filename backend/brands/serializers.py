@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backend.communities.models import Community, PartyOrganization, Street
-from backend.core.fields import UploadField, UploadListField, UploadSerializer
+from backend.core.fields import ContentReviewField, UploadField, UploadListField, UploadSerializer
 from backend.core.models import Upload
 from backend.core.selectors import uploads_owned_by
 
@@ -73,6 +73,7 @@ class BrandSerializer(serializers.ModelSerializer):
     logo = CurrentOrOwnUploadField(kind=Upload.Kind.IMAGE, required=False, allow_null=True)
     logo_image = UploadSerializer(source="logo", read_only=True, allow_null=True)
     working_method = WorkingMethodSerializer(source="*", required=False)
+    content_review = ContentReviewField()
 
     class Meta:
         model = Brand
@@ -92,6 +93,7 @@ class BrandSerializer(serializers.ModelSerializer):
             "retired_at",
             "created_at",
             "updated_at",
+            "content_review",
         ]
         read_only_fields = ["status", "published_at", "retired_at", "created_at", "updated_at"]
 

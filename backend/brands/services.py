@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.scoping import can_act_on_community, can_act_on_street
 from backend.communities.models import Community, PartyOrganization, Street
+from backend.core import moderation
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 from backend.core.models import Upload
@@ -104,7 +105,7 @@ def create_brand(
         raise _denied(_("只能为本社区创建品牌"))
     if logo is not None and logo.kind != Upload.Kind.IMAGE:
         raise field_error("logo", _("品牌标志须为图片"))
-    return Brand.objects.create(
+    brand = Brand.objects.create(
         community=community,
         name=name,
         slogan=slogan,
@@ -114,6 +115,23 @@ def create_brand(
         method_problem=method_problem,
         method_steps=_clean_steps(method_steps),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    _check_content(brand, actor=actor)
+    return brand
+
+
+BRAND_TEXT_FIELDS = ("name", "slogan", "description", "method_name", "method_problem", "method_steps")
+
+
+def _check_content(brand: Brand, *, actor: Any) -> None:
+    """The public page waits for WeChat (its text and logo); unchanged parts keep their verdict."""
+    moderation.submit(
+        brand,
+        author=actor,
+        community_id=brand.community_id,
+        texts={"text": BRAND_TEXT_FIELDS},
+        images=[brand.logo],
+        scene=moderation.SCENE_PROFILE,
     )
 
 
@@ -135,6 +153,7 @@ def update_brand(*, actor: Any, brand: Brand, **changes: Any) -> Brand:
     for name, value in changes.items():
         setattr(brand, name, value)
     brand.save()
+    _check_content(brand, actor=actor)
     return brand
 
 
@@ -188,6 +207,7 @@ def delete_brand(*, actor: Any, brand: Brand) -> None:
         raise _invalid_transition(_("已发布或已停用的品牌不能删除"))
     if brand.plans.exclude(status=BrandPlan.Status.DRAFT).exists():
         raise _invalid_transition(_("品牌已有提交过的方案, 不能删除"))
+    moderation.forget(brand)
     brand.delete()
 
 

@@ -29,6 +29,7 @@ from backend.appeals.models import Appeal
 from backend.appeals.selectors import Ratio, appeal_rates, overdue_for
 from backend.brands.models import Brand, BrandDeadlineCommunity, BrandPlan, Honor
 from backend.communities.models import Community, PartyOrganization, Street
+from backend.core.moderation import visible_q, with_review
 from backend.core.periods import Period
 from backend.members.models import (
     Demand,
@@ -764,7 +765,8 @@ class BrandFiguresReport:
 
 
 def public_brands() -> QuerySet[Brand]:
-    return Brand.objects.filter(status=Brand.Status.ACTIVE)
+    # A brand page WeChat has not passed yet is not public (backend/core/moderation.py).
+    return with_review(Brand.objects.filter(status=Brand.Status.ACTIVE)).filter(visible_q())
 
 
 def brand_figures(brand: Brand, *, now: datetime | None = None) -> BrandFiguresReport:
