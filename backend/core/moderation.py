@@ -111,6 +111,7 @@ def _reset(check: ContentCheck, *, now: datetime) -> None:
     check.decision_note = ""
 
 
+@transaction.atomic
 def submit(
     obj: models.Model,
     *,
