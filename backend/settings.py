@@ -283,6 +283,9 @@ REST_FRAMEWORK = {
         "checkin": "30/min",
         # Each certificate PDF embeds a subset of a CJK font: about a second of CPU.
         "certificate_pdf": "20/min",
+        # The owner's copy of all their data, and account deletion (it checks a password).
+        "personal_data_export": "5/hour",
+        "account_deletion": "10/hour",
     },
     "NUM_PROXIES": TRUSTED_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

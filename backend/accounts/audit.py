@@ -1,7 +1,9 @@
 """The audit trail of staff reading other people's personal details (PIPL: who looked at whom, when).
 
 Apps call `record_access` (one read) or `record_accesses` (a page of a list, one INSERT) from
-the view that shows the data; a person reading their own details is not recorded.
+the view that shows the data; a person reading their own details is not recorded, except the
+copy of everything held about them (`record_own_export`): who took a full copy, and when, is
+worth knowing when an account is later said to be compromised.
 """
 
 from __future__ import annotations
@@ -43,3 +45,10 @@ def record_accesses(
             PersonalDataAccess(actor=actor, subject_id=subject_id, what=what, object_id=object_id, path=path[:PATH_MAX])
         )
     return PersonalDataAccess.objects.bulk_create(rows) if rows else []
+
+
+def record_own_export(*, user: User, path: str = "") -> PersonalDataAccess:
+    """The person took the export of their own data (actor and subject are the same account)."""
+    return PersonalDataAccess.objects.create(
+        actor=user, subject=user, what="personal_data_export", object_id=user.pk, path=path[:PATH_MAX]
+    )

@@ -110,3 +110,45 @@ class RoleGrantCreateSerializer(serializers.Serializer):
         self.fields["community"].queryset = visible_communities(user)
         self.fields["grid"].queryset = Grid.objects.filter(community__in=visible_communities(user))
         self.fields["organization"].queryset = staff_organizations(user)
+
+
+class AccountDeletionSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(help_text="must be true: the person confirmed, after reading what deletion does")
+    current_password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=128,
+        trim_whitespace=False,
+        write_only=True,
+        help_text="accounts with a password: the password",
+    )
+    wechat_code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=128,
+        write_only=True,
+        help_text="WeChat accounts: a fresh code from wx.login(), which must belong to the account's WeChat user",
+    )
+
+    def validate_confirm(self, value: bool) -> bool:
+        if value is not True:
+            raise serializers.ValidationError(_("请确认注销账号"))
+        return value
+
+
+class PersonalDataExportSerializer(serializers.Serializer):
+    format = serializers.CharField(help_text="personal-data/1")
+    exported_at = serializers.DateTimeField()
+    user = serializers.IntegerField(help_text="the account's id")
+    sections = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text=(
+            "everything held about the caller, unmasked, by subject: account, roles, uploads, party_member "
+            "(ID number decrypted), member_registrations, unit_registrations, consents, posts, points, demands, "
+            "resources, enrollments, check_ins (distance and whether inside, never a position), leave_requests, "
+            "volunteer (ID number decrypted), service_records (with corrections), certificates, appeals (with "
+            "steps), notices, subscribe_consents"
+        ),
+    )

@@ -1,16 +1,23 @@
-"""Account writes: role grants and revocations, profile changes, staff accounts."""
+"""Account writes: role grants and revocations, profile changes, staff accounts, account deletion."""
 
 from __future__ import annotations
+
+import logging
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.communities.models import Community, Grid, PartyOrganization, Street
-from backend.core.errors import DomainError
+from backend.core.errors import DomainError, field_error
+from backend.core.models import Upload
 
 from .models import SCOPE_FIELD_BY_ROLE, Role, RoleGrant, User
+from .registry import personal_data_erasers
 from .scoping import forget_scope, get_scope
+
+logger = logging.getLogger(__name__)
 
 # The roles a community secretary may hand out inside their own community.
 SECRETARY_GRANTABLE = {Role.COMMUNITY_STAFF, Role.GRID_WORKER}
@@ -150,3 +157,89 @@ def create_staff_account(
         granter=None, user=user, role=role, street=street, community=community, grid=grid, organization=organization
     )
     return user, grant
+
+
+# Account deletion (PIPL art. 47) -------------------------------------------------------------
+
+
+def verify_identity(*, user: User, current_password: str = "", wechat_code: str = "") -> None:
+    """A fresh proof that the person holding the token is the account's owner.
+
+    Password accounts give their password; WeChat accounts (most have no usable password) a new
+    `wx.login` code, which must resolve to the account's own openid. Either proof the account has
+    will do. A stolen access token alone is not enough to delete an account.
+    """
+    if current_password:
+        if not user.has_usable_password() or not user.check_password(current_password):
+            raise field_error("current_password", _("密码不正确"))
+        return
+    if wechat_code:
+        if not user.wechat_openid:
+            raise field_error("wechat_code", _("该账号未绑定微信, 请输入当前密码"))
+        # Imported here: the WeChat client is needed by this path only, and it is a network call.
+        from backend.core.wechat import WeChatClient
+
+        session = WeChatClient().code2session(wechat_code)
+        if session.openid != user.wechat_openid:
+            raise field_error("wechat_code", _("请使用该账号绑定的微信确认"), code="invalid_code")
+        return
+    if user.has_usable_password():
+        raise field_error("current_password", _("请输入当前密码"))
+    raise field_error("wechat_code", _("请在小程序中重新授权微信登录后确认"))
+
+
+def _revoke_tokens(user: User) -> None:
+    """Every refresh token still outstanding is blacklisted; access tokens die with is_active=False."""
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    outstanding = OutstandingToken.objects.filter(
+        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+
+
+@transaction.atomic
+def anonymise_account(*, user: User, now: datetime | None = None) -> bool:
+    """Strip the account of everything that identifies the person; False if that was done before.
+
+    Each app anonymises its own profile rows (`registry.personal_data_erasers`); ledgers keep
+    their rows, now pointing at a pseudonymous account (`用户{id}`). Then the account itself:
+    phone, names, WeChat identity and home community go, the password becomes unusable, the account
+    is deactivated (its tokens stop working) and its role grants are revoked.
+    """
+    now = now or timezone.now()
+    account = User.objects.select_for_update().get(pk=user.pk)
+    if account.anonymised_at is not None:
+        return False
+    for _app, eraser in personal_data_erasers.items():
+        eraser(account, now=now)
+    # The files stay with what they document (an appeal, a record); their names were the person's.
+    Upload.objects.filter(owner=account).exclude(original_name="").update(original_name="")
+    RoleGrant.objects.filter(user=account, revoked_at__isnull=True).update(revoked_at=now, revoked_by=account)
+    account.phone = None
+    account.real_name = ""
+    account.nickname = ""
+    account.wechat_openid = None
+    account.wechat_unionid = None
+    account.community = None
+    account.set_unusable_password()
+    account.is_active = False
+    account.is_staff = False
+    account.is_superuser = False
+    account.anonymised_at = now
+    account.save()
+    account.groups.clear()
+    account.user_permissions.clear()
+    _revoke_tokens(account)
+    forget_scope(account)
+    forget_scope(user)
+    logger.info("account %s deleted at the owner's request and anonymised", account.pk)
+    return True
+
+
+def delete_account(*, user: User, current_password: str = "", wechat_code: str = "") -> bool:
+    """The owner deletes their account: identity checked first (the WeChat call outside any transaction)."""
+    verify_identity(user=user, current_password=current_password, wechat_code=wechat_code)
+    return anonymise_account(user=user)

@@ -4,15 +4,22 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from backend.core.throttling import AnonThrottle, LoginAddressThrottle, LoginPhoneThrottle
+from backend.core.throttling import AnonThrottle, LoginAddressThrottle, LoginPhoneThrottle, UserThrottle
 
-from . import services
+from . import audit, selectors, services
 from .models import RoleGrant
 from .permissions import CanManageRoles
 from .scoping import scope_q
-from .serializers import RoleGrantCreateSerializer, RoleGrantSerializer
+from .serializers import (
+    AccountDeletionSerializer,
+    PersonalDataExportSerializer,
+    RoleGrantCreateSerializer,
+    RoleGrantSerializer,
+)
 
 
 class LoginView(TokenObtainPairView):
@@ -80,4 +87,62 @@ class RoleGrantViewSet(
     def destroy(self, request, pk=None):
         grant = self.get_object()
         services.revoke_role(revoker=request.user, grant=grant)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Personal data: the owner's copy and the account's deletion -----------------------------------
+
+
+class PersonalDataExportThrottle(UserRateThrottle):
+    """A full copy reads every app's tables: a few an hour is what a person needs."""
+
+    scope = "personal_data_export"
+
+
+class AccountDeletionThrottle(UserRateThrottle):
+    """Deletion checks a password: guessing it through here is slowed like a login."""
+
+    scope = "account_deletion"
+
+
+class PersonalDataExportView(APIView):
+    """Everything held about the caller, unmasked (it is theirs), as one JSON document.
+
+    Each export is written to the personal-data audit log.
+    """
+
+    throttle_classes = [UserThrottle, PersonalDataExportThrottle]
+
+    @extend_schema(responses={200: PersonalDataExportSerializer})
+    def get(self, request):
+        with transaction.atomic():
+            # The audit row is written with the read or not at all.
+            data = selectors.personal_data_export(request.user)
+            audit.record_own_export(user=request.user, path=request.get_full_path())
+        response = Response(data)
+        response["Content-Disposition"] = f'attachment; filename="personal-data-{request.user.pk}.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class AccountDeletionView(APIView):
+    """Delete the caller's account: its personal details are erased, its ledgers stay, pseudonymous.
+
+    Needs `confirm: true` and a fresh proof of identity: `current_password` for accounts with a
+    password, or `wechat_code` (a new `wx.login()` code of the same WeChat user). Answers 204; the
+    tokens stop working at once, so a retry answers 401.
+    """
+
+    throttle_classes = [UserThrottle, AccountDeletionThrottle]
+    # 503/429 from WeChat when the proof is a wx.login code.
+    error_statuses = ("503",)
+
+    @extend_schema(request=AccountDeletionSerializer, responses={204: None})
+    def post(self, request):
+        body = AccountDeletionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        services.delete_account(
+            user=request.user, current_password=data["current_password"], wechat_code=data["wechat_code"]
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -9,13 +9,17 @@ class ActivitiesConfig(AppConfig):
     def ready(self) -> None:
         from datetime import timedelta
 
+        from backend.accounts.registry import personal_data_erasers, personal_data_exporters
         from backend.core.events import register_audience_provider, watch_permission
         from backend.core.scheduler import register_job
 
-        from . import selectors
+        from . import selectors, services
         from .tasks import finish_due_activities
 
         # Notices for an activity reach whoever signed up; its live attendance, staff in scope.
         register_audience_provider("activity", "activities", selectors.signed_up_user_ids)
         watch_permission.register("activity", selectors.may_watch)
         register_job(name="activities.finish_due", every=timedelta(minutes=5), enqueue=finish_due_activities.enqueue)
+        # What activities holds about a person: in their export, and erased with their account.
+        personal_data_exporters.register("activities", selectors.personal_data)
+        personal_data_erasers.register("activities", services.erase_personal_data)

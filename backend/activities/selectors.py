@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community, get_scope, scope_q
+from backend.accounts.selectors import rows
 from backend.communities.models import PartyOrganization
 from backend.core.events import Audience
 from backend.core.moderation import visible_q, with_review
@@ -534,3 +535,48 @@ def photos_of(activity: Activity, *, viewer: Any) -> QuerySet[ActivityPhoto]:
     if may_manage(viewer, activity):
         return photos
     return photos.filter(visible_q() | Q(added_by_id=getattr(viewer, "pk", None)))
+
+
+# Personal data (accounts.registry) ------------------------------------------------------------
+
+
+def personal_data(user: User) -> dict[str, Any]:
+    """The user's enrolments, check-ins and leave requests (their own export). A check-in holds the
+    distance from the venue and whether it was inside the geofence: no position was ever kept."""
+    return {
+        "enrollments": rows(
+            Enrollment.objects.filter(user=user).order_by("id"),
+            "id",
+            "activity_id",
+            "activity__title",
+            "activity__starts_at",
+            "status",
+            "created_at",
+            "promoted_at",
+            "withdrawn_at",
+        ),
+        "check_ins": rows(
+            CheckIn.objects.filter(user=user).order_by("id"),
+            "id",
+            "activity_id",
+            "activity__title",
+            "kind",
+            "at",
+            "distance_m",
+            "accuracy_m",
+            "inside",
+            "manual",
+            "reason",
+        ),
+        "leave_requests": rows(
+            LeaveRequest.objects.filter(user=user).order_by("id"),
+            "id",
+            "activity_id",
+            "activity__title",
+            "reason",
+            "status",
+            "requested_at",
+            "decided_at",
+            "decision_note",
+        ),
+    }

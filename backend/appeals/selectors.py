@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from backend.accounts.models import Role, RoleGrant, User
 from backend.accounts.scoping import get_scope, scope_q
+from backend.accounts.selectors import rows
 from backend.communities.models import Community, Grid, Street
 from backend.core.moderation import with_review
 from backend.core.periods import Period
@@ -216,3 +217,54 @@ def appeals_for_rates(
             return None
         return Appeal.objects.filter(community__street_id=street_id)
     return Appeal.objects.filter(scope_q(user, community="community", street="community__street"))
+
+
+# Personal data (accounts.registry) ------------------------------------------------------------
+
+
+def appeals_about(user: Any) -> QuerySet[Appeal]:
+    """The appeals that are the person's own: those for them, and those they filed in the app.
+    (Appeals a grid worker filed on someone's behalf are that someone's.)"""
+    return Appeal.objects.filter(Q(resident=user) | Q(filed_by=user, source=Appeal.Source.APP))
+
+
+def personal_data(user: Any) -> dict[str, Any]:
+    """The person's appeals with every step (their own export; contact details unmasked)."""
+    appeals = rows(
+        appeals_about(user).order_by("id"),
+        "id",
+        "source",
+        "ticket_number",
+        "community_id",
+        "community__name",
+        "estate__name",
+        "place",
+        "category",
+        "urgency",
+        "content",
+        "contact_name",
+        "contact_phone",
+        "status",
+        "submitted_at",
+        "accepted_at",
+        "replied_at",
+        "resolved_at",
+        "rated_at",
+        "rejected_at",
+        "closed_at",
+        "score",
+        "comment",
+    )
+    steps: dict[int, list[dict[str, Any]]] = {appeal["id"]: [] for appeal in appeals}
+    if steps:
+        for step in rows(
+            AppealStep.objects.filter(appeal_id__in=list(steps)).order_by("at", "id"),
+            "appeal_id",
+            "kind",
+            "content",
+            "at",
+        ):
+            steps[step.pop("appeal_id")].append(step)
+    for appeal in appeals:
+        appeal["steps"] = steps[appeal["id"]]
+    return {"appeals": appeals}

@@ -402,3 +402,12 @@ def close_unrated(*, now: dt.datetime | None = None) -> int:
             _announce(appeal, step)
             closed += 1
     return closed
+
+
+# Personal data (accounts.registry) ------------------------------------------------------------
+
+
+def erase_personal_data(user: User, *, now: dt.datetime) -> None:
+    """Account deletion: the contact name and phone on the person's own appeals go; the appeal, its
+    steps and its rating stay (the rates are computed from them)."""
+    selectors.appeals_about(user).exclude(contact_name="", contact_phone="").update(contact_name="", contact_phone="")

@@ -9,10 +9,11 @@ class MembersConfig(AppConfig):
     def ready(self) -> None:
         from datetime import timedelta
 
+        from backend.accounts.registry import personal_data_erasers, personal_data_exporters
         from backend.core.events import register_audience_provider
         from backend.core.scheduler import register_job
 
-        from . import selectors
+        from . import selectors, services
         from .tasks import auto_confirm_demands
 
         # Registered members belong to their community's (street's, grid's) notice audience.
@@ -22,3 +23,6 @@ class MembersConfig(AppConfig):
         register_job(
             name="members.auto_confirm_demands", every=timedelta(hours=1), enqueue=auto_confirm_demands.enqueue
         )
+        # What members holds about a person: in their export, and erased with their account.
+        personal_data_exporters.register("members", selectors.personal_data)
+        personal_data_erasers.register("members", services.erase_personal_data)

@@ -39,6 +39,30 @@ class PrivacyConsent(models.Model):
         return f"{self.user} · {self.get_purpose_display()} · {self.version}"
 
 
+class ConsentWithdrawal(models.Model):
+    """A person withdrawing a consent (PIPL art. 15). Never edited; giving consent again is a new consent.
+
+    What it ends is in `services.withdraw_consent`: for party_member, the 双报到 and the details
+    stored under that consent.
+    """
+
+    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="consent_withdrawals", verbose_name="用户")
+    purpose = models.CharField("用途", max_length=32, choices=PrivacyConsent.Purpose.choices)
+    # The latest consent for the purpose when it was withdrawn; earlier ones had been superseded by it.
+    consent = models.OneToOneField(
+        PrivacyConsent, on_delete=models.PROTECT, related_name="withdrawal", verbose_name="撤回的同意"
+    )
+    withdrawn_at = models.DateTimeField("撤回时间", default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "撤回同意记录"
+        verbose_name_plural = "撤回同意记录"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_purpose_display()} · 撤回"
+
+
 class PartyMember(models.Model):
     """A party member's details. Sensitive: stored only with a consent (the FK cannot be empty)."""
 

@@ -16,6 +16,7 @@ from backend.core.fields import ContentReviewField, MaskedOnOutputRegexField, Up
 from backend.core.periods import InvalidPeriod, parse_period
 
 from .models import (
+    ConsentWithdrawal,
     Demand,
     DemandStep,
     MemberRegistration,
@@ -23,6 +24,7 @@ from .models import (
     PointsEntry,
     PointsRule,
     PostAssignment,
+    PrivacyConsent,
     Resource,
     ServicePost,
     ServiceProject,
@@ -142,6 +144,27 @@ class ReasonSerializer(serializers.Serializer):
 @extend_schema_serializer(many=False)
 class PrivacyNoticeSerializer(serializers.Serializer):
     version = serializers.CharField(help_text="the privacy notice version a registration must agree to")
+
+
+class ConsentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    purpose = serializers.ChoiceField(choices=PrivacyConsent.Purpose.choices)
+    version = serializers.CharField(help_text="the privacy notice version agreed to")
+    given_at = serializers.DateTimeField()
+    withdrawn_at = serializers.DateTimeField(allow_null=True, help_text="null: standing, or superseded by a newer one")
+
+
+class ConsentWithdrawSerializer(serializers.Serializer):
+    purpose = serializers.ChoiceField(choices=PrivacyConsent.Purpose.choices)
+
+
+class ConsentWithdrawalSerializer(serializers.ModelSerializer):
+    version = serializers.CharField(source="consent.version", read_only=True)
+
+    class Meta:
+        model = ConsentWithdrawal
+        fields = ["id", "purpose", "consent", "version", "withdrawn_at"]
+        read_only_fields = fields
 
 
 class UnitRegistrationSerializer(serializers.ModelSerializer):

@@ -9,6 +9,7 @@ router.register("members/unit-registrations", views.UnitRegistrationViewSet, bas
 router.register("members/posts", views.ServicePostViewSet, basename="service-post")
 router.register("members/points", views.PointsViewSet, basename="points")
 router.register("members/privacy-notice", views.PrivacyNoticeViewSet, basename="privacy-notice")
+router.register("members/consents", views.ConsentViewSet, basename="consent")
 router.register("members", views.MemberViewSet, basename="member")
 router.register("demands", views.DemandViewSet, basename="demand")
 router.register("resources", views.ResourceViewSet, basename="resource")

@@ -30,6 +30,9 @@ from .models import (
 from .serializers import (
     AssignmentSerializer,
     ClaimSerializer,
+    ConsentSerializer,
+    ConsentWithdrawalSerializer,
+    ConsentWithdrawSerializer,
     CorrectionSerializer,
     DemandAssignSerializer,
     DemandDetailSerializer,
@@ -726,6 +729,40 @@ class PointsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             member=data["member"], points=data["points"], reason=data["reason"], by=request.user, year=data.get("year")
         )
         return Response(PointsEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentViewSet(viewsets.GenericViewSet):
+    """My privacy consents, and withdrawing one (PIPL art. 15): only ever the caller's own."""
+
+    pagination_class = None
+    filter_backends: list = []
+
+    @property
+    def error_statuses(self) -> tuple[str, ...]:
+        return ("409",) if getattr(self, "action", None) == "withdraw" else ()
+
+    @extend_schema(responses={200: ConsentSerializer(many=True)})
+    def list(self, request):
+        return Response(ConsentSerializer(selectors.my_consents(request.user), many=True).data)
+
+    @extend_schema(
+        request=ConsentWithdrawSerializer,
+        responses={201: ConsentWithdrawalSerializer, 200: ConsentWithdrawalSerializer},
+        description=(
+            "201: withdrawn now; 200: it already was (a retry). party_member: the 双报到 ends, posts are "
+            "left, and the name, phone, address, employer, date joined and ID number given under the "
+            "consent are erased; the history (registrations, points) stays. 409 when no consent was given."
+        ),
+    )
+    @action(detail=False, methods=["post"])
+    def withdraw(self, request):
+        body = ConsentWithdrawSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        withdrawal, created = services.withdraw_consent(user=request.user, purpose=body.validated_data["purpose"])
+        return Response(
+            ConsentWithdrawalSerializer(withdrawal).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class PrivacyNoticeViewSet(viewsets.ViewSet):

@@ -7,9 +7,10 @@ class NoticesConfig(AppConfig):
     verbose_name = "通知公告"
 
     def ready(self) -> None:
+        from backend.accounts.registry import personal_data_erasers, personal_data_exporters
         from backend.core.events import event_sinks
 
-        from . import services, subscribe  # noqa: F401 - subscribe registers its system check
+        from . import selectors, services, subscribe  # noqa: F401 - subscribe registers its system check
 
         event_sinks.register("realtime", services.deliver_event)
         # Authors hear of their content being rejected by WeChat or staff (backend/core/moderation.py).
@@ -18,3 +19,6 @@ class NoticesConfig(AppConfig):
         from .content import tell_author_of_rejection
 
         verdict_listeners.register("notices.author", tell_author_of_rejection)
+        # What notices holds about a person: in their export, and erased with their account.
+        personal_data_exporters.register("notices", selectors.personal_data)
+        personal_data_erasers.register("notices", services.erase_personal_data)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from backend.accounts.models import Role, RoleGrant, User
 from backend.accounts.scoping import get_scope
+from backend.accounts.selectors import rows
 from backend.communities.models import Grid
 from backend.core.events import Audience, may_watch, provided_user_ids
 from backend.core.models import Upload
@@ -244,3 +245,29 @@ def audience_user_ids(audience: Audience) -> set[int]:
     if extra:
         members |= _only_active(extra)
     return members
+
+
+# Personal data (accounts.registry) ------------------------------------------------------------
+
+
+def personal_data(user: Any) -> dict[str, Any]:
+    """The notices the person received (and when they read them) and their subscribe-message consents."""
+    return {
+        "notices": rows(
+            NoticeReceipt.objects.filter(user=user).order_by("-notice_id"),
+            "notice_id",
+            "notice__title",
+            "notice__body",
+            "notice__kind",
+            "notice__created_at",
+            "read_at",
+        ),
+        "subscribe_consents": rows(
+            SubscribeConsent.objects.filter(user=user).order_by("id"),
+            "template_id",
+            "remaining",
+            "accepted_total",
+            "last_accepted_at",
+            "last_rejected_at",
+        ),
+    }

@@ -494,3 +494,12 @@ def deliver_event(*, event: str, data: dict[str, Any], audience: Audience) -> No
         )
         return
     live.publish_event(selectors.audience_user_ids(audience), event, message_data)
+
+
+# Personal data (accounts.registry) ------------------------------------------------------------
+
+
+def erase_personal_data(user: User, *, now: datetime) -> None:
+    """Account deletion: the subscribe-message consents go (nothing more is sent; deliveries already
+    queued are skipped for an inactive account). Receipts stay: the senders' read figures count them."""
+    SubscribeConsent.objects.filter(user=user).delete()

@@ -9,6 +9,7 @@ class VolunteersConfig(AppConfig):
     def ready(self) -> None:
         from datetime import timedelta
 
+        from backend.accounts.registry import personal_data_erasers, personal_data_exporters
         from backend.activities import registry as activity_registry
         from backend.core.events import register_audience_provider
         from backend.core.scheduler import register_job
@@ -29,3 +30,6 @@ class VolunteersConfig(AppConfig):
             name="volunteers.sweep_checkouts", every=timedelta(hours=1), enqueue=sweep_missed_checkouts.enqueue
         )
         register_job(name="volunteers.check_hours", every=timedelta(days=1), enqueue=check_effective_hours.enqueue)
+        # What volunteers holds about a person: in their export, and erased with their account.
+        personal_data_exporters.register("volunteers", selectors.personal_data)
+        personal_data_erasers.register("volunteers", services.erase_personal_data)

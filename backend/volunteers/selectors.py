@@ -19,6 +19,8 @@ from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce, Rank
 
 from backend.accounts.scoping import get_scope, scope_q
+from backend.accounts.selectors import plain, row, rows
+from backend.core import crypto
 from backend.core.periods import Period
 
 from .models import Certificate, RecordCorrection, ServiceRecord, Volunteer, hours_between, mask_name
@@ -283,12 +285,14 @@ def rank_of_user(
         period=period, community_id=community_id, street_id=street_id
     ).query.sql_with_params()
     volunteers = connection.ops.quote_name(Volunteer._meta.db_table)
+    # Raw SQL because a window ranks before WHERE: the ORM would rank the one volunteer alone. Only
+    # our own SQL goes into the string (a quoted table name, a compiled queryset); values are params.
+    sql = (
+        f"SELECT ranked.rank, ranked.total FROM {volunteers} AS v "  # noqa: S608
+        f"LEFT JOIN ({ranked_sql}) AS ranked ON ranked.volunteer_id = v.id WHERE v.user_id = %s"
+    )  # nosec B608
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT ranked.rank, ranked.total FROM {volunteers} AS v "  # noqa: S608 - only our own SQL and names
-            f"LEFT JOIN ({ranked_sql}) AS ranked ON ranked.volunteer_id = v.id WHERE v.user_id = %s",
-            [*params, user_id],
-        )
+        cursor.execute(sql, [*params, user_id])
         found = cursor.fetchone()
     if found is None:
         return None
@@ -389,3 +393,93 @@ def effective_value_mismatches(*, chunk_size: int = 2000) -> Iterator[Mismatch]:
         stored = (start, end, hours)
         if stored != expected or expected[2] != hours_between(expected[0], expected[1]):
             yield Mismatch(record_id=pk, stored=stored, expected=expected)
+
+
+# Personal data (accounts.registry) ------------------------------------------------------------
+
+
+def personal_data(user: Any) -> dict[str, Any]:
+    """The user's volunteer profile (ID number decrypted: it is their own export), records with
+    their corrections, and certificates as issued."""
+    volunteer = Volunteer.objects.select_related("community").filter(user=user).first()
+    profile = row(
+        volunteer,
+        (
+            "id",
+            "volunteer_number",
+            "community_id",
+            "real_name",
+            "skills",
+            "id_type",
+            "id_number_masked",
+            "consent_version",
+            "consent_at",
+            "registered_via",
+            "registered_on",
+            "created_at",
+        ),
+    )
+    if volunteer is None or profile is None:
+        return {"volunteer": None, "service_records": [], "record_corrections": [], "certificates": []}
+    profile["community_name"] = volunteer.community.name
+    profile["id_number"] = crypto.decrypt(volunteer.id_number_encrypted) if volunteer.id_number_encrypted else None
+    return {
+        "volunteer": profile,
+        "service_records": rows(
+            ServiceRecord.objects.filter(volunteer=volunteer).order_by("id"),
+            "id",
+            "community_id",
+            "community__name",
+            "activity_id",
+            "activity__title",
+            "content",
+            "place",
+            "reported_started_at",
+            "reported_ended_at",
+            "started_at",
+            "ended_at",
+            "hours",
+            "source",
+            "status",
+            "created_at",
+            "approved_at",
+            "rejected_at",
+            "reject_reason",
+        ),
+        "record_corrections": rows(
+            RecordCorrection.objects.filter(record__volunteer=volunteer).order_by("id"),
+            "id",
+            "record_id",
+            "previous_started_at",
+            "previous_ended_at",
+            "previous_hours",
+            "started_at",
+            "ended_at",
+            "hours",
+            "reason",
+            "corrected_at",
+        ),
+        "certificates": [
+            plain(certificate)
+            for certificate in Certificate.objects.filter(volunteer=volunteer)
+            .order_by("id")
+            .values(
+                "id",
+                "number",
+                "community_id",
+                "period_start",
+                "period_end",
+                "hours",
+                "record_count",
+                "volunteer_name",
+                "volunteer_number",
+                "id_type",
+                "id_number_masked",
+                "service_summary",
+                "issuer_name",
+                "issued_on",
+                "revoked_at",
+                "revoke_reason",
+            )
+        ],
+    }

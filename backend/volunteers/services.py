@@ -700,3 +700,21 @@ def check_effective_hours() -> int:
             "service record %s: stored %s, ledger says %s", mismatch.record_id, mismatch.stored, mismatch.expected
         )
     return count
+
+
+# Personal data (accounts.registry) ------------------------------------------------------------
+
+
+def erase_personal_data(user: User, *, now: datetime) -> None:
+    """Account deletion: the profile keeps its volunteer number (records and certificates point at
+    it) and loses the name, skills and document. Certificates keep what they printed at issue, so a
+    certificate already handed out still verifies (masked, as verification always shows it)."""
+    Volunteer.objects.filter(user=user).update(
+        real_name="",
+        skills="",
+        id_type="",
+        id_number_encrypted="",
+        id_number_hash=None,
+        id_number_masked="",
+        updated_at=now,
+    )

@@ -1,4 +1,5 @@
-"""Staff reading certificates and the records ledger are in the personal-data audit log."""
+"""Staff reading certificates and the records ledger are in the personal-data audit log; what
+volunteers gives a person's export and takes away when the account is deleted."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend.accounts.models import PersonalDataAccess
-from backend.volunteers import services
+from backend.volunteers import selectors, services
+from backend.volunteers.models import Volunteer
 from tests.volunteers.factories import VolunteerFactory, approved, days_ago, with_id
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +90,29 @@ def test_certificate_lists_do_not_grow_in_queries(community, secretary, as_user)
     few = count()
     issue(5)
     assert count() == few
+
+
+def test_erasure_keeps_the_number_and_the_certificate(certificate, api):
+    volunteer = certificate.volunteer
+    verified = api.get(f"/api/v1/certificates/verify/{certificate.number}/").json()
+    services.erase_personal_data(volunteer.user, now=timezone.now())
+    volunteer = Volunteer.objects.get(pk=volunteer.pk)
+    assert (volunteer.real_name, volunteer.id_type, volunteer.id_number_masked, volunteer.id_number_hash) == (
+        "",
+        "",
+        "",
+        None,
+    )
+    assert api.get(f"/api/v1/certificates/verify/{certificate.number}/").json() == verified
+    section = selectors.personal_data(volunteer.user)
+    assert section["volunteer"]["id_number"] is None
+    assert section["certificates"][0]["volunteer_name"] == "王五"
+
+
+def test_someone_who_is_no_volunteer_has_empty_sections(resident):
+    assert selectors.personal_data(resident) == {
+        "volunteer": None,
+        "service_records": [],
+        "record_corrections": [],
+        "certificates": [],
+    }

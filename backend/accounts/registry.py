@@ -1,0 +1,19 @@
+"""What the apps above accounts tell it about the personal data they hold, without accounts importing them.
+
+- `personal_data_exporters[app](user)` → `{section: data}`: everything the app holds about `user`,
+  unmasked (the export is the person's own). Sections are plain JSON-ready values
+  (`backend.accounts.personal_data.rows` builds them from querysets).
+- `personal_data_erasers[app](user, now=...)`: anonymise what the app holds about `user` when the
+  account is deleted. Runs inside the deletion's transaction, before the user row itself is
+  anonymised (the user's phone is still there to compare with). It must only touch profile
+  tables: ledgers (points, service records and corrections, check-ins, appeal and demand steps,
+  the audit trail) keep their rows as written, pointing at the now pseudonymous account.
+  It must be idempotent.
+
+Each app registers its own from its `AppConfig.ready()`.
+"""
+
+from backend.core.registry import Registry
+
+personal_data_exporters = Registry("personal data export")
+personal_data_erasers = Registry("personal data erasure")
