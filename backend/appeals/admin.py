@@ -22,6 +22,7 @@ from backend.accounts.models import Role, User, mask_phone
 from backend.communities.models import Community, Estate
 from backend.core.console import ScopedAdmin
 from backend.core.errors import DomainError
+from backend.core.moderation import REVIEW_FIELD, with_review
 from backend.core.scoping import limit_choices, scope_q
 
 from . import selectors, services
@@ -31,6 +32,9 @@ from .serializers import contact_phone_validator
 Kind = AppealStep.Kind
 
 # The buttons on an appeal's page: (step, label, needs the manager's power rather than a handler's).
+# The content check's flag as the handlers read it (backend/core/moderation.py).
+CONTENT_FLAGS = {"rejected": "微信判定违规", "review": "待复核", "pending": "检测中"}
+
 WORKFLOW_STEPS = [
     (Kind.ACCEPTED, "受理", False),
     (Kind.REPLIED, "答复", False),
@@ -135,6 +139,7 @@ class AppealAdmin(ScopedAdmin):
         "respond_overdue",
         "resolve_overdue",
         "assignee",
+        "content_flag",
     ]
     list_filter = ["status", "category", "urgency", "source", "respond_overdue", "resolve_overdue", "community"]
     search_fields = ["content", "place", "ticket_number", "contact_name"]
@@ -174,6 +179,7 @@ class AppealAdmin(ScopedAdmin):
 
     def get_queryset(self, request):
         qs = admin.ModelAdmin.get_queryset(self, request).select_related("community", "grid", "assignee")
+        qs = with_review(qs, holds=False)
         return qs.filter(scope_q(request.user, **self.scope_paths, **self.scope_options) | Q(assignee=request.user))
 
     def has_view_permission(self, request, obj=None):
@@ -192,6 +198,11 @@ class AppealAdmin(ScopedAdmin):
     @admin.display(description="联系电话")
     def masked_phone(self, obj: Appeal) -> str:
         return mask_phone(obj.contact_phone) or ""
+
+    @admin.display(description="内容安全")
+    def content_flag(self, obj: Appeal) -> str:
+        # WeChat's verdict on the text, photos and rating comment; nothing is hidden from handlers.
+        return CONTENT_FLAGS.get(getattr(obj, REVIEW_FIELD, None) or "", "")
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

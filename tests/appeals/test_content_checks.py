@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.urls import reverse
 
 from backend.appeals import services
 from backend.appeals.models import Appeal
@@ -50,6 +51,23 @@ def test_a_risky_appeal_reaches_its_handlers_flagged(content_checks, town, as_us
     assert not NoticeReceipt.objects.filter(user=resident).exists()
     (check,) = checks_of(Appeal.objects.get(pk=appeal_id))
     assert (check.holds, check.status, check.suggest) == (False, Status.REJECTED, "risky")
+
+
+def test_the_console_list_flags_it_for_the_handlers(content_checks, client, town, django_capture_on_commit_callbacks):
+    resident = with_openid(town.resident, "hu")
+    with django_capture_on_commit_callbacks(execute=True):
+        risky, _ = services.submit_appeal(
+            filer=resident, client_id=uuid.uuid4(), community=town.community, category="other", content=RISKY_MARKER
+        )
+        services.submit_appeal(
+            filer=resident, client_id=uuid.uuid4(), community=town.community, category="other", content="路面破损"
+        )
+    client.force_login(town.secretary)
+    page = client.get(reverse("admin:appeals_appeal_changelist"))
+    assert page.status_code == 200
+    flags_shown = {row.pk: row.content_review for row in page.context["cl"].result_list}
+    assert flags_shown[risky.pk] == "rejected" and sorted(flags_shown.values(), key=str) == [None, "rejected"]
+    assert page.content.decode().count("微信判定违规") == 1
 
 
 def test_a_clean_appeal_carries_no_flag_and_its_photos_are_checked_too(
