@@ -252,7 +252,6 @@ class CheckIn(AppendOnlyModel):
         return f"{self.user} {self.get_kind_display()} {self.activity}"
 
 
-
 class LeaveRequest(models.Model):
     """请假: a member asks to be excused from a branch meeting before it starts; staff decide."""
 
