@@ -110,3 +110,8 @@ def personal_data_export(user: User) -> dict[str, Any]:
         "user": user.pk,
         "sections": sections,
     }
+
+
+def is_active_account(user_id: Any) -> bool:
+    """Whether the account exists and may act (what JWT authentication checks on its user)."""
+    return User.objects.filter(pk=user_id, is_active=True).exists()

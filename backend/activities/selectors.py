@@ -117,8 +117,9 @@ def filter_mine(queryset: QuerySet[Activity], *, user: Any, mine: str) -> QueryS
 
 
 def activity_for_check_in(*, pk: Any, user: Any) -> Activity:
-    """The activity (never a draft) with the caller's enrolment status and whether they have
-    checked in, in one query: check-in is the busiest request there is. DoesNotExist if absent.
+    """The activity (never a draft) with the caller's enrolment status, whether they have checked
+    in and whether their account is active, in one query: check-in is the busiest request there is
+    (its authentication leaves the account to this query). DoesNotExist if absent.
 
     Written as SQL because compiling the same query from the ORM's Subquery and Exists cost
     about four times the CPU of running it (1.5 ms against 0.4 ms per check-in, measured).
@@ -130,7 +131,8 @@ def activity_for_check_in(*, pk: Any, user: Any) -> Activity:
         f"(SELECT e.status FROM {enrollment_table} e WHERE e.activity_id = a.id AND e.user_id = %s "
         f"AND e.status IN (%s, %s) LIMIT 1) AS caller_enrollment, "
         f"EXISTS (SELECT 1 FROM {CheckIn._meta.db_table} c WHERE c.activity_id = a.id AND c.user_id = %s "
-        f"AND c.kind = %s) AS caller_checked_in "
+        f"AND c.kind = %s) AS caller_checked_in, "
+        f"EXISTS (SELECT 1 FROM {User._meta.db_table} u WHERE u.id = %s AND u.is_active) AS caller_active "
         f"FROM {activity_table} a WHERE a.id = %s AND a.status <> %s"
     )
     params = [
@@ -139,6 +141,7 @@ def activity_for_check_in(*, pk: Any, user: Any) -> Activity:
         Enrollment.Status.WAITLISTED,
         user.pk,
         CheckIn.Kind.IN,
+        user.pk,
         int(pk),
         Status.DRAFT,
     ]
@@ -148,6 +151,7 @@ def activity_for_check_in(*, pk: Any, user: Any) -> Activity:
     activity = found[0]
     activity.caller_id = user.pk
     activity.caller_checked_in = bool(activity.caller_checked_in)
+    activity.caller_active = bool(activity.caller_active)
     return activity
 
 

@@ -15,11 +15,14 @@ from django.http import Http404, HttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, renderers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
+from backend.accounts import selectors as account_selectors
 from backend.accounts.audit import record_accesses
+from backend.accounts.authentication import DeferredUserJWTAuthentication, require_active
 from backend.accounts.scoping import get_scope
 from backend.core.errors import DomainError
 from backend.core.fields import MAX_ID
@@ -102,6 +105,10 @@ class CheckInThrottle(UserRateThrottle):
     counting there too would cost two more cache round trips on the busiest request there is."""
 
     scope = "checkin"
+
+
+# The token is checked as everywhere; the account's state comes with the activity's query.
+CHECK_IN_AUTHENTICATION = [DeferredUserJWTAuthentication, SessionAuthentication]
 
 
 class ActivityViewSet(
@@ -223,14 +230,20 @@ class ActivityViewSet(
         return Response(CheckinCodeSerializer(code).data, headers={"Cache-Control": "no-store"})
 
     def _activity_for_checkin(self, pk: Any) -> Activity:
-        # One query, with the caller's enrolment: the rules (enrolment, audience, token) decide the rest.
+        # One query, with the caller's enrolment and whether their account is active (the
+        # authentication left that to it): the rules (enrolment, audience, token) decide the rest.
+        user = self.request.user
         try:
             if int(pk) > MAX_ID:
                 # No such row, and SQLite cannot even compare with it (OverflowError, a 500).
                 raise Activity.DoesNotExist
-            return selectors.activity_for_check_in(pk=pk, user=self.request.user)
+            activity = selectors.activity_for_check_in(pk=pk, user=user)
         except (Activity.DoesNotExist, ValueError, TypeError):
+            # As with any authentication: a gone or inactive account is 401 before anything else.
+            require_active(account_selectors.is_active_account(user.pk))
             raise Http404 from None
+        require_active(activity.caller_active)
+        return activity
 
     def _position_call(self, request, pk, service) -> Response:
         activity = self._activity_for_checkin(pk)
@@ -252,12 +265,24 @@ class ActivityViewSet(
         )
 
     @extend_schema(request=PositionSerializer, responses={201: CheckInSerializer, 200: CheckInSerializer})
-    @action(detail=True, methods=["post"], url_path="check-in", throttle_classes=[CheckInThrottle])
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="check-in",
+        authentication_classes=CHECK_IN_AUTHENTICATION,
+        throttle_classes=[CheckInThrottle],
+    )
     def check_in(self, request, pk=None):
         return self._position_call(request, pk, services.check_in)
 
     @extend_schema(request=PositionSerializer, responses={201: CheckInSerializer, 200: CheckInSerializer})
-    @action(detail=True, methods=["post"], url_path="check-out", throttle_classes=[CheckInThrottle])
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="check-out",
+        authentication_classes=CHECK_IN_AUTHENTICATION,
+        throttle_classes=[CheckInThrottle],
+    )
     def check_out(self, request, pk=None):
         return self._position_call(request, pk, services.check_out)
 

@@ -446,22 +446,59 @@ def test_a_check_in_takes_few_queries(
 ):
     client = as_user(member)
     # Everything the request does, including the counts sent to watchers after the commit: the
-    # user, the activity with the caller's enrolment, the insert, the counts.
-    with django_assert_max_num_queries(6) as context, django_capture_on_commit_callbacks(execute=True):
+    # activity with the caller's enrolment and account state, the insert, the counts. The token
+    # is verified without reading the user: the activity's query says whether they are active.
+    with django_assert_max_num_queries(5) as context, django_capture_on_commit_callbacks(execute=True):
         response = client.post(checkin_url(activity), position_body(activity))
     assert response.status_code == 201
-    assert len(statements(context)) == 4
+    assert len(statements(context)) == 3
     body = position_body(activity)
-    with django_assert_max_num_queries(6) as context, django_capture_on_commit_callbacks(execute=True):
+    with django_assert_max_num_queries(5) as context, django_capture_on_commit_callbacks(execute=True):
         response = client.post(checkin_url(activity, "out"), body)
     assert response.status_code == 201
-    assert len(statements(context)) == 4
-    # A retry: the user, the activity, the insert that fails, the row that won (and here a
-    # ROLLBACK TO SAVEPOINT as well).
-    with django_assert_max_num_queries(7) as context, django_capture_on_commit_callbacks(execute=True):
+    assert len(statements(context)) == 3
+    # A retry: the activity, the insert that fails, the row that won (and here a ROLLBACK TO
+    # SAVEPOINT as well).
+    with django_assert_max_num_queries(6) as context, django_capture_on_commit_callbacks(execute=True):
         response = client.post(checkin_url(activity, "out"), body)
     assert response.status_code == 200
-    assert len(statements(context)) == 4
+    assert len(statements(context)) == 3
+
+
+@pytest.mark.parametrize("kind", ["in", "out"])
+def test_a_deactivated_or_deleted_account_is_refused_with_its_token_still_valid(as_user, activity, member, kind):
+    if kind == "out":
+        assert as_user(member).post(checkin_url(activity), position_body(activity)).status_code == 201
+    client = as_user(member)
+    before = CheckIn.objects.count()
+    member.is_active = False
+    member.save(update_fields=["is_active"])
+    response = client.post(checkin_url(activity, kind), position_body(activity))
+    # The same answer as any other endpoint gives that token.
+    assert response.status_code == 401
+    assert response.json() == client.get("/api/v1/auth/users/me/").json()
+    # Before anything else, as any authentication answers: also where the activity does not exist.
+    response = client.post(f"/api/v1/activities/{activity.pk + 1000}/check-{kind}/", position_body(activity))
+    assert response.status_code == 401
+    assert CheckIn.objects.count() == before
+
+
+def test_an_account_that_no_longer_exists_is_refused(as_user, activity):
+    from backend.accounts.models import User
+
+    ghost = factories.UserFactory()
+    client = as_user(ghost)
+    User.objects.filter(pk=ghost.pk).delete()
+    response = client.post(checkin_url(activity), position_body(activity))
+    assert response.status_code == 401
+    assert not CheckIn.objects.exists()
+
+
+def test_a_forged_token_is_refused_before_the_activity_is_read(api, activity, member, django_assert_num_queries):
+    api.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    with django_assert_num_queries(0):
+        response = api.post(checkin_url(activity), position_body(activity))
+    assert response.status_code == 401
 
 
 def test_watchers_get_the_counts_at_most_about_once_a_second(
