@@ -2,8 +2,8 @@
 
 The machine (tests/volunteers/ledger_machine.py) checks after every step that totals equal the
 ledger, certificates keep their hours and nothing is counted twice. The concurrent check
-(tests/volunteers/ledger_concurrency.py) needs PostgreSQL: `DATABASE_URL=… make test-security`
-(make test-services runs it too, without the figure).
+(tests/volunteers/ledger_concurrency.py) needs PostgreSQL: `make test-security` runs it a second
+time on the machine's PostgreSQL when one answers (make test-services runs it too, without the figure).
 """
 
 from __future__ import annotations
