@@ -211,47 +211,74 @@ def _quoted(model, field: str | None = None) -> str:
     return connection.ops.quote_name(name)
 
 
-def leaderboard_page(
-    *, period: Period, offset: int, limit: int, community_id: int | None = None, street_id: int | None = None
-) -> tuple[list[LeaderboardRow], int | None]:
-    """One page of the leaderboard and how many are ranked (None when the page is past the end).
+@dataclass(frozen=True)
+class LeaderboardPage:
+    rows: list[LeaderboardRow]
+    ranked: int | None  # how many are ranked; None when the page is past the end
+    me: OwnRank | None  # the caller's own place; None when they are no volunteer (or none was asked)
 
-    One query: the ranking (from the approved-hours index alone), the number ranked as a window
-    over it, then, for the page's rows only, the volunteers and their all-time totals behind the stars.
+
+def leaderboard_page(
+    *,
+    period: Period,
+    offset: int,
+    limit: int,
+    community_id: int | None = None,
+    street_id: int | None = None,
+    user_id: int | None = None,
+) -> LeaderboardPage:
+    """One page of the leaderboard, how many are ranked, and the caller's own place, in one query.
+
+    The ranking is computed once (a CTE, from the approved-hours index alone) and read twice: for
+    the page, with the number ranked as a window over it and, for the page's rows only, the
+    volunteers and their all-time totals behind the stars; and for the caller's row. A window ranks
+    before WHERE, so the caller's rank cannot come from the ORM ranking the one volunteer alone.
     """
     ranked_sql, params = leaderboard(
         period=period, community_id=community_id, street_id=street_id
     ).query.sql_with_params()
     volunteer, record = Volunteer, ServiceRecord
+    v_id, v_user = _quoted(volunteer, "id"), _quoted(volunteer, "user")
+    # Only our own SQL goes into the string (quoted names, a compiled queryset); values are params.
     sql = (
-        "SELECT page.volunteer_id, page.total, page.rank, page.ranked, "  # noqa: S608 - our own SQL and names
-        f"v.{_quoted(volunteer, 'user')}, v.{_quoted(volunteer, 'real_name')}, "
-        f"v.{_quoted(volunteer, 'volunteer_number')}, "
+        f"WITH ranking AS ({ranked_sql}) "  # noqa: S608
+        "SELECT 0 AS part, page.volunteer_id AS volunteer_id, page.total AS total, page.rank AS rank, "
+        f"page.ranked AS ranked, v.{v_user} AS user_id, v.{_quoted(volunteer, 'real_name')} AS real_name, "
+        f"v.{_quoted(volunteer, 'volunteer_number')} AS number, "
         f"(SELECT SUM(r.{_quoted(record, 'hours')}) FROM {_quoted(record)} AS r "
         f"WHERE r.{_quoted(record, 'volunteer')} = page.volunteer_id AND r.{_quoted(record, 'status')} = %s) "
+        "AS all_time "
         "FROM (SELECT ranking.*, COUNT(*) OVER () AS ranked "
-        f"FROM ({ranked_sql}) AS ranking ORDER BY ranking.total DESC, ranking.volunteer_id LIMIT %s OFFSET %s) AS page "
-        f"JOIN {_quoted(volunteer)} AS v ON v.{_quoted(volunteer, 'id')} = page.volunteer_id "
-        "ORDER BY page.total DESC, page.volunteer_id"
-    )
+        "FROM ranking ORDER BY ranking.total DESC, ranking.volunteer_id LIMIT %s OFFSET %s) AS page "
+        f"JOIN {_quoted(volunteer)} AS v ON v.{v_id} = page.volunteer_id "
+        "UNION ALL "
+        f"SELECT 1, v.{v_id}, me.total, me.rank, NULL, v.{v_user}, NULL, NULL, NULL "
+        f"FROM {_quoted(volunteer)} AS v LEFT JOIN ranking AS me ON me.volunteer_id = v.{v_id} "
+        f"WHERE v.{v_user} = %s "
+        "ORDER BY part, total DESC, volunteer_id"
+    )  # nosec B608 - see above: no value is formatted into the text
     with connection.cursor() as cursor:
-        cursor.execute(sql, [APPROVED, *params, limit, offset])
+        cursor.execute(sql, [*params, APPROVED, limit, offset, user_id])
         rows = cursor.fetchall()
-    page = []
-    for volunteer_id, total, rank, _ranked, user_id, real_name, number, all_time in rows:
+    page, ranked, me = [], None, None
+    for part, volunteer_id, total, rank, count, row_user_id, real_name, number, all_time in rows:
+        if part == 1:
+            me = OwnRank(rank=None, hours=ZERO) if rank is None else OwnRank(rank=int(rank), hours=_hours(total))
+            continue
+        ranked = int(count)
         all_time = _hours(all_time)
         page.append(
             LeaderboardRow(
                 rank=int(rank),
                 volunteer=LeaderboardVolunteer(
-                    pk=volunteer_id, user_id=user_id, real_name=real_name, volunteer_number=number
+                    pk=volunteer_id, user_id=row_user_id, real_name=real_name, volunteer_number=number
                 ),
                 hours=_hours(total),
                 total_hours=all_time,
                 star_level=star_level(all_time),
             )
         )
-    return page, (int(rows[0][3]) if rows else None)
+    return LeaderboardPage(rows=page, ranked=ranked, me=me)
 
 
 def _hours(value: Any) -> Decimal:
@@ -275,31 +302,6 @@ def rank_of(
         return OwnRank(rank=None, hours=ZERO)
     ahead = base.values("volunteer_id").annotate(total=Sum("hours")).filter(total__gt=mine).count()
     return OwnRank(rank=ahead + 1, hours=Decimal(mine).quantize(ZERO))
-
-
-def rank_of_user(
-    user_id: int, *, period: Period, community_id: int | None = None, street_id: int | None = None
-) -> OwnRank | None:
-    """The caller's rank and hours on that leaderboard in one query; None when they are no volunteer."""
-    ranked_sql, params = leaderboard(
-        period=period, community_id=community_id, street_id=street_id
-    ).query.sql_with_params()
-    volunteers = connection.ops.quote_name(Volunteer._meta.db_table)
-    # Raw SQL because a window ranks before WHERE: the ORM would rank the one volunteer alone. Only
-    # our own SQL goes into the string (a quoted table name, a compiled queryset); values are params.
-    sql = (
-        f"SELECT ranked.rank, ranked.total FROM {volunteers} AS v "  # noqa: S608
-        f"LEFT JOIN ({ranked_sql}) AS ranked ON ranked.volunteer_id = v.id WHERE v.user_id = %s"
-    )  # nosec B608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, user_id])
-        found = cursor.fetchone()
-    if found is None:
-        return None
-    rank, total = found
-    if rank is None:
-        return OwnRank(rank=None, hours=ZERO)
-    return OwnRank(rank=int(rank), hours=_hours(total))
 
 
 # The 台账 -------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from .serializers import (
     VolunteerRegisterSerializer,
     VolunteerSerializer,
     VolunteerUpdateSerializer,
+    leaderboard_page_data,
 )
 
 
@@ -335,7 +336,10 @@ class LeaderboardView(APIView):
         if number < 1:
             raise NotFound()
         # Paged by hand: the number ranked comes with the page (a window), not from a second COUNT.
-        rows, ranked = selectors.leaderboard_page(period=period, offset=(number - 1) * size, limit=size, **where)
+        board = selectors.leaderboard_page(
+            period=period, offset=(number - 1) * size, limit=size, user_id=request.user.pk, **where
+        )
+        rows, ranked = board.rows, board.ranked
         if ranked is None:
             if number > 1 or not self._place_exists(where):
                 raise NotFound()
@@ -354,10 +358,10 @@ class LeaderboardView(APIView):
             ),
             "period": request.query_params.get("period") or "all",
             "ranking": "competition",
-            "me": selectors.rank_of_user(request.user.pk, period=period, **where),
+            "me": board.me,
             "results": rows,
         }
-        return Response(LeaderboardPageSerializer(body, context={"user_id": request.user.pk}).data)
+        return Response(leaderboard_page_data(body, user_id=request.user.pk))
 
     @staticmethod
     def _place_exists(where: dict[str, int]) -> bool:
