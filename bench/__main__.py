@@ -25,7 +25,6 @@ import pkgutil
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,12 +38,14 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography.fernet import Fernet
 
+from .processes import Server, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 PY = sys.executable
 # Modules of bench/ that are part of the harness, not benchmarks.
-SUPPORT_MODULES = {"__main__", "load"}
+SUPPORT_MODULES = {"__main__", "load", "processes"}
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -84,15 +85,6 @@ class LoadResult:
     @property
     def failed(self) -> int:
         return self.requests - self.ok + sum(self.errors.values())
-
-
-def free_port() -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port != 8000:  # `make run`'s port: a developer may be using it
-            return port
 
 
 def lua_string(value: str) -> str:
@@ -201,45 +193,6 @@ class CpuMeter:
             if fields := _proc_stat(pid):
                 total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
         return total / CLOCK_TICKS
-
-
-class Server:
-    """One process we started, in its own session so that stopping it stops its children too."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.name = name
-        self.argv = argv
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if not self.alive():
-            return
-        assert self.process is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
 
 
 @dataclass(frozen=True)

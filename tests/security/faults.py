@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from backend.core.fake_wechat import FakeWeChat
+from bench.processes import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -46,57 +46,12 @@ class Unavailable(Exception):
     """PostgreSQL or redis-server is not there: the tests skip."""
 
 
-def free_port() -> int:
-    while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        if port not in (6379, 8000, 8001, 5432):
-            return port
-
-
 def port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.3):
             return True
     except OSError:
         return False
-
-
-class Process:
-    """One process we started, in a session of its own: stopping it stops its children too."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.name, self.argv, self.env, self.log = name, argv, env, log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 15) -> None:
-        if not self.alive():
-            return
-        assert self.process is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
 
 
 class PrivateRedis:
@@ -107,7 +62,7 @@ class PrivateRedis:
         self.workdir = workdir
         argv = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         argv += ["--dir", str(workdir)]
-        self.process = Process("redis", argv, {"PATH": os.environ.get("PATH", "")}, workdir / "redis.log")
+        self.process = Server("redis", argv, {"PATH": os.environ.get("PATH", "")}, workdir / "redis.log")
 
     @property
     def url(self) -> str:
@@ -118,7 +73,7 @@ class PrivateRedis:
         deadline = time.monotonic() + 15
         while not port_open(self.port):
             if not self.process.alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start:\n{self.process.tail()}")
+                raise RuntimeError(f"redis-server did not start:\n{self.process.log_tail()}")
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -163,9 +118,9 @@ class Stack:
     env: dict[str, str]
     app_name: str
     wechat_port: int
-    api: Process | None = None
+    api: Server | None = None
     api_port: int = 0
-    ws: Process | None = None
+    ws: Server | None = None
     ws_port: int = 0
     wechat: FakeWeChat | None = None
     # Every fake WeChat started: messages sent to one that was later stopped still count.
@@ -196,23 +151,23 @@ class Stack:
         # One process of four threads: the shape of an `api` replica's worker, at a tenth of the cost.
         argv += ["--workers", "1", "--threads", "4", "--worker-class", "gthread", "--timeout", "30"]
         argv += ["--graceful-timeout", "5", "--log-level", "warning"]
-        self.api = Process("gunicorn", argv, self.env, self.workdir / "gunicorn.log")
+        self.api = Server("gunicorn", argv, self.env, self.workdir / "gunicorn.log")
         self.api.start()
         self.wait_healthy(self.api, self.api_url)
 
     def start_ws(self) -> None:
         self.ws_port = self.ws_port or free_port()
         argv = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.ws_port), "backend.asgi:application"]
-        self.ws = Process("daphne", argv, self.env, self.workdir / "daphne.log")
+        self.ws = Server("daphne", argv, self.env, self.workdir / "daphne.log")
         self.ws.start()
         self.wait_healthy(self.ws, f"http://127.0.0.1:{self.ws_port}")
 
-    def wait_healthy(self, process: Process, url: str, timeout: float = 60) -> None:
+    def wait_healthy(self, process: Server, url: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
             if not process.alive():
-                raise RuntimeError(f"{process.name} exited while starting:\n{process.tail()}")
+                raise RuntimeError(f"{process.name} exited while starting:\n{process.log_tail()}")
             try:
                 response = httpx.get(f"{url}/healthz", timeout=2)
                 if response.status_code == 200:
@@ -221,7 +176,7 @@ class Stack:
             except httpx.HTTPError as exc:
                 last = type(exc).__name__
             time.sleep(0.2)
-        raise RuntimeError(f"{process.name} not healthy after {timeout:.0f} s ({last}):\n{process.tail()}")
+        raise RuntimeError(f"{process.name} not healthy after {timeout:.0f} s ({last}):\n{process.log_tail()}")
 
     def start_wechat(self, *, delay: float = 0.0) -> FakeWeChat:
         """The fake WeChat on its fixed port (a fresh instance, as after a restart of the real thing)."""

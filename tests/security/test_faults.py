@@ -145,7 +145,7 @@ async def test_redis_stopped_while_notices_are_posted(stack):
         # was down were told to come back later (4503), which the consumer could not say before.
         assert all(client.connections >= 2 for client in clients), [c.closes for c in clients]
         assert any(client.closes["4503"] for client in clients), [c.closes for c in clients]
-        assert "invalid close code" not in stack.ws.log.read_text(errors="replace")
+        assert "invalid close code" not in stack.ws.log_path.read_text(errors="replace")
     TALLY.scenarios += 1
     TALLY.publish()
 
