@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
@@ -39,3 +40,11 @@ def require_active(is_active: bool | None) -> None:
     """401 as simplejwt answers it, for an account that is gone or inactive."""
     if not is_active:
         raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+
+
+class DeferredUserJWTScheme(SimpleJWTScheme):
+    """In the schema: the same bearer access token as `jwtAuth`, under a name of its own because
+    the schema names each authentication class once (check-in and check-out list it)."""
+
+    target_class = "backend.accounts.authentication.DeferredUserJWTAuthentication"
+    name = "jwtAuthCheckIn"
