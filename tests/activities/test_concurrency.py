@@ -3,17 +3,17 @@ connection, through the whole HTTP stack. No duplicates, no overbooking, no 5xx.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from backend.activities.models import CheckIn, Enrollment
 from tests import factories
 from tests.activities.factories import ActivityFactory, enrol, position_body
+from tests.concurrency import together
 from tests.conftest import client_for
 
 pytestmark = [
@@ -25,30 +25,6 @@ pytestmark = [
 ]
 
 THREADS = 30
-
-
-def together(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run each call in its own thread, all released at the same moment; exceptions are results."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = calls[index]()
-        except Exception as exc:  # the test inspects whatever happened
-            results[index] = exc
-        finally:
-            # Hand the thread's connection back to the pool for the next one.
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread did not finish"
-    return results
 
 
 def post(client, url: str, body: dict | None = None) -> Callable[[], Any]:

@@ -9,14 +9,11 @@ tests/security/test_ledger.py.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connections
 from django.utils import timezone
 
 from backend.activities import services as activity_services
@@ -27,34 +24,12 @@ from backend.volunteers import selectors, services
 from backend.volunteers.models import Certificate, RecordCorrection, ServiceRecord
 from tests import factories
 from tests.activities.factories import ActivityFactory, enrol, north_of, party_member, token
+from tests.concurrency import together
 from tests.volunteers.factories import VolunteerFactory, with_id
 from tests.volunteers.ledger_machine import hours_of
 
 VOLUNTEERS = 4
 THREADS = 6  # per volunteer and write: 24 threads released together
-
-
-def together(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Each call in its own thread, all released at once; an exception is a result."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[index] = calls[index]()
-        except Exception as exc:  # the test counts whatever happened
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert not any(thread.is_alive() for thread in threads), "a thread did not finish"
-    return results
 
 
 def refused_or(results: list[Any], *codes: str) -> list[Any]:
@@ -119,7 +94,7 @@ def run_concurrent_retries() -> str:
         client_id = uuid.uuid4()
         calls += [check_out(volunteer, client_id) for _ in range(THREADS - 1)] + [check_out(volunteer, uuid.uuid4())]
         whose += [volunteer] * THREADS
-    for volunteer, result in zip(whose, together(calls), strict=True):
+    for volunteer, result in zip(whose, together(calls, timeout=180), strict=True):
         if isinstance(result, DomainError) and result.code == "already_checked_in":
             continue  # the other phone's attempt, once one of them was in
         assert not isinstance(result, Exception), repr(result)
