@@ -256,7 +256,7 @@ def leaderboard_page(
         f"FROM {_quoted(volunteer)} AS v LEFT JOIN ranking AS me ON me.volunteer_id = v.{v_id} "
         f"WHERE v.{v_user} = %s "
         "ORDER BY part, total DESC, volunteer_id"
-    )  # nosec B608 - see above: no value is formatted into the text
+    )  # nosec B608  # no value is formatted into the text (see above)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, APPROVED, limit, offset, user_id])
         rows = cursor.fetchall()
