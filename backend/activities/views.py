@@ -389,7 +389,8 @@ class ActivityViewSet(
                 LeaveRequestSerializer(result.leave).data,
                 status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
             )
-        leaves = selectors.leave_requests_for(request.user).filter(activity=activity).order_by("id")
+        leaves = list(selectors.leave_requests_for(request.user).filter(activity=activity).order_by("id"))
+        _audit_leaves(request, leaves)
         return Response(LeaveRequestSerializer(leaves, many=True).data)
 
     @extend_schema(methods=["GET"], responses={200: MinutesSerializer})
@@ -421,6 +422,17 @@ class ActivityViewSet(
         return Response(MinutesSerializer(minutes, context=self.get_serializer_context()).data)
 
 
+def _audit_leaves(request, leaves) -> None:
+    # A leave's reason is often about someone's health or family: staff reading others' reasons
+    # are in the audit log (a member reading their own is not recorded).
+    record_accesses(
+        actor=request.user,
+        reads=[(leave.user_id, leave.pk) for leave in leaves],
+        what="leave_request",
+        path=request.get_full_path(),
+    )
+
+
 class LeaveRequestFilter(django_filters.FilterSet):
     class Meta:
         model = LeaveRequest
@@ -440,6 +452,16 @@ class LeaveRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     def get_queryset(self):
         return selectors.leave_requests_for(self.request.user)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        _audit_leaves(self.request, page if page is not None else queryset)
+        return page
+
+    def retrieve(self, request, *args, **kwargs):
+        leave = self.get_object()
+        _audit_leaves(request, [leave])
+        return Response(self.get_serializer(leave).data)
 
     def _decide(self, request, service) -> Response:
         leave = self.get_object()

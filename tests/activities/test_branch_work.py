@@ -119,6 +119,31 @@ def test_members_see_only_their_own_leave(as_user, community, meeting, member, b
     assert as_user(outsider_staff).get("/api/v1/activities/leave-requests/").json()["count"] == 0
 
 
+def test_staff_reading_others_leave_reasons_are_audited(as_user, community, meeting, member, branch):
+    from backend.accounts.models import PersonalDataAccess
+
+    other = party_member(organization=branch).user
+    mine = services.request_leave(activity=meeting, user=member, reason="出差").leave
+    theirs = services.request_leave(activity=meeting, user=other, reason="生病").leave
+    as_user(member).get(f"/api/v1/activities/{meeting.pk}/leave/")
+    assert not PersonalDataAccess.objects.exists()  # one's own reason is not a read of someone else's
+    staff = factories.staff_of(community)
+    client = as_user(staff)
+    client.get(f"/api/v1/activities/{meeting.pk}/leave/")
+    client.get("/api/v1/activities/leave-requests/")
+    client.get(f"/api/v1/activities/leave-requests/{theirs.pk}/")
+    reads = list(PersonalDataAccess.objects.filter(actor=staff).values_list("subject_id", "what", "object_id"))
+    assert sorted(reads) == sorted(
+        [
+            (member.pk, "leave_request", mine.pk),
+            (other.pk, "leave_request", theirs.pk),
+            (member.pk, "leave_request", mine.pk),
+            (other.pk, "leave_request", theirs.pk),
+            (other.pk, "leave_request", theirs.pk),
+        ]
+    )
+
+
 # Minutes --------------------------------------------------------------------------------------------
 
 
