@@ -27,7 +27,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     # The console's own pages (check-in screen, imports), before the admin's catch-all.
-    path("admin/console/", include("backend.console_views")),
+    path("admin/console/", include("backend.console.urls")),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

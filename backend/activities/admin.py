@@ -78,6 +78,7 @@ class ActivityForm(forms.ModelForm):
 
 @admin.register(Activity)
 class ActivityAdmin(ScopedAdmin):
+    ledger_export = True
     form = ActivityForm
     action_form = ReasonActionForm
     list_display = ["title", "community", "category", "starts_at", "place", "status", "ledger_link"]
@@ -171,6 +172,7 @@ class ActivityAdmin(ScopedAdmin):
 
 @admin.register(Enrollment)
 class EnrollmentAdmin(ReadOnlyMixin, ScopedAdmin):
+    ledger_export = True
     scope_paths = {"community": "activity__community", "street": "activity__community__street"}
     list_display = ["activity", "user", "status", "created_at", "promoted_at", "withdrawn_at"]
     list_filter = ["status"]
@@ -181,6 +183,7 @@ class EnrollmentAdmin(ReadOnlyMixin, ScopedAdmin):
 
 @admin.register(CheckIn)
 class CheckInAdmin(ReadOnlyMixin, ScopedAdmin):
+    ledger_export = True
     scope_paths = {"community": "activity__community", "street": "activity__community__street"}
     list_display = ["activity", "user", "kind", "at", "manual", "distance_m", "inside", "recorded_by", "reason"]
     list_filter = ["kind", "manual", "inside"]
@@ -191,6 +194,7 @@ class CheckInAdmin(ReadOnlyMixin, ScopedAdmin):
 
 @admin.register(LeaveRequest)
 class LeaveRequestAdmin(ReadOnlyMixin, ScopedAdmin):
+    ledger_export = True
     scope_paths = {"community": "activity__community", "street": "activity__community__street"}
     action_form = ReasonActionForm
     list_display = ["activity", "user", "reason", "status", "requested_at", "decided_by", "decision_note"]

@@ -122,6 +122,7 @@ class AppealStepInline(admin.TabularInline):
 
 @admin.register(Appeal)
 class AppealAdmin(ScopedAdmin):
+    ledger_export = True
     scope_paths = {"community": "community", "street": "community__street", "grid": "grid"}
     scope_options = {"include_grid_workers": True}
     list_display = [

@@ -33,6 +33,7 @@ class GridAdmin(ScopedAdmin):
 
 @admin.register(Estate)
 class EstateAdmin(ScopedAdmin):
+    ledger_export = True
     list_display = ["name", "community", "grid", "households", "has_property_service"]
     list_filter = ["has_property_service", "community__street", "community"]
     search_fields = ["name", "address"]

@@ -1,20 +1,18 @@
-"""The console (Django admin, themed by django-unfold): the site, the scoped ModelAdmin base every
-app's admin uses, the sidebar by task and the Excel export of ledger lists.
+"""The console's domain-free base (Django admin, themed by django-unfold): the site, the scoped
+ModelAdmin every app's admin uses, the page that asks an action for a reason, and the Excel export
+of ledger lists.
 
-The console's own pages (dashboard, check-in screen, imports) read every app, so they live above
-them all, in `backend/console_views.py`, mounted under /admin/console/. docs/console.md describes
-the whole.
+What names the apps (the sidebar by task, the dashboard, the check-in screen, imports) lives in the
+console app above them all, `backend/console/`. docs/console.md describes the whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.utils import display_for_field, display_for_value, get_fields_from_path, label_for_field
 from django.contrib.admin.utils import lookup_field as admin_lookup_field
@@ -23,7 +21,7 @@ from django.contrib.auth.forms import AuthenticationForm as BaseAuthenticationFo
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.html import strip_tags
@@ -57,7 +55,7 @@ class ConsoleSite(UnfoldAdminSite):
     site_header = "社区党建工作台"
     site_title = "社区党建工作台"
     index_title = "工作台"
-    # The dashboard; its figures come from UNFOLD["DASHBOARD_CALLBACK"] (backend/console_views.py).
+    # The dashboard; its figures come from UNFOLD["DASHBOARD_CALLBACK"] (backend/console/dashboard.py).
     index_template = "console/dashboard.html"
     login_form = ConsoleAuthenticationForm
 
@@ -74,202 +72,8 @@ class ConsoleSite(UnfoldAdminSite):
         return super().login(request, extra_context)
 
 
-# The sidebar, by task ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Entry:
-    title: str
-    icon: str
-    model: str = ""  # "app_label.model": the changelist, shown when the user may view it
-    url_name: str = ""  # or a console page by URL name, shown to staff
-    staff_only: bool = True
-
-
-SIDEBAR: list[tuple[str, list[Entry]]] = [
-    (
-        "工作台",
-        [Entry("工作台", "dashboard", url_name="admin:index", staff_only=False)],
-    ),
-    (
-        "双报到审核",
-        [
-            Entry("党员报到", "how_to_reg", "members.memberregistration"),
-            Entry("单位报到", "apartment", "members.unitregistration"),
-            Entry("党员", "badge", "members.partymember"),
-            Entry("服务岗位", "work", "members.servicepost"),
-            Entry("微心愿与需求", "volunteer_activism", "members.demand"),
-            Entry("资源", "inventory_2", "members.resource"),
-            Entry("服务项目", "handshake", "members.serviceproject"),
-            Entry("积分明细", "stars", "members.pointsentry"),
-            Entry("积分规则", "rule", "members.pointsrule"),
-        ],
-    ),
-    (
-        "活动与签到",
-        [
-            Entry("活动", "event", "activities.activity"),
-            Entry("签到屏", "qr_code_2", url_name="console-checkin-index"),
-            Entry("报名", "group_add", "activities.enrollment"),
-            Entry("签到记录", "fact_check", "activities.checkin"),
-            Entry("请假", "event_busy", "activities.leaverequest"),
-            Entry("会议记录", "description", "activities.minutes"),
-        ],
-    ),
-    (
-        "志愿时长审核",
-        [
-            Entry("服务记录", "schedule", "volunteers.servicerecord"),
-            Entry("志愿者", "diversity_3", "volunteers.volunteer"),
-            Entry("志愿服务队", "groups", "volunteers.volunteerteam"),
-            Entry("志愿服务证明", "workspace_premium", "volunteers.certificate"),
-        ],
-    ),
-    (
-        "品牌方案",
-        [
-            Entry("品牌方案", "assignment", "brands.brandplan"),
-            Entry("品牌", "flag", "brands.brand"),
-            Entry("报送期限", "event_upcoming", "brands.branddeadline"),
-            Entry("荣誉", "military_tech", "brands.honor"),
-            Entry("提醒记录", "notifications", "brands.planreminder"),
-        ],
-    ),
-    (
-        "接诉即办",
-        [Entry("诉求", "support_agent", "appeals.appeal")],
-    ),
-    (
-        "红色物业",
-        [
-            Entry("物业公司", "domain", "red_property.propertycompany"),
-            Entry("小区治理", "home_work", "red_property.estategovernance"),
-            Entry("业委会", "groups_2", "red_property.ownerscommittee"),
-            Entry("居委会", "account_balance", "red_property.residentscommittee"),
-            Entry("三方联动会议", "forum", "red_property.jointmeeting"),
-            Entry("自治小组", "diversity_2", "red_property.selfgovernancegroup"),
-            Entry("自治会议", "record_voice_over", "red_property.selfgovernancemeeting"),
-            Entry("考评标准", "tune", "red_property.assessmentstandard"),
-            Entry("考评项目", "checklist", "red_property.assessmentitem"),
-            Entry("小区考评", "grading", "red_property.estateassessment"),
-        ],
-    ),
-    (
-        "通知公告",
-        [
-            Entry("通知", "campaign", "notices.notice"),
-            Entry("回执", "mark_email_read", "notices.noticereceipt"),
-        ],
-    ),
-    (
-        "报表",
-        [
-            Entry("数据看板", "monitoring", url_name="admin:index", staff_only=False),
-            Entry("双报告", "summarize", "reports.feedbackreport"),
-            Entry("Excel 导入", "upload_file", url_name="console-import-index"),
-        ],
-    ),
-    (
-        "内容审核",
-        [Entry("内容安全检测", "shield", "core.contentcheck")],
-    ),
-    (
-        "基础信息",
-        [
-            Entry("街道", "location_city", "communities.street"),
-            Entry("社区", "holiday_village", "communities.community"),
-            Entry("网格", "grid_view", "communities.grid"),
-            Entry("小区", "home", "communities.estate"),
-            Entry("党组织", "account_tree", "communities.partyorganization"),
-            Entry("角色授权", "admin_panel_settings", "accounts.rolegrant"),
-        ],
-    ),
-]
-
-# Registered models listed under a task above; whatever else a user may see lands in "其他".
-_LISTED = {entry.model for _title, entries in SIDEBAR for entry in entries if entry.model}
-
-
-def _model_admin(site: admin.AdminSite, label: str) -> tuple[type | None, admin.ModelAdmin | None]:
-    try:
-        model = apps.get_model(label)
-    except (LookupError, ValueError):
-        return None, None
-    return model, site._registry.get(model)
-
-
-def _may_see(model_admin: admin.ModelAdmin, request: HttpRequest) -> bool:
-    return model_admin.has_module_permission(request) and model_admin.has_view_or_change_permission(request)
-
-
-def _changelist(model) -> str | None:
-    try:
-        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-    except NoReverseMatch:
-        return None
-
-
-def sidebar_navigation(request: HttpRequest) -> list[dict[str, Any]]:
-    """Unfold's SIDEBAR["navigation"]: the groups by task, holding only what this user may open."""
-    site = admin.site
-    if not site.has_permission(request):
-        return []
-    is_staff = get_scope(request.user).is_staff
-    groups = []
-    for title, entries in SIDEBAR:
-        items = []
-        for entry in entries:
-            if entry.model:
-                model, model_admin = _model_admin(site, entry.model)
-                if model_admin is None or not _may_see(model_admin, request):
-                    continue
-                link = _changelist(model)
-            else:
-                if entry.staff_only and not is_staff:
-                    continue
-                link = reverse(entry.url_name)
-            if link:
-                items.append({"title": entry.title, "icon": entry.icon, "link": link})
-        if items:
-            groups.append({"title": title, "separator": bool(groups), "collapsible": False, "items": items})
-    others = []
-    for model, model_admin in site._registry.items():
-        if model._meta.label_lower in _LISTED or not _may_see(model_admin, request):
-            continue
-        link = _changelist(model)
-        if link:
-            others.append({"title": force_str(model._meta.verbose_name_plural), "icon": "folder", "link": link})
-    if others:
-        others.sort(key=lambda item: item["title"])
-        groups.append({"title": "其他", "separator": True, "collapsible": True, "items": others})
-    return groups
-
-
 # Ledger exports ----------------------------------------------------------------------------------
 
-# Lists that are ledgers secretaries keep in Excel: their changelists offer the export action.
-LEDGER_MODELS = frozenset(
-    {
-        "communities.estate",
-        "members.partymember",
-        "members.memberregistration",
-        "members.unitregistration",
-        "members.demand",
-        "members.pointsentry",
-        "activities.activity",
-        "activities.enrollment",
-        "activities.checkin",
-        "activities.leaverequest",
-        "volunteers.volunteer",
-        "volunteers.servicerecord",
-        "volunteers.certificate",
-        "appeals.appeal",
-        "red_property.propertycompany",
-        "red_property.estategovernance",
-        "red_property.jointmeeting",
-        "notices.noticereceipt",
-    }
-)
 EXPORT_MAX_ROWS = 20_000
 
 
@@ -355,7 +159,7 @@ class ScopedAdmin(UnfoldModelAdmin):
     Subclasses name the lookup paths (`scope_paths = {"community": "community"}`) as for
     `scope_q`; rows outside scope are absent from lists and their change pages answer 404.
     Staff may edit (`staff_can_edit`); others only view. Superusers see everything.
-    Ledger lists (LEDGER_MODELS, or `ledger_export = True`) offer an Excel export of the rows chosen.
+    Ledger lists (`ledger_export = True`) offer an Excel export of the rows chosen.
     """
 
     scope_paths: dict[str, str] = {"community": "community"}
@@ -363,7 +167,7 @@ class ScopedAdmin(UnfoldModelAdmin):
     staff_can_add = True
     staff_can_edit = True
     staff_can_delete = False
-    ledger_export: bool | None = None
+    ledger_export = False  # a ledger secretaries keep in Excel: the list offers the export action
     export_fields: list[str] | None = None
 
     def __init__(self, model, admin_site):
@@ -424,9 +228,7 @@ class ScopedAdmin(UnfoldModelAdmin):
     # Exports
 
     def is_ledger(self) -> bool:
-        if self.ledger_export is not None:
-            return self.ledger_export
-        return self.opts.label_lower in LEDGER_MODELS
+        return bool(self.ledger_export)
 
     def get_export_fields(self, request) -> list[str]:
         return list(self.export_fields or self.get_list_display(request))

@@ -126,6 +126,7 @@ def _reject(modeladmin, request, queryset, service, done: str):
 
 @admin.register(PartyMember)
 class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
+    ledger_export = True
     audit_what = "party_member"
     list_display = ["real_name", "masked_phone", "organization", "status", "id_number_masked", "joined_on", "employer"]
     list_filter = ["status"]
@@ -159,6 +160,7 @@ class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
 
 @admin.register(MemberRegistration)
 class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
+    ledger_export = True
     audit_what = "member_registration"
     scope_paths = {"community": "community", "street": "community__street"}
     list_display = ["real_name", "community", "grid", "organization", "status", "submitted_at", "approved_at"]
@@ -202,6 +204,7 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
 
 @admin.register(UnitRegistration)
 class UnitRegistrationAdmin(ReadOnlyMixin, ScopedAdmin):
+    ledger_export = True
     scope_paths = {"community": "community", "street": "community__street"}
     list_display = ["organization", "community", "contact_name", "agreement_date", "status", "submitted_at"]
     list_filter = ["status", "community"]
@@ -256,6 +259,7 @@ class DemandStepInline(admin.TabularInline):
 
 @admin.register(Demand)
 class DemandAdmin(ReadOnlyMixin, ScopedAdmin):
+    ledger_export = True
     scope_paths = {"community": "community", "street": "community__street", "grid": "grid"}
     scope_options = {"include_grid_workers": True}
     list_display = ["title", "kind", "community", "status", "requester", "claimed_by", "created_at"]
@@ -346,6 +350,7 @@ class PointsRuleAdmin(ScopedAdmin):
 
 @admin.register(PointsEntry)
 class PointsEntryAdmin(ReadOnlyMixin, ScopedAdmin):
+    ledger_export = True
     list_display = ["user", "kind", "rule_code", "source", "points", "requested_points", "year", "created_at"]
     list_filter = ["kind", "year", "rule_code"]
     search_fields = ["user__real_name", "source"]

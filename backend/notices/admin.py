@@ -149,6 +149,7 @@ class NoticeAdmin(ScopedAdmin):
 
 @admin.register(NoticeReceipt)
 class NoticeReceiptAdmin(ScopedAdmin):
+    ledger_export = True
     list_display = ["notice", "user", "read_at"]
     list_filter = [("read_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__real_name", "notice__title"]

@@ -104,6 +104,7 @@ def _formset_for(formsets, model) -> forms.BaseFormSet | None:
 
 @admin.register(PropertyCompany)
 class PropertyCompanyAdmin(ServiceAdmin):
+    ledger_export = True
     list_display = ["name", "credit_code", "street", "contact_name", "masked_phone", "has_party_organization"]
     list_filter = ["street"]
     search_fields = ["name", "credit_code", "contact_name"]
@@ -159,6 +160,7 @@ class PropertyCompanyAdmin(ServiceAdmin):
 
 @admin.register(EstateGovernance)
 class EstateGovernanceAdmin(ServiceAdmin):
+    ledger_export = True
     list_display = ["estate", "community", "property_company", "party_organization", "is_red_property"]
     list_filter = ["is_red_property", "estate__community"]
     search_fields = ["estate__name"]
@@ -384,6 +386,7 @@ class FollowUpInline(StaffInline):
 
 @admin.register(JointMeeting)
 class JointMeetingAdmin(ServiceAdmin):
+    ledger_export = True
     list_display = ["estate", "held_on", "counts"]
     list_filter = ["estate__community"]
     search_fields = ["estate__name", "topics"]

@@ -83,6 +83,7 @@ class IssueForm(forms.Form):
 
 @admin.register(Volunteer)
 class VolunteerAdmin(ScopedAdmin):
+    ledger_export = True
     scope_paths = STREET_OR_COMMUNITY
     staff_can_add = False
     staff_can_edit = False
@@ -218,6 +219,7 @@ class CorrectionInline(admin.TabularInline):
 
 @admin.register(ServiceRecord)
 class ServiceRecordAdmin(ScopedAdmin):
+    ledger_export = True
     scope_paths = STREET_OR_COMMUNITY
     staff_can_add = False
     staff_can_edit = False
@@ -362,6 +364,7 @@ class ServiceRecordAdmin(ScopedAdmin):
 
 @admin.register(Certificate)
 class CertificateAdmin(ScopedAdmin):
+    ledger_export = True
     scope_paths = STREET_OR_COMMUNITY
     staff_can_add = False
     staff_can_edit = False

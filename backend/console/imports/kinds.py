@@ -1,0 +1,341 @@
+"""The sheets the console imports: party members (paper 双报到 forms), estates, property companies and
+residents' committees, each row through the same service as the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import admin
+from django.db import transaction
+
+from backend.accounts import services as account_services
+from backend.accounts.scoping import (
+    can_act_on_community,
+    staff_organizations,
+)
+from backend.communities import services as map_services
+from backend.communities.models import Community, Grid, PartyOrganization, Street
+from backend.core.errors import DomainError
+from backend.members import services as member_services
+from backend.members.models import PartyMember
+from backend.red_property import services as property_services
+from backend.red_property.models import CommitteeRole, PropertyCompany, phone_validator
+
+from .cells import (
+    Column,
+    ImportKind,
+    RowError,
+    _bool,
+    _check,
+    _choice,
+    _collect,
+    _date,
+    _domain_messages,
+    _int,
+    _length,
+    _mobile,
+    _text,
+)
+
+site = admin.site
+
+site = admin.site
+
+
+# Party members: each row is a paper 双报到 form the member signed, taken in for them.
+
+MEMBER_COLUMNS = [
+    Column("姓名", "real_name", True, "张三"),
+    Column("手机号", "phone", True, "13800000000"),
+    Column("党员类别", "status", True, "正式党员"),
+    Column("组织关系所在党组织", "organization", True, "某某公司党支部"),
+    Column("网格", "grid", False, "第一网格"),
+    Column("入党日期", "joined_on", False, "2010-07-01"),
+    Column("工作单位", "employer", False, "某某公司"),
+    Column("身份证号", "id_number", False, ""),
+    Column("居住地址", "address", False, "某某小区 1 栋"),
+]
+MEMBER_HEADERS = {column.key: column.header for column in MEMBER_COLUMNS}
+
+
+def _organization(name: str, actor: Any) -> PartyOrganization:
+    matches = list(PartyOrganization.objects.filter(name=name)[:5])
+    if len(matches) > 1:
+        # The same name in two streets: the one the secretary works with is meant.
+        own = [org for org in matches if staff_organizations(actor).filter(pk=org.pk).exists()]
+        matches = own if len(own) == 1 else matches
+    if not matches:
+        raise RowError([f"组织关系所在党组织: 未找到“{name}”, 请先在党组织中登记"])
+    if len(matches) > 1:
+        raise RowError([f"组织关系所在党组织: “{name}”有重名, 请联系街道区分"])
+    return matches[0]
+
+
+def _grid(name: str, community: Community, header: str = "网格") -> Grid | None:
+    if not name:
+        return None
+    grid = Grid.objects.filter(community=community, name=name).first()
+    if grid is None:
+        raise RowError([f"{header}: {community.name}没有“{name}”"])
+    return grid
+
+
+def _member_row(raw: dict[str, Any], community: Community, actor: Any) -> dict[str, Any]:
+    errors: list[str] = []
+    row = {
+        "real_name": _collect(errors, lambda: _length(raw.get("real_name"), "姓名", 50, required=True)),
+        "phone": _collect(errors, lambda: _mobile(raw.get("phone"), "手机号")),
+        "status": _collect(errors, lambda: _choice(raw.get("status"), "党员类别", PartyMember.Status.choices)),
+        "organization": _collect(
+            errors,
+            lambda: _organization(_length(raw.get("organization"), "组织关系所在党组织", 200, required=True), actor),
+        ),
+        "grid": _collect(errors, lambda: _grid(_text(raw.get("grid")), community)),
+        "joined_on": _collect(errors, lambda: _date(raw.get("joined_on"), "入党日期")),
+        "employer": _collect(errors, lambda: _length(raw.get("employer"), "工作单位", 150)),
+        "id_number": _text(raw.get("id_number")) or None,
+        "address": _collect(errors, lambda: _length(raw.get("address"), "居住地址", 200)),
+    }
+    if errors:
+        raise RowError(errors)
+    return row
+
+
+def import_members(rows: list[dict[str, Any]], actor: Any, community: Community, attested: bool) -> list[list[str]]:
+    results = []
+    for raw in rows:
+        try:
+            row = _member_row(raw, community, actor)
+            with transaction.atomic():
+                user, _created = account_services.get_or_create_user_by_phone(
+                    phone=row["phone"], real_name=row["real_name"]
+                )
+                registration = member_services.register_member(
+                    user=user,
+                    community=community,
+                    organization=row["organization"],
+                    real_name=row["real_name"],
+                    phone=row["phone"],
+                    status=row["status"],
+                    # The member's signature on the paper form, which carries the notice: the
+                    # importing staff member attests to it on the form, and it is recorded per member.
+                    consent=attested,
+                    consent_version=member_services.privacy_notice_version(),
+                    grid=row["grid"],
+                    joined_on=row["joined_on"],
+                    employer=row["employer"],
+                    id_number=row["id_number"],
+                    address=row["address"],
+                    note="Excel 导入",
+                )
+                member_services.approve_registration(registration=registration, by=actor)
+        except RowError as exc:
+            results.append(exc.messages)
+        except DomainError as exc:
+            results.append(_domain_messages(exc, MEMBER_HEADERS))
+        else:
+            results.append([])
+    return results
+
+
+# Estates
+
+ESTATE_COLUMNS = [
+    Column("小区名称", "name", True, "东湖雅苑"),
+    Column("地址", "address", False, "东湖路 1 号"),
+    Column("户数", "households", False, "320"),
+    Column("有无物业", "has_property_service", False, "有"),
+    Column("网格", "grid", False, "第一网格"),
+]
+ESTATE_HEADERS = {column.key: column.header for column in ESTATE_COLUMNS}
+
+
+def import_estates(rows: list[dict[str, Any]], actor: Any, community: Community, attested: bool) -> list[list[str]]:
+    results = []
+    for raw in rows:
+        errors: list[str] = []
+        values = {
+            "name": _collect(errors, lambda raw=raw: _length(raw.get("name"), "小区名称", 100, required=True)),
+            "address": _collect(errors, lambda raw=raw: _length(raw.get("address"), "地址", 200)),
+            "households": _collect(errors, lambda raw=raw: _int(raw.get("households"), "户数")),
+            "has_property_service": _collect(
+                errors, lambda raw=raw: _bool(raw.get("has_property_service"), "有无物业", default=True)
+            ),
+            "grid": _collect(errors, lambda raw=raw: _grid(_text(raw.get("grid")), community)),
+        }
+        if errors:
+            results.append(errors)
+            continue
+        if not can_act_on_community(actor, community.pk):
+            results.append(["只能导入本社区的小区"])
+            continue
+        try:
+            with transaction.atomic():
+                map_services.create_estate(community=community, **values)
+        except DomainError as exc:
+            results.append(_domain_messages(exc, ESTATE_HEADERS))
+        else:
+            results.append([])
+    return results
+
+
+# Property companies: the street's register
+
+COMPANY_COLUMNS = [
+    Column("企业名称", "name", True, "某某物业服务有限公司"),
+    Column("统一社会信用代码", "credit_code", True, "91430600MA4L0XXXXX"),
+    Column("地址", "address", False, ""),
+    Column("联系人", "contact_name", False, ""),
+    Column("联系电话", "contact_phone", False, ""),
+    Column("党员人数", "party_member_count", False, "0"),
+]
+COMPANY_HEADERS = {column.key: column.header for column in COMPANY_COLUMNS}
+
+
+def _company_length(raw: dict[str, Any], key: str, required: bool = False) -> str:
+    most = PropertyCompany._meta.get_field(key).max_length
+    return _length(raw.get(key), COMPANY_HEADERS[key], most, required=required)
+
+
+def import_companies(rows: list[dict[str, Any]], actor: Any, street: Street, attested: bool) -> list[list[str]]:
+    results = []
+    for raw in rows:
+        errors: list[str] = []
+        values = {
+            "name": _collect(errors, lambda raw=raw: _company_length(raw, "name", required=True)),
+            "credit_code": _collect(errors, lambda raw=raw: _company_length(raw, "credit_code", required=True)),
+            "address": _collect(errors, lambda raw=raw: _company_length(raw, "address")),
+            "contact_name": _collect(errors, lambda raw=raw: _company_length(raw, "contact_name")),
+            "contact_phone": _collect(
+                errors,
+                lambda raw=raw: (
+                    _check(_text(raw.get("contact_phone")), phone_validator, "联系电话")
+                    if _text(raw.get("contact_phone"))
+                    else ""
+                ),
+            ),
+            "party_member_count": _collect(errors, lambda raw=raw: _int(raw.get("party_member_count"), "党员人数")),
+        }
+        if errors:
+            results.append(errors)
+            continue
+        try:
+            with transaction.atomic():
+                property_services.create_property_company(actor=actor, street=street, **values)
+        except DomainError as exc:
+            results.append(_domain_messages(exc, COMPANY_HEADERS))
+        else:
+            results.append([])
+    return results
+
+
+# Residents' committees: one row per member; consecutive rows with the same term are one committee.
+
+COMMITTEE_COLUMNS = [
+    Column("任期开始", "term_start", True, "2024-01-01"),
+    Column("任期结束", "term_end", True, "2028-12-31"),
+    Column("姓名", "name", True, "李四"),
+    Column("职务", "role", True, "主任"),
+    Column("联系电话", "phone", False, ""),
+    Column("是否党员", "is_party_member", False, "是"),
+    Column("交叉任职", "also_in_party_organisation", False, "否"),
+]
+COMMITTEE_HEADERS = {column.key: column.header for column in COMMITTEE_COLUMNS}
+
+
+def _committee_member(raw: dict[str, Any]) -> tuple[tuple[dt.date, dt.date] | None, dict[str, Any], list[str]]:
+    errors: list[str] = []
+    start = _collect(errors, lambda: _date(raw.get("term_start"), "任期开始"))
+    end = _collect(errors, lambda: _date(raw.get("term_end"), "任期结束"))
+    if (start is None or end is None) and not errors:
+        errors.append("任期开始和任期结束: 必填")
+    member = {
+        "name": _collect(errors, lambda: _length(raw.get("name"), "姓名", 50, required=True)),
+        "role": _collect(errors, lambda: _choice(raw.get("role"), "职务", CommitteeRole.choices)),
+        "phone": _collect(
+            errors,
+            lambda: _check(_text(raw.get("phone")), phone_validator, "联系电话") if _text(raw.get("phone")) else "",
+        ),
+        "is_party_member": _collect(errors, lambda: _bool(raw.get("is_party_member"), "是否党员")),
+        "also_in_party_organisation": _collect(
+            errors, lambda: _bool(raw.get("also_in_party_organisation"), "交叉任职")
+        ),
+    }
+    term = (start, end) if start and end else None
+    return term, member, errors
+
+
+def import_committees(rows: list[dict[str, Any]], actor: Any, community: Community, attested: bool) -> list[list[str]]:
+    results: list[list[str]] = [[] for _row in rows]
+    groups: list[tuple[tuple[dt.date, dt.date], list[int], list[dict[str, Any]]]] = []
+    for index, raw in enumerate(rows):
+        term, member, errors = _committee_member(raw)
+        if errors:
+            results[index] = errors
+            continue
+        if groups and groups[-1][0] == term:
+            groups[-1][1].append(index)
+            groups[-1][2].append(member)
+        else:
+            groups.append((term, [index], [member]))
+    for (start, end), indexes, members in groups:
+        try:
+            with transaction.atomic():
+                property_services.create_residents_committee(
+                    actor=actor, community=community, term_start=start, term_end=end, members=members
+                )
+        except DomainError as exc:
+            messages_ = _domain_messages(exc, {**COMMITTEE_HEADERS, "members": "成员", "term_end": "任期结束"})
+            for index in indexes:
+                results[index] = [*results[index], *messages_]
+    return results
+
+
+IMPORTS: dict[str, ImportKind] = {
+    kind.slug: kind
+    for kind in [
+        ImportKind(
+            slug="members",
+            title="导入党员",
+            model="members.partymember",
+            columns=MEMBER_COLUMNS,
+            place="community",
+            apply=import_members,
+            note="每行一名在职党员的纸质双报到表: 导入后即为本社区已报到党员。组织关系所在党组织须已在系统中登记。",
+            attestation="本表所列党员均已在纸质双报到表上签字, 同意现行隐私政策(版本 {version})。",
+        ),
+        ImportKind(
+            slug="estates",
+            title="导入小区",
+            model="communities.estate",
+            columns=ESTATE_COLUMNS,
+            place="community",
+            apply=import_estates,
+            note="“有无物业”填 有 或 无, 空白视为有物业。",
+        ),
+        ImportKind(
+            slug="property-companies",
+            title="导入物业公司",
+            model="red_property.propertycompany",
+            columns=COMPANY_COLUMNS,
+            place="street",
+            apply=import_companies,
+            note="街道物业公司名册: 统一社会信用代码不能重复。",
+        ),
+        ImportKind(
+            slug="residents-committees",
+            title="导入居委会",
+            model="red_property.residentscommittee",
+            columns=COMMITTEE_COLUMNS,
+            place="community",
+            apply=import_committees,
+            grouped=True,
+            note="每行一名成员; 任期相同的相邻各行为同一届居委会。职务填 主任、副主任 或 委员。",
+        ),
+    ]
+}
+IMPORT_MAX_ROWS = 2000
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+PAYLOAD_MAX_AGE = 60 * 60

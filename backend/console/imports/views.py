@@ -1,0 +1,232 @@
+"""The import pages: the template workbook, the upload, the per-row preview and the save."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from io import BytesIO
+from typing import Any
+from urllib.parse import quote
+
+from django import forms
+from django.apps import apps
+from django.contrib import admin, messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget, UnfoldBooleanWidget
+
+from backend.accounts.scoping import (
+    get_scope,
+    limit_choices,
+)
+from backend.communities.models import Community, Street
+from backend.core.console import XLSX_CONTENT_TYPE
+from backend.members import services as member_services
+from backend.red_property import selectors as property_selectors
+
+from ..pages import _page, _staff_only
+from .cells import ImportKind, _DryRun, _text
+from .kinds import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, IMPORTS, PAYLOAD_MAX_AGE
+
+site = admin.site
+
+
+def _import_kind(request: HttpRequest, slug: str) -> ImportKind:
+    kind = IMPORTS.get(slug)
+    if kind is None:
+        raise Http404
+    model = apps.get_model(kind.model)
+    model_admin = site._registry.get(model)
+    if model_admin is None or not get_scope(request.user).is_staff:
+        raise PermissionDenied
+    return kind
+
+
+def _place_choices(request: HttpRequest, kind: ImportKind):
+    if kind.place == "street":
+        streets = property_selectors.reachable_street_ids(request.user)
+        return Street.objects.all() if streets is None else Street.objects.filter(id__in=streets)
+    communities = limit_choices(request.user, Community)
+    return Community.objects.all() if communities is None else communities
+
+
+class ImportForm(forms.Form):
+    # Unfold's widgets: its script expects its own markup around every file input.
+    place = forms.ModelChoiceField(label="社区", queryset=Community.objects.none(), widget=UnfoldAdminSelectWidget)
+    file = forms.FileField(label="Excel 文件(.xlsx)", widget=UnfoldAdminFileFieldWidget)
+    attested = forms.BooleanField(label="确认", required=False, widget=UnfoldBooleanWidget)
+
+    def __init__(self, *args: Any, kind: ImportKind, places, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.fields["place"].queryset = places
+        self.fields["place"].label = "街道" if kind.place == "street" else "社区"
+        if places.count() == 1:
+            self.fields["place"].initial = places.first().pk
+        if kind.attestation:
+            self.fields["attested"].required = True
+            self.fields["attested"].label = kind.attestation.format(version=member_services.privacy_notice_version())
+        else:
+            del self.fields["attested"]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise forms.ValidationError("文件不能超过 5 MB")
+        if not upload.name.lower().endswith(".xlsx"):
+            raise forms.ValidationError("请上传 .xlsx 格式的 Excel 文件(可先下载模板)")
+        return upload
+
+
+def read_sheet(data: bytes, kind: ImportKind) -> list[dict[str, Any]]:
+    """The data rows as {column key: cell value}, by the headers of the first row."""
+    try:
+        book = load_workbook(BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        raise forms.ValidationError("无法读取该文件, 请确认是 .xlsx 格式的 Excel 文件") from exc
+    try:
+        sheet = book.worksheets[0]
+        lines = sheet.iter_rows(values_only=True)
+        header_line = next(lines, None) or ()
+        headers = [_text(cell) for cell in header_line]
+        by_header = {column.header: column for column in kind.columns}
+        positions = {by_header[name].key: index for index, name in enumerate(headers) if name in by_header}
+        missing = [column.header for column in kind.columns if column.required and column.key not in positions]
+        if missing:
+            raise forms.ValidationError(f"第一行缺少列: {'、'.join(missing)}(请使用模板)")
+        rows = []
+        for line in lines:
+            if not any(_text(cell) for cell in line):
+                continue
+            rows.append({key: (line[index] if index < len(line) else None) for key, index in positions.items()})
+            if len(rows) > IMPORT_MAX_ROWS:
+                raise forms.ValidationError(f"一次最多导入 {IMPORT_MAX_ROWS} 行, 请分批导入")
+        if not rows:
+            raise forms.ValidationError("表中没有数据行")
+        return rows
+    finally:
+        book.close()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass
+class Outcome:
+    rows: list[dict[str, Any]]
+    errors: list[list[str]] = field(default_factory=list)
+
+    @property
+    def bad(self) -> int:
+        return sum(1 for errors in self.errors if errors)
+
+    def lines(self, kind: ImportKind) -> list[dict[str, Any]]:
+        return [
+            {"number": index + 2, "cells": [_text(row.get(c.key)) for c in kind.columns], "errors": errors}
+            for index, (row, errors) in enumerate(zip(self.rows, self.errors, strict=True))
+        ]
+
+
+def run_import(kind: ImportKind, rows: list[dict[str, Any]], actor: Any, place: Any, attested: bool, *, save: bool):
+    """Every row through the app's services. Without `save` everything is rolled back (the preview);
+    with it, one refused row rolls back the whole file: nothing is half-imported."""
+    outcome = Outcome(rows=rows)
+    try:
+        with transaction.atomic():
+            outcome.errors = kind.apply(rows, actor, place, attested)
+            if not save or outcome.bad:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return outcome
+
+
+def _signer(request: HttpRequest, kind: ImportKind) -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=f"console-import:{kind.slug}:{request.user.pk}")
+
+
+def _template_workbook(kind: ImportKind) -> HttpResponse:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = kind.title
+    sheet.append([column.header for column in kind.columns])
+    sheet.append([column.example for column in kind.columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for index, column in enumerate(kind.columns):
+        sheet.column_dimensions[chr(ord("A") + index)].width = max(12, len(column.header) * 2 + 4)
+    sheet.freeze_panes = "A2"
+    out = BytesIO()
+    book.save(out)
+    response = HttpResponse(out.getvalue(), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(kind.title + '模板.xlsx')}"
+    return response
+
+
+def import_index(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
+    kinds = list(IMPORTS.values())
+    return _page(request, "console/import_index.html", "Excel 导入", kinds=kinds)
+
+
+def import_view(request: HttpRequest, kind: str) -> HttpResponse:
+    """Upload → a preview of every row with its errors (nothing saved) → confirm → saved."""
+    kind = _import_kind(request, kind)
+    if request.method == "GET" and request.GET.get("template"):
+        return _template_workbook(kind)
+    places = _place_choices(request, kind)
+    context: dict[str, Any] = {"kind": kind, "headers": [column.header for column in kind.columns]}
+    if request.method == "POST" and "payload" in request.POST:
+        try:
+            payload = json.loads(
+                _signer(request, kind).unsign(request.POST["payload"], max_age=timedelta(seconds=PAYLOAD_MAX_AGE))
+            )
+        except (signing.BadSignature, ValueError):
+            messages.error(request, "预览已过期或无效, 请重新上传")
+            return HttpResponseRedirect(request.path)
+        place = places.filter(pk=payload["place"]).first()
+        if place is None:
+            raise PermissionDenied
+        outcome = run_import(kind, payload["rows"], request.user, place, payload["attested"], save=True)
+        if not outcome.bad:
+            messages.success(request, f"已导入 {len(outcome.rows)} 行")
+            model = apps.get_model(kind.model)
+            return HttpResponseRedirect(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+        form = ImportForm(kind=kind, places=places, initial={"place": place.pk})
+        context.update(form=form, outcome=outcome, lines=outcome.lines(kind), place=place)
+        messages.error(request, "数据已有变化, 以下行不能导入, 未保存任何数据")
+        return _page(request, "console/import.html", kind.title, **context)
+    if request.method == "POST":
+        form = ImportForm(request.POST, request.FILES, kind=kind, places=places)
+        if form.is_valid():
+            try:
+                rows = read_sheet(form.cleaned_data["file"].read(), kind)
+            except forms.ValidationError as exc:
+                form.add_error("file", exc)
+            else:
+                rows = [{key: _jsonable(value) for key, value in row.items()} for row in rows]
+                place = form.cleaned_data["place"]
+                attested = bool(form.cleaned_data.get("attested"))
+                outcome = run_import(kind, rows, request.user, place, attested, save=False)
+                context.update(outcome=outcome, lines=outcome.lines(kind), place=place)
+                if not outcome.bad:
+                    payload = json.dumps({"rows": rows, "place": place.pk, "attested": attested}, ensure_ascii=False)
+                    context["payload"] = _signer(request, kind).sign(payload)
+    else:
+        form = ImportForm(kind=kind, places=places)
+    context["form"] = form
+    return _page(request, "console/import.html", kind.title, **context)
