@@ -90,15 +90,21 @@ function notices(script: Script, options = {}): { notices: Notices; ids: number[
   return { notices: subject, ids };
 }
 
+/** A started client and the first socket it opened. */
+async function started(script: Script, options = {}) {
+  const made = notices(script, options);
+  made.notices.start();
+  await waitUntil("a socket", () => script.sockets.length === 1);
+  return { ...made, socket: script.sockets[0] };
+}
+
 const notice = (id: number) => ({ type: "notice", notice: { id, title: `通知${id}` } });
 
 test("a live notice ahead of the replay: lastId waits for resumed, the replayed copy is dropped", async () => {
   const script = scripted();
   script.storage.set("pb.lastNoticeId", 2);
-  const { notices: subject, ids } = notices(script);
-  subject.start();
-  await waitUntil("a socket", () => script.sockets.length === 1);
-  const [first] = script.sockets;
+  const { notices: subject, ids, socket } = await started(script);
+  const first = socket;
   assert.equal(first.header.Authorization, "Bearer a1");
   first.say({ type: "hello", user_id: 1, last_notice_id: 5 });
   assert.deepEqual(first.sent[0], { type: "resume", after_id: 2 });
@@ -124,10 +130,7 @@ test("a live notice ahead of the replay: lastId waits for resumed, the replayed 
 test("a new client on the same storage resumes after the stored id and never hands out an older one", async () => {
   const script = scripted();
   script.storage.set("pb.lastNoticeId", 10);
-  const { notices: subject, ids } = notices(script);
-  subject.start();
-  await waitUntil("a socket", () => script.sockets.length === 1);
-  const [socket] = script.sockets;
+  const { notices: subject, ids, socket } = await started(script);
   socket.say({ type: "hello", user_id: 1, last_notice_id: 12 });
   assert.deepEqual(socket.sent[0], { type: "resume", after_id: 10 });
   for (const id of [9, 11, 12]) socket.say(notice(id));
@@ -138,10 +141,8 @@ test("a new client on the same storage resumes after the stored id and never han
 
 test("4401 refreshes once and reconnects at once with the new token; other codes back off, doubling", async () => {
   const script = scripted();
-  const { notices: subject } = notices(script);
-  subject.start();
-  await waitUntil("a socket", () => script.sockets.length === 1);
-  script.sockets[0].drop(4401);
+  const { notices: subject, socket } = await started(script);
+  socket.drop(4401);
   await waitUntil("a reconnect", () => script.sockets.length === 2);
   assert.equal(script.refreshes, 1);
   assert.equal(script.sockets[1].header.Authorization, "Bearer a2");
@@ -174,12 +175,10 @@ test("4401 refreshes once and reconnects at once with the new token; other codes
 
 test("a refused refresh token stops the socket and says the session ended", async () => {
   const script = scripted({ refreshStatus: 401 });
-  const { notices: subject } = notices(script);
+  const { notices: subject, socket } = await started(script);
   let ended = 0;
   subject.onSessionExpired(() => ended++);
-  subject.start();
-  await waitUntil("a socket", () => script.sockets.length === 1);
-  script.sockets[0].drop(4401);
+  socket.drop(4401);
   await waitUntil("the end of the session", () => ended === 1);
   await new Promise((wait) => setTimeout(wait, 150));
   assert.equal(script.sockets.length, 1, "no reconnect without a session");
@@ -189,12 +188,10 @@ test("a refused refresh token stops the socket and says the session ended", asyn
 
 test("watches are sent again after every hello and their events reach their callback", async () => {
   const script = scripted();
-  const { notices: subject } = notices(script);
+  const { notices: subject } = await started(script);
   const counts: AttendanceCounts[] = [];
   const events: string[] = [];
   subject.onEvent((event) => events.push(event.event));
-  subject.start();
-  await waitUntil("a socket", () => script.sockets.length === 1);
   const watched = subject.watch(31, (update) => counts.push(update));
   script.sockets[0].say({ type: "hello", user_id: 1, last_notice_id: 0 });
   assert.deepEqual(script.sockets[0].sent[1], { type: "watch", activity_id: 31 });
@@ -225,10 +222,7 @@ test("watches are sent again after every hello and their events reach their call
 
 test("pings on the interval; no pong in time closes the socket and opens another", async () => {
   const script = scripted();
-  const { notices: subject } = notices(script, { pingInterval: 30, pongTimeout: 60 });
-  subject.start();
-  await waitUntil("a socket", () => script.sockets.length === 1);
-  const [socket] = script.sockets;
+  const { notices: subject, socket } = await started(script, { pingInterval: 30, pongTimeout: 60 });
   socket.say({ type: "hello", user_id: 1, last_notice_id: 0 });
   await waitUntil("a ping", () => socket.types().includes("ping"));
   socket.say({ type: "pong" });
