@@ -179,7 +179,8 @@ export class Notices {
 
   unwatch(activityId: number): void {
     if (!this.watched.delete(activityId)) return;
-    this.settleWatch(activityId, new ApiError(0, "cancelled", "已取消关注"));
+    // A watch withdrawn before its answer came did not fail: its promise resolves.
+    this.settleWatch(activityId);
     if (this.stateValue === "open") this.send({ type: "unwatch", activity_id: activityId });
   }
 
