@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: run test test-services test-browser test-security test-security-full lint bench venv migrate seed clean
+.PHONY: run test test-services test-browser test-security test-security-full test-client client-types lint bench venv migrate seed clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,32 @@ test-security-full: venv
 	$(BANDIT)
 	SECURITY_FUZZ_EXAMPLES=25 $(BIN)/pytest -m security tests/security $(PYTEST_ARGS)
 	$(LEDGER_ON_PG)
+
+# The mini-program SDK (clients/miniprogram/README.md). Its dev dependencies come from the npm
+# registry through package-lock.json (npm ci); its types are generated from the server's schema.
+CLIENT := clients/miniprogram
+CLIENT_DEPS := $(CLIENT)/node_modules/.installed
+SCHEMA = mkdir -p $(CLIENT)/build && DEBUG=1 $(BIN)/python manage.py spectacular --file $(CLIENT)/build/schema.yaml
+OPENAPI_TS = cd $(CLIENT) && ./node_modules/.bin/openapi-typescript build/schema.yaml --output
+
+$(CLIENT_DEPS): $(CLIENT)/package-lock.json
+	cd $(CLIENT) && npm ci --no-audit --no-fund
+	touch $@
+
+client-types: venv $(CLIENT_DEPS)
+	$(SCHEMA)
+	$(OPENAPI_TS) src/schema.d.ts
+
+# The checked-in types must be those of today's schema (an API change that breaks the SDK fails
+# here or in tsc), the SDK type-checks, and its tests run against the real server (daphne, a fresh
+# database, the fake WeChat) on a free port in 8800-8899.
+test-client: venv $(CLIENT_DEPS)
+	$(SCHEMA)
+	$(OPENAPI_TS) build/schema.d.ts
+	@diff -u $(CLIENT)/src/schema.d.ts $(CLIENT)/build/schema.d.ts | head -40; \
+	  cmp -s $(CLIENT)/src/schema.d.ts $(CLIENT)/build/schema.d.ts || \
+	  { echo "$(CLIENT)/src/schema.d.ts differs from the server's schema: run make client-types"; exit 1; }
+	cd $(CLIENT) && npm run --silent build && npm test
 
 lint: venv
 	$(BIN)/ruff check .
