@@ -116,3 +116,20 @@ def test_the_filterset_class_is_built_once_per_view(api, tree):
     assert len(built) == 1
     api.get(URL, {"street": tree[1].pk})
     assert {key: cls for key, cls in FilterBackend._auto_filtersets.items() if key[0] is CommunityViewSet} == built
+
+
+def test_a_request_naming_no_filter_does_not_build_the_filterset(api, tree, monkeypatch):
+    from django_filters import FilterSet
+
+    built = []
+    real_init = FilterSet.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(type(self))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(FilterSet, "__init__", counted)
+    assert api.get(URL, {"search": "南"}).json()["count"] == 5
+    assert built == []
+    assert api.get(URL, {"street": tree[1].pk}).json()["count"] == 5
+    assert len(built) == 1
