@@ -145,9 +145,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env_int("DB_POOL_MAX_SIZE", 10),
         "timeout": 10,
     }
-    # With the pool this checks each connection (one empty query) as it leaves the pool: after a
-    # database restart or a terminated backend every idle one is dead, and each failed a request (500).
+    # With the pool this checks each connection as it leaves the pool: after a database restart or a
+    # terminated backend every idle one is dead, and each failed a request (500). Django's check is an
+    # empty query, a round trip on every request; the engine below (Django's, subclassed) asks the
+    # kernel instead whether the server has closed the socket (backend/core/dbpool.py).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["ENGINE"] = "backend.core.postgresql"
     # Names the connections in pg_stat_activity (api, ws, worker …): who holds them, and what an
     # operator (or the fault tests) may terminate without touching anyone else's.
     if DB_APPLICATION_NAME := os.environ.get("DB_APPLICATION_NAME", ""):
@@ -261,7 +264,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "backend.core.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "backend.core.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],

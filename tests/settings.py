@@ -6,7 +6,7 @@ os.environ["TESTING"] = "1"
 
 from backend.settings import *  # noqa: F403
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "backend.core.postgresql":  # noqa: F405
     # One test database per run, so runs sharing a server (CI legs, developers) do not collide.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
 if REDIS_URL:  # noqa: F405

@@ -4,11 +4,16 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from backend.core.throttling import AnonThrottle, LoginAddressThrottle, LoginPhoneThrottle, UserThrottle
+from backend.core.throttling import (
+    AnonThrottle,
+    LoginAddressThrottle,
+    LoginPhoneThrottle,
+    UserRateThrottle,
+    UserThrottle,
+)
 
 from . import audit, selectors, services
 from .models import RoleGrant

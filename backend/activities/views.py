@@ -18,7 +18,6 @@ from rest_framework import mixins, renderers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 
 from backend.accounts import selectors as account_selectors
 from backend.accounts.audit import record_accesses
@@ -26,6 +25,7 @@ from backend.accounts.authentication import DeferredUserJWTAuthentication, requi
 from backend.accounts.scoping import get_scope
 from backend.core.errors import DomainError
 from backend.core.fields import MAX_ID
+from backend.core.throttling import UserRateThrottle
 
 from . import exports, selectors, services
 from .models import Activity, LeaveRequest, Minutes

@@ -8,10 +8,10 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 
 from backend.accounts.audit import record_access, record_accesses
 from backend.core.scoping import get_scope
+from backend.core.throttling import UserRateThrottle
 
 from . import selectors, services
 from .models import Appeal

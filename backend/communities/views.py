@@ -6,6 +6,7 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.response import Response
 
 from backend.core.errors import DomainError
+from backend.core.pagination import SmallListPagination
 from backend.core.scoping import get_scope, limit_choices
 
 from . import selectors, services
@@ -16,13 +17,17 @@ from .serializers import (
     GridSerializer,
     OrganizationSerializer,
     StreetSerializer,
+    community_rows,
 )
 
 
 class PublicMapViewSet(viewsets.ReadOnlyModelViewSet):
-    """The administrative tree is public: the mini-program shows it before anyone signs in."""
+    """The administrative tree is public: the mini-program shows it before anyone signs in.
+
+    A city's tree is small (hundreds of communities), so a page reads its total with its rows."""
 
     permission_classes = [permissions.AllowAny]
+    pagination_class = SmallListPagination
 
 
 class StreetViewSet(PublicMapViewSet):
@@ -39,6 +44,14 @@ class CommunityViewSet(PublicMapViewSet):
     filterset_fields = ["street"]
     search_fields = ["name", "street__name"]
     ordering_fields = ["id", "name"]
+
+    def list(self, request, *args, **kwargs):
+        # The list every mini-program asks for before sign-in: written directly (community_rows).
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            return Response(community_rows(queryset))
+        return self.get_paginated_response(community_rows(page))
 
 
 class GridViewSet(PublicMapViewSet):

@@ -1,4 +1,9 @@
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Count, QuerySet, Window
+from django.db.models.query import ModelIterable
 from rest_framework import pagination
+
+TOTAL = "_page_total"
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -7,3 +12,52 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+class CountInPagePaginator(Paginator):
+    """Reads the total with the page, `COUNT(*) OVER ()`, instead of a `COUNT(*)` query before it.
+
+    One statement fewer per page. PostgreSQL computes the window over every matching row before the
+    LIMIT, so this is for lists that stay small (the administrative tree: a city's streets,
+    communities, grids), not for those that grow with use, where an index can serve the page's
+    LIMIT without reading the rest. A page past the end (no rows) is decided by the count query, as
+    Django's paginator decides it; querysets the window would count wrongly (DISTINCT, GROUP BY,
+    unions, dictionaries) take the ordinary path.
+    """
+
+    def _counts_in_page(self) -> bool:
+        rows = self.object_list
+        if not isinstance(rows, QuerySet) or "count" in self.__dict__ or self.orphans:
+            return False
+        query = rows.query
+        return (
+            rows._iterable_class is ModelIterable
+            and not query.distinct
+            and not query.combinator
+            and query.group_by is None
+            and not query.is_sliced
+        )
+
+    def page(self, number):
+        if not self._counts_in_page():
+            return super().page(number)
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list.annotate(**{TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
+        if not rows:
+            return super().page(number)
+        self.count = getattr(rows[0], TOTAL)
+        return self._get_page(rows, number, self)
+
+
+class SmallListPagination(PageNumberPagination):
+    """The same pages, their total read with the rows (CountInPagePaginator): for small lists."""
+
+    django_paginator_class = CountInPagePaginator

@@ -17,7 +17,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
@@ -26,7 +25,7 @@ from backend.accounts.scoping import can_act_on_community, get_scope
 from backend.communities.models import Community
 from backend.core.errors import DomainError
 from backend.core.pagination import PageNumberPagination
-from backend.core.throttling import AnonThrottle, UserThrottle
+from backend.core.throttling import AnonThrottle, UserRateThrottle, UserThrottle
 
 from . import export, selectors, services
 from .models import Certificate, ServiceRecord, Volunteer
