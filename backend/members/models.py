@@ -311,6 +311,8 @@ class Demand(models.Model):
     contact_phone = models.CharField("联系电话", max_length=11, blank=True)
     photos = models.ManyToManyField("core.Upload", blank=True, related_name="+", verbose_name="照片")
     requester = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="demands", verbose_name="提出人")
+    # A phone's retry carries the same id and gets the first demand back (null: the console, imports).
+    client_id = models.UUIDField("客户端请求号", null=True, blank=True, editable=False)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.OPEN)
     claimed_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, null=True, blank=True, related_name="claimed_demands", verbose_name="认领人"
@@ -337,6 +339,11 @@ class Demand(models.Model):
             models.CheckConstraint(
                 condition=Q(status="open") | Q(status="cancelled") | Q(claimed_at__isnull=False),
                 name="demand_claimed_has_claim",
+            ),
+            models.UniqueConstraint(
+                fields=["requester", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="demand_client_id_once",
             ),
         ]
         indexes = [

@@ -7,6 +7,7 @@ DomainError with a code from API.md. Events leave with `emit()` after commit.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -577,6 +578,7 @@ def file_demand(
     contact_name: str = "",
     contact_phone: str = "",
     photos: Iterable[Any] = (),
+    client_id: uuid.UUID | None = None,
 ) -> Demand:
     """群众点单: a resident (or a grid worker or staff on their behalf) files a need."""
     if grid is not None and grid.community_id != community.pk:
@@ -593,6 +595,7 @@ def file_demand(
         contact_name=contact_name,
         contact_phone=contact_phone,
         requester=user,
+        client_id=client_id,
     )
     photos = list(photos)
     if photos:
@@ -607,6 +610,26 @@ def file_demand(
         images=photos,
     )
     return demand
+
+
+@transaction.atomic
+def submit_demand(*, user: User, client_id: uuid.UUID | None, **fields: Any) -> tuple[Demand, bool]:
+    """`file_demand` for a phone that may retry: (demand, created). The same client_id from the same
+    requester answers with the first demand and writes nothing; without one every call files anew."""
+    if client_id is None:
+        return file_demand(user=user, **fields), True
+    existing = Demand.objects.filter(requester=user, client_id=client_id).first()
+    if existing is not None:
+        return existing, False
+    try:
+        # A savepoint: a concurrent retry may win the race to the constraint.
+        with transaction.atomic():
+            return file_demand(user=user, client_id=client_id, **fields), True
+    except IntegrityError:
+        existing = Demand.objects.filter(requester=user, client_id=client_id).first()
+        if existing is None:
+            raise
+        return existing, False
 
 
 @transaction.atomic

@@ -471,13 +471,18 @@ class DemandViewSet(
     def retrieve(self, request, *args, **kwargs):
         return self._detail(self.get_object())
 
-    @extend_schema(request=DemandSerializer, responses={201: DemandDetailSerializer})
+    @extend_schema(
+        request=DemandSerializer,
+        responses={201: DemandDetailSerializer, 200: DemandDetailSerializer},
+        description="201 with the new demand; the same `client_id` again answers 200 with the first one.",
+    )
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        demand = services.file_demand(
+        demand, created = services.submit_demand(
             user=request.user,
+            client_id=data.get("client_id"),
             kind=data["kind"],
             community=data["community"],
             grid=data.get("grid"),
@@ -488,7 +493,7 @@ class DemandViewSet(
             contact_phone=data.get("contact_phone", ""),
             photos=data.get("photos", []),
         )
-        return self._detail(demand, status_code=status.HTTP_201_CREATED)
+        return self._detail(demand, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=ClaimSerializer, responses={200: DemandDetailSerializer})
     @action(detail=True, methods=["post"])
