@@ -25,6 +25,7 @@ from .models import (
     PointsRule,
     PostAssignment,
     PrivacyConsent,
+    RegistrationStep,
     Resource,
     ServicePost,
     ServiceProject,
@@ -90,6 +91,15 @@ class RegistrationCreateSerializer(ConsentMixin, serializers.Serializer):
         return value
 
 
+class RegistrationStepSerializer(serializers.ModelSerializer):
+    actor = serializers.IntegerField(source="actor_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = RegistrationStep
+        fields = ["from_status", "to_status", "actor", "reason", "at"]
+        read_only_fields = fields
+
+
 class RegistrationSerializer(serializers.ModelSerializer):
     """A registration as its member and the community's staff see it (phone masked, as in every list)."""
 
@@ -102,6 +112,9 @@ class RegistrationSerializer(serializers.ModelSerializer):
     member_status = serializers.CharField(source="member.status", read_only=True)
     id_number = serializers.CharField(source="member.id_number_masked", read_only=True)
     consent_version = serializers.CharField(source="consent.version", read_only=True)
+    steps = RegistrationStepSerializer(
+        many=True, read_only=True, help_text="every state the registration has passed through, oldest first"
+    )
 
     class Meta:
         model = MemberRegistration
@@ -128,6 +141,7 @@ class RegistrationSerializer(serializers.ModelSerializer):
             "decided_at",
             "approved_at",
             "withdrawn_at",
+            "steps",
         ]
         read_only_fields = fields
 
@@ -234,13 +248,22 @@ class ActiveRegistrationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+REGISTRATION_STATUS_LABELS = dict(MemberRegistration.Status.choices)
+
+
 class MemberSerializer(serializers.ModelSerializer):
     """A member in a list: phone and ID masked; political status, as only those in scope get this far."""
 
     phone = MaskedPhoneField()
     id_number = serializers.CharField(source="id_number_masked", read_only=True)
-    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    organization_name = serializers.CharField(source="organization.name", read_only=True, allow_null=True)
     registration = serializers.SerializerMethodField()
+    registration_status = serializers.ChoiceField(
+        choices=[*MemberRegistration.Status.choices, ("none", "未报到")],
+        read_only=True,
+        help_text="报到状态: the standing registration's status (pending, approved), none without one",
+    )
+    registration_status_display = serializers.SerializerMethodField(help_text="报到状态 in Chinese")
     post_count = serializers.IntegerField(read_only=True, default=0)
     points_year = serializers.IntegerField(read_only=True, default=0, help_text="this calendar year's points")
 
@@ -258,10 +281,15 @@ class MemberSerializer(serializers.ModelSerializer):
             "employer",
             "id_number",
             "registration",
+            "registration_status",
+            "registration_status_display",
             "post_count",
             "points_year",
         ]
         read_only_fields = fields
+
+    def get_registration_status_display(self, member: PartyMember) -> str:
+        return REGISTRATION_STATUS_LABELS.get(getattr(member, "registration_status", "none"), "未报到")
 
     @extend_schema_field(ActiveRegistrationSerializer(allow_null=True))
     def get_registration(self, member: PartyMember) -> dict[str, Any] | None:
@@ -606,7 +634,7 @@ class PointsRuleSerializer(serializers.ModelSerializer):
 class RankingRowSerializer(serializers.ModelSerializer):
     rank = serializers.IntegerField(read_only=True)
     total = serializers.IntegerField(read_only=True)
-    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    organization_name = serializers.CharField(source="organization.name", read_only=True, allow_null=True)
 
     class Meta:
         model = PartyMember

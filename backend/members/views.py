@@ -91,7 +91,7 @@ class MemberRegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
     queryset = MemberRegistration.objects.none()
     serializer_class = RegistrationSerializer
     filterset_class = RegistrationFilter
-    search_fields = ["real_name", "member__organization__name"]
+    search_fields = ["real_name", "organization__name"]
     ordering_fields = ["id", "submitted_at", "approved_at"]
     error_statuses = ("409",)
 
@@ -160,6 +160,21 @@ class MemberRegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         registration = services.withdraw_registration(registration=self.get_object(), by=request.user)
+        return Response(self.get_serializer(self._reload(registration)).data)
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={200: RegistrationSerializer},
+        description="That community's staff end an approved registration (moved away, left): 409 for any other.",
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        registration = self.get_object()
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        registration = services.revoke_registration(
+            registration=registration, by=request.user, reason=body.validated_data["reason"]
+        )
         return Response(self.get_serializer(self._reload(registration)).data)
 
 
@@ -241,10 +256,15 @@ class MemberFilter(django_filters.FilterSet):
     community = django_filters.NumberFilter(method="filter_community", label="社区", min_value=1, max_value=MAX_ID)
     grid = django_filters.NumberFilter(method="filter_grid", label="网格", min_value=1, max_value=MAX_ID)
     below_min_posts = django_filters.BooleanFilter(method="filter_below_min_posts", label="岗位数低于要求")
+    registration_status = django_filters.ChoiceFilter(
+        field_name="registration_status",
+        label="报到状态",
+        choices=[*MemberRegistration.Status.choices[:2], (selectors.NOT_REGISTERED, "未报到")],
+    )
 
     class Meta:
         model = PartyMember
-        fields = ["community", "grid", "organization", "status", "below_min_posts"]
+        fields = ["community", "grid", "organization", "status", "below_min_posts", "registration_status"]
 
     def _registered(self, queryset, **lookup):
         return queryset.filter(
