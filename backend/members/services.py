@@ -277,12 +277,20 @@ def _lock_registration(registration: MemberRegistration) -> MemberRegistration:
     )
 
 
-@transaction.atomic
-def approve_registration(*, registration: MemberRegistration, by: User) -> MemberRegistration:
+def _lock_for_staff(registration: MemberRegistration, *, by: User, status: str, refusal: str) -> MemberRegistration:
+    """The registration locked for its community's staff to act on, in the one state they may act from."""
     registration = _lock_registration(registration)
     _require_staff_of(by, registration.community_id)
-    if registration.status != MemberRegistration.Status.PENDING:
-        raise DomainError("invalid_transition", _("只有待审核的报到可以审核"))
+    if registration.status != status:
+        raise DomainError("invalid_transition", refusal)
+    return registration
+
+
+@transaction.atomic
+def approve_registration(*, registration: MemberRegistration, by: User) -> MemberRegistration:
+    registration = _lock_for_staff(
+        registration, by=by, status=MemberRegistration.Status.PENDING, refusal=_("只有待审核的报到可以审核")
+    )
     now = timezone.now()
     _move(registration, to=MemberRegistration.Status.APPROVED, actor=by, at=now)
     registration.decided_at = now
@@ -302,10 +310,9 @@ def approve_registration(*, registration: MemberRegistration, by: User) -> Membe
 def reject_registration(*, registration: MemberRegistration, by: User, reason: str) -> MemberRegistration:
     if _blank(reason):
         raise field_error("reason", _("请填写驳回原因"))
-    registration = _lock_registration(registration)
-    _require_staff_of(by, registration.community_id)
-    if registration.status != MemberRegistration.Status.PENDING:
-        raise DomainError("invalid_transition", _("只有待审核的报到可以审核"))
+    registration = _lock_for_staff(
+        registration, by=by, status=MemberRegistration.Status.PENDING, refusal=_("只有待审核的报到可以审核")
+    )
     now = timezone.now()
     _move(registration, to=MemberRegistration.Status.REJECTED, actor=by, reason=reason.strip(), at=now)
     registration.decided_at = now
@@ -340,10 +347,9 @@ def revoke_registration(*, registration: MemberRegistration, by: User, reason: s
     now on the person is no member of the community or of the organisation they named."""
     if _blank(reason):
         raise field_error("reason", _("请填写注销原因"))
-    registration = _lock_registration(registration)
-    _require_staff_of(by, registration.community_id)
-    if registration.status != MemberRegistration.Status.APPROVED:
-        raise DomainError("invalid_transition", _("只有已报到的党员可以注销报到"))
+    registration = _lock_for_staff(
+        registration, by=by, status=MemberRegistration.Status.APPROVED, refusal=_("只有已报到的党员可以注销报到")
+    )
     registration.reason = reason.strip()
     _end_registration(registration, to=MemberRegistration.Status.REVOKED, actor=by, reason=registration.reason)
     emit(

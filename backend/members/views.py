@@ -145,16 +145,17 @@ class MemberRegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         registration = services.approve_registration(registration=self.get_object(), by=request.user)
         return Response(self.get_serializer(self._reload(registration)).data)
 
-    @extend_schema(request=ReasonSerializer, responses={200: RegistrationSerializer})
-    @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
+    def _decide_with_reason(self, request, service) -> Response:
         registration = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        registration = services.reject_registration(
-            registration=registration, by=request.user, reason=body.validated_data["reason"]
-        )
+        registration = service(registration=registration, by=request.user, reason=body.validated_data["reason"])
         return Response(self.get_serializer(self._reload(registration)).data)
+
+    @extend_schema(request=ReasonSerializer, responses={200: RegistrationSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._decide_with_reason(request, services.reject_registration)
 
     @extend_schema(request=None, responses={200: RegistrationSerializer})
     @action(detail=True, methods=["post"])
@@ -169,13 +170,7 @@ class MemberRegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
     )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        registration = self.get_object()
-        body = ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        registration = services.revoke_registration(
-            registration=registration, by=request.user, reason=body.validated_data["reason"]
-        )
-        return Response(self.get_serializer(self._reload(registration)).data)
+        return self._decide_with_reason(request, services.revoke_registration)
 
 
 class UnitRegistrationFilter(django_filters.FilterSet):

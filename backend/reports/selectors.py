@@ -573,14 +573,14 @@ class FeedbackReportData:
 
 def organization_members(organization: PartyOrganization, *, period: Period | None = None) -> list[PartyMember]:
     """Members of the organisation for a report: those whose registration naming it was approved and
-    had not ended before the period began (a member who moved away after it still counts in it;
-    one approved since shows as not yet registered then). An applicant's or a refused person's
-    claim to the organisation never makes them one."""
+    had not ended by the period's end (a member who moved away after it still counts in it, one who
+    left during it does not; one approved since shows as not yet registered then). An applicant's
+    or a refused person's claim to the organisation never makes them one."""
     approved = MemberRegistration.objects.filter(
         member=OuterRef("pk"), organization=organization, approved_at__isnull=False
     )
-    if period is not None and period.start is not None:
-        approved = approved.filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=period.start))
+    if period is not None and period.end is not None:
+        approved = approved.filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=period.end))
     else:
         approved = approved.filter(status=APPROVED)
     return list(PartyMember.objects.filter(Exists(approved)).order_by("id"))

@@ -19,7 +19,7 @@ from backend.members.models import MemberRegistration, PartyMember, PointsEntry,
 from backend.reports import selectors as report_selectors
 from tests import factories
 from tests.activities.factories import ActivityFactory
-from tests.members.factories import PostFactory
+from tests.members.factories import PostFactory, file_registration
 
 pytestmark = pytest.mark.django_db
 
@@ -34,16 +34,7 @@ class Cast:
 
 
 def apply(user, community, organization, grid=None) -> MemberRegistration:
-    return services.register_member(
-        user=user,
-        community=community,
-        organization=organization,
-        grid=grid,
-        real_name=user.real_name,
-        phone="13912345678",
-        status="full",
-        consent=True,
-    )
+    return file_registration(user, community, organization, grid=grid)
 
 
 @pytest.fixture
@@ -257,3 +248,54 @@ def test_the_registration_list_with_its_history_does_not_grow_in_queries(cast, a
     with CaptureQueriesContext(connection) as more:
         client.get(REGISTRATIONS)
     assert len(more) == len(few)
+
+
+# The console ----------------------------------------------------------------------------------
+
+
+def test_the_console_member_list_shows_and_filters_the_state(cast, client):
+    client.force_login(cast.staff)
+    page = client.get("/admin/members/partymember/").content.decode()
+    assert "报到状态" in page and "已报到" in page
+    assert cast.member.real_name in page
+    for name in ("pending", "rejected", "withdrawn", "revoked"):
+        assert cast.users[name].real_name not in page
+    filtered = client.get("/admin/members/partymember/", {"registration_status": "pending"}).content.decode()
+    assert cast.member.real_name not in filtered
+
+
+def test_the_console_revokes_with_a_reason(cast, client):
+    client.force_login(cast.staff)
+    registration = cast.registrations["approved"]
+    asked = client.post(
+        "/admin/members/memberregistration/", {"action": "revoke", "_selected_action": [registration.pk]}
+    )
+    assert asked.status_code == 200 and "注销原因" in asked.content.decode()
+    assert MemberRegistration.objects.get(pk=registration.pk).status == "approved"
+    done = client.post(
+        "/admin/members/memberregistration/",
+        {"action": "revoke", "_selected_action": [registration.pk], "apply": "1", "reason": "已搬离"},
+    )
+    assert done.status_code == 302
+    assert MemberRegistration.objects.get(pk=registration.pk).status == "revoked"
+    assert PartyMember.objects.get(pk=cast.member.pk).organization_id is None
+
+
+def test_the_coverage_workbook_counts_only_the_approved_member(cast, as_user):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    answer = as_user(cast.staff).get(f"/api/v1/communities/{cast.community.pk}/coverage/export/")
+    assert answer.status_code == 200
+    sheet = load_workbook(BytesIO(answer.content)).active
+    headers = [cell.value for cell in sheet[2]]
+    row = dict(zip(headers, [cell.value for cell in sheet[3]], strict=True))
+    assert (row["已知居住本社区的党员"], row["其中已在本社区报到"], row["在本社区报到的党员"]) == (2, 1, 1)
+
+
+def test_the_branch_report_over_http_lists_only_the_approved_member(cast, as_user):
+    answer = as_user(cast.staff).get("/api/v1/members/reports/", {"organization": cast.branch.pk, "period": "2026"})
+    assert answer.status_code == 200, answer.json()
+    users = [line["user_id"] for group in answer.json()["communities"] for line in group["members"]]
+    assert users == [cast.users["approved"].pk]

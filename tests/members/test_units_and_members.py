@@ -8,7 +8,7 @@ from backend.core.events import Audience
 from backend.members import services
 from backend.members.models import UnitRegistration
 from tests import factories
-from tests.members.factories import MemberFactory, id_number, registered_member, registered_unit
+from tests.members.factories import MemberFactory, file_registration, id_number, registered_member, registered_unit
 
 pytestmark = pytest.mark.django_db
 
@@ -265,15 +265,7 @@ def test_a_liaison_sees_nothing_of_another_organisation_nor_of_applicants(unit_o
     other_org = factories.UnitOrganizationFactory()
     other = registered_member(community, organization=other_org)
     applicant = factories.UserFactory()
-    services.register_member(
-        user=applicant,
-        community=community,
-        organization=unit_org,
-        real_name="申请人",
-        phone="13912345678",
-        status="full",
-        consent=True,
-    )
+    file_registration(applicant, community, unit_org)
 
     listed = as_user(liaison).get(MEMBERS).json()
     assert [row["id"] for row in listed["results"]] == [own.pk]

@@ -122,8 +122,9 @@ def test_months_split_at_midnight_in_shanghai(town):
 def test_a_registration_withdrawn_after_the_period_still_counts_in_it(town):
     # 钱五 (U2) registered with A in December 2024 and withdrew in August 2025.
     assert lines_by_name(report(town, "2025Q2", town.u2))["钱五"]["community"]["name"] == "A社区"
-    # From the end of the registration on, 钱五 is no member of U2: no line in later periods.
+    # From the end of the registration on, 钱五 is no member of U2: no line in the period it ended in, or later.
     assert "钱五" not in lines_by_name(report(town, "2025Q4", town.u2))
+    assert "钱五" not in lines_by_name(report(town, "2025Q3", town.u2))
     # U2's own registration with B was approved in June: a co-building community from Q2 on.
     assert report(town, "2025Q1", town.u2)["unit_communities"] == []
     assert report(town, "2025Q2", town.u2)["unit_communities"] == [{"id": town.b.pk, "name": "B社区"}]

@@ -13,7 +13,7 @@ from django.urls import reverse
 from backend.members import services
 from backend.reports import selectors
 from tests import factories
-from tests.members.factories import registered_member
+from tests.members.factories import file_registration, registered_member
 
 pytestmark = pytest.mark.django_db
 
@@ -21,16 +21,7 @@ PERIOD = "2026"
 
 
 def apply(community, organization, *, home=None):
-    user = factories.UserFactory(community=home)
-    return services.register_member(
-        user=user,
-        community=community,
-        organization=organization,
-        real_name=user.real_name,
-        phone="13912345678",
-        status="full",
-        consent=True,
-    )
+    return file_registration(factories.UserFactory(community=home), community, organization)
 
 
 def figures(as_user, staff, community) -> dict:
