@@ -65,8 +65,14 @@ def grant_role(
     community: Community | None = None,
     grid: Grid | None = None,
     organization: PartyOrganization | None = None,
+    decided_by: User | None = None,
 ) -> tuple[RoleGrant, bool]:
-    """Grant `role` over one place. Granting what is already held returns the grant (created=False)."""
+    """Grant `role` over one place. Granting what is already held returns the grant (created=False).
+
+    `decided_by`: without a granter, the grant follows from that person's decision (staff approving
+    a unit's registration make its filer the unit's liaison); the caller checked their authority,
+    and they are recorded as the granter.
+    """
     role = Role(role)
     places = {"street": street, "community": community, "grid": grid, "organization": organization}
     field = SCOPE_FIELD_BY_ROLE[role]
@@ -84,7 +90,7 @@ def grant_role(
         return existing, False
     try:
         with transaction.atomic():
-            grant = RoleGrant.objects.create(user=user, role=role, granted_by=granter, **{field: target})
+            grant = RoleGrant.objects.create(user=user, role=role, granted_by=granter or decided_by, **{field: target})
     except IntegrityError:
         # A concurrent identical grant won the race: answer with it.
         return RoleGrant.objects.get(user=user, role=role, revoked_at__isnull=True, **{field: target}), False

@@ -138,17 +138,11 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
 
     if place.street is not None:
         by_community = report_selectors.street_coverage(place.street).communities
-        registration_rows = [
-            {"name": row.community.name, **report_selectors.ratio_data(row.coverage.member_registration)}
-            for row in by_community
-        ]
-        unit_rows = {
-            row.community.name: report_selectors.ratio_data(row.coverage.unit_registration) for row in by_community
-        }
+        rows = [(row.community.name, row.coverage.as_data()) for row in by_community]
     else:
-        row = report_selectors.community_coverage(place.community).coverage
-        registration_rows = [{"name": place.community.name, **report_selectors.ratio_data(row.member_registration)}]
-        unit_rows = {place.community.name: report_selectors.ratio_data(row.unit_registration)}
+        rows = [(place.community.name, report_selectors.community_coverage(place.community).coverage.as_data())]
+    registration_rows = [{"name": name, **data["member_registration"]} for name, data in rows]
+    unit_rows = {name: data["unit_registration"] for name, data in rows}
     for row in registration_rows:
         row["percent"] = _percent(row)
         row["units"] = unit_rows[row["name"]]

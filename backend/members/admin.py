@@ -103,33 +103,64 @@ class RejectForm(forms.Form):
     reason = forms.CharField(label="驳回原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-def _reject(modeladmin, request, queryset, service, done: str):
+class RevokeForm(forms.Form):
+    reason = forms.CharField(label="注销原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _reject(modeladmin, request, queryset, service, done: str, *, form_class=RejectForm, **page):
     """Asks for the reason first (the member sees it), then rejects each through the service."""
     if "apply" in request.POST:
-        form = RejectForm(request.POST)
+        form = form_class(request.POST)
         if form.is_valid():
             _run(modeladmin, request, queryset, partial(service, reason=form.cleaned_data["reason"]), done)
             return None
     else:
-        form = RejectForm()
-    return action_form_page(
-        modeladmin,
-        request,
-        queryset,
-        form=form,
-        title="驳回报到",
-        intro="以下报到将被驳回, 申请人会看到驳回原因:",
-        action_name="reject",
-        submit_label="驳回",
-    )
+        form = form_class()
+    texts = {
+        "title": "驳回报到",
+        "intro": "以下报到将被驳回, 申请人会看到驳回原因:",
+        "action_name": "reject",
+        "submit_label": "驳回",
+        **page,
+    }
+    return action_form_page(modeladmin, request, queryset, form=form, **texts)
+
+
+class RegistrationStateFilter(admin.SimpleListFilter):
+    title = "报到状态"
+    parameter_name = "registration_status"
+
+    def lookups(self, request, model_admin):
+        return [
+            (MemberRegistration.Status.APPROVED, "已报到"),
+            (MemberRegistration.Status.PENDING, "待审核"),
+            (selectors.NOT_REGISTERED, "未报到"),
+        ]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(registration_status=self.value()) if self.value() else queryset
+
+
+REGISTRATION_STATE_LABELS = {**dict(MemberRegistration.Status.choices), selectors.NOT_REGISTERED: "未报到"}
 
 
 @admin.register(PartyMember)
 class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
+    """Staff find approved members here (applicants are under 党员双报到); each row says its 报到状态."""
+
     ledger_export = True
     audit_what = "party_member"
-    list_display = ["real_name", "masked_phone", "organization", "status", "id_number_masked", "joined_on", "employer"]
-    list_filter = ["status"]
+    list_display = [
+        "real_name",
+        "masked_phone",
+        "organization",
+        "registration_state",
+        "status",
+        "id_number_masked",
+        "joined_on",
+        "employer",
+    ]
+    list_filter = [RegistrationStateFilter, "status"]
     search_fields = ["real_name", "employer", "organization__name"]
     fields = [
         "user",
@@ -146,7 +177,15 @@ class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return selectors.members_for(request.user).select_related("user", "organization", "consent")
+        return (
+            selectors.members_for(request.user)
+            .select_related("user", "organization", "consent")
+            .annotate(registration_status=selectors.registration_status_annotation())
+        )
+
+    @admin.display(description="报到状态", ordering="registration_status")
+    def registration_state(self, obj):
+        return REGISTRATION_STATE_LABELS.get(getattr(obj, "registration_status", None), "未报到")
 
     def audit_subject(self, obj) -> int:
         return obj.user_id
@@ -182,7 +221,7 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
         "withdrawn_at",
     ]
     fields = readonly_fields
-    actions = ["approve", "reject"]
+    actions = ["approve", "reject", "revoke"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("member", "community", "grid", "organization")
@@ -197,6 +236,21 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     @admin.action(description="驳回所选报到(填写原因)")
     def reject(self, request, queryset):
         return _reject(self, request, queryset, services.reject_registration, "已驳回 %(n)s 份报到")
+
+    @admin.action(description="注销所选报到(已搬离等, 填写原因)")
+    def revoke(self, request, queryset):
+        return _reject(
+            self,
+            request,
+            queryset,
+            services.revoke_registration,
+            "已注销 %(n)s 份报到",
+            form_class=RevokeForm,
+            title="注销报到",
+            intro="以下已通过的报到将被注销, 党员不再计为本社区及所报党组织的党员:",
+            action_name="revoke",
+            submit_label="注销",
+        )
 
     def has_view_permission(self, request, obj=None):
         return get_scope(request.user).is_staff

@@ -64,7 +64,13 @@ class ConsentWithdrawal(models.Model):
 
 
 class PartyMember(models.Model):
-    """A party member's details. Sensitive: stored only with a consent (the FK cannot be empty)."""
+    """A party member's details. Sensitive: stored only with a consent (the FK cannot be empty).
+
+    `organization` is the organisation of the person's approved registration, set by the services
+    on approval and cleared when it ends: what the person named in a registration is a claim
+    until staff approve it, and audiences, lists and reports that read `organization` must never
+    see a claim. Null: an applicant, someone refused, or someone whose registration ended.
+    """
 
     class Status(models.TextChoices):
         FULL = "full", "正式党员"
@@ -74,8 +80,11 @@ class PartyMember(models.Model):
     organization = models.ForeignKey(
         "communities.PartyOrganization",
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="party_members",
         verbose_name="组织关系所在党组织",
+        help_text="报到审核通过时确定; 待审核、已驳回、已撤回或已注销时为空",
     )
     status = models.CharField("党员类别", max_length=16, choices=Status.choices)
     joined_on = models.DateField("入党日期", null=True, blank=True)
@@ -116,8 +125,10 @@ class MemberRegistration(models.Model):
         APPROVED = "approved", "已报到"
         REJECTED = "rejected", "已驳回"
         WITHDRAWN = "withdrawn", "已撤回"
+        REVOKED = "revoked", "已注销"
 
     ACTIVE_STATUSES = (Status.PENDING, Status.APPROVED)
+    ENDED_STATUSES = (Status.WITHDRAWN, Status.REVOKED)
 
     member = models.ForeignKey(PartyMember, on_delete=models.PROTECT, related_name="registrations", verbose_name="党员")
     community = models.ForeignKey(
@@ -148,9 +159,9 @@ class MemberRegistration(models.Model):
     decided_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="审核人"
     )
-    reason = models.CharField("驳回原因", max_length=500, blank=True)
+    reason = models.CharField("驳回或注销原因", max_length=500, blank=True)
     approved_at = models.DateTimeField("报到时间", null=True, blank=True, help_text="自审核通过之日起计为已报到")
-    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    withdrawn_at = models.DateTimeField("撤回或注销时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "党员双报到"
@@ -171,6 +182,31 @@ class MemberRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.real_name} → {self.community}"
+
+
+class RegistrationStep(AppendOnlyModel):
+    """One change of a member registration's state, with who and when (append-only history)."""
+
+    registration = models.ForeignKey(
+        MemberRegistration, on_delete=models.PROTECT, related_name="steps", verbose_name="党员双报到"
+    )
+    from_status = models.CharField("原状态", max_length=16, choices=MemberRegistration.Status.choices, blank=True)
+    to_status = models.CharField("新状态", max_length=16, choices=MemberRegistration.Status.choices)
+    # Null: the system (a registration ended by the person withdrawing their consent is theirs).
+    actor = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="操作人"
+    )
+    reason = models.CharField("原因", max_length=500, blank=True)
+    at = models.DateTimeField("时间", default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "报到状态记录"
+        verbose_name_plural = "报到状态记录"
+        ordering = ["id"]
+        triggers = append_only()
+
+    def __str__(self) -> str:
+        return f"{self.registration} · {self.from_status or '-'} → {self.to_status}"
 
 
 class UnitRegistration(models.Model):
@@ -311,6 +347,8 @@ class Demand(models.Model):
     contact_phone = models.CharField("联系电话", max_length=11, blank=True)
     photos = models.ManyToManyField("core.Upload", blank=True, related_name="+", verbose_name="照片")
     requester = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="demands", verbose_name="提出人")
+    # A phone's retry carries the same id and gets the first demand back (null: the console, imports).
+    client_id = models.UUIDField("客户端请求号", null=True, blank=True, editable=False)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.OPEN)
     claimed_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, null=True, blank=True, related_name="claimed_demands", verbose_name="认领人"
@@ -337,6 +375,11 @@ class Demand(models.Model):
             models.CheckConstraint(
                 condition=Q(status="open") | Q(status="cancelled") | Q(claimed_at__isnull=False),
                 name="demand_claimed_has_claim",
+            ),
+            models.UniqueConstraint(
+                fields=["requester", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="demand_client_id_once",
             ),
         ]
         indexes = [

@@ -6,7 +6,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.functions import Coalesce, Rank
 from django.utils import timezone
 
@@ -25,6 +38,7 @@ from .models import (
     PointsRule,
     PostAssignment,
     PrivacyConsent,
+    RegistrationStep,
     Resource,
     ServicePost,
     ServiceProject,
@@ -139,6 +153,7 @@ def registrations_for(user: Any) -> QuerySet[MemberRegistration]:
     return (
         MemberRegistration.objects.filter(_registration_staff_q(user) | Q(member__user=user))
         .select_related("member", "member__user", "community", "grid", "organization", "decided_by")
+        .prefetch_related(Prefetch("steps", queryset=RegistrationStep.objects.order_by("id")))
         .order_by("-id")
     )
 
@@ -213,10 +228,23 @@ def year_points_subquery(year: int, user_path: str = "user_id") -> Coalesce:
     return Coalesce(Subquery(totals, output_field=IntegerField()), Value(0))
 
 
-def member_list(user: Any, *, year: int | None = None) -> QuerySet[PartyMember]:
-    """The members list: each with their current registration, active posts and this year's points."""
-    from django.db.models import Prefetch
+NOT_REGISTERED = "none"
 
+
+def registration_status_annotation() -> Coalesce:
+    """报到状态 of each member: their standing (pending or approved) registration's status, else "none"."""
+    standing = (
+        MemberRegistration.objects.filter(member=OuterRef("pk"), status__in=MemberRegistration.ACTIVE_STATUSES)
+        .order_by("-id")
+        .values("status")[:1]
+    )
+    return Coalesce(Subquery(standing), Value(NOT_REGISTERED))
+
+
+def member_list(user: Any, *, year: int | None = None) -> QuerySet[PartyMember]:
+    """The members list: each with their current registration and its state, active posts and this
+    year's points. Staff and liaisons find only approved members here (applicants are under
+    registrations); a person reading their own record sees it in whatever state it is."""
     active_registrations = Prefetch(
         "registrations",
         queryset=MemberRegistration.objects.filter(status__in=MemberRegistration.ACTIVE_STATUSES).select_related(
@@ -228,7 +256,11 @@ def member_list(user: Any, *, year: int | None = None) -> QuerySet[PartyMember]:
         members_for(user)
         .select_related("user", "organization")
         .prefetch_related(active_registrations)
-        .annotate(post_count=active_post_count_subquery(), points_year=year_points_subquery(year or current_year()))
+        .annotate(
+            post_count=active_post_count_subquery(),
+            points_year=year_points_subquery(year or current_year()),
+            registration_status=registration_status_annotation(),
+        )
         .order_by("id")
     )
 
@@ -439,6 +471,8 @@ def member_street_id(member: PartyMember) -> int | None:
     if registration is not None:
         return registration.community.street_id
     organization = member.organization
+    if organization is None:
+        return None
     if organization.street_id:
         return organization.street_id
     if organization.community_id:
@@ -471,7 +505,7 @@ def personal_data(user: User) -> dict[str, Any]:
         ("id", "organization_id", "status", "joined_on", "employer", "real_name", "phone", "id_number_masked"),
     )
     if member is not None and party_member is not None:
-        party_member["organization_name"] = member.organization.name
+        party_member["organization_name"] = member.organization.name if member.organization else None
         party_member["id_number"] = crypto.decrypt(member.id_number_encrypted) if member.id_number_encrypted else None
         party_member["consent_id"] = member.consent_id
         party_member["created_at"] = plain(member.created_at)

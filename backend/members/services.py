@@ -7,6 +7,7 @@ DomainError with a code from API.md. Events leave with `emit()` after commit.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from .models import (
     PointsEntry,
     PostAssignment,
     PrivacyConsent,
+    RegistrationStep,
     Resource,
     ServicePost,
     ServiceProject,
@@ -74,11 +76,13 @@ def _erase_party_details(*, user: User, now: dt.datetime) -> None:
     if member is None:
         return
     registrations = MemberRegistration.objects.filter(member=member)
-    registrations.filter(status__in=MemberRegistration.ACTIVE_STATUSES).update(
-        status=MemberRegistration.Status.WITHDRAWN, withdrawn_at=now
-    )
+    for registration in registrations.filter(status__in=MemberRegistration.ACTIVE_STATUSES).select_for_update():
+        _move(registration, to=MemberRegistration.Status.WITHDRAWN, actor=user, at=now, reason=_("撤回隐私同意"))
+        registration.withdrawn_at = now
+        registration.save(update_fields=["status", "withdrawn_at"])
     registrations.update(real_name="", phone="", address="", note="")
     PostAssignment.objects.filter(member=member, left_at__isnull=True).update(left_at=now)
+    member.organization = None
     member.real_name = ""
     member.phone = ""
     member.employer = ""
@@ -88,6 +92,7 @@ def _erase_party_details(*, user: User, now: dt.datetime) -> None:
     member.id_number_masked = ""
     member.save(
         update_fields=[
+            "organization",
             "real_name",
             "phone",
             "employer",
@@ -142,6 +147,33 @@ def erase_personal_data(user: User, *, now: dt.datetime) -> None:
 
 
 # 双报到: members ------------------------------------------------------------------------------
+
+
+def _move(
+    registration: MemberRegistration,
+    *,
+    to: str,
+    actor: User | None,
+    reason: str = "",
+    at: dt.datetime | None = None,
+) -> None:
+    """Set the registration's new state (the caller saves it) and append the step to its history."""
+    RegistrationStep.objects.create(
+        registration=registration,
+        from_status=registration.status if registration.pk else "",
+        to_status=to,
+        actor=actor,
+        reason=reason,
+        at=at or timezone.now(),
+    )
+    registration.status = to
+
+
+def _set_membership(member: PartyMember, organization: PartyOrganization | None) -> None:
+    """The member's organisation follows their approved registration (see PartyMember)."""
+    if member.organization_id != (organization.pk if organization is not None else None):
+        member.organization = organization
+        member.save(update_fields=["organization", "updated_at"])
 
 
 def _registration_event(registration: MemberRegistration) -> dict[str, Any]:
@@ -200,7 +232,8 @@ def register_member(
     )
     if member is None:
         member = PartyMember(user=user)
-    member.organization = organization
+    # The organisation named is a claim: the member belongs to it only once staff approve.
+    member.organization = None
     member.status = status
     member.real_name = real_name
     member.phone = phone
@@ -225,6 +258,9 @@ def register_member(
                 note=note,
                 consent=consent_row,
             )
+            RegistrationStep.objects.create(
+                registration=registration, to_status=registration.status, actor=user, at=registration.submitted_at
+            )
     except IntegrityError as exc:
         # A concurrent first registration of the same person (or of the same ID number) won.
         raise DomainError("already_registered", _("您已有待审核或已通过的报到")) from exc
@@ -234,21 +270,34 @@ def register_member(
 
 
 def _lock_registration(registration: MemberRegistration) -> MemberRegistration:
-    return MemberRegistration.objects.select_for_update().select_related("community", "member").get(pk=registration.pk)
+    return (
+        MemberRegistration.objects.select_for_update()
+        .select_related("community", "member", "organization")
+        .get(pk=registration.pk)
+    )
+
+
+def _lock_for_staff(registration: MemberRegistration, *, by: User, status: str, refusal: str) -> MemberRegistration:
+    """The registration locked for its community's staff to act on, in the one state they may act from."""
+    registration = _lock_registration(registration)
+    _require_staff_of(by, registration.community_id)
+    if registration.status != status:
+        raise DomainError("invalid_transition", refusal)
+    return registration
 
 
 @transaction.atomic
 def approve_registration(*, registration: MemberRegistration, by: User) -> MemberRegistration:
-    registration = _lock_registration(registration)
-    _require_staff_of(by, registration.community_id)
-    if registration.status != MemberRegistration.Status.PENDING:
-        raise DomainError("invalid_transition", _("只有待审核的报到可以审核"))
+    registration = _lock_for_staff(
+        registration, by=by, status=MemberRegistration.Status.PENDING, refusal=_("只有待审核的报到可以审核")
+    )
     now = timezone.now()
-    registration.status = MemberRegistration.Status.APPROVED
+    _move(registration, to=MemberRegistration.Status.APPROVED, actor=by, at=now)
     registration.decided_at = now
     registration.decided_by = by
     registration.approved_at = now
     registration.save(update_fields=["status", "decided_at", "decided_by", "approved_at"])
+    _set_membership(registration.member, registration.organization)
     emit(
         event="registration.approved",
         data=_registration_event(registration),
@@ -261,12 +310,12 @@ def approve_registration(*, registration: MemberRegistration, by: User) -> Membe
 def reject_registration(*, registration: MemberRegistration, by: User, reason: str) -> MemberRegistration:
     if _blank(reason):
         raise field_error("reason", _("请填写驳回原因"))
-    registration = _lock_registration(registration)
-    _require_staff_of(by, registration.community_id)
-    if registration.status != MemberRegistration.Status.PENDING:
-        raise DomainError("invalid_transition", _("只有待审核的报到可以审核"))
-    registration.status = MemberRegistration.Status.REJECTED
-    registration.decided_at = timezone.now()
+    registration = _lock_for_staff(
+        registration, by=by, status=MemberRegistration.Status.PENDING, refusal=_("只有待审核的报到可以审核")
+    )
+    now = timezone.now()
+    _move(registration, to=MemberRegistration.Status.REJECTED, actor=by, reason=reason.strip(), at=now)
+    registration.decided_at = now
     registration.decided_by = by
     registration.reason = reason.strip()
     registration.save(update_fields=["status", "decided_at", "decided_by", "reason"])
@@ -288,15 +337,42 @@ def withdraw_registration(*, registration: MemberRegistration, by: User) -> Memb
         return registration
     if registration.status not in MemberRegistration.ACTIVE_STATUSES:
         raise DomainError("invalid_transition", _("已驳回的报到无需撤回"))
+    _end_registration(registration, to=MemberRegistration.Status.WITHDRAWN, actor=by)
+    return registration
+
+
+@transaction.atomic
+def revoke_registration(*, registration: MemberRegistration, by: User, reason: str) -> MemberRegistration:
+    """Staff end an approved registration (the member moved away, left, or never lived here): from
+    now on the person is no member of the community or of the organisation they named."""
+    if _blank(reason):
+        raise field_error("reason", _("请填写注销原因"))
+    registration = _lock_for_staff(
+        registration, by=by, status=MemberRegistration.Status.APPROVED, refusal=_("只有已报到的党员可以注销报到")
+    )
+    registration.reason = reason.strip()
+    _end_registration(registration, to=MemberRegistration.Status.REVOKED, actor=by, reason=registration.reason)
+    emit(
+        event="registration.revoked",
+        data=_registration_event(registration),
+        audience=Audience.user(registration.member.user_id),
+    )
+    return registration
+
+
+def _end_registration(registration: MemberRegistration, *, to: str, actor: User, reason: str = "") -> None:
+    """A registration ends: its community's posts are left and the membership it made is gone."""
+    was_approved = registration.status == MemberRegistration.Status.APPROVED
     now = timezone.now()
-    registration.status = MemberRegistration.Status.WITHDRAWN
+    _move(registration, to=to, actor=actor, reason=reason, at=now)
     registration.withdrawn_at = now
-    registration.save(update_fields=["status", "withdrawn_at"])
+    registration.save(update_fields=["status", "withdrawn_at", "reason"])
     # Posts belong to the community they leave.
     PostAssignment.objects.filter(
         member=registration.member, post__community_id=registration.community_id, left_at__isnull=True
     ).update(left_at=now)
-    return registration
+    if was_approved:
+        _set_membership(registration.member, None)
 
 
 # 双报到: units --------------------------------------------------------------------------------
@@ -376,9 +452,14 @@ def approve_unit_registration(*, registration: UnitRegistration, by: User) -> Un
     registration.decided_by = by
     registration.approved_at = now
     registration.save(update_fields=["status", "decided_at", "decided_by", "approved_at"])
-    # The liaison role is the system's to give here: the community approved the unit, not a granter.
+    # The liaison role follows from this approval (the co-building tie with this community), for this
+    # organisation only; the approver is recorded as its granter.
     account_services.grant_role(
-        granter=None, user=registration.filed_by, role=Role.UNIT_LIAISON, organization=registration.organization
+        granter=None,
+        decided_by=by,
+        user=registration.filed_by,
+        role=Role.UNIT_LIAISON,
+        organization=registration.organization,
     )
     emit(
         event="unit_registration.approved",
@@ -577,6 +658,7 @@ def file_demand(
     contact_name: str = "",
     contact_phone: str = "",
     photos: Iterable[Any] = (),
+    client_id: uuid.UUID | None = None,
 ) -> Demand:
     """群众点单: a resident (or a grid worker or staff on their behalf) files a need."""
     if grid is not None and grid.community_id != community.pk:
@@ -593,6 +675,7 @@ def file_demand(
         contact_name=contact_name,
         contact_phone=contact_phone,
         requester=user,
+        client_id=client_id,
     )
     photos = list(photos)
     if photos:
@@ -607,6 +690,26 @@ def file_demand(
         images=photos,
     )
     return demand
+
+
+@transaction.atomic
+def submit_demand(*, user: User, client_id: uuid.UUID | None, **fields: Any) -> tuple[Demand, bool]:
+    """`file_demand` for a phone that may retry: (demand, created). The same client_id from the same
+    requester answers with the first demand and writes nothing; without one every call files anew."""
+    if client_id is None:
+        return file_demand(user=user, **fields), True
+    existing = Demand.objects.filter(requester=user, client_id=client_id).first()
+    if existing is not None:
+        return existing, False
+    try:
+        # A savepoint: a concurrent retry may win the race to the constraint.
+        with transaction.atomic():
+            return file_demand(user=user, client_id=client_id, **fields), True
+    except IntegrityError:
+        existing = Demand.objects.filter(requester=user, client_id=client_id).first()
+        if existing is None:
+            raise
+        return existing, False
 
 
 @transaction.atomic
@@ -944,7 +1047,7 @@ def award_points(
 
     The same (member, rule, source) again answers with the first entry. The rule's yearly cap
     limits positive awards (a partial award fills it up); a negative rule never takes a year's
-    total below zero. Users who are not party members, and rules that are missing or switched
+    total below zero. Users who are not members (no approved registration), and rules that are missing or switched
     off, get nothing (None). `community` says whose street's rules apply (default: where the
     member is registered).
     """
@@ -952,7 +1055,8 @@ def award_points(
         raise ValueError("give exactly one of member or user")
     user_id = member.user_id if member is not None else user.pk
     member = _lock_member_of(user_id)
-    if member is None:
+    # Only a member with an approved registration earns points: an applicant's claim earns nothing.
+    if member is None or member.organization_id is None:
         return None
     existing = PointsEntry.objects.filter(
         user_id=user_id, kind=PointsEntry.Kind.AWARD, rule_code=rule_code, source=source

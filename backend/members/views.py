@@ -91,7 +91,7 @@ class MemberRegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
     queryset = MemberRegistration.objects.none()
     serializer_class = RegistrationSerializer
     filterset_class = RegistrationFilter
-    search_fields = ["real_name", "member__organization__name"]
+    search_fields = ["real_name", "organization__name"]
     ordering_fields = ["id", "submitted_at", "approved_at"]
     error_statuses = ("409",)
 
@@ -145,22 +145,32 @@ class MemberRegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         registration = services.approve_registration(registration=self.get_object(), by=request.user)
         return Response(self.get_serializer(self._reload(registration)).data)
 
-    @extend_schema(request=ReasonSerializer, responses={200: RegistrationSerializer})
-    @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
+    def _decide_with_reason(self, request, service) -> Response:
         registration = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        registration = services.reject_registration(
-            registration=registration, by=request.user, reason=body.validated_data["reason"]
-        )
+        registration = service(registration=registration, by=request.user, reason=body.validated_data["reason"])
         return Response(self.get_serializer(self._reload(registration)).data)
+
+    @extend_schema(request=ReasonSerializer, responses={200: RegistrationSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._decide_with_reason(request, services.reject_registration)
 
     @extend_schema(request=None, responses={200: RegistrationSerializer})
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         registration = services.withdraw_registration(registration=self.get_object(), by=request.user)
         return Response(self.get_serializer(self._reload(registration)).data)
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={200: RegistrationSerializer},
+        description="That community's staff end an approved registration (moved away, left): 409 for any other.",
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        return self._decide_with_reason(request, services.revoke_registration)
 
 
 class UnitRegistrationFilter(django_filters.FilterSet):
@@ -241,10 +251,15 @@ class MemberFilter(django_filters.FilterSet):
     community = django_filters.NumberFilter(method="filter_community", label="社区", min_value=1, max_value=MAX_ID)
     grid = django_filters.NumberFilter(method="filter_grid", label="网格", min_value=1, max_value=MAX_ID)
     below_min_posts = django_filters.BooleanFilter(method="filter_below_min_posts", label="岗位数低于要求")
+    registration_status = django_filters.ChoiceFilter(
+        field_name="registration_status",
+        label="报到状态",
+        choices=[*MemberRegistration.Status.choices[:2], (selectors.NOT_REGISTERED, "未报到")],
+    )
 
     class Meta:
         model = PartyMember
-        fields = ["community", "grid", "organization", "status", "below_min_posts"]
+        fields = ["community", "grid", "organization", "status", "below_min_posts", "registration_status"]
 
     def _registered(self, queryset, **lookup):
         return queryset.filter(
@@ -471,13 +486,18 @@ class DemandViewSet(
     def retrieve(self, request, *args, **kwargs):
         return self._detail(self.get_object())
 
-    @extend_schema(request=DemandSerializer, responses={201: DemandDetailSerializer})
+    @extend_schema(
+        request=DemandSerializer,
+        responses={201: DemandDetailSerializer, 200: DemandDetailSerializer},
+        description="201 with the new demand; the same `client_id` again answers 200 with the first one.",
+    )
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        demand = services.file_demand(
+        demand, created = services.submit_demand(
             user=request.user,
+            client_id=data.get("client_id"),
             kind=data["kind"],
             community=data["community"],
             grid=data.get("grid"),
@@ -488,7 +508,7 @@ class DemandViewSet(
             contact_phone=data.get("contact_phone", ""),
             photos=data.get("photos", []),
         )
-        return self._detail(demand, status_code=status.HTTP_201_CREATED)
+        return self._detail(demand, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=ClaimSerializer, responses={200: DemandDetailSerializer})
     @action(detail=True, methods=["post"])

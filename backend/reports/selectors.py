@@ -67,6 +67,20 @@ def ratio_data(ratio: Ratio) -> dict[str, Any]:
     return {"numerator": ratio.numerator, "denominator": ratio.denominator, "rate": ratio.rate}
 
 
+# Why a 双报到 rate has no denominator: said instead of 0/0 (API `unknown`, the console beside the rate).
+MEMBERS_UNKNOWN = (
+    "no_known_members",
+    "尚无已知居住于此的党员: 没有待审核或已通过的报到, 也没有以此为居住社区的已报到党员",
+)
+UNITS_UNKNOWN = ("no_units_filed", "尚无单位申请共建报到, 应报到单位数未知")
+
+
+def membership_ratio_data(ratio: Ratio, unknown: tuple[str, str]) -> dict[str, Any]:
+    """A 双报到 rate: the ratio, and `unknown` {code, detail} saying why when its denominator is 0."""
+    code, detail = unknown
+    return {**ratio_data(ratio), "unknown": {"code": code, "detail": detail} if not ratio.denominator else None}
+
+
 def _add(a: Ratio, b: Ratio) -> Ratio:
     return Ratio(a.numerator + b.numerator, a.denominator + b.denominator)
 
@@ -106,10 +120,10 @@ class Coverage:
     property_company_party_organization: Ratio  # (1) companies serving here with one / companies serving here
     owners_committee: Ratio  # (2) estates with a 业委会 in office / estates that require one
     property_service: Ratio  # (3) estates with property service / estates
-    member_registration: Ratio  # (4) in-service members living here registered here / living here
+    member_registration: Ratio  # (4) members registered here / members known to live here
     unit_registration: Ratio  # (4) units registered here / units co-building here
     red_property: Ratio  # (5) red property estates with property service / estates with property service
-    registered_members: int  # in-service members registered here, wherever they live
+    registered_members: int  # members registered (approved) here, wherever they live
 
     @classmethod
     def empty(cls) -> Coverage:
@@ -136,43 +150,53 @@ class Coverage:
             "property_company_party_organization": ratio_data(self.property_company_party_organization),
             "owners_committee": ratio_data(self.owners_committee),
             "property_service": ratio_data(self.property_service),
-            "member_registration": ratio_data(self.member_registration),
-            "unit_registration": ratio_data(self.unit_registration),
+            "member_registration": membership_ratio_data(self.member_registration, MEMBERS_UNKNOWN),
+            "unit_registration": membership_ratio_data(self.unit_registration, UNITS_UNKNOWN),
             "red_property": ratio_data(self.red_property),
             "registered_members": self.registered_members,
         }
 
 
-def in_service_members() -> QuerySet[PartyMember]:
-    """在职党员: members whose organisation is an employer's (a unit's) party organisation."""
-    return PartyMember.objects.filter(organization__is_unit=True)
+@dataclass(frozen=True)
+class MemberRegistrationSets:
+    """One community's 党员双报到, as member ids: `registered` is the numerator, `known` the denominator."""
+
+    registered: frozenset[int]
+    known: frozenset[int]
+
+    def ratio(self) -> Ratio:
+        return Ratio(len(self.registered), len(self.known))
+
+    def __or__(self, other: MemberRegistrationSets) -> MemberRegistrationSets:
+        return MemberRegistrationSets(self.registered | other.registered, self.known | other.known)
 
 
-def member_registration_counts(community_ids: Iterable[int]) -> dict[int, Ratio]:
-    """(4a) per community: in-service members whose home community (User.community) it is and who are
-    registered (approved) with it / in-service members whose home community it is. One query."""
-    registered_at_home = MemberRegistration.objects.filter(
-        member=OuterRef("pk"), community_id=OuterRef("user__community_id"), status=APPROVED
+def member_registration_sets(community_ids: Iterable[int]) -> dict[int, MemberRegistrationSets]:
+    """(4a) per community, in two queries:
+
+    registered: members whose registration with the community is approved and has not ended;
+    known: party members known to live there, i.e. those registered there, those whose registration
+    with it awaits a decision, and members registered (approved) anywhere whose account names it
+    as their home community (User.community). Refused and ended registrations count nowhere, and
+    an applicant never in a numerator.
+    """
+    ids = list(community_ids)
+    registered: dict[int, set[int]] = {cid: set() for cid in ids}
+    known: dict[int, set[int]] = {cid: set() for cid in ids}
+    standing = MemberRegistration.objects.filter(
+        community_id__in=ids, status__in=MemberRegistration.ACTIVE_STATUSES
+    ).values_list("community_id", "member_id", "status")
+    for cid, member_id, status in standing:
+        known[cid].add(member_id)
+        if status == APPROVED:
+            registered[cid].add(member_id)
+    in_force = MemberRegistration.objects.filter(member=OuterRef("pk"), status=APPROVED)
+    living = PartyMember.objects.filter(Exists(in_force), user__community_id__in=ids).values_list(
+        "user__community_id", "id"
     )
-    rows = _counts(
-        in_service_members().filter(user__community_id__in=list(community_ids)),
-        "user__community_id",
-        living=Count("id"),
-        registered=Count("id", filter=Q(Exists(registered_at_home))),
-    )
-    return {cid: Ratio(row["registered"], row["living"]) for cid, row in rows.items()}
-
-
-def registered_member_counts(community_ids: Iterable[int]) -> dict[int, int]:
-    """In-service members registered (approved) with each community, wherever they live. One query."""
-    rows = _counts(
-        MemberRegistration.objects.filter(
-            community_id__in=list(community_ids), status=APPROVED, member__organization__is_unit=True
-        ),
-        "community_id",
-        n=Count("member", distinct=True),
-    )
-    return {cid: row["n"] for cid, row in rows.items()}
+    for cid, member_id in living:
+        known[cid].add(member_id)
+    return {cid: MemberRegistrationSets(frozenset(registered[cid]), frozenset(known[cid])) for cid in ids}
 
 
 def unit_registration_counts(community_ids: Iterable[int]) -> dict[int, Ratio]:
@@ -208,8 +232,7 @@ def coverage_by_community(community_ids: Iterable[int], *, on: date | None = Non
         return {}
     estates = red_property.coverage_by_community(ids, on=on)
     red_served = red_property_served_counts(ids)
-    members = member_registration_counts(ids)
-    registered = registered_member_counts(ids)
+    members = member_registration_sets(ids)
     units = unit_registration_counts(ids)
     result: dict[int, Coverage] = {}
     for cid in ids:
@@ -221,10 +244,10 @@ def coverage_by_community(community_ids: Iterable[int], *, on: date | None = Non
             ),
             owners_committee=Ratio(e.committee_formed, e.committee_required),
             property_service=Ratio(e.with_property_service, e.estates),
-            member_registration=members.get(cid, Ratio(0, 0)),
+            member_registration=members[cid].ratio(),
             unit_registration=units.get(cid, Ratio(0, 0)),
             red_property=Ratio(red_served.get(cid, 0), e.with_property_service),
-            registered_members=registered.get(cid, 0),
+            registered_members=len(members[cid].registered),
         )
     return result
 
@@ -251,7 +274,8 @@ def street_coverage(street: Street, *, on: date | None = None) -> StreetCoverage
 
     The total sums the communities' numerators and denominators (a unit co-building with two
     communities counts in each), except the property companies, which are counted once each
-    across the street however many of its communities they serve.
+    across the street however many of its communities they serve, and the members, each counted
+    once (registered in one community, living in another of the street).
     """
     communities = list(Community.objects.filter(street=street).order_by("id"))
     ids = [c.pk for c in communities]
@@ -265,8 +289,14 @@ def street_coverage(street: Street, *, on: date | None = None) -> StreetCoverage
         serving=Count("id", distinct=True),
         with_party=Count("id", distinct=True, filter=Q(party_organization__isnull=False)),
     )
+    members = MemberRegistrationSets(frozenset(), frozenset())
+    for sets in member_registration_sets(ids).values():
+        members = members | sets
     total = replace(
-        total, property_company_party_organization=Ratio(company_counts["with_party"], company_counts["serving"])
+        total,
+        property_company_party_organization=Ratio(company_counts["with_party"], company_counts["serving"]),
+        member_registration=members.ratio(),
+        registered_members=len(members.registered),
     )
     return StreetCoverage(street, total, rows)
 
@@ -541,8 +571,19 @@ class FeedbackReportData:
         }
 
 
-def organization_members(organization: PartyOrganization) -> list[PartyMember]:
-    return list(PartyMember.objects.filter(organization=organization).order_by("id"))
+def organization_members(organization: PartyOrganization, *, period: Period | None = None) -> list[PartyMember]:
+    """Members of the organisation for a report: those whose registration naming it was approved and
+    had not ended by the period's end (a member who moved away after it still counts in it, one who
+    left during it does not; one approved since shows as not yet registered then). An applicant's
+    or a refused person's claim to the organisation never makes them one."""
+    approved = MemberRegistration.objects.filter(
+        member=OuterRef("pk"), organization=organization, approved_at__isnull=False
+    )
+    if period is not None and period.end is not None:
+        approved = approved.filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=period.end))
+    else:
+        approved = approved.filter(status=APPROVED)
+    return list(PartyMember.objects.filter(Exists(approved)).order_by("id"))
 
 
 def feedback_report(
@@ -550,7 +591,7 @@ def feedback_report(
 ) -> FeedbackReportData:
     """双报告 of a unit for a period: a line per member of the organisation and the unit's own figures."""
     now = now or timezone.now()
-    members = organization_members(organization)
+    members = organization_members(organization, period=period)
     unit_communities = list(
         Community.objects.filter(
             Exists(
@@ -629,7 +670,7 @@ def report_access(user: Any, organization: PartyOrganization) -> ReportAccess | 
             organization=organization, community_id__in=communities, approved_at__isnull=False
         ).exists()
         or MemberRegistration.objects.filter(
-            member__organization=organization, community_id__in=communities, approved_at__isnull=False
+            organization=organization, community_id__in=communities, approved_at__isnull=False
         ).exists()
     )
     return ReportAccess(full=False, community_ids=frozenset(communities)) if related else None

@@ -96,6 +96,23 @@ class RatioSerializer(serializers.Serializer):
         ref_name = "ReportRatio"
 
 
+class UnknownDenominatorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="no_known_members, no_units_filed")
+    detail = serializers.CharField()
+
+    class Meta:
+        ref_name = "ReportUnknownDenominator"
+
+
+class MembershipRatioSerializer(RatioSerializer):
+    unknown = UnknownDenominatorSerializer(
+        allow_null=True, help_text="why the denominator is unknown (it is 0); null when it is known"
+    )
+
+    class Meta:
+        ref_name = "ReportMembershipRatio"
+
+
 class PlaceSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -116,16 +133,17 @@ class CoverageSerializer(serializers.Serializer):
         help_text="(2) estates with an owners' committee in office / estates requiring one"
     )
     property_service = RatioSerializer(help_text="(3) estates with property service / estates")
-    member_registration = RatioSerializer(
-        help_text="(4) in-service members living here (User.community) registered here / in-service members living here"
+    member_registration = MembershipRatioSerializer(
+        help_text="(4) members registered (approved) here / members known to live here: registered here, "
+        "applying here, or registered anywhere with this as their home community (User.community)"
     )
-    unit_registration = RatioSerializer(
+    unit_registration = MembershipRatioSerializer(
         help_text="(4) units registered (approved) / units co-building (pending or approved)"
     )
     red_property = RatioSerializer(
         help_text="(5) red property estates with property service / estates with property service"
     )
-    registered_members = serializers.IntegerField(help_text="in-service members registered here, wherever they live")
+    registered_members = serializers.IntegerField(help_text="members registered (approved) here, wherever they live")
 
     class Meta:
         ref_name = "Coverage"

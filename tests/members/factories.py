@@ -73,6 +73,22 @@ def registered_member(community, *, organization=None, grid=None, **member_kwarg
     return member
 
 
+def file_registration(user, community, organization, *, grid=None, phone="13912345678") -> MemberRegistration:
+    """A registration filed through the service, as the mini-program files it (pending)."""
+    from backend.members import services
+
+    return services.register_member(
+        user=user,
+        community=community,
+        organization=organization,
+        grid=grid,
+        real_name=user.real_name or "党员",
+        phone=phone,
+        status=PartyMember.Status.FULL,
+        consent=True,
+    )
+
+
 def registered_unit(community, *, liaison=None, organization=None) -> UnitRegistration:
     """A unit registered (approved) with `community`, with `liaison` holding its liaison role."""
     from backend.accounts.models import Role

@@ -1,5 +1,6 @@
 """三单: the demand flow 群众点单 → 社区派单 / 党员接单 → 办结 → 确认 (or 取消), and who sees what."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -352,3 +353,59 @@ def test_service_refuses_a_claim_after_a_concurrent_claim(community, resident):
         services.claim_demand(demand=stale, user=second.user)  # re-read under lock: already claimed
     assert caught.value.code == "invalid_transition"
     assert Demand.objects.get().claimed_by == first.user
+
+
+# A phone's retry ------------------------------------------------------------------------------
+
+
+def test_a_retried_demand_with_the_same_client_id_answers_200_with_the_first(community, resident, as_user):
+    body = {"kind": "wish", "community": community.id, "title": "想要一台收音机", "client_id": str(uuid.uuid4())}
+    first = as_user(resident).post(DEMANDS, body)
+    assert first.status_code == 201, first.json()
+    assert first.json()["client_id"] == body["client_id"]
+    counts = (Demand.objects.count(), DemandStep.objects.count())
+
+    again = as_user(resident).post(DEMANDS, {**body, "title": "重复提交"})
+
+    assert again.status_code == 200, again.json()
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["title"] == "想要一台收音机"
+    assert (Demand.objects.count(), DemandStep.objects.count()) == counts
+
+
+def test_the_same_client_id_from_another_requester_is_another_demand(community, resident, as_user):
+    client_id = str(uuid.uuid4())
+    body = {"kind": "wish", "community": community.id, "title": "想要一台收音机", "client_id": client_id}
+    first = as_user(resident).post(DEMANDS, body)
+    other = as_user(factories.UserFactory()).post(DEMANDS, body)
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert first.json()["id"] != other.json()["id"]
+
+
+def test_a_malformed_client_id_is_a_field_error_and_writes_nothing(community, resident, as_user):
+    answer = as_user(resident).post(
+        DEMANDS, {"kind": "wish", "community": community.id, "title": "想要", "client_id": "not-a-uuid"}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "validation_error"
+    assert "client_id" in answer.json()["fields"]
+    assert not Demand.objects.exists()
+
+
+def test_submit_demand_answers_a_retry_from_the_first_row(community, resident):
+    client_id = uuid.uuid4()
+    first, created = services.submit_demand(
+        user=resident, client_id=client_id, kind="wish", community=community, title="需要轮椅"
+    )
+    again, created_again = services.submit_demand(
+        user=resident, client_id=client_id, kind="service", community=community, title="另一条"
+    )
+    assert (created, created_again) == (True, False)
+    assert again.pk == first.pk and again.kind == "wish"
+    assert Demand.objects.count() == 1
+
+
+def test_without_a_client_id_each_filing_is_new(community, resident):
+    services.submit_demand(user=resident, client_id=None, kind="wish", community=community, title="一")
+    services.submit_demand(user=resident, client_id=None, kind="wish", community=community, title="二")
+    assert Demand.objects.count() == 2

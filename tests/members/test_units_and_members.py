@@ -3,10 +3,12 @@
 import pytest
 
 from backend.accounts.models import PersonalDataAccess, Role, RoleGrant
+from backend.core.errors import DomainError
 from backend.core.events import Audience
+from backend.members import services
 from backend.members.models import UnitRegistration
 from tests import factories
-from tests.members.factories import MemberFactory, id_number, registered_member
+from tests.members.factories import MemberFactory, file_registration, id_number, registered_member, registered_unit
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +50,8 @@ def test_unit_registration_makes_the_filer_a_liaison_who_sees_only_their_members
     assert approved.status_code == 200, approved.json()
     assert approved.json()["status"] == "approved"
     grant = RoleGrant.objects.get(user=filer, role=Role.UNIT_LIAISON)
-    assert grant.organization == unit_org and grant.granted_by is None
+    approver = UnitRegistration.objects.get().decided_by
+    assert grant.organization == unit_org and grant.granted_by == approver and approver is not None
     assert [(e, a) for e, _d, a in events] == [("unit_registration.approved", Audience.user(filer))]
 
     own = MemberFactory(organization=unit_org)
@@ -228,3 +231,49 @@ def test_me_for_someone_who_is_not_a_member(resident, as_user):
     assert me["points"]["total"] == 0
     assert me["privacy_notice_version"] == "2026-01"
     assert as_user(resident).get(MEMBERS + "999/").status_code == 404
+
+
+# The co-building tie ---------------------------------------------------------------------------
+
+
+def test_only_the_community_filed_to_approves_a_unit(unit_org, community, as_user):
+    elsewhere = factories.CommunityFactory()  # another street
+    filer = factories.UserFactory()
+    registration = services.register_unit(
+        user=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
+    )
+    for outsider in (factories.staff_of(elsewhere), factories.admin_of(elsewhere.street), filer):
+        with pytest.raises(DomainError) as refused:
+            services.approve_unit_registration(registration=registration, by=outsider)
+        assert refused.value.code == "permission_denied"
+        answer = as_user(outsider).post(f"{UNITS}{registration.pk}/approve/")
+        assert answer.status_code in (403, 404)
+    assert UnitRegistration.objects.get().status == "pending"
+    assert not RoleGrant.objects.filter(user=filer).exists()
+
+    staff = factories.staff_of(community)
+    services.approve_unit_registration(registration=registration, by=staff)
+    grant = RoleGrant.objects.get(user=filer)
+    assert (grant.role, grant.organization_id, grant.granted_by_id) == (Role.UNIT_LIAISON, unit_org.pk, staff.pk)
+    assert UnitRegistration.objects.get().community_id == community.pk
+
+
+def test_a_liaison_sees_nothing_of_another_organisation_nor_of_applicants(unit_org, community, as_user):
+    liaison = factories.UserFactory()
+    registered_unit(community, liaison=liaison, organization=unit_org)
+    own = registered_member(community, organization=unit_org)
+    other_org = factories.UnitOrganizationFactory()
+    other = registered_member(community, organization=other_org)
+    applicant = factories.UserFactory()
+    file_registration(applicant, community, unit_org)
+
+    listed = as_user(liaison).get(MEMBERS).json()
+    assert [row["id"] for row in listed["results"]] == [own.pk]
+    assert as_user(liaison).get(f"{MEMBERS}{other.pk}/").status_code == 404
+    assert as_user(liaison).get(f"{MEMBERS}?registration_status=pending").json()["results"] == []
+    report = as_user(liaison).get(f"/api/v1/members/reports/?organization={other_org.pk}&period=2026")
+    assert report.status_code == 404
+    own_report = as_user(liaison).get(f"/api/v1/members/reports/?organization={unit_org.pk}&period=2026")
+    assert own_report.status_code == 200, own_report.json()
+    lines = [line["member_id"] for group in own_report.json()["communities"] for line in group["members"]]
+    assert lines == [own.pk]

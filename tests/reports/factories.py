@@ -25,15 +25,19 @@ def at(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> dt.da
 
 
 def member(organization, *, home=None, registered_with=None, approved_at=None, withdrawn_at=None, **user_kwargs):
-    """A party member of `organization` living in `home`, registered (approved at `approved_at`) with
-    `registered_with` when given; withdrawn at `withdrawn_at` when given."""
+    """A party member naming `organization`, living in `home`, registered (approved at `approved_at`)
+    with `registered_with` when given; withdrawn at `withdrawn_at` when given. As the services leave
+    it, the member belongs to `organization` only while the registration stands approved."""
     user = factories.UserFactory(community=home, **user_kwargs)
-    party_member = MemberFactory(user=user, organization=organization)
+    in_force = registered_with is not None and withdrawn_at is None
+    party_member = MemberFactory(user=user, organization=organization if in_force else None)
+    party_member.named = organization
     if registered_with is not None:
         status = MemberRegistration.Status.WITHDRAWN if withdrawn_at else MemberRegistration.Status.APPROVED
         RegistrationFactory(
             member=party_member,
             community=registered_with,
+            organization=organization,
             status=status,
             approved_at=approved_at,
             decided_at=approved_at,
@@ -43,7 +47,12 @@ def member(organization, *, home=None, registered_with=None, approved_at=None, w
 
 
 def pending_registration(party_member, community) -> MemberRegistration:
-    return RegistrationFactory(member=party_member, community=community, status=MemberRegistration.Status.PENDING)
+    return RegistrationFactory(
+        member=party_member,
+        community=community,
+        organization=party_member.organization or party_member.named,
+        status=MemberRegistration.Status.PENDING,
+    )
 
 
 def unit_registration(organization, community, *, status=UnitRegistration.Status.APPROVED, approved_at=None):

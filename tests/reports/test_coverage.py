@@ -32,25 +32,27 @@ def ratios(coverage: selectors.Coverage) -> dict[str, tuple[int, int]]:
 
 # A: a1 (organisation, P1, red, committee), a2 (P2, committee expired), a3 (no service, small, committee not
 # required), a4 (P1, committee required by override, none), a5 (red but no service any more, 150 households).
-# Members living in A: m1 (registered A), m2 (registered B), m3 (pending), m5 (withdrawn); m6 is a community
-# branch member (not in service); m7 is registered with A but chose no home. Units: U1 approved, U2 pending.
+# Members: m1 (lives A, registered A), m2 (lives A, registered B), m3 (lives A, applying to A), m5 (lives
+# A, withdrew), m6 (lives A, never registered), m7 (registered with A, no home chosen). Registered with A:
+# m1, m7; known to live in A: those two, the applicant m3 and m2 (registered elsewhere, lives here); m5
+# and m6 are no members of anything. Units: U1 approved, U2 pending.
 EXPECTED_A = {
     "party_organization": (1, 5),
     "property_company_party_organization": (1, 2),
     "owners_committee": (1, 4),
     "property_service": (3, 5),
-    "member_registration": (1, 4),
+    "member_registration": (2, 4),
     "unit_registration": (1, 2),
     "red_property": (1, 3),
 }
-# B: b1 (organisation, no service, committee in office); m4 lives and is registered there; U2 approved,
+# B: b1 (organisation, no service, committee in office); m2 and m4 registered there (m4 lives there); U2 approved,
 # U3's filing refused (not co-building).
 EXPECTED_B = {
     "party_organization": (1, 1),
     "property_company_party_organization": (0, 0),
     "owners_committee": (1, 1),
     "property_service": (0, 1),
-    "member_registration": (1, 1),
+    "member_registration": (2, 2),
     "unit_registration": (1, 1),
     "red_property": (0, 0),
 }
@@ -59,7 +61,7 @@ EXPECTED_STREET = {
     "property_company_party_organization": (1, 2),  # P1 and P2, each once
     "owners_committee": (2, 5),
     "property_service": (3, 6),
-    "member_registration": (2, 5),
+    "member_registration": (4, 5),  # each member once: m2 is registered in B and lives in A
     "unit_registration": (2, 3),
     "red_property": (1, 3),
 }
@@ -99,7 +101,8 @@ def test_community_endpoint(town, as_user):
     assert body["community"] == {"id": town.a.pk, "name": "A社区", "street": town.street.pk}
     for name, (numerator, denominator) in EXPECTED_A.items():
         assert body[name]["numerator"] == numerator and body[name]["denominator"] == denominator
-    assert body["member_registration"]["rate"] == 0.25
+    assert body["member_registration"]["rate"] == 0.5
+    assert body["member_registration"]["unknown"] is None
     assert body["red_property"]["rate"] == 0.3333
     assert body["registered_members"] == 2
     # The street's admin reads it too.
@@ -142,20 +145,20 @@ HEADERS = [
     "业委会覆盖率",
     "有物业服务小区",
     "物业服务覆盖率",
-    "居住本社区的在职党员",
+    "已知居住本社区的党员",
     "其中已在本社区报到",
-    "在职党员报到率",
+    "党员双报到率",
     "共建单位",
     "已报到单位",
     "单位报到率",
     "红色物业小区",
     "红色物业覆盖率",
-    "在本社区报到的在职党员",
+    "在本社区报到的党员",
 ]
-ROW_A = ["A社区", 5, 1, 0.2, 2, 1, 0.5, 4, 1, 0.25, 3, 0.6, 4, 1, 0.25, 2, 1, 0.5, 1, 0.3333, 2]
-ROW_B = ["B社区", 1, 1, 1, 0, 0, None, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, None, 2]
+ROW_A = ["A社区", 5, 1, 0.2, 2, 1, 0.5, 4, 1, 0.25, 3, 0.6, 4, 2, 0.5, 2, 1, 0.5, 1, 0.3333, 2]
+ROW_B = ["B社区", 1, 1, 1, 0, 0, None, 1, 1, 1, 0, 0, 2, 2, 1, 1, 1, 1, 0, None, 2]
 ROW_C = ["C社区", 0, 0, None, 0, 0, None, 0, 0, None, 0, None, 0, 0, None, 0, 0, None, 0, None, 0]
-ROW_TOTAL = ["合计", 6, 2, 0.3333, 2, 1, 0.5, 5, 2, 0.4, 3, 0.5, 5, 2, 0.4, 3, 2, 0.6667, 1, 0.3333, 4]
+ROW_TOTAL = ["合计", 6, 2, 0.3333, 2, 1, 0.5, 5, 2, 0.4, 3, 0.5, 5, 4, 0.8, 3, 2, 0.6667, 1, 0.3333, 4]
 
 
 def _values(sheet, row: int) -> list:
@@ -189,7 +192,14 @@ def test_street_endpoint(town, as_user):
     assert [row["community"]["name"] for row in body["communities"]] == ["A社区", "B社区", "C社区"]
     for name, (numerator, denominator) in EXPECTED_STREET.items():
         assert (body["total"][name]["numerator"], body["total"][name]["denominator"]) == (numerator, denominator)
-    assert body["communities"][1]["unit_registration"] == {"numerator": 1, "denominator": 1, "rate": 1.0}
+    assert body["communities"][1]["unit_registration"] == {
+        "numerator": 1,
+        "denominator": 1,
+        "rate": 1.0,
+        "unknown": None,
+    }
+    assert body["communities"][2]["member_registration"]["unknown"]["code"] == "no_known_members"
+    assert body["communities"][2]["unit_registration"]["unknown"]["code"] == "no_units_filed"
 
 
 @pytest.mark.parametrize("who,status", [("staff_a", 404), ("other_admin", 404), ("resident", 403), ("liaison", 403)])

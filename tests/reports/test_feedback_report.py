@@ -44,14 +44,13 @@ def figures(line: dict) -> tuple:
 #   3 h (act1) + 1 h at 23:30 on 31 March (Shanghai: still Q1); the pending 2 h and the 2 h at 00:30 on
 #   1 April do not count; points 5 + 3 - 2; one demand confirmed 1 March → services 2 + 1 = 3: meets.
 # 李二 m2: registered B on 1 Feb; his post ended in 2024; on leave from act2, absent from act3; 13 h: meets.
-# 王三 m3: pending registration; on leave from act3; nothing else.
+# 王三 m3: only a pending registration naming U1: a claim, so no member of U1 and no line.
 # 赵四 m4: registered only in May; absent from act3 (a branch meeting expects every U1 member).
 # 周七 m7: registered A on 1 March (no home chosen); at act1; enrolled at act2 but absent, absent from act3;
 #   one demand done 15 March (services 1); his post starts in April.
 EXPECTED_Q1 = {
     "张一": ("A社区", ["楼栋长"], 3, (2, 0, 0), "4.00", 2, 1, 6, True),
     "李二": ("B社区", [], 0, (0, 1, 1), "13.00", 1, 0, 0, True),
-    "王三": (None, [], 0, (0, 1, 0), "0.00", 0, 0, 0, False),
     "赵四": (None, [], 0, (0, 0, 1), "0.00", 0, 0, 0, False),
     "周七": ("A社区", [], 1, (0, 0, 2), "0.00", 0, 1, 0, False),
 }
@@ -70,9 +69,9 @@ def test_each_member_in_the_first_quarter(town):
 def test_the_units_figures(town):
     data = report(town, "2025Q1")
     summary = data["summary"]
-    assert summary["members"] == 5  # U1's five; m5 is U2's, m6 a community branch's
-    assert summary["registration_rate"] == {"numerator": 3, "denominator": 5, "rate": 0.6}
-    assert summary["service_completion_rate"] == {"numerator": 2, "denominator": 5, "rate": 0.4}
+    assert summary["members"] == 4  # U1's approved four; m3 only applied, m5 is U2's, m6 never registered
+    assert summary["registration_rate"] == {"numerator": 3, "denominator": 4, "rate": 0.75}
+    assert summary["service_completion_rate"] == {"numerator": 2, "denominator": 4, "rate": 0.5}
     assert summary["volunteer_hours"] == "17.00"
     assert summary["volunteer_services"] == 3
     assert summary["activities_attended"] == 4
@@ -80,8 +79,8 @@ def test_the_units_figures(town):
     assert summary["demands_completed"] == 2
     assert summary["unit_demands_completed"] == 1  # claimed by the unit through its liaison
     assert summary["points"] == 6
-    assert [row["name"] for row in summary["below_target"]] == ["王三", "赵四", "周七"]
-    assert [row["name"] for row in summary["without_post"]] == ["李二", "王三", "赵四", "周七"]
+    assert [row["name"] for row in summary["below_target"]] == ["赵四", "周七"]
+    assert [row["name"] for row in summary["without_post"]] == ["李二", "赵四", "周七"]
     assert data["unit_communities"] == [{"id": town.a.pk, "name": "A社区"}]
     assert data["organization"] == {"id": town.u1.pk, "name": "市财政局机关党支部", "employer": "市财政局"}
     assert (data["start"], data["end"]) == ("2025-01-01T00:00:00+08:00", "2025-04-01T00:00:00+08:00")
@@ -95,7 +94,7 @@ def test_one_group_per_community_and_the_unregistered_last(town):
     assert groups == [
         (town.a.pk, "A社区", ["张一", "周七"]),
         (town.b.pk, "B社区", ["李二"]),
-        (None, "未报到", ["王三", "赵四"]),
+        (None, "未报到", ["赵四"]),
     ]
 
 
@@ -110,7 +109,7 @@ def test_the_whole_year(town):
     assert lines["周七"]["posts"] == ["政策宣讲"]
     # 李二's demand of June; nobody reaches 50 h or 12 services.
     assert lines["李二"]["demands_completed"] == 1
-    assert data["summary"]["service_completion_rate"] == {"numerator": 0, "denominator": 5, "rate": 0.0}
+    assert data["summary"]["service_completion_rate"] == {"numerator": 0, "denominator": 4, "rate": 0.0}
     assert data["summary"]["registration_rate"]["numerator"] == 4
 
 
@@ -123,7 +122,9 @@ def test_months_split_at_midnight_in_shanghai(town):
 def test_a_registration_withdrawn_after_the_period_still_counts_in_it(town):
     # 钱五 (U2) registered with A in December 2024 and withdrew in August 2025.
     assert lines_by_name(report(town, "2025Q2", town.u2))["钱五"]["community"]["name"] == "A社区"
-    assert lines_by_name(report(town, "2025Q4", town.u2))["钱五"]["community"] is None
+    # From the end of the registration on, 钱五 is no member of U2: no line in the period it ended in, or later.
+    assert "钱五" not in lines_by_name(report(town, "2025Q4", town.u2))
+    assert "钱五" not in lines_by_name(report(town, "2025Q3", town.u2))
     # U2's own registration with B was approved in June: a co-building community from Q2 on.
     assert report(town, "2025Q1", town.u2)["unit_communities"] == []
     assert report(town, "2025Q2", town.u2)["unit_communities"] == [{"id": town.b.pk, "name": "B社区"}]
@@ -194,7 +195,7 @@ def test_staff_read_their_communities_lines_only(town):
     assert [row["name"] for row in cut["summary"]["below_target"]] == ["周七"]
     assert [row["name"] for row in cut["summary"]["without_post"]] == ["周七"]
     # The unit's own counts stay whole: they name nobody.
-    assert cut["summary"]["members"] == 5
+    assert cut["summary"]["members"] == 4
 
 
 def test_who_reaches_a_units_report(town):

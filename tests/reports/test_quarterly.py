@@ -59,7 +59,7 @@ def test_run_twice_each_report_once(town):
     assert u1.sent_notice_id == notice.pk
     assert notice.sender_id is None and notice.kind == Notice.Kind.REGISTRATION
     assert notice.title == "2025Q1 双报告: 市财政局机关党支部"
-    assert "本期共有党员 5 名, 已到社区报到 3 名 (报到率 60.0%)" in notice.body
+    assert "本期共有党员 4 名, 已到社区报到 3 名 (报到率 75.0%)" in notice.body
     assert list(NoticeReceipt.objects.values_list("user_id", flat=True)) == [town.liaison.pk]
     assert len(stored_files()) == 2
 
@@ -76,7 +76,7 @@ def test_the_attachment_is_the_kept_workbook(town):
     with report.xlsx.open("rb") as handle:
         book = load_workbook(handle)
     assert book.sheetnames == ["汇总", "A社区", "B社区", "未报到"]
-    assert book["汇总"]["B3"].value == 5
+    assert book["汇总"]["B3"].value == 4
     assert report.data["summary"]["registration_rate"]["numerator"] == 3
 
 

@@ -32,13 +32,13 @@ def test_the_liaison_reads_the_whole_report(town, as_user):
     assert response.status_code == 200
     body = response.json()
     assert body["period"] == "2025Q1"
-    assert names(body) == {"A社区": ["张一", "周七"], "B社区": ["李二"], "未报到": ["王三", "赵四"]}
-    assert body["summary"]["registration_rate"] == {"numerator": 3, "denominator": 5, "rate": 0.6}
+    assert names(body) == {"A社区": ["张一", "周七"], "B社区": ["李二"], "未报到": ["赵四"]}
+    assert body["summary"]["registration_rate"] == {"numerator": 3, "denominator": 4, "rate": 0.75}
     assert body["sent_report"] is None
-    # Five members' lines read: five audit rows.
+    # Four members' lines read (the applicant m3 has none): four audit rows.
     reads = PersonalDataAccess.objects.filter(actor=town.liaison, what="feedback_report")
     assert sorted(reads.values_list("subject_id", flat=True)) == sorted(
-        m.user_id for m in (town.m1, town.m2, town.m3, town.m4, town.m7)
+        m.user_id for m in (town.m1, town.m2, town.m4, town.m7)
     )
 
 
@@ -139,13 +139,13 @@ def test_the_workbook_cell_by_cell(town, as_user):
     assert row(summary, 2, 2) == ["项目", "数值"]
     assert summary.freeze_panes == "A3"
     expected = [
-        ["党员人数", 5],
+        ["党员人数", 4],
         ["已报到人数", 3],
-        ["报到率", 0.6],
+        ["报到率", 0.75],
         ["服务目标(小时)", 12.5],
         ["服务目标(次)", 3],
         ["达到服务目标人数", 2],
-        ["服务完成率", 0.4],
+        ["服务完成率", 0.5],
         ["志愿服务时长(小时)", 17],
         ["志愿服务(次)", 3],
         ["参加活动(人次)", 4],
@@ -154,8 +154,8 @@ def test_the_workbook_cell_by_cell(town, as_user):
         ["单位认领完成需求(件)", 1],
         ["积分合计", 6],
         ["共建社区", "A社区"],
-        ["未达服务目标的党员", "王三、赵四、周七"],
-        ["未认领服务岗位的党员", "李二、王三、赵四、周七"],
+        ["未达服务目标的党员", "赵四、周七"],
+        ["未认领服务岗位的党员", "李二、赵四、周七"],
     ]
     assert [row(summary, 3 + n, 2) for n in range(len(expected))] == expected
     assert summary["B5"].number_format == "0.00%"
@@ -182,7 +182,7 @@ def test_the_workbook_cell_by_cell(town, as_user):
         0, 0, 1, 1, 13, 1, 0, 0, "是", "未认领岗位",
     ]  # fmt: skip
     unregistered = book["未报到"]
-    assert [unregistered.cell(row=r, column=2).value for r in (3, 4)] == ["王三", "赵四"]
+    assert [unregistered.cell(row=r, column=2).value for r in (3, 4)] == ["赵四", None]
     assert unregistered.cell(row=3, column=4).value is None
 
 
@@ -212,7 +212,7 @@ def test_the_kept_reports_list(town, as_user):
     first = body["results"][1]
     assert first["sent_notice"] == q1.sent_notice_id and first["recipient_count"] == 1
     assert first["file_url"] == q1.xlsx.url
-    assert names(first["data"]) == {"A社区": ["张一", "周七"], "B社区": ["李二"], "未报到": ["王三", "赵四"]}
+    assert names(first["data"]) == {"A社区": ["张一", "周七"], "B社区": ["李二"], "未报到": ["赵四"]}
 
     only_q1 = as_user(town.liaison).get(URL + "sent/", {"organization": town.u1.pk, "period": "2025q1"}).json()
     assert [r["period"] for r in only_q1["results"]] == ["2025Q1"]
