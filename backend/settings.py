@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from datetime import timedelta
@@ -89,6 +90,11 @@ INSTALLED_APPS = [
 # daphne must come before staticfiles so its runserver wins; keep it right after contrib.
 INSTALLED_APPS.remove("daphne")
 INSTALLED_APPS.insert(0, "daphne")
+
+# The fake WeChat server (devtools/, `manage.py fake_wechat`) in a checkout only: the package is
+# neither installed with backend nor copied into the image.
+if (DEBUG or TESTING) and importlib.util.find_spec("devtools") is not None:
+    INSTALLED_APPS.append("devtools")
 
 # `make bench` only: reference endpoints measured beside ours (bench/ceiling). Never on in production.
 BENCH_CEILING = env_bool("BENCH_CEILING", False)

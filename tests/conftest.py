@@ -62,8 +62,8 @@ def resident(db):
 
 @pytest.fixture
 def fake_wechat(settings):
-    """A running fake WeChat API (backend/core/fake_wechat.py) that the settings point at."""
-    from backend.core.fake_wechat import FakeWeChat
+    """A running fake WeChat API (devtools/fake_wechat.py) that the settings point at."""
+    from devtools.fake_wechat import FakeWeChat
 
     with FakeWeChat() as server:
         settings.WECHAT_API_BASE = server.base_url
