@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,7 +65,7 @@ REVIEW_FIELD = "content_review"
 
 # Told of every verdict after it commits: provider(check: ContentCheck) -> None. The notices app
 # registers the one that tells an author their content was rejected.
-verdict_listeners = Registry("content verdicts")
+verdict_listeners: Registry[Callable[[ContentCheck], None]] = Registry("content verdicts")
 
 _VERDICTS = {"pass": Status.PASSED, "review": Status.REVIEW, "risky": Status.REJECTED}
 _SEVERITY = {"pass": 0, "review": 1, "risky": 2}
