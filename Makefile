@@ -57,9 +57,13 @@ test-security-full: venv
 	SECURITY_FUZZ_EXAMPLES=25 $(BIN)/pytest -m security tests/security $(PYTEST_ARGS)
 	$(LEDGER_ON_PG)
 
+# The house rules made mechanical (docs/architecture.md): the layers as an import contract
+# (pyproject.toml [tool.importlinter]) and no dead code (scripts/dead_code.py, vulture).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/dead_code.py
 
 bench: venv
 	$(BIN)/python -m bench

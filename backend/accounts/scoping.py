@@ -143,10 +143,6 @@ def visible_communities(user: User | None) -> QuerySet[Community]:
     return scope_filter(Community.objects.all(), user, community="id", street="street")
 
 
-def visible_grids(user: User | None) -> QuerySet[Grid]:
-    return scope_filter(Grid.objects.all(), user, community="community", grid="id", include_grid_workers=True)
-
-
 def staff_organizations(user: User | None) -> QuerySet[PartyOrganization]:
     """Organisations a staff member acts on: those tied to their streets and communities."""
     return scope_filter(

@@ -701,10 +701,12 @@ def _after_attendance(activity: Activity, row: CheckIn) -> None:
         activity_id, user_id = activity.pk, row.user_id
 
         def award() -> None:
-            from .tasks import award_attendance_points
+            # The module, not the task's name: the task is called as this module's service is.
+            # tasks imports services, so it is imported here, when the commit has happened.
+            from . import tasks
 
             try:
-                award_attendance_points.enqueue(activity_id, user_id)
+                tasks.award_attendance_points.enqueue(activity_id, user_id)
             except Exception:
                 # The scheduler's sweep at the end of the activity awards it anyway.
                 logger.exception("could not enqueue points for activity %s user %s", activity_id, user_id)

@@ -248,14 +248,6 @@ def is_held(obj: models.Model) -> bool:
     return ContentCheck.objects.filter(target=target_of(obj), object_id=obj.pk, holds=True, status__in=HELD).exists()
 
 
-def held_ids(model: type[models.Model], ids: Iterable[int]) -> set[int]:
-    return set(
-        ContentCheck.objects.filter(
-            target=target_of(model), object_id__in=list(ids), holds=True, status__in=HELD
-        ).values_list("object_id", flat=True)
-    )
-
-
 def require_visible(obj: models.Model) -> None:
     """Refuse to act for others on a record WeChat or staff have not cleared."""
     if is_held(obj):
