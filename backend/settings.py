@@ -91,9 +91,10 @@ INSTALLED_APPS = [
 INSTALLED_APPS.remove("daphne")
 INSTALLED_APPS.insert(0, "daphne")
 
-# The fake WeChat server (devtools/, `manage.py fake_wechat`) in a checkout only: the package is
-# neither installed with backend nor copied into the image.
-if (DEBUG or TESTING) and importlib.util.find_spec("devtools") is not None:
+# The fake WeChat server (devtools/, `manage.py fake_wechat`) wherever the package is importable:
+# a checkout. It is neither installed with backend nor copied into the image, so production never
+# has it.
+if importlib.util.find_spec("devtools") is not None:
     INSTALLED_APPS.append("devtools")
 
 # `make bench` only: reference endpoints measured beside ours (bench/ceiling). Never on in production.

@@ -1,8 +1,8 @@
 """A fake WeChat API server for tests and local trials: real HTTP, WeChat's answers, errors included.
 
 In tests: `with FakeWeChat() as wx: settings.WECHAT_API_BASE = wx.base_url` (the `fake_wechat`
-fixture does this). By hand: `python -m devtools.fake_wechat --port 9800` (or `manage.py fake_wechat`
-when DEBUG or TESTING is on; `make run` starts it). This package is for development only: it is not
+fixture does this). By hand: `python -m devtools.fake_wechat --port 9800` (or `manage.py fake_wechat`;
+`make run` starts it). This package is for development only: it is not
 installed with `backend` nor copied into the image. The appid, secret and push token default to the
 settings' (WECHAT_APPID, WECHAT_SECRET, WECHAT_PUSH_TOKEN, which have development values when DEBUG
 or TESTING is on). docs/wechat.md lists which code gets which answer; in short:

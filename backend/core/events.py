@@ -34,7 +34,7 @@ AUDIENCE_KINDS = ("users", "street", "community", "grid", "activity")
 audience_providers: Registry[Callable[[tuple[int, ...]], Iterable[int]]] = Registry("audience")
 
 # May this user watch live updates of that object? key "activity": provider(user, activity_id) -> bool.
-watch_permission: Registry[Callable[[Any, int], bool]] = Registry("watch", required=["activity"])
+watch_permission: Registry[Callable[[Any, int], bool]] = Registry("watch")
 
 
 def register_audience_provider(kind: str, app_label: str, provider: Callable[[tuple[int, ...]], Iterable[int]]):

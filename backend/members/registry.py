@@ -2,8 +2,7 @@
 
 - `report_lines["line"](user, period, label=...)`: the member's own line of the 双报告 for a
   period (`backend.core.periods.Period`), or None for someone who is not a party member. The
-  reports app registers it; `members/me/` shows it. It is required: `manage.py check` fails
-  without it (core.E001).
+  reports app registers it; `members/me/` shows it. With nothing registered, `me` shows no line.
 """
 
 from typing import Any, Protocol
@@ -16,4 +15,4 @@ class ReportLine(Protocol):
     def __call__(self, user: Any, period: Period, *, label: str = "") -> dict[str, Any] | None: ...
 
 
-report_lines: Registry[ReportLine] = Registry("member report line", required=["line"])
+report_lines: Registry[ReportLine] = Registry("member report line")

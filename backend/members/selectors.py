@@ -45,8 +45,11 @@ def current_year() -> int:
 
 def my_report_line(user: Any, period: str) -> dict[str, Any] | None:
     """The user's own line of the 双报告 for a period written as the API writes it (already
-    validated), from the app that registered it (reports); None when the user is no member."""
-    return report_lines["line"](user, parse_period(period), label=period)
+    validated), from whichever app registered it; None when none did or the user is no member."""
+    provider = report_lines.get("line")
+    if provider is None:
+        return None
+    return provider(user, parse_period(period), label=period)
 
 
 def min_posts_per_member() -> int:

@@ -259,10 +259,10 @@ def approve_registration(*, registration: MemberRegistration, by: User) -> Membe
 
 @transaction.atomic
 def reject_registration(*, registration: MemberRegistration, by: User, reason: str) -> MemberRegistration:
-    if _blank(reason):
-        raise field_error("reason", _("请填写驳回原因"))
     registration = _lock_registration(registration)
     _require_staff_of(by, registration.community_id)
+    if _blank(reason):
+        raise field_error("reason", _("请填写驳回原因"))
     if registration.status != MemberRegistration.Status.PENDING:
         raise DomainError("invalid_transition", _("只有待审核的报到可以审核"))
     registration.status = MemberRegistration.Status.REJECTED
@@ -396,10 +396,10 @@ def approve_unit_registration(*, registration: UnitRegistration, by: User) -> Un
 
 @transaction.atomic
 def reject_unit_registration(*, registration: UnitRegistration, by: User, reason: str) -> UnitRegistration:
-    if _blank(reason):
-        raise field_error("reason", _("请填写驳回原因"))
     registration = _lock_unit_registration(registration)
     _require_staff_of(by, registration.community_id)
+    if _blank(reason):
+        raise field_error("reason", _("请填写驳回原因"))
     if registration.status != UnitRegistration.Status.PENDING:
         raise DomainError("invalid_transition", _("只有待审核的报到可以审核"))
     registration.status = UnitRegistration.Status.REJECTED
@@ -996,12 +996,12 @@ def correct_points(
 ) -> PointsEntry:
     """A correction is a new entry, never an edit. A deduction below zero is clamped to the year's
     total; the entry keeps what was asked (`requested_points`) beside what was applied."""
+    if by is not None and not selectors.member_in_staff_scope(by, member):
+        raise DomainError("permission_denied", _("只能更正本社区党员的积分"))
     if points == 0:
         raise field_error("points", _("更正分值不能为 0"))
     if _blank(reason):
         raise field_error("reason", _("请填写更正原因"))
-    if by is not None and not selectors.member_in_staff_scope(by, member):
-        raise DomainError("permission_denied", _("只能更正本社区党员的积分"))
     member = _lock_member_of(member.user_id)
     year = year or selectors.current_year()
     applied = points if points > 0 else max(points, -selectors.points_total(member.user_id, year=year))
