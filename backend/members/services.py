@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from backend.accounts import services as account_services
 from backend.accounts.models import Role, User
 from backend.accounts.scoping import can_act_on_community, get_scope
-from backend.communities.models import Community, Estate, Grid, PartyOrganization
+from backend.communities.models import Community, Estate, Grid, PartyOrganization, Street
 from backend.core import crypto, idcard, moderation
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
@@ -32,6 +32,7 @@ from .models import (
     MemberRegistration,
     PartyMember,
     PointsEntry,
+    PointsRule,
     PostAssignment,
     PrivacyConsent,
     Resource,
@@ -988,6 +989,42 @@ def award_points(
             )
     except IntegrityError:
         return PointsEntry.objects.get(user_id=user_id, kind=PointsEntry.Kind.AWARD, rule_code=rule_code, source=source)
+
+
+@transaction.atomic
+def save_points_rule(
+    *,
+    by: User,
+    rule: PointsRule | None,
+    street: Street | None,
+    code: str,
+    name: str,
+    points: int,
+    yearly_cap: int | None,
+    is_active: bool,
+) -> PointsRule:
+    """Create (rule None) or change a points rule. Street admins keep their street's rules (one with
+    a global rule's code overrides it there); the global defaults (no street) are the superusers'.
+    Entries already awarded keep their points: the ledger is never rewritten."""
+    scope = get_scope(by)
+    if not scope.is_superuser:
+        if rule is not None:
+            rule = PointsRule.objects.select_for_update().get(pk=rule.pk)
+            if rule.street_id is None or rule.street_id not in scope.street_ids:
+                raise DomainError("permission_denied", _("全局积分规则由系统管理员维护"))
+        if street is None or street.pk not in scope.street_ids:
+            raise DomainError("permission_denied", _("只能维护本街道的积分规则"))
+    if _blank(code) or _blank(name):
+        raise field_error("code" if _blank(code) else "name", _("请填写规则代码和名称"))
+    target = rule or PointsRule()
+    target.street, target.code, target.name = street, code.strip(), name.strip()
+    target.points, target.yearly_cap, target.is_active = points, yearly_cap, is_active
+    try:
+        with transaction.atomic():
+            target.save()
+    except IntegrityError:
+        raise field_error("code", _("该街道已有同代码的规则")) from None
+    return target
 
 
 @transaction.atomic
