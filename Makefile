@@ -83,9 +83,13 @@ test-client: venv $(CLIENT_DEPS)
 	  { echo "$(CLIENT)/src/schema.d.ts differs from the server's schema: run make client-types"; exit 1; }
 	cd $(CLIENT) && npm run --silent build && npm test
 
+# The house rules made mechanical (docs/architecture.md): the layers as an import contract
+# (pyproject.toml [tool.importlinter]) and no dead code (scripts/dead_code.py, vulture).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/dead_code.py
 
 bench: venv
 	$(BIN)/python -m bench

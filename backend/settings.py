@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from datetime import timedelta
@@ -91,6 +92,12 @@ INSTALLED_APPS = [
 # daphne must come before staticfiles so its runserver wins; keep it right after contrib.
 INSTALLED_APPS.remove("daphne")
 INSTALLED_APPS.insert(0, "daphne")
+
+# The fake WeChat server (devtools/, `manage.py fake_wechat`) wherever the package is importable:
+# a checkout. It is neither installed with backend nor copied into the image, so production never
+# has it.
+if importlib.util.find_spec("devtools") is not None:
+    INSTALLED_APPS.append("devtools")
 
 # `make bench` only: reference endpoints measured beside ours (bench/ceiling). Never on in production.
 BENCH_CEILING = env_bool("BENCH_CEILING", False)

@@ -15,20 +15,31 @@ if [ "$DEBUG" != "1" ] && [ "$DEBUG" != "true" ]; then
   $PY manage.py collectstatic --noinput >/dev/null
 fi
 
+BASE="http://${HOST}:${PORT}"
+
+# WeChat is the fake one (devtools/fake_wechat.py, docs/wechat.md) unless WECHAT_API_BASE names another:
+# logins, phone numbers, subscribe messages and content checks then work offline, verdicts pushed back here.
+FAKE_WECHAT_PID=""
+if [ -z "${WECHAT_API_BASE:-}" ]; then
+  FAKE_WECHAT_PORT="${FAKE_WECHAT_PORT:-9800}"
+  $PY -m devtools.fake_wechat --host 127.0.0.1 --port "$FAKE_WECHAT_PORT" --push-url "${BASE}/api/v1/wechat/push/" &
+  FAKE_WECHAT_PID=$!
+  export WECHAT_API_BASE="http://127.0.0.1:${FAKE_WECHAT_PORT}"
+fi
+
 # One task worker, and the scheduler so timed jobs (reminders, overdue appeals) also fire locally.
 $PY manage.py db_worker --no-reload &
 WORKER_PID=$!
 $PY manage.py run_scheduler &
 SCHEDULER_PID=$!
-trap 'kill "$WORKER_PID" "$SCHEDULER_PID" 2>/dev/null || true' EXIT INT TERM
-
-BASE="http://${HOST}:${PORT}"
+trap 'kill "$WORKER_PID" "$SCHEDULER_PID" $FAKE_WECHAT_PID 2>/dev/null || true' EXIT INT TERM
 cat <<MSG
 
   API docs      ${BASE}/api/docs/
   Schema        ${BASE}/api/schema/
   Console       ${BASE}/admin/
   Health        ${BASE}/healthz
+  WeChat API    ${WECHAT_API_BASE}
   WebSocket     ws://${HOST}:${PORT}/ws/notices/
   Demo accounts printed above by seed_demo (only when DEBUG is on); see README "Demo data".
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -21,6 +26,47 @@ def _isolated(settings, tmp_path):
     caches_conf["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
     settings.CACHES = caches_conf
     yield
+
+
+class CapturedEvents(list):
+    """Events delivered after commit, as (event, data, audience), data as a client receives it.
+
+    Each payload goes through JSON as the realtime sink sends it (DjangoJSONEncoder, then parsed):
+    a value the socket could not carry fails the test where it is emitted, and what a test reads
+    is what the mini-program reads (a Decimal arrives as text).
+
+    `with captured_events(expected=N):` runs the block's on-commit callbacks (a test's transaction
+    never commits) and asserts that exactly N events left it. Outside such a block it is the list
+    of everything delivered so far; wrap the call in `django_capture_on_commit_callbacks(execute=True)`.
+    """
+
+    def __init__(self, capture_on_commit: Any) -> None:
+        super().__init__()
+        self._capture_on_commit = capture_on_commit
+
+    def sink(self, *, event: str, data: dict[str, Any], audience: Any) -> None:
+        self.append((event, json.loads(json.dumps(data, cls=DjangoJSONEncoder)), audience))
+
+    def names(self) -> list[str]:
+        return [event for event, _data, _audience in self]
+
+    @contextmanager
+    def __call__(self, *, expected: int) -> Iterator[CapturedEvents]:
+        before = len(self)
+        with self._capture_on_commit(execute=True):
+            yield self
+        came = self.names()[before:]
+        assert len(came) == expected, f"expected {expected} event(s), got {len(came)}: {came}"
+
+
+@pytest.fixture
+def captured_events(django_capture_on_commit_callbacks):
+    from backend.core.events import event_sinks
+
+    captured = CapturedEvents(django_capture_on_commit_callbacks)
+    event_sinks.register("tests.captured", captured.sink)
+    yield captured
+    event_sinks.unregister("tests.captured")
 
 
 @pytest.fixture
@@ -62,8 +108,8 @@ def resident(db):
 
 @pytest.fixture
 def fake_wechat(settings):
-    """A running fake WeChat API (backend/core/fake_wechat.py) that the settings point at."""
-    from backend.core.fake_wechat import FakeWeChat
+    """A running fake WeChat API (devtools/fake_wechat.py) that the settings point at."""
+    from devtools.fake_wechat import FakeWeChat
 
     with FakeWeChat() as server:
         settings.WECHAT_API_BASE = server.base_url

@@ -14,17 +14,6 @@ class IsStaff(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and get_scope(request.user).is_staff)
 
 
-class IsStaffOrReadOnly(permissions.BasePermission):
-    message = IsStaff.message
-
-    def has_permission(self, request, view):
-        if not (request.user and request.user.is_authenticated):
-            return False
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return get_scope(request.user).is_staff
-
-
 class IsStreetAdmin(permissions.BasePermission):
     message = "需要街道管理员权限"
 

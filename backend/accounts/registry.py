@@ -13,7 +13,21 @@
 Each app registers its own from its `AppConfig.ready()`.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
 from backend.core.registry import Registry
 
-personal_data_exporters = Registry("personal data export")
-personal_data_erasers = Registry("personal data erasure")
+if TYPE_CHECKING:
+    from .models import User
+
+
+class PersonalDataEraser(Protocol):
+    def __call__(self, user: User, *, now: datetime) -> None: ...
+
+
+personal_data_exporters: Registry[Callable[[User], dict[str, Any]]] = Registry("personal data export")
+personal_data_erasers: Registry[PersonalDataEraser] = Registry("personal data erasure")

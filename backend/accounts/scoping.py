@@ -6,7 +6,9 @@ objects outside the result. The scope is computed once per user object and cache
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from typing import cast
 
 from django.db.models import Q, QuerySet
 
@@ -141,10 +143,6 @@ def visible_communities(user: User | None) -> QuerySet[Community]:
     return scope_filter(Community.objects.all(), user, community="id", street="street")
 
 
-def visible_grids(user: User | None) -> QuerySet[Grid]:
-    return scope_filter(Grid.objects.all(), user, community="community", grid="id", include_grid_workers=True)
-
-
 def staff_organizations(user: User | None) -> QuerySet[PartyOrganization]:
     """Organisations a staff member acts on: those tied to their streets and communities."""
     return scope_filter(
@@ -175,9 +173,7 @@ def limit_choices(user: User | None, model) -> QuerySet | None:
 
 
 def register_provider() -> None:
-    from backend.core.scoping import scope_provider
+    from backend.core.scoping import ScopeProvider, scope_provider
 
-    scope_provider.register("get_scope", get_scope)
-    scope_provider.register("scope_q", scope_q)
-    scope_provider.register("can_act_on_community", can_act_on_community)
-    scope_provider.register("limit_choices", limit_choices)
+    # This module is the provider: its functions are the ScopeProvider protocol's.
+    scope_provider.register("accounts", cast("ScopeProvider", sys.modules[__name__]))

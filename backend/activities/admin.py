@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from backend.accounts.scoping import get_scope
 from backend.core.console import ScopedAdmin
 from backend.core.errors import DomainError
 
@@ -202,10 +201,6 @@ class LeaveRequestAdmin(ReadOnlyMixin, ScopedAdmin):
     search_fields = ["activity__title", "user__real_name"]
     list_select_related = ["activity", "user", "decided_by"]
     actions = ["approve", "reject"]
-
-    def has_change_permission(self, request, obj=None):
-        # Actions need the change permission; the rows themselves stay read-only (fields below).
-        return get_scope(request.user).is_staff
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in LeaveRequest._meta.fields]

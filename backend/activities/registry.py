@@ -12,16 +12,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.core.registry import Registry
 
+if TYPE_CHECKING:
+    from .models import Activity
+
 logger = logging.getLogger(__name__)
 
-checkout_listeners = Registry("activity checkout")
-audience_members = Registry("activity audience members")
-audience_user_ids = Registry("activity audience user ids")
+
+class CheckoutListener(Protocol):
+    def __call__(self, *, span: AttendedSpan) -> None: ...
+
+
+checkout_listeners: Registry[CheckoutListener] = Registry("activity checkout")
+audience_members: Registry[Callable[[Any, Activity], bool]] = Registry("activity audience members")
+audience_user_ids: Registry[Callable[[Activity], Iterable[int]]] = Registry("activity audience user ids")
 
 
 @dataclass(frozen=True)

@@ -247,11 +247,11 @@ def publish_activity(*, activity: Activity, by: User, now: datetime | None = Non
 
 @transaction.atomic
 def cancel_activity(*, activity: Activity, by: User, reason: str, now: datetime | None = None) -> Activity:
-    if _blank(reason):
-        raise field_error("reason", _("请填写取消原因"))
     now = now or timezone.now()
     activity = _lock(activity)
     _require_manager(by, activity)
+    if _blank(reason):
+        raise field_error("reason", _("请填写取消原因"))
     if activity.status not in (Status.DRAFT, Status.PUBLISHED):
         raise DomainError("invalid_transition", _("已结束或已取消的活动不能取消"))
     was_published = activity.status == Status.PUBLISHED
@@ -701,10 +701,12 @@ def _after_attendance(activity: Activity, row: CheckIn) -> None:
         activity_id, user_id = activity.pk, row.user_id
 
         def award() -> None:
-            from .tasks import award_attendance_points
+            # The module, not the task's name: the task is called as this module's service is.
+            # tasks imports services, so it is imported here, when the commit has happened.
+            from . import tasks
 
             try:
-                award_attendance_points.enqueue(activity_id, user_id)
+                tasks.award_attendance_points.enqueue(activity_id, user_id)
             except Exception:
                 # The scheduler's sweep at the end of the activity awards it anyway.
                 logger.exception("could not enqueue points for activity %s user %s", activity_id, user_id)
@@ -810,7 +812,10 @@ def request_leave(*, activity: Activity, user: User, reason: str, now: datetime 
 
 def _decide_leave(*, leave: LeaveRequest, by: User, status: str, note: str) -> LeaveRequest:
     leave = LeaveRequest.objects.select_for_update().select_related("activity").get(pk=leave.pk)
+    # Who may decide first: the one asking to be excused hears 403, not what a refusal must say.
     _require_manager(by, leave.activity)
+    if status == LeaveRequest.Status.REJECTED and _blank(note):
+        raise field_error("note", _("请填写不批准的理由"))
     if leave.status != LeaveRequest.Status.PENDING:
         raise DomainError("invalid_transition", _("只有待审批的请假可以审批"))
     leave.status = status
@@ -841,8 +846,7 @@ def approve_leave(*, leave: LeaveRequest, by: User, note: str = "") -> LeaveRequ
 
 @transaction.atomic
 def reject_leave(*, leave: LeaveRequest, by: User, note: str = "") -> LeaveRequest:
-    if _blank(note):
-        raise field_error("note", _("请填写不批准的理由"))
+    """Refuse a pending leave request; staff must say why (the member reads it)."""
     return _decide_leave(leave=leave, by=by, status=LeaveRequest.Status.REJECTED, note=note)
 
 

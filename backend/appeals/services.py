@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community, get_scope
 from backend.communities.models import Community, Estate, Grid
-from backend.core import moderation
+from backend.core import idempotency, moderation
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
@@ -119,10 +119,6 @@ def _tell_handlers(appeal: Appeal, *, event: str) -> None:
 # Filing -----------------------------------------------------------------------------------------
 
 
-def _existing(filer: User, client_id: UUID) -> Appeal | None:
-    return Appeal.objects.filter(filed_by=filer, client_id=client_id).first()
-
-
 def _grid_of_filing(*, filer: User, source: str, community: Community, estate: Estate | None) -> int | None:
     if estate is not None and estate.grid_id is not None:
         return estate.grid_id
@@ -172,7 +168,7 @@ def submit_appeal(
     In the app the filer is the resident. A grid worker (source `grid_worker`) or staff (source
     `hotline`, with the 12345 ticket number) file for a resident given by their phone.
     """
-    existing = _existing(filer, client_id)
+    existing = idempotency.replay(Appeal.objects, filed_by=filer, client_id=client_id)
     if existing is not None:
         return existing, False
     content, place = _clean(content), _clean(place)
@@ -198,9 +194,10 @@ def submit_appeal(
     respond, resolve = selectors.deadlines_for(urgency)
     local = timezone.localtime(submitted_at)
     try:
-        # A savepoint: a concurrent retry or a concurrent ticket may win the race to the constraint.
-        with transaction.atomic():
-            appeal = Appeal.objects.create(
+        # A concurrent retry may win the race to the constraint (answered with its row), or a
+        # concurrent ticket with the same number (refused below).
+        appeal, created = idempotency.insert_once(
+            lambda: Appeal.objects.create(
                 client_id=client_id,
                 source=source,
                 ticket_number=ticket_number,
@@ -218,14 +215,17 @@ def submit_appeal(
                 submitted_at=submitted_at,
                 respond_due_at=local + respond,
                 resolve_due_at=local + resolve,
-            )
+            ),
+            Appeal.objects,
+            filed_by=filer,
+            client_id=client_id,
+        )
     except IntegrityError:
-        existing = _existing(filer, client_id)
-        if existing is not None:
-            return existing, False
         if ticket_number and Appeal.objects.filter(ticket_number=ticket_number).exists():
             raise DomainError("duplicate_ticket", _("工单号 %(number)s 已登记") % {"number": ticket_number}) from None
         raise
+    if not created:
+        return appeal, False
     photos = list(photos)
     if photos:
         appeal.photos.set(photos)
@@ -265,11 +265,11 @@ def accept(*, appeal: Appeal, by: User, content: str = "", now: dt.datetime | No
 @transaction.atomic
 def reply(*, appeal: Appeal, by: User, content: str, now: dt.datetime | None = None) -> Appeal:
     """答复: what is being done; later replies report progress and keep the first reply's time."""
+    appeal = _lock(appeal)
+    _require_handler(by, appeal)
     content = _clean(content)
     if not content:
         raise field_error("content", _("请填写答复内容"))
-    appeal = _lock(appeal)
-    _require_handler(by, appeal)
     _require_step(appeal, Kind.REPLIED)
     at = _now(now)
     if appeal.status == Status.ACCEPTED:
@@ -298,11 +298,11 @@ def resolve(*, appeal: Appeal, by: User, content: str = "", now: dt.datetime | N
 @transaction.atomic
 def reject(*, appeal: Appeal, by: User, reason: str, now: dt.datetime | None = None) -> Appeal:
     """不予受理, always with the reason the resident reads."""
+    appeal = _lock(appeal)
+    _require_handler(by, appeal)
     reason = _clean(reason)
     if not reason:
         raise field_error("content", _("请填写不予受理的理由"))
-    appeal = _lock(appeal)
-    _require_handler(by, appeal)
     _require_step(appeal, Kind.REJECTED)
     at = _now(now)
     appeal.status = Status.REJECTED
@@ -332,11 +332,11 @@ def assign(*, appeal: Appeal, by: User, assignee: User, content: str = "", now: 
 @transaction.atomic
 def rate(*, appeal: Appeal, by: User, score: int, comment: str = "", now: dt.datetime | None = None) -> Appeal:
     """The resident rates a resolved appeal 1–5, which closes it; only within the rating window."""
-    if not 1 <= int(score) <= 5:
-        raise field_error("score", _("评分须在 1 到 5 之间"))
     appeal = _lock(appeal)
     if appeal.resident_id is None or appeal.resident_id != by.pk:
         raise DomainError("permission_denied", _("只有诉求人可以评价"))
+    if not 1 <= int(score) <= 5:
+        raise field_error("score", _("评分须在 1 到 5 之间"))
     _require_step(appeal, Kind.RATED)
     at = _now(now)
     if at > appeal.resolved_at + selectors.rating_window():

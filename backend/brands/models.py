@@ -62,10 +62,6 @@ class Brand(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_public(self) -> bool:
-        return self.status == self.Status.ACTIVE
-
 
 class BrandPlan(models.Model):
     """One version of a brand's design and plan. A returned plan is revised as a new version."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -65,14 +64,6 @@ def plans_of(brand: Brand) -> QuerySet[BrandPlan]:
 
 def plan_with_due_date(plan: BrandPlan) -> BrandPlan:
     return plans_of(plan.brand).get(pk=plan.pk)
-
-
-def due_date_for(*, community_id: int, year: int) -> date | None:
-    return (
-        BrandDeadlineCommunity.objects.filter(community_id=community_id, year=year)
-        .values_list("deadline__due_date", flat=True)
-        .first()
-    )
 
 
 def deadlines_for(user: Any) -> QuerySet[BrandDeadline]:

@@ -333,6 +333,9 @@ def _review(*, actor: Any, plan: BrandPlan, status: str, comments: str) -> Brand
     plan = _lock_plan(plan)
     if not can_review_plans(user=actor, brand=plan.brand):
         raise _denied(_("品牌方案由街道审核"))
+    # After the permission: a community asking to return its own plan hears 403, not 400.
+    if status == BrandPlan.Status.RETURNED and not comments:
+        raise field_error("comments", _("退回时请填写修改意见"))
     if plan.status != BrandPlan.Status.SUBMITTED:
         raise _invalid_transition(_("只有待审核的方案可以审核"))
     plan.status = status
@@ -353,10 +356,7 @@ def approve_plan(*, actor: Any, plan: BrandPlan, comments: str = "") -> BrandPla
 @transaction.atomic
 def return_plan(*, actor: Any, plan: BrandPlan, comments: str) -> BrandPlan:
     """Send a plan back with what to change; the community answers with a new version."""
-    comments = (comments or "").strip()
-    if not comments:
-        raise field_error("comments", _("退回时请填写修改意见"))
-    return _review(actor=actor, plan=plan, status=BrandPlan.Status.RETURNED, comments=comments)
+    return _review(actor=actor, plan=plan, status=BrandPlan.Status.RETURNED, comments=(comments or "").strip())
 
 
 def is_overdue(*, plan: BrandPlan, due_date: date | None, today: date) -> bool:

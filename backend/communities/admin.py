@@ -1,7 +1,12 @@
+"""The map in the console. Staff keep their estates through the same service as the API; streets,
+communities, grids and party organisations are set up by superusers (read-only for staff: no
+service writes them)."""
+
 from django.contrib import admin
 
 from backend.core.console import ScopedAdmin
 
+from . import services
 from .models import Community, Estate, Grid, PartyOrganization, Street
 
 
@@ -39,6 +44,14 @@ class EstateAdmin(ScopedAdmin):
     search_fields = ["name", "address"]
     list_select_related = ["community", "grid"]
     scope_paths = {"community": "community"}
+    fields = ["community", "grid", "name", "address", "households", "has_property_service"]
+
+    def save_model(self, request, obj, form, change):
+        # The service refuses a grid of another community, as the API does.
+        values = {name: form.cleaned_data[name] for name in self.fields if name in form.cleaned_data}
+        estate = services.update_estate(estate=obj, **values) if change else services.create_estate(**values)
+        obj.pk = estate.pk
+        obj._state.adding = False
 
 
 @admin.register(PartyOrganization)

@@ -103,6 +103,11 @@ class ContentCheckAdmin(ScopedAdmin):
     def has_view_permission(self, request, obj=None):
         return self._scope(request).is_staff
 
+    def has_add_permission(self, request):
+        # Checks are made by moderation.submit() with the record they belong to; an empty add
+        # form (every field read-only) would insert a check of nothing.
+        return False
+
     def has_change_permission(self, request, obj=None):
         return False
 

@@ -13,7 +13,7 @@ from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import display_for_field, display_for_value, get_fields_from_path, label_for_field
 from django.contrib.admin.utils import lookup_field as admin_lookup_field
 from django.contrib.auth import REDIRECT_FIELD_NAME
@@ -33,6 +33,7 @@ from unfold.forms import ActionForm as UnfoldActionForm
 from unfold.forms import AuthenticationForm as UnfoldAuthenticationForm
 from unfold.sites import UnfoldAdminSite
 
+from .errors import DomainError
 from .scoping import get_scope, limit_choices, scope_q
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -153,12 +154,23 @@ def action_form_page(
     return TemplateResponse(request, "console/action_form.html", context)
 
 
+def _refusal(exc: DomainError) -> str:
+    """A service's refusal as one line for the console's message bar."""
+    details = [str(message) for errors in (exc.fields or {}).values() for message in errors]
+    return "; ".join(details) or str(exc.detail)
+
+
 class ScopedAdmin(UnfoldModelAdmin):
     """A ModelAdmin that shows and changes only rows inside the user's scope.
 
     Subclasses name the lookup paths (`scope_paths = {"community": "community"}`) as for
     `scope_q`; rows outside scope are absent from lists and their change pages answer 404.
-    Staff may edit (`staff_can_edit`); others only view. Superusers see everything.
+    Superusers see and change everything. Staff write only through the services the API uses:
+    they may add or change (`staff_can_add`, `staff_can_edit`) only where the admin defines its
+    own `save_model` (which calls the service) or its own add / change page, and delete
+    (`staff_can_delete`) only where it defines `delete_model` or its own delete page; elsewhere the
+    admin is read-only for them, whatever the flags say. A
+    DomainError from a service is shown on the page, and the request's transaction rolls back.
     Ledger lists (`ledger_export = True`) offer an Excel export of the rows chosen.
     """
 
@@ -190,17 +202,46 @@ class ScopedAdmin(UnfoldModelAdmin):
     def has_view_permission(self, request, obj=None):
         return self._scope(request).has_any_role
 
+    @classmethod
+    def writes_through_services(cls, write: str) -> bool:
+        """Whether the admin's `write` ("add", "change", "delete") reaches a service: it defines its
+        own save_model / delete_model (which call one) or its own page for it, never a bare form save."""
+        hooks = {
+            "add": ("save_model", "add_view"),
+            "change": ("save_model", "change_view"),
+            "delete": ("delete_model", "delete_view"),
+        }[write]
+        return any(getattr(cls, hook) is not getattr(ScopedAdmin, hook) for hook in hooks)
+
     def has_add_permission(self, request):
         scope = self._scope(request)
-        return scope.is_superuser or (self.staff_can_add and scope.is_staff)
+        return scope.is_superuser or (self.staff_can_add and self.writes_through_services("add") and scope.is_staff)
 
     def has_change_permission(self, request, obj=None):
         scope = self._scope(request)
-        return scope.is_superuser or (self.staff_can_edit and scope.is_staff)
+        return scope.is_superuser or (self.staff_can_edit and self.writes_through_services("change") and scope.is_staff)
 
     def has_delete_permission(self, request, obj=None):
         scope = self._scope(request)
-        return scope.is_superuser or (self.staff_can_delete and scope.is_staff)
+        return scope.is_superuser or (
+            self.staff_can_delete and self.writes_through_services("delete") and scope.is_staff
+        )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            # The service refused after the form passed: nothing was written (the view's
+            # transaction rolled back); say why on the same page.
+            self.message_user(request, _refusal(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as exc:
+            self.message_user(request, _refusal(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_list_filter(self, request):
         # A plain related-field filter lists every row of the related model (all communities, all

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 
@@ -19,17 +19,22 @@ from .registry import Registry
 
 logger = logging.getLogger(__name__)
 
-# Sinks take (event: str, data: dict, audience: Audience) and deliver; registered by higher apps.
-event_sinks = Registry("event sinks")
+
+class EventSink(Protocol):
+    def __call__(self, *, event: str, data: dict[str, Any], audience: Audience) -> None: ...
+
+
+# Sinks deliver an event to its audience; registered by higher apps (none: events are only logged).
+event_sinks: Registry[EventSink] = Registry("event sinks")
 
 AUDIENCE_KINDS = ("users", "street", "community", "grid", "activity")
 
 # Who belongs to a place, as far as a higher app knows: key f"{kind}:{app_label}" (several apps
 # may add members to one kind), provider(ids: tuple[int, ...]) -> iterable of user ids.
-audience_providers = Registry("audience")
+audience_providers: Registry[Callable[[tuple[int, ...]], Iterable[int]]] = Registry("audience")
 
 # May this user watch live updates of that object? key "activity": provider(user, activity_id) -> bool.
-watch_permission = Registry("watch")
+watch_permission: Registry[Callable[[Any, int], bool]] = Registry("watch")
 
 
 def register_audience_provider(kind: str, app_label: str, provider: Callable[[tuple[int, ...]], Iterable[int]]):

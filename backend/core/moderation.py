@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,7 +65,7 @@ REVIEW_FIELD = "content_review"
 
 # Told of every verdict after it commits: provider(check: ContentCheck) -> None. The notices app
 # registers the one that tells an author their content was rejected.
-verdict_listeners = Registry("content verdicts")
+verdict_listeners: Registry[Callable[[ContentCheck], None]] = Registry("content verdicts")
 
 _VERDICTS = {"pass": Status.PASSED, "review": Status.REVIEW, "risky": Status.REJECTED}
 _SEVERITY = {"pass": 0, "review": 1, "risky": 2}
@@ -246,14 +246,6 @@ def review_of(obj: models.Model, *, holds: bool = True, name: str = REVIEW_FIELD
 
 def is_held(obj: models.Model) -> bool:
     return ContentCheck.objects.filter(target=target_of(obj), object_id=obj.pk, holds=True, status__in=HELD).exists()
-
-
-def held_ids(model: type[models.Model], ids: Iterable[int]) -> set[int]:
-    return set(
-        ContentCheck.objects.filter(
-            target=target_of(model), object_id__in=list(ids), holds=True, status__in=HELD
-        ).values_list("object_id", flat=True)
-    )
 
 
 def require_visible(obj: models.Model) -> None:

@@ -20,7 +20,7 @@ from .registry import Registry
 
 logger = logging.getLogger(__name__)
 
-periodic_jobs = Registry("periodic jobs")
+periodic_jobs: Registry[Callable[[], PeriodicJob]] = Registry("periodic jobs")
 
 
 @dataclass(frozen=True)

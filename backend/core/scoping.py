@@ -6,29 +6,39 @@ Lower apps (communities) cannot import accounts, so the functions here ask the p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import Model, Q, QuerySet
 
 from .registry import Registry
 
-scope_provider = Registry("scope")
+
+class ScopeProvider(Protocol):
+    """What accounts answers (its `scoping` module registers itself under "accounts")."""
+
+    def get_scope(self, user: Any) -> Any: ...
+
+    def scope_q(self, user: Any, **paths: Any) -> Q: ...
+
+    def can_act_on_community(self, user: Any, community_id: int | None) -> bool: ...
+
+    def limit_choices(self, user: Any, model: type[Model]) -> QuerySet | None: ...
 
 
-def _provider(name: str):
-    fn = scope_provider.get(name)
-    if fn is None:  # pragma: no cover - accounts is always installed
-        raise RuntimeError(f"no scope provider {name!r}: is backend.accounts installed?")
-    return fn
+scope_provider: Registry[ScopeProvider] = Registry("scope", required=["accounts"])
+
+
+def _provider() -> ScopeProvider:
+    return scope_provider["accounts"]
 
 
 def get_scope(user: Any):
     """The user's scope: street_ids, community_ids, grid_ids, organization_ids, is_staff, …"""
-    return _provider("get_scope")(user)
+    return _provider().get_scope(user)
 
 
 def scope_q(user: Any, **paths: Any) -> Q:
-    return _provider("scope_q")(user, **paths)
+    return _provider().scope_q(user, **paths)
 
 
 def scope_filter(qs: QuerySet, user: Any, **paths: Any) -> QuerySet:
@@ -36,9 +46,9 @@ def scope_filter(qs: QuerySet, user: Any, **paths: Any) -> QuerySet:
 
 
 def can_act_on_community(user: Any, community_id: int | None) -> bool:
-    return _provider("can_act_on_community")(user, community_id)
+    return _provider().can_act_on_community(user, community_id)
 
 
 def limit_choices(user: Any, model: type[Model]) -> QuerySet | None:
     """The rows of a place model (street, community, grid) a staff member may pick, or None."""
-    return _provider("limit_choices")(user, model)
+    return _provider().limit_choices(user, model)

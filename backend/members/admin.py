@@ -296,6 +296,28 @@ class ServicePostAdmin(ScopedAdmin):
     search_fields = ["name"]
     fields = ["community", "name", "description", "capacity", "is_active"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A post stays in its community (update_post does not move it); superusers included.
+        return ["community"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            changes = {name: data[name] for name in form.changed_data if name in services.POST_EDITABLE}
+            post = services.update_post(post=obj, by=request.user, **changes)
+        else:
+            post = services.create_post(
+                by=request.user,
+                community=data["community"],
+                name=data["name"],
+                capacity=data["capacity"],
+                description=data.get("description", ""),
+            )
+            if not data.get("is_active", True):
+                post = services.update_post(post=post, by=request.user, is_active=False)
+        obj.pk = post.pk
+        obj._state.adding = False
+
 
 class DemandStepInline(admin.TabularInline):
     model = DemandStep
@@ -393,6 +415,21 @@ class PointsRuleAdmin(ScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         # Entries keep pointing at their rule: switch a rule off instead.
         return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        rule = services.save_points_rule(
+            by=request.user,
+            rule=obj if change else None,
+            street=data.get("street"),
+            code=data["code"],
+            name=data["name"],
+            points=data["points"],
+            yearly_cap=data.get("yearly_cap"),
+            is_active=data.get("is_active", False),
+        )
+        obj.pk = rule.pk
+        obj._state.adding = False
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

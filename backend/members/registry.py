@@ -5,6 +5,14 @@
   reports app registers it; `members/me/` shows it. With nothing registered, `me` shows no line.
 """
 
+from typing import Any, Protocol
+
+from backend.core.periods import Period
 from backend.core.registry import Registry
 
-report_lines = Registry("member report line")
+
+class ReportLine(Protocol):
+    def __call__(self, user: Any, period: Period, *, label: str = "") -> dict[str, Any] | None: ...
+
+
+report_lines: Registry[ReportLine] = Registry("member report line")

@@ -265,12 +265,6 @@ def member_list(user: Any, *, year: int | None = None) -> QuerySet[PartyMember]:
     )
 
 
-def member_for_user(user: Any) -> PartyMember | None:
-    if not _signed_in(user):
-        return None
-    return PartyMember.objects.select_related("organization").filter(user=user).first()
-
-
 # Service posts --------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from backend.accounts import services as account_services
 from backend.accounts.models import Role, User
 from backend.accounts.scoping import can_act_on_community, get_scope
-from backend.communities.models import Community, Estate, Grid, PartyOrganization
+from backend.communities.models import Community, Estate, Grid, PartyOrganization, Street
 from backend.core import crypto, idcard, moderation
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
@@ -33,6 +33,7 @@ from .models import (
     MemberRegistration,
     PartyMember,
     PointsEntry,
+    PointsRule,
     PostAssignment,
     PrivacyConsent,
     RegistrationStep,
@@ -308,11 +309,11 @@ def approve_registration(*, registration: MemberRegistration, by: User) -> Membe
 
 @transaction.atomic
 def reject_registration(*, registration: MemberRegistration, by: User, reason: str) -> MemberRegistration:
-    if _blank(reason):
-        raise field_error("reason", _("请填写驳回原因"))
     registration = _lock_for_staff(
         registration, by=by, status=MemberRegistration.Status.PENDING, refusal=_("只有待审核的报到可以审核")
     )
+    if _blank(reason):
+        raise field_error("reason", _("请填写驳回原因"))
     now = timezone.now()
     _move(registration, to=MemberRegistration.Status.REJECTED, actor=by, reason=reason.strip(), at=now)
     registration.decided_at = now
@@ -345,11 +346,11 @@ def withdraw_registration(*, registration: MemberRegistration, by: User) -> Memb
 def revoke_registration(*, registration: MemberRegistration, by: User, reason: str) -> MemberRegistration:
     """Staff end an approved registration (the member moved away, left, or never lived here): from
     now on the person is no member of the community or of the organisation they named."""
-    if _blank(reason):
-        raise field_error("reason", _("请填写注销原因"))
     registration = _lock_for_staff(
         registration, by=by, status=MemberRegistration.Status.APPROVED, refusal=_("只有已报到的党员可以注销报到")
     )
+    if _blank(reason):
+        raise field_error("reason", _("请填写注销原因"))
     registration.reason = reason.strip()
     _end_registration(registration, to=MemberRegistration.Status.REVOKED, actor=by, reason=registration.reason)
     emit(
@@ -477,10 +478,10 @@ def approve_unit_registration(*, registration: UnitRegistration, by: User) -> Un
 
 @transaction.atomic
 def reject_unit_registration(*, registration: UnitRegistration, by: User, reason: str) -> UnitRegistration:
-    if _blank(reason):
-        raise field_error("reason", _("请填写驳回原因"))
     registration = _lock_unit_registration(registration)
     _require_staff_of(by, registration.community_id)
+    if _blank(reason):
+        raise field_error("reason", _("请填写驳回原因"))
     if registration.status != UnitRegistration.Status.PENDING:
         raise DomainError("invalid_transition", _("只有待审核的报到可以审核"))
     registration.status = UnitRegistration.Status.REJECTED
@@ -1095,17 +1096,53 @@ def award_points(
 
 
 @transaction.atomic
+def save_points_rule(
+    *,
+    by: User,
+    rule: PointsRule | None,
+    street: Street | None,
+    code: str,
+    name: str,
+    points: int,
+    yearly_cap: int | None,
+    is_active: bool,
+) -> PointsRule:
+    """Create (rule None) or change a points rule. Street admins keep their street's rules (one with
+    a global rule's code overrides it there); the global defaults (no street) are the superusers'.
+    Entries already awarded keep their points: the ledger is never rewritten."""
+    scope = get_scope(by)
+    if not scope.is_superuser:
+        if rule is not None:
+            rule = PointsRule.objects.select_for_update().get(pk=rule.pk)
+            if rule.street_id is None or rule.street_id not in scope.street_ids:
+                raise DomainError("permission_denied", _("全局积分规则由系统管理员维护"))
+        if street is None or street.pk not in scope.street_ids:
+            raise DomainError("permission_denied", _("只能维护本街道的积分规则"))
+    if _blank(code) or _blank(name):
+        raise field_error("code" if _blank(code) else "name", _("请填写规则代码和名称"))
+    target = rule or PointsRule()
+    target.street, target.code, target.name = street, code.strip(), name.strip()
+    target.points, target.yearly_cap, target.is_active = points, yearly_cap, is_active
+    try:
+        with transaction.atomic():
+            target.save()
+    except IntegrityError:
+        raise field_error("code", _("该街道已有同代码的规则")) from None
+    return target
+
+
+@transaction.atomic
 def correct_points(
     *, member: PartyMember, points: int, reason: str, by: User | None, year: int | None = None
 ) -> PointsEntry:
     """A correction is a new entry, never an edit. A deduction below zero is clamped to the year's
     total; the entry keeps what was asked (`requested_points`) beside what was applied."""
+    if by is not None and not selectors.member_in_staff_scope(by, member):
+        raise DomainError("permission_denied", _("只能更正本社区党员的积分"))
     if points == 0:
         raise field_error("points", _("更正分值不能为 0"))
     if _blank(reason):
         raise field_error("reason", _("请填写更正原因"))
-    if by is not None and not selectors.member_in_staff_scope(by, member):
-        raise DomainError("permission_denied", _("只能更正本社区党员的积分"))
     member = _lock_member_of(member.user_id)
     year = year or selectors.current_year()
     applied = points if points > 0 else max(points, -selectors.points_total(member.user_id, year=year))

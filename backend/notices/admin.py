@@ -115,6 +115,10 @@ class NoticeAdmin(ScopedAdmin):
     def get_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else SEND_FIELDS
 
+    def has_change_permission(self, request, obj=None):
+        # A notice is sent, never edited: its page shows what went out (superusers too).
+        return False
+
     def save_model(self, request, obj, form, change):
         # Sent through the service, like the API: the receipts, the ordering lock and the live send.
         notice = services.create_notice(

@@ -103,12 +103,6 @@ def current_owners_committees(on: date) -> QuerySet[OwnersCommittee]:
     return OwnersCommittee.objects.filter(term_start__lte=on, term_end__gte=on)
 
 
-def _current_committee_id(on: date) -> Subquery:
-    return Subquery(
-        current_owners_committees(on).filter(estate=OuterRef("pk")).order_by("-term_start", "-id").values("id")[:1]
-    )
-
-
 def _with_governance_flags(estates: QuerySet[Estate], *, on: date) -> QuerySet[Estate]:
     return estates.annotate(
         committee_required=committee_required_expression(),

@@ -205,10 +205,6 @@ def delete_property_company(*, actor: Any, company: PropertyCompany) -> None:
 # Estate governance ------------------------------------------------------------------------------
 
 
-def governance_of(estate: Estate) -> EstateGovernance | None:
-    return EstateGovernance.objects.filter(estate=estate).first()
-
-
 @transaction.atomic
 def update_estate_governance(*, actor: Any, estate: Estate, **changes: Any) -> EstateGovernance:
     """Change an estate's governance, creating it on first write.

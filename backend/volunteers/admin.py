@@ -81,8 +81,16 @@ class IssueForm(forms.Form):
 # Volunteers --------------------------------------------------------------------------------------
 
 
+class NoAddInConsole:
+    """Rows only a service makes (registration, issuing from a volunteer's page): no add form, for
+    superusers either (a bare form would skip every rule and fail on what it cannot fill)."""
+
+    def has_add_permission(self, request):
+        return False
+
+
 @admin.register(Volunteer)
-class VolunteerAdmin(ScopedAdmin):
+class VolunteerAdmin(NoAddInConsole, ScopedAdmin):
     ledger_export = True
     scope_paths = STREET_OR_COMMUNITY
     staff_can_add = False
@@ -363,7 +371,7 @@ class ServiceRecordAdmin(ScopedAdmin):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(ScopedAdmin):
+class CertificateAdmin(NoAddInConsole, ScopedAdmin):
     ledger_export = True
     scope_paths = STREET_OR_COMMUNITY
     staff_can_add = False

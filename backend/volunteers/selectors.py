@@ -67,20 +67,6 @@ def total_hours(volunteer_id: int) -> Decimal:
     return Decimal(total).quantize(ZERO)
 
 
-def totals_for(volunteer_ids: Iterable[int]) -> dict[int, Decimal]:
-    """Approved hours of all time for several volunteers, in one query; absent means zero."""
-    ids = list(volunteer_ids)
-    if not ids:
-        return {}
-    rows = (
-        ServiceRecord.objects.filter(volunteer_id__in=ids, status=APPROVED)
-        .values("volunteer_id")
-        .annotate(total=Sum("hours"))
-        .values_list("volunteer_id", "total")
-    )
-    return {volunteer_id: Decimal(total).quantize(ZERO) for volunteer_id, total in rows}
-
-
 def total_hours_subquery() -> Coalesce:
     per_volunteer = (
         ServiceRecord.objects.filter(volunteer_id=OuterRef("pk"), status=APPROVED)
@@ -290,18 +276,6 @@ def _hours(value: Any) -> Decimal:
 class OwnRank:
     rank: int | None  # None: no approved hours here in the period
     hours: Decimal
-
-
-def rank_of(
-    volunteer_id: int, *, period: Period, community_id: int | None = None, street_id: int | None = None
-) -> OwnRank:
-    """The volunteer's place on that leaderboard: 1 + how many have strictly more hours."""
-    base = _approved_in(period, community_id=community_id, street_id=street_id)
-    mine = base.filter(volunteer_id=volunteer_id).aggregate(total=Sum("hours"))["total"]
-    if mine is None:
-        return OwnRank(rank=None, hours=ZERO)
-    ahead = base.values("volunteer_id").annotate(total=Sum("hours")).filter(total__gt=mine).count()
-    return OwnRank(rank=ahead + 1, hours=Decimal(mine).quantize(ZERO))
 
 
 # The 台账 -------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from backend.accounts.scoping import can_act_on_community
 from backend.activities.models import Activity, CheckIn
 from backend.activities.registry import AttendedSpan
 from backend.communities.models import Community
-from backend.core import crypto, idcard
+from backend.core import crypto, idcard, idempotency
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 from backend.core.models import Upload
@@ -288,7 +288,7 @@ def file_record(
     volunteer = Volunteer.objects.select_for_update().filter(user=user).first()
     if volunteer is None:
         raise DomainError("permission_denied", _("请先注册为志愿者"))
-    existing = ServiceRecord.objects.filter(volunteer=volunteer, client_id=client_id).first()
+    existing = idempotency.replay(ServiceRecord.objects, volunteer=volunteer, client_id=client_id)
     if existing is not None:
         return existing, False
     if _blank(content):
@@ -301,23 +301,27 @@ def file_record(
     if _overlapping(volunteer.pk, started_at, ended_at).exists():
         raise DomainError("overlapping_record", _("与您已有的服务记录时间重叠"))
     hours = hours_between(started_at, ended_at)
-    record = ServiceRecord.objects.create(
+    return idempotency.insert_once(
+        lambda: ServiceRecord.objects.create(
+            volunteer=volunteer,
+            community=community,
+            activity=activity,
+            content=content.strip(),
+            place=(place or "").strip(),
+            reported_started_at=started_at,
+            reported_ended_at=ended_at,
+            started_at=started_at,
+            ended_at=ended_at,
+            hours=hours,
+            source=Source.MANUAL,
+            over_cap_flag=_over_cap(hours),
+            client_id=client_id,
+            evidence=evidence,
+        ),
+        ServiceRecord.objects,
         volunteer=volunteer,
-        community=community,
-        activity=activity,
-        content=content.strip(),
-        place=(place or "").strip(),
-        reported_started_at=started_at,
-        reported_ended_at=ended_at,
-        started_at=started_at,
-        ended_at=ended_at,
-        hours=hours,
-        source=Source.MANUAL,
-        over_cap_flag=_over_cap(hours),
         client_id=client_id,
-        evidence=evidence,
     )
-    return record, True
 
 
 @transaction.atomic
@@ -451,11 +455,11 @@ def approve_record(*, record: ServiceRecord, by: User, confirm_flags: bool = Fal
 
 @transaction.atomic
 def reject_record(*, record: ServiceRecord, by: User, reason: str) -> ServiceRecord:
-    if _blank(reason):
-        raise field_error("reason", _("请填写驳回原因"))
     record = _lock_record(record)
     _require_staff_of(by, record.community_id)
     _require_not_own(record, by)
+    if _blank(reason):
+        raise field_error("reason", _("请填写驳回原因"))
     if record.status != Status.PENDING:
         raise DomainError("invalid_transition", _("只有待审核的记录可以驳回"))
     neighbours = list(
@@ -489,13 +493,13 @@ def correct_record(
     snapshot. A correction may not make the record overlap another of the volunteer's.
     """
     now = now or timezone.now()
-    if _blank(reason):
-        raise field_error("reason", _("请填写更正原因"))
-    _check_times(started_at, ended_at, now=now)
     Volunteer.objects.select_for_update().filter(pk=record.volunteer_id).first()
     record = _lock_record(record)
     _require_staff_of(by, record.community_id)
     _require_not_own(record, by)
+    if _blank(reason):
+        raise field_error("reason", _("请填写更正原因"))
+    _check_times(started_at, ended_at, now=now)
     if record.status == Status.REJECTED:
         raise DomainError("invalid_transition", _("已驳回的记录不能更正"))
     if (started_at, ended_at) == (record.started_at, record.ended_at):
@@ -589,10 +593,9 @@ def issue_certificate(
     if period_end > today:
         raise field_error("period_end", _("服务期间不能晚于今天"))
     volunteer = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
-    if client_id is not None:
-        existing = Certificate.objects.filter(issued_by=by, client_id=client_id).first()
-        if existing is not None:
-            return existing, False
+    existing = idempotency.replay(Certificate.objects, issued_by=by, client_id=client_id)
+    if existing is not None:
+        return existing, False
     if _blank(volunteer.real_name) or not volunteer.has_id_number:
         raise field_error("volunteer", _("该志愿者尚未登记姓名和证件号码, 不能出具证明"))
     standing = Certificate.objects.filter(
@@ -652,13 +655,19 @@ def issue_certificate(
     }
     for attempt in range(3):
         try:
-            with transaction.atomic():
-                certificate = Certificate.objects.create(number=_new_certificate_number(), **values)
+            certificate, created = idempotency.insert_once(
+                lambda: Certificate.objects.create(number=_new_certificate_number(), **values),
+                Certificate.objects,
+                issued_by=by,
+                client_id=client_id,
+            )
             break
         except IntegrityError:
             # 80 random bits make a repeated number all but impossible; never hand out a wrong one.
             if attempt == 2:
                 raise
+    if not created:
+        return certificate, False
     emit(
         event="certificate.issued",
         data={"id": certificate.pk, "number": certificate.number, "hours": str(certificate.hours)},
@@ -670,10 +679,10 @@ def issue_certificate(
 @transaction.atomic
 def revoke_certificate(*, certificate: Certificate, by: User, reason: str) -> Certificate:
     """作废: the certificate stays on record, and the verify page says it is revoked."""
-    if _blank(reason):
-        raise field_error("reason", _("请填写作废原因"))
     certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
     _require_staff_of(by, certificate.community_id)
+    if _blank(reason):
+        raise field_error("reason", _("请填写作废原因"))
     if certificate.revoked_at is not None:
         raise DomainError("invalid_transition", _("该证明已作废"))
     certificate.revoked_at = timezone.now()

@@ -15,11 +15,11 @@ from backend.accounts.models import PersonalDataAccess, RoleGrant, User
 from backend.accounts.scoping import get_scope
 from backend.activities.models import CheckIn, Enrollment, LeaveRequest
 from backend.appeals.models import Appeal, AppealStep
-from backend.core.fake_wechat import FakeWeChat
 from backend.core.models import Upload
 from backend.members.models import Demand, MemberRegistration, PartyMember, PointsEntry, PostAssignment
 from backend.notices.models import NoticeReceipt, SubscribeConsent
 from backend.volunteers.models import Certificate, RecordCorrection, ServiceRecord, Volunteer
+from devtools.fake_wechat import FakeWeChat
 from tests import factories
 from tests.activities.factories import ActivityFactory, enrol
 

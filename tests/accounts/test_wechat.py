@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from backend.accounts.models import User
-from backend.core.fake_wechat import FakeWeChat
+from devtools.fake_wechat import FakeWeChat
 from tests import factories
 
 pytestmark = pytest.mark.django_db

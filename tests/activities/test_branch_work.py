@@ -77,6 +77,27 @@ def test_rejecting_needs_a_note(community, meeting, member):
     assert services.request_leave(activity=meeting, user=member, reason="家中有事").created
 
 
+def test_the_owner_rejecting_their_own_leave_without_a_note_is_refused_403_not_400(as_user, meeting, member):
+    # Authorization before validation: the missing note is not the member's problem to hear about.
+    leave = services.request_leave(activity=meeting, user=member, reason="身体不适").leave
+    response = as_user(member).post(f"/api/v1/activities/leave-requests/{leave.pk}/reject/", {"note": ""})
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "permission_denied"
+    with pytest.raises(DomainError) as caught:
+        services.reject_leave(leave=leave, by=member, note="")
+    assert caught.value.code == "permission_denied"
+    leave.refresh_from_db()
+    assert leave.status == "pending" and leave.decided_by is None
+
+
+def test_cancelling_without_a_reason_is_refused_as_forbidden_to_a_member(community, meeting, member):
+    with pytest.raises(DomainError) as caught:
+        services.cancel_activity(activity=meeting, by=member, reason="")
+    assert caught.value.code == "permission_denied"
+    meeting.refresh_from_db()
+    assert meeting.status == Activity.Status.PUBLISHED
+
+
 def test_leave_only_before_the_start(community, branch, member):
     now = timezone.now()
     started = ActivityFactory(

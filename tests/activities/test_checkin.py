@@ -237,17 +237,17 @@ def test_check_in_on_a_draft_is_not_found(as_user, community):
 
 
 def test_attendance_changed_is_emitted_with_counts(
-    community, activity, member, events, django_capture_on_commit_callbacks
+    community, activity, member, captured_events, django_capture_on_commit_callbacks
 ):
     lat, lon = north_of(VENUE, 10)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.check_in(
             activity=activity, user=member, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
         )
-    assert events == []
+    assert captured_events == []
     for callback in callbacks:
         callback()
-    changed = [e for e in events if e[0] == "attendance.changed"]
+    changed = [e for e in captured_events if e[0] == "attendance.changed"]
     assert len(changed) == 1
     _name, data, audience = changed[0]
     assert audience.kind == "activity" and audience.ids == (activity.pk,)
@@ -261,12 +261,14 @@ def test_attendance_changed_is_emitted_with_counts(
     }
 
 
-def test_a_refused_check_in_sends_nothing(community, activity, member, events, django_capture_on_commit_callbacks):
+def test_a_refused_check_in_sends_nothing(
+    community, activity, member, captured_events, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(DomainError):
         services.check_in(
             activity=activity, user=member, client_id=uuid.uuid4(), token="bad", latitude=VENUE[0], longitude=VENUE[1]
         )
-    assert events == []
+    assert captured_events == []
 
 
 # Check-out ------------------------------------------------------------------------------------------
@@ -502,7 +504,7 @@ def test_a_forged_token_is_refused_before_the_activity_is_read(api, activity, me
 
 
 def test_watchers_get_the_counts_at_most_about_once_a_second(
-    community, activity, events, monkeypatch, django_capture_on_commit_callbacks
+    community, activity, captured_events, monkeypatch, django_capture_on_commit_callbacks
 ):
     """During a burst one send goes at once and one more at the end of the interval, carrying the rest."""
     from backend.activities import live
@@ -522,14 +524,14 @@ def test_watchers_get_the_counts_at_most_about_once_a_second(
             )
 
     arrive(people[0])
-    sent = [data for name, data, _audience in events if name == "attendance.changed"]
+    sent = [data for name, data, _audience in captured_events if name == "attendance.changed"]
     assert [data["checked_in"] for data in sent] == [1]
     for user in people[1:4]:
         arrive(user)
-    sent = [data for name, data, _audience in events if name == "attendance.changed"]
+    sent = [data for name, data, _audience in captured_events if name == "attendance.changed"]
     assert len(sent) == 1 and scheduled == [activity.pk]  # one trailing send, however many arrive
     live.send_trailing(activity.pk)  # what the deferred task does when it runs
-    sent = [data for name, data, _audience in events if name == "attendance.changed"]
+    sent = [data for name, data, _audience in captured_events if name == "attendance.changed"]
     assert [data["checked_in"] for data in sent] == [1, 4]
     arrive(people[4])  # after the trailing send: a trailing send of its own
     assert scheduled == [activity.pk, activity.pk]

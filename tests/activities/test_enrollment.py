@@ -48,7 +48,9 @@ def test_enrolling_again_answers_with_the_same_sign_up(as_user, community):
     assert Enrollment.objects.filter(activity=activity, user=user).count() == 1
 
 
-def test_withdrawing_promotes_the_waiting_list_in_order(as_user, community, django_capture_on_commit_callbacks, events):
+def test_withdrawing_promotes_the_waiting_list_in_order(
+    as_user, community, django_capture_on_commit_callbacks, captured_events
+):
     activity = ActivityFactory(community=community, capacity=1)
     holder, second, third = neighbour(community), neighbour(community), neighbour(community)
     for user in (holder, second, third):
@@ -58,7 +60,7 @@ def test_withdrawing_promotes_the_waiting_list_in_order(as_user, community, djan
     assert response.status_code == 204
     statuses = dict(Enrollment.objects.values_list("user_id", "status"))
     assert statuses == {holder.pk: "withdrawn", second.pk: "enrolled", third.pk: "waitlisted"}
-    promoted = [e for e in events if e[0] == "enrollment.promoted"]
+    promoted = [e for e in captured_events if e[0] == "enrollment.promoted"]
     assert promoted and promoted[0][2].ids == (second.pk,)
     assert NoticeReceipt.objects.filter(user=second, notice__title__contains="候补成功").exists()
     # The third is now first in line.
@@ -196,13 +198,13 @@ def test_volunteer_audience_asks_the_registry(community):
             registry.audience_members.unregister("volunteers")
 
 
-def test_enrolment_announces_to_the_user_after_commit(community, events, django_capture_on_commit_callbacks):
+def test_enrolment_announces_to_the_user_after_commit(community, captured_events, django_capture_on_commit_callbacks):
     user = neighbour(community)
     activity = ActivityFactory(community=community)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.enroll(activity=activity, user=user)
-    assert events == []
+    assert captured_events == []
     for callback in callbacks:
         callback()
-    created = [e for e in events if e[0] == "enrollment.created"]
+    created = [e for e in captured_events if e[0] == "enrollment.created"]
     assert created and created[0][2].ids == (user.pk,) and created[0][1]["status"] == "enrolled"

@@ -191,7 +191,7 @@ def test_drafts_are_invisible_outside_staff(as_user, community, resident):
 
 
 def test_publish_announces_to_the_community_after_commit(
-    as_user, community, events, named, django_capture_on_commit_callbacks
+    as_user, community, captured_events, django_capture_on_commit_callbacks
 ):
     staff = factories.staff_of(community)
     neighbour = factories.UserFactory(community=community)
@@ -199,18 +199,18 @@ def test_publish_announces_to_the_community_after_commit(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = as_user(staff).post(f"/api/v1/activities/{activity.pk}/publish/")
     assert response.status_code == 200 and response.json()["status"] == "published"
-    assert events == []  # nothing leaves before the commit
+    assert captured_events == []  # nothing leaves before the commit
     for callback in callbacks:
         callback()
-    assert "activity.published" in named()
-    _event, data, audience = next(e for e in events if e[0] == "activity.published")
+    assert "activity.published" in captured_events.names()
+    _event, data, audience = next(e for e in captured_events if e[0] == "activity.published")
     assert data["id"] == activity.pk and audience.kind == "community" and audience.ids == (community.pk,)
     notice = Notice.objects.get(kind=Notice.Kind.ACTIVITY)
     assert NoticeReceipt.objects.filter(notice=notice, user=neighbour).exists()
 
 
 def test_publish_twice_is_an_invalid_transition_and_announces_nothing(
-    as_user, community, events, django_capture_on_commit_callbacks
+    as_user, community, captured_events, django_capture_on_commit_callbacks
 ):
     staff = factories.staff_of(community)
     activity = ActivityFactory(community=community)
@@ -218,7 +218,7 @@ def test_publish_twice_is_an_invalid_transition_and_announces_nothing(
         response = as_user(staff).post(f"/api/v1/activities/{activity.pk}/publish/")
     assert response.status_code == 409
     assert response.json() == {"code": "invalid_transition", "detail": response.json()["detail"]}
-    assert events == [] and not Notice.objects.exists()
+    assert captured_events == [] and not Notice.objects.exists()
 
 
 def test_publishing_a_past_activity_is_refused(community):
@@ -232,18 +232,22 @@ def test_publishing_a_past_activity_is_refused(community):
     assert caught.value.code == "invalid_transition"
 
 
-def test_party_member_activity_is_announced_to_the_members_only(community, events, django_capture_on_commit_callbacks):
+def test_party_member_activity_is_announced_to_the_members_only(
+    community, captured_events, django_capture_on_commit_callbacks
+):
     staff = factories.staff_of(community)
     member = party_member(community)
     factories.UserFactory(community=community)  # a resident, not a member
     activity = ActivityFactory(community=community, status=Activity.Status.DRAFT, audience="party_members")
     with django_capture_on_commit_callbacks(execute=True):
         services.publish_activity(activity=activity, by=staff)
-    _event, _data, audience = next(e for e in events if e[0] == "activity.published")
+    _event, _data, audience = next(e for e in captured_events if e[0] == "activity.published")
     assert audience.kind == "users" and audience.ids == (member.user_id,)
 
 
-def test_cancel_needs_a_reason_and_tells_the_enrolled(as_user, community, events, django_capture_on_commit_callbacks):
+def test_cancel_needs_a_reason_and_tells_the_enrolled(
+    as_user, community, captured_events, django_capture_on_commit_callbacks
+):
     staff = factories.staff_of(community)
     activity = ActivityFactory(community=community, audience="public")
     outsider = enrol(activity)  # enrolled from elsewhere: not in the community's audience
@@ -255,19 +259,19 @@ def test_cancel_needs_a_reason_and_tells_the_enrolled(as_user, community, events
         )
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled" and response.json()["cancel_reason"] == "暴雨预警"
-    _event, data, audience = next(e for e in events if e[0] == "activity.cancelled")
+    _event, data, audience = next(e for e in captured_events if e[0] == "activity.cancelled")
     assert outsider.user_id in audience.ids and data["reason"] == "暴雨预警"
     assert NoticeReceipt.objects.filter(user=outsider.user, notice__title__contains="活动取消").exists()
     response = as_user(staff).post(f"/api/v1/activities/{activity.pk}/cancel/", {"reason": "再取消"}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "invalid_transition"
 
 
-def test_cancelling_a_draft_announces_nothing(community, events, django_capture_on_commit_callbacks):
+def test_cancelling_a_draft_announces_nothing(community, captured_events, django_capture_on_commit_callbacks):
     staff = factories.staff_of(community)
     activity = ActivityFactory(community=community, status=Activity.Status.DRAFT)
     with django_capture_on_commit_callbacks(execute=True):
         services.cancel_activity(activity=activity, by=staff, reason="改期")
-    assert events == [] and not Notice.objects.exists()
+    assert captured_events == [] and not Notice.objects.exists()
 
 
 # Finish (the scheduler) ---------------------------------------------------------------------------

@@ -7,9 +7,9 @@ import pytest
 
 from backend.activities import services
 from backend.core import moderation
-from backend.core.fake_wechat import REVIEW_MARKER, RISKY_MARKER
 from backend.core.models import ContentCheck
 from backend.notices.models import NoticeReceipt
+from devtools.fake_wechat import REVIEW_MARKER, RISKY_MARKER
 from tests import factories
 from tests.activities.factories import ActivityFactory, enrol, image_upload
 from tests.core.moderation_helpers import checks_of, push_all, with_openid

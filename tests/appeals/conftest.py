@@ -9,7 +9,6 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.appeals import services
-from backend.core.events import event_sinks
 from tests import factories
 
 
@@ -17,19 +16,6 @@ from tests import factories
 def _quick_passwords(settings):
     # The factories set a password on every user; these tests never log in with one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def events():
-    """Events delivered after commit, as (event, data, audience) tuples.
-
-    Wrap the call in `django_capture_on_commit_callbacks(execute=True)`: a test's transaction
-    never commits, so nothing would be delivered otherwise.
-    """
-    seen: list = []
-    event_sinks.register("appeals-test", lambda *, event, data, audience: seen.append((event, data, audience)))
-    yield seen
-    event_sinks.unregister("appeals-test")
 
 
 @pytest.fixture

@@ -88,14 +88,16 @@ def test_the_change_page_offers_the_steps_allowed_now_and_audits_the_read(client
     assert offered == ["accepted", "rejected"]  # grid workers do not assign
 
 
-def test_the_workflow_buttons_call_the_services(client, town, two_appeals, events, django_capture_on_commit_callbacks):
+def test_the_workflow_buttons_call_the_services(
+    client, town, two_appeals, captured_events, django_capture_on_commit_callbacks
+):
     here, _there = two_appeals
     client.force_login(town.secretary)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(workflow_url(here), {"step": "accepted", "content": "已受理"}, follow=True)
     assert response.status_code == 200
     assert Appeal.objects.get(pk=here.pk).status == "accepted"
-    assert events[-1][0] == "appeal.updated"
+    assert captured_events[-1][0] == "appeal.updated"
 
     client.post(workflow_url(here), {"step": "assigned", "assignee": town.second_worker.pk, "content": "请协助"})
     assert Appeal.objects.get(pk=here.pk).assignee == town.second_worker

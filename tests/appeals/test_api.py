@@ -332,14 +332,14 @@ def test_list_queries_do_not_grow_with_rows(town, as_user):
 # The workflow over HTTP -----------------------------------------------------------------------------
 
 
-def test_the_flow_over_http(town, file_appeal, as_user, events, django_capture_on_commit_callbacks):
+def test_the_flow_over_http(town, file_appeal, as_user, captured_events, django_capture_on_commit_callbacks):
     appeal = file_appeal()
     worker, resident = as_user(town.worker), as_user(town.resident)
     url = detail(appeal)
     with django_capture_on_commit_callbacks(execute=True):
         response = worker.post(f"{url}accept/", {}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "accepted"
-    assert events[-1][0] == "appeal.updated" and events[-1][2].ids == (town.resident.pk,)
+    assert captured_events[-1][0] == "appeal.updated" and captured_events[-1][2].ids == (town.resident.pk,)
 
     response = worker.post(f"{url}reply/", {"content": "已联系物业"}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "replied"

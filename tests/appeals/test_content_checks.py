@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from backend.appeals import services
 from backend.appeals.models import Appeal
-from backend.core.fake_wechat import REVIEW_MARKER, RISKY_MARKER
 from backend.core.models import ContentCheck
 from backend.notices.models import NoticeReceipt
+from devtools.fake_wechat import REVIEW_MARKER, RISKY_MARKER
 from tests.core.moderation_helpers import checks_of, image, push_all, with_openid
 
 pytestmark = pytest.mark.django_db

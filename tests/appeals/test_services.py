@@ -105,6 +105,33 @@ def test_a_reply_needs_content(town, file_appeal):
     assert snapshot(appeal) == before
 
 
+@pytest.mark.parametrize(
+    "step",
+    [
+        lambda appeal, who: services.reject(appeal=appeal, by=who, reason=""),
+        lambda appeal, who: services.reply(appeal=appeal, by=who, content=""),
+    ],
+    ids=["reject", "reply"],
+)
+def test_permission_is_checked_before_the_input(town, file_appeal, step):
+    # The resident and another community's staff hear 403 even when the text is missing too.
+    appeal = file_appeal()
+    before = snapshot(appeal)
+    for who in (town.resident, town.other_staff):
+        with pytest.raises(DomainError) as exc:
+            step(appeal, who)
+        assert exc.value.code == "permission_denied"
+    assert snapshot(appeal) == before
+
+
+def test_someone_else_rating_out_of_range_hears_403_not_400(town, file_appeal):
+    appeal = _bring_to("resolved", town, file_appeal)
+    with pytest.raises(DomainError) as exc:
+        services.rate(appeal=appeal, by=town.neighbour, score=9)
+    assert exc.value.code == "permission_denied"
+    assert Appeal.objects.get(pk=appeal.pk).status == Appeal.Status.RESOLVED
+
+
 def _bring_to(state: str, town, file_appeal) -> Appeal:
     appeal = file_appeal()
     if state == "submitted":
@@ -158,7 +185,7 @@ VALID = [(state, step) for state, allowed in ALLOWED.items() for step in sorted(
 
 @pytest.mark.parametrize(("state", "step"), INVALID)
 def test_each_invalid_step_is_refused_and_changes_nothing(
-    town, file_appeal, events, state, step, django_capture_on_commit_callbacks
+    town, file_appeal, captured_events, state, step, django_capture_on_commit_callbacks
 ):
     appeal = _bring_to(state, town, file_appeal)
     before = snapshot(appeal)
@@ -167,7 +194,7 @@ def test_each_invalid_step_is_refused_and_changes_nothing(
     assert exc.value.code == "invalid_transition"
     assert exc.value.status == 409
     assert snapshot(appeal) == before
-    assert events == []
+    assert captured_events == []
 
 
 @pytest.mark.parametrize(("state", "step"), VALID)
@@ -199,7 +226,7 @@ def test_others_may_not_handle(town, file_appeal, who):
 
 
 def test_assigning_to_a_worker_of_another_grid_lets_them_handle_it(
-    town, file_appeal, events, django_capture_on_commit_callbacks
+    town, file_appeal, captured_events, django_capture_on_commit_callbacks
 ):
     appeal = file_appeal()
     with django_capture_on_commit_callbacks(execute=True):
@@ -208,8 +235,8 @@ def test_assigning_to_a_worker_of_another_grid_lets_them_handle_it(
     assert appeal.assignee == town.second_worker
     step = appeal.steps.get(kind=Kind.ASSIGNED)
     assert (step.actor, step.assignee, step.content) == (town.secretary, town.second_worker, "请第二网格协助")
-    assert events[-1][0] == "appeal.updated"
-    assert set(events[-1][2].ids) == {town.resident.pk, town.second_worker.pk}
+    assert captured_events[-1][0] == "appeal.updated"
+    assert set(captured_events[-1][2].ids) == {town.resident.pk, town.second_worker.pk}
 
     services.accept(appeal=appeal, by=town.second_worker)
     assert Appeal.objects.get(pk=appeal.pk).status == Appeal.Status.ACCEPTED
@@ -294,7 +321,9 @@ def test_the_deadlines_come_from_settings(settings, file_appeal):
     assert appeal.resolve_due_at == t0 + timedelta(days=3)
 
 
-def test_overdue_is_flagged_across_midnight_in_beijing(town, file_appeal, events, django_capture_on_commit_callbacks):
+def test_overdue_is_flagged_across_midnight_in_beijing(
+    town, file_appeal, captured_events, django_capture_on_commit_callbacks
+):
     urgent = file_appeal(urgency="urgent", now=beijing(2026, 3, 31, 23, 0), content="单元门口燃气味很重")
     general = file_appeal(urgency="general", now=beijing(2026, 3, 31, 23, 0))
 
@@ -306,7 +335,7 @@ def test_overdue_is_flagged_across_midnight_in_beijing(town, file_appeal, events
     assert urgent.respond_overdue and urgent.resolve_overdue
     general.refresh_from_db()
     assert not general.respond_overdue and not general.resolve_overdue
-    event, data, audience = events[-1]
+    event, data, audience = captured_events[-1]
     assert event == "appeal.overdue" and data["id"] == urgent.pk
     assert set(audience.ids) == {town.secretary.pk, town.staff.pk, town.worker.pk}
 
@@ -361,7 +390,7 @@ def test_a_step_exactly_at_the_deadline_is_in_time(town, file_appeal):
 
 
 def test_resolved_appeals_close_unrated_after_the_rating_window(
-    town, file_appeal, events, django_capture_on_commit_callbacks
+    town, file_appeal, captured_events, django_capture_on_commit_callbacks
 ):
     appeal = _bring_to("replied", town, file_appeal)
     resolved_at = beijing(2026, 7, 1, 18, 0)
@@ -377,8 +406,8 @@ def test_resolved_appeals_close_unrated_after_the_rating_window(
     assert appeal.score is None and appeal.rated_at is None
     closing = appeal.steps.get(kind=Kind.CLOSED)
     assert closing.actor is None
-    assert events[-1][0] == "appeal.updated" and events[-1][1]["status"] == "closed"
-    assert events[-1][2].ids == (town.resident.pk,)
+    assert captured_events[-1][0] == "appeal.updated" and captured_events[-1][1]["status"] == "closed"
+    assert captured_events[-1][2].ids == (town.resident.pk,)
 
     # Safe to run twice; a rated appeal is left alone; a closed one can no longer be rated.
     assert services.close_unrated(now=resolved_at + timedelta(days=8)) == 0
@@ -527,12 +556,14 @@ def test_bad_filings_are_refused_and_write_nothing(town, who, overrides, code, f
 # Events -----------------------------------------------------------------------------------------
 
 
-def test_each_step_tells_the_resident_after_commit(town, file_appeal, events, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def test_each_step_tells_the_resident_after_commit(
+    town, file_appeal, captured_events, django_capture_on_commit_callbacks
+):
+    with captured_events(expected=2):
         appeal = file_appeal()
-        assert events == []  # nothing leaves before the commit
-    assert [e for e, _d, _a in events] == ["appeal.updated", "appeal.submitted"]
-    updated, submitted = events
+        assert captured_events == []  # nothing leaves before the commit
+    assert [e for e, _d, _a in captured_events] == ["appeal.updated", "appeal.submitted"]
+    updated, submitted = captured_events
     assert updated[1]["status"] == "submitted" and updated[1]["step"]["kind"] == "submitted"
     assert updated[2].kind == "users" and updated[2].ids == (town.resident.pk,)
     assert set(submitted[2].ids) == {town.secretary.pk, town.staff.pk, town.worker.pk}
@@ -543,17 +574,17 @@ def test_each_step_tells_the_resident_after_commit(town, file_appeal, events, dj
         lambda: services.resolve(appeal=appeal, by=town.worker, content="已处理"),
         lambda: services.rate(appeal=appeal, by=town.resident, score=4),
     ):
-        events.clear()
+        captured_events.clear()
         with django_capture_on_commit_callbacks(execute=True):
             take()
-        assert len(events) == 1
-        event, data, audience = events[0]
+        assert len(captured_events) == 1
+        event, data, audience = captured_events[0]
         assert event == "appeal.updated" and data["id"] == appeal.pk
         assert audience.ids == (town.resident.pk,)
-    assert events[0][1]["status"] == "rated"
+    assert captured_events[0][1]["status"] == "rated"
 
 
-def test_a_rolled_back_step_sends_nothing(town, file_appeal, events, django_capture_on_commit_callbacks):
+def test_a_rolled_back_step_sends_nothing(town, file_appeal, captured_events, django_capture_on_commit_callbacks):
     appeal = file_appeal()
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
@@ -562,11 +593,13 @@ def test_a_rolled_back_step_sends_nothing(town, file_appeal, events, django_capt
     ):
         services.accept(appeal=appeal, by=town.worker)
         raise RuntimeError("the request failed later")
-    assert callbacks == [] and events == []
+    assert callbacks == [] and captured_events == []
     assert Appeal.objects.get(pk=appeal.pk).status == Appeal.Status.SUBMITTED
 
 
-def test_an_appeal_with_no_account_behind_it_tells_only_its_handlers(town, events, django_capture_on_commit_callbacks):
+def test_an_appeal_with_no_account_behind_it_tells_only_its_handlers(
+    town, captured_events, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         appeal, _ = services.submit_appeal(
             filer=town.secretary,
@@ -578,8 +611,8 @@ def test_an_appeal_with_no_account_behind_it_tells_only_its_handlers(town, event
             content="咨询养老补贴申请条件",
             contact_phone="13900001111",
         )
-    assert [e for e, _d, _a in events] == ["appeal.submitted"]
-    events.clear()
+    assert [e for e, _d, _a in captured_events] == ["appeal.submitted"]
+    captured_events.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.accept(appeal=appeal, by=town.secretary)
-    assert events == []
+    assert captured_events == []

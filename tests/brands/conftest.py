@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from backend.accounts.models import Role
-from backend.core.events import event_sinks
 from tests import factories
 
 from .factories import BrandFactory
@@ -44,19 +43,6 @@ def foreign_admin(db):
 @pytest.fixture
 def brand(community):
     return BrandFactory(community=community, name="岳阳楼下党旗红")
-
-
-@pytest.fixture
-def events():
-    """Every event announced after commit, as (event, data, audience)."""
-    captured: list[tuple[str, dict, object]] = []
-
-    def sink(*, event, data, audience):
-        captured.append((event, data, audience))
-
-    event_sinks.register("tests.brands", sink)
-    yield captured
-    event_sinks.unregister("tests.brands")
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from backend.brands import services
 from backend.brands.models import Brand
 from backend.core import moderation
-from backend.core.fake_wechat import RISKY_MARKER
 from backend.core.models import ContentCheck
+from devtools.fake_wechat import RISKY_MARKER
 from tests import factories
 from tests.core.moderation_helpers import checks_of, push_all, take_wechat_down, with_openid
 

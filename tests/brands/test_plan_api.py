@@ -32,7 +32,7 @@ def assert_error(response, status: int, code: str) -> dict:
 
 
 def test_the_review_flow_through_the_api(
-    as_user, brand, secretary, street_admin, events, django_capture_on_commit_callbacks
+    as_user, brand, secretary, street_admin, captured_events, django_capture_on_commit_callbacks
 ):
     pdf, photo = document_upload(secretary), image_upload(secretary)
     community_client, street_client = as_user(secretary), as_user(street_admin)
@@ -85,7 +85,11 @@ def test_the_review_flow_through_the_api(
 
     listing = community_client.get(plans_url(brand)).json()
     assert [(row["version"], row["status"]) for row in listing["results"]] == [(2, "approved"), (1, "returned")]
-    assert [name for name, _d, _a in events] == ["brand_plan.submitted", "brand_plan.returned", "brand_plan.approved"]
+    assert [name for name, _d, _a in captured_events] == [
+        "brand_plan.submitted",
+        "brand_plan.returned",
+        "brand_plan.approved",
+    ]
 
 
 def test_plans_are_not_public(api, as_user, brand, resident, other_staff, foreign_admin):

@@ -108,7 +108,7 @@ def test_a_draft_brand_with_only_draft_plans_is_deleted(brand, secretary):
 
 
 def test_the_review_flow_and_what_it_announces(
-    brand, secretary, staff, street_admin, events, django_capture_on_commit_callbacks
+    brand, secretary, staff, street_admin, captured_events, django_capture_on_commit_callbacks
 ):
     attachment = document_upload(secretary)
     with django_capture_on_commit_callbacks(execute=True):
@@ -129,9 +129,9 @@ def test_the_review_flow_and_what_it_announces(
     second.refresh_from_db()
     assert (second.version, second.status) == (2, BrandPlan.Status.APPROVED)
 
-    names = [name for name, _data, _audience in events]
+    names = [name for name, _data, _audience in captured_events]
     assert names == ["brand_plan.submitted", "brand_plan.returned", "brand_plan.submitted", "brand_plan.approved"]
-    submitted, returned = events[0], events[1]
+    submitted, returned = captured_events[0], captured_events[1]
     assert submitted[2].ids == (street_admin.pk,)
     assert set(returned[2].ids) == {secretary.pk, staff.pk}
     assert returned[1]["comments"] == "请补充工作法步骤"
@@ -151,7 +151,9 @@ def test_the_review_flow_and_what_it_announces(
         ("returned", "return"),
     ],
 )
-def test_each_invalid_review_step_is_refused_and_changes_nothing(brand, secretary, street_admin, status, step, events):
+def test_each_invalid_review_step_is_refused_and_changes_nothing(
+    brand, secretary, street_admin, status, step, captured_events
+):
     traits = {"draft": {}, "submitted": {"submitted": True}, "approved": {"approved": True}}
     if status == "returned":
         plan = PlanFactory(brand=brand, approved=True, status=BrandPlan.Status.RETURNED)
@@ -168,7 +170,7 @@ def test_each_invalid_review_step_is_refused_and_changes_nothing(brand, secretar
     assert _code(excinfo) == "invalid_transition"
     assert excinfo.value.status == 409
     assert BrandPlan.objects.values().get(pk=plan.pk) == before
-    assert events == []
+    assert captured_events == []
 
 
 def test_only_street_admins_review(brand, secretary, other_staff, foreign_admin):
@@ -190,6 +192,15 @@ def test_plans_are_written_by_the_communitys_own_staff(brand, street_admin, othe
             services.create_plan(actor=actor, brand=brand, content="代写")
         assert _code(excinfo) == "permission_denied"
     assert not BrandPlan.objects.exists()
+
+
+def test_a_community_returning_its_own_plan_without_comments_hears_403(brand, secretary):
+    plan = PlanFactory(brand=brand, submitted=True)
+    with pytest.raises(DomainError) as excinfo:
+        services.return_plan(actor=secretary, plan=plan, comments="   ")
+    assert _code(excinfo) == "permission_denied"
+    plan.refresh_from_db()
+    assert plan.status == BrandPlan.Status.SUBMITTED
 
 
 def test_return_needs_comments(brand, street_admin):

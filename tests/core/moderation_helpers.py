@@ -9,8 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from backend.core import moderation
-from backend.core.fake_wechat import FakeWeChat
 from backend.core.models import ContentCheck, Upload
+from devtools.fake_wechat import FakeWeChat
 
 PUSH = "/api/v1/wechat/push/"
 

@@ -7,10 +7,10 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from backend.accounts.models import Role
-from backend.core.fake_wechat import REVIEW_MARKER
 from backend.core.models import ContentCheck
 from backend.members import services
 from backend.notices.models import NoticeReceipt
+from devtools.fake_wechat import REVIEW_MARKER
 from tests import factories
 from tests.core.moderation_helpers import checks_of, with_openid
 

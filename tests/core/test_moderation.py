@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from backend.core import moderation, scheduler
 from backend.core.errors import DomainError
-from backend.core.fake_wechat import REVIEW_MARKER, RISKY_MARKER
 from backend.core.models import ContentCheck
 from backend.members import services
 from backend.notices.models import Notice, NoticeReceipt
+from devtools.fake_wechat import REVIEW_MARKER, RISKY_MARKER
 from tests import factories
 from tests.core.moderation_helpers import checks_of, image, run_retries, take_wechat_down, with_openid
 

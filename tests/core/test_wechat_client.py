@@ -9,8 +9,8 @@ import time
 import pytest
 from django.core.cache import cache
 
-from backend.core.fake_wechat import OTHER_APPID, REVIEW_MARKER, RISKY_MARKER, FakeWeChat
 from backend.core.wechat import WeChatClient, WeChatError
+from devtools.fake_wechat import OTHER_APPID, REVIEW_MARKER, RISKY_MARKER, FakeWeChat
 
 
 def test_code2session_gives_the_identity_and_hides_the_session_key(fake_wechat):

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from backend.core import moderation
-from backend.core.fake_wechat import FAILED_MEDIA_MARKER, REVIEW_MARKER, RISKY_MARKER, FakeWeChat
 from backend.core.models import ContentCheck
 from backend.core.wechat import WeChatClient, WeChatError
 from backend.members import services
+from devtools.fake_wechat import FAILED_MEDIA_MARKER, REVIEW_MARKER, RISKY_MARKER, FakeWeChat
 from tests.core.moderation_helpers import PUSH, checks_of, image, push_all, run_retries, with_openid
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,10 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.core import moderation
-from backend.core.fake_wechat import REVIEW_MARKER, RISKY_MARKER
 from backend.core.models import ContentCheck
 from backend.members import services
 from backend.members.models import Demand, DemandStep, Resource, ServiceProject
+from devtools.fake_wechat import REVIEW_MARKER, RISKY_MARKER
 from tests import factories
 from tests.core.moderation_helpers import checks_of, image, push_all, run_retries, take_wechat_down, with_openid
 from tests.members.factories import registered_member

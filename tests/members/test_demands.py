@@ -42,7 +42,7 @@ def steps_of(demand_id):
 
 
 def test_the_whole_flow_with_steps_events_and_points(
-    community, resident, member, as_user, events, django_capture_on_commit_callbacks
+    community, resident, member, as_user, captured_events, django_capture_on_commit_callbacks
 ):
     photo = upload_for(resident)
     filed = as_user(resident).post(
@@ -97,7 +97,7 @@ def test_the_whole_flow_with_steps_events_and_points(
     assert [s.actor_id for s in stamped] == [resident.id, member.user_id, member.user_id, resident.id]
     assert all(s.at is not None for s in stamped)
     # Each step told the others involved, never the one who took it.
-    assert [(e, a.ids) for e, _d, a in events] == [
+    assert [(e, a.ids) for e, _d, a in captured_events] == [
         ("demand.claimed", (resident.id,)),
         ("demand.done", (resident.id,)),
         ("demand.confirmed", (member.user_id,)),
@@ -153,7 +153,7 @@ def test_each_invalid_step_is_409_and_changes_nothing(community, resident, membe
     refused(secretary, "assign", {"member": member.id})
 
 
-def test_staff_assign_and_reassign(community, resident, as_user, events, django_capture_on_commit_callbacks):
+def test_staff_assign_and_reassign(community, resident, as_user, captured_events, django_capture_on_commit_callbacks):
     first, second = registered_member(community), registered_member(community)
     secretary = factories.staff_of(community)
     demand = DemandFactory(community=community, requester=resident)
@@ -164,7 +164,7 @@ def test_staff_assign_and_reassign(community, resident, as_user, events, django_
     with django_capture_on_commit_callbacks(execute=True):
         reassigned = as_user(secretary).post(f"{DEMANDS}{demand.id}/assign/", {"member": second.id})
     assert reassigned.json()["claimed_by"]["id"] == second.user_id
-    assert [(e, set(a.ids)) for e, _d, a in events] == [
+    assert [(e, set(a.ids)) for e, _d, a in captured_events] == [
         ("demand.assigned", {resident.id, first.user_id}),
         ("demand.assigned", {resident.id, first.user_id, second.user_id}),
     ]

@@ -195,7 +195,7 @@ def test_coverage_counts_only_the_approved_member(cast):
 # Revoking over HTTP ---------------------------------------------------------------------------
 
 
-def test_staff_revoke_an_approved_registration(cast, as_user, events, django_capture_on_commit_callbacks):
+def test_staff_revoke_an_approved_registration(cast, as_user, captured_events, django_capture_on_commit_callbacks):
     registration = cast.registrations["approved"]
     with django_capture_on_commit_callbacks(execute=True):
         answer = as_user(cast.staff).post(f"{REGISTRATIONS}{registration.pk}/revoke/", {"reason": "已搬离本社区"})
@@ -204,7 +204,7 @@ def test_staff_revoke_an_approved_registration(cast, as_user, events, django_cap
     assert body["status"] == "revoked" and body["reason"] == "已搬离本社区"
     assert [(s["from_status"], s["to_status"]) for s in body["steps"]][-1] == ("approved", "revoked")
     assert PartyMember.objects.get(pk=cast.member.pk).organization_id is None
-    assert [e[0] for e in events] == ["registration.revoked"]
+    assert [e[0] for e in captured_events] == ["registration.revoked"]
     assert as_user(cast.staff).get(MEMBERS).json()["results"] == []
 
 

@@ -159,6 +159,10 @@ def test_correction_rules_on_input_and_scope(community, other_community, member)
     with pytest.raises(DomainError) as outsider:
         services.correct_points(member=member, points=1, reason="x", by=factories.staff_of(other_community))
     assert outsider.value.code == "permission_denied"
+    # Whom it concerns comes before what is wrong with the input.
+    with pytest.raises(DomainError) as outsider_blank:
+        services.correct_points(member=member, points=0, reason=" ", by=factories.staff_of(other_community))
+    assert outsider_blank.value.code == "permission_denied"
     assert not PointsEntry.objects.exists()
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from backend.core.errors import DomainError
 from backend.core.events import Audience, provided_user_ids
 from backend.members import services
 from backend.members.models import MemberRegistration, PartyMember, PostAssignment, PrivacyConsent
@@ -38,7 +39,7 @@ def nothing_stored():
 
 
 def test_registration_flow_end_to_end(
-    payload, community, resident, as_user, events, django_capture_on_commit_callbacks
+    payload, community, resident, as_user, captured_events, django_capture_on_commit_callbacks
 ):
     grid = factories.GridFactory(community=community)
     secretary = factories.staff_of(community)
@@ -61,7 +62,9 @@ def test_registration_flow_end_to_end(
     assert approved.status_code == 200, approved.json()
     assert approved.json()["status"] == "approved"
     assert approved.json()["approved_at"] is not None
-    assert [(e, d["id"], a) for e, d, a in events] == [("registration.approved", body["id"], Audience.user(resident))]
+    assert [(e, d["id"], a) for e, d, a in captured_events] == [
+        ("registration.approved", body["id"], Audience.user(resident))
+    ]
     # Once approved, the member is in the community's (and its grid's) notice audience.
     assert resident.id in provided_user_ids("community", (community.id,))
     assert resident.id in provided_user_ids("grid", (grid.id,))
@@ -176,7 +179,7 @@ def test_anonymous_cannot_register(api, payload):
     assert nothing_stored()
 
 
-def test_approval_by_another_communitys_staff_is_404(payload, resident, as_user, other_community, events):
+def test_approval_by_another_communitys_staff_is_404(payload, resident, as_user, other_community, captured_events):
     registration_id = as_user(resident).post(URL, payload).json()["id"]
     outsider = factories.staff_of(other_community)
     for step in ("approve", "reject"):
@@ -185,7 +188,7 @@ def test_approval_by_another_communitys_staff_is_404(payload, resident, as_user,
         assert response.json()["code"] == "not_found"
     assert as_user(outsider).get(f"{URL}{registration_id}/").status_code == 404
     assert MemberRegistration.objects.get().status == "pending"
-    assert events == []
+    assert captured_events == []
 
 
 def test_member_cannot_approve_their_own(payload, resident, as_user):
@@ -202,8 +205,18 @@ def test_street_admin_approves_in_their_street(payload, resident, as_user, stree
     assert response.status_code == 200
 
 
+def test_the_member_rejecting_their_own_registration_hears_403_not_400(payload, resident, as_user):
+    registration_id = as_user(resident).post(URL, payload).json()["id"]
+    with pytest.raises(DomainError) as caught:
+        services.reject_registration(
+            registration=MemberRegistration.objects.get(pk=registration_id), by=resident, reason=""
+        )
+    assert caught.value.code == "permission_denied"
+    assert MemberRegistration.objects.get().status == "pending"
+
+
 def test_reject_needs_a_reason_and_tells_the_member(
-    payload, community, resident, as_user, events, django_capture_on_commit_callbacks
+    payload, community, resident, as_user, captured_events, django_capture_on_commit_callbacks
 ):
     registration_id = as_user(resident).post(URL, payload).json()["id"]
     secretary = as_user(factories.staff_of(community))
@@ -216,7 +229,7 @@ def test_reject_needs_a_reason_and_tells_the_member(
     assert rejected.status_code == 200
     assert rejected.json()["status"] == "rejected"
     assert rejected.json()["reason"] == "不在本社区居住"
-    assert [(e, a) for e, _d, a in events] == [("registration.rejected", Audience.user(resident))]
+    assert [(e, a) for e, _d, a in captured_events] == [("registration.rejected", Audience.user(resident))]
     # A decided registration cannot be decided again.
     again = secretary.post(f"{URL}{registration_id}/approve/")
     assert again.status_code == 409

@@ -34,7 +34,7 @@ def unit_payload(unit_org, community, **extra):
 
 
 def test_unit_registration_makes_the_filer_a_liaison_who_sees_only_their_members(
-    unit_org, community, as_user, events, django_capture_on_commit_callbacks
+    unit_org, community, as_user, captured_events, django_capture_on_commit_callbacks
 ):
     filer = factories.UserFactory()
     filed = as_user(filer).post(UNITS, unit_payload(unit_org, community))
@@ -52,7 +52,7 @@ def test_unit_registration_makes_the_filer_a_liaison_who_sees_only_their_members
     grant = RoleGrant.objects.get(user=filer, role=Role.UNIT_LIAISON)
     approver = UnitRegistration.objects.get().decided_by
     assert grant.organization == unit_org and grant.granted_by == approver and approver is not None
-    assert [(e, a) for e, _d, a in events] == [("unit_registration.approved", Audience.user(filer))]
+    assert [(e, a) for e, _d, a in captured_events] == [("unit_registration.approved", Audience.user(filer))]
 
     own = MemberFactory(organization=unit_org)
     registered_member(community, organization=unit_org)
@@ -104,6 +104,17 @@ def test_unit_approval_by_another_community_is_404(unit_org, community, other_co
     response = as_user(factories.staff_of(other_community)).post(f"{UNITS}{registration_id}/approve/")
     assert response.status_code == 404
     assert not RoleGrant.objects.filter(user=filer).exists()
+    assert UnitRegistration.objects.get().status == "pending"
+
+
+def test_the_filer_rejecting_their_own_unit_registration_hears_403_not_400(unit_org, community, as_user):
+    filer = factories.UserFactory()
+    registration_id = as_user(filer).post(UNITS, unit_payload(unit_org, community)).json()["id"]
+    with pytest.raises(DomainError) as caught:
+        services.reject_unit_registration(
+            registration=UnitRegistration.objects.get(pk=registration_id), by=filer, reason=""
+        )
+    assert caught.value.code == "permission_denied"
     assert UnitRegistration.objects.get().status == "pending"
 
 

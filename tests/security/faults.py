@@ -31,8 +31,8 @@ from cryptography.fernet import Fernet
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from backend.core.fake_wechat import FakeWeChat
 from bench.processes import Server, free_port
+from devtools.fake_wechat import FakeWeChat
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable

@@ -81,7 +81,7 @@ class _Lines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         # The fake WeChat plays WeChat's part: its lines are WeChat's, not ours.
-        if record.name.startswith("backend.core.fake_wechat"):
+        if record.name.startswith("devtools.fake_wechat"):
             return
         text = record.getMessage()
         if record.exc_info:

@@ -132,6 +132,17 @@ def test_revoke_needs_a_reason_and_happens_once(as_user, named_volunteer, secret
     assert client.post(f"{URL}{certificate['id']}/revoke/", {"reason": "错误"}).status_code == 409
 
 
+def test_an_outsider_revoking_without_a_reason_hears_403(as_user, named_volunteer, other_community, secretary):
+    approved(named_volunteer, started_at=days_ago(10))
+    certificate = issue(as_user(secretary), named_volunteer).json()
+    with pytest.raises(DomainError) as caught:
+        services.revoke_certificate(
+            certificate=Certificate.objects.get(pk=certificate["id"]), by=factories.staff_of(other_community), reason=""
+        )
+    assert caught.value.code == "permission_denied"
+    assert Certificate.objects.get().revoked_at is None
+
+
 def test_only_the_organisers_staff_issue_and_revoke(as_user, named_volunteer, community, other_community, secretary):
     approved(named_volunteer, started_at=days_ago(10))
     outsider = factories.staff_of(other_community)

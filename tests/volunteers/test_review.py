@@ -22,17 +22,15 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/volunteers/records/"
 
 
-def test_the_organisers_staff_approve_and_the_volunteer_hears(
-    as_user, volunteer, secretary, events, django_capture_on_commit_callbacks
-):
+def test_the_organisers_staff_approve_and_the_volunteer_hears(as_user, volunteer, secretary, captured_events):
     row = record(volunteer, hours=3)
-    with django_capture_on_commit_callbacks(execute=True):
+    with captured_events(expected=1):
         response = as_user(secretary).post(f"{URL}{row.pk}/approve/")
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "approved"
     assert response.json()["approved_by"] == secretary.pk
-    assert [(e, d["id"]) for e, d, _a in events] == [("record.approved", row.pk)]
-    assert events[0][2].ids == (volunteer.user_id,)
+    assert [(e, d["id"]) for e, d, _a in captured_events] == [("record.approved", row.pk)]
+    assert captured_events[0][2].ids == (volunteer.user_id,)
 
 
 @pytest.mark.parametrize("who", ["volunteer", "other_staff", "stranger", "grid_worker"])
@@ -116,6 +114,19 @@ def test_reject_needs_a_reason_and_only_pending_records(as_user, volunteer, secr
     done = client.post(f"{URL}{row.pk}/reject/", {"reason": "无佐证材料"})
     assert done.json()["status"] == "rejected" and done.json()["reject_reason"] == "无佐证材料"
     assert client.post(f"{URL}{row.pk}/approve/").status_code == 409
+
+
+def test_staff_of_another_community_hear_403_before_what_their_input_lacks(volunteer, other_community):
+    row = record(volunteer)
+    outsider = factories.staff_of(other_community)
+    with pytest.raises(DomainError) as rejected:
+        services.reject_record(record=row, by=outsider, reason=" ")
+    assert rejected.value.code == "permission_denied"
+    with pytest.raises(DomainError) as corrected:
+        services.correct_record(record=row, by=outsider, started_at=days_ago(1), ended_at=days_ago(2), reason="")
+    assert corrected.value.code == "permission_denied"
+    row.refresh_from_db()
+    assert row.status == "pending" and not RecordCorrection.objects.exists()
 
 
 def test_rejecting_one_of_two_overlapping_records_clears_the_others_flag(volunteer, secretary):

@@ -1,11 +1,10 @@
-"""`manage.py fake_wechat --port 9800`: the fake WeChat API server, for trying the login by hand."""
+"""`manage.py fake_wechat --port 9800` (or `python -m devtools.fake_wechat`): the fake WeChat API server."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from backend.core.fake_wechat import DEFAULT_APPID, DEFAULT_PUSH_TOKEN, DEFAULT_SECRET, FakeWeChat
+from devtools.fake_wechat import FakeWeChat
 
 
 class Command(BaseCommand):
@@ -17,8 +16,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=9800)
-        parser.add_argument("--appid", default=None, help="defaults to WECHAT_APPID (or the development appid)")
-        parser.add_argument("--secret", default=None, help="defaults to WECHAT_SECRET (or the development secret)")
+        parser.add_argument("--appid", default=None, help="defaults to WECHAT_APPID")
+        parser.add_argument("--secret", default=None, help="defaults to WECHAT_SECRET")
         parser.add_argument(
             "--delay", type=float, default=0.0, help="seconds every call waits before it is answered (a slow WeChat)"
         )
@@ -27,9 +26,7 @@ class Command(BaseCommand):
             default="http://127.0.0.1:8000/api/v1/wechat/push/",
             help="our message endpoint, where image verdicts (wxa_media_check) are pushed",
         )
-        parser.add_argument(
-            "--push-token", default=None, help="signs the pushes; defaults to WECHAT_PUSH_TOKEN (or the dev token)"
-        )
+        parser.add_argument("--push-token", default=None, help="signs the pushes; defaults to WECHAT_PUSH_TOKEN")
         parser.add_argument("--push-delay", type=float, default=2.0, help="seconds before an image's verdict is pushed")
 
     def handle(
@@ -46,13 +43,13 @@ class Command(BaseCommand):
         **options,
     ) -> None:
         fake = FakeWeChat(
-            appid=appid or settings.WECHAT_APPID or DEFAULT_APPID,
-            secret=secret or settings.WECHAT_SECRET or DEFAULT_SECRET,
+            appid=appid,
+            secret=secret,
             host=host,
             port=port,
             delay_seconds=delay,
             push_url=push_url or None,
-            push_token=push_token or settings.WECHAT_PUSH_TOKEN or DEFAULT_PUSH_TOKEN,
+            push_token=push_token,
             push_delay=push_delay,
         )
         self.stdout.write(

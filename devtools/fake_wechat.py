@@ -1,8 +1,11 @@
 """A fake WeChat API server for tests and local trials: real HTTP, WeChat's answers, errors included.
 
 In tests: `with FakeWeChat() as wx: settings.WECHAT_API_BASE = wx.base_url` (the `fake_wechat`
-fixture does this). By hand: `manage.py fake_wechat --port 9800`. docs/wechat.md lists which code
-gets which answer; in short:
+fixture does this). By hand: `python -m devtools.fake_wechat --port 9800` (or `manage.py fake_wechat`;
+`make run` starts it). This package is for development only: it is not
+installed with `backend` nor copied into the image. The appid, secret and push token default to the
+settings' (WECHAT_APPID, WECHAT_SECRET, WECHAT_PUSH_TOKEN, which have development values when DEBUG
+or TESTING is on). docs/wechat.md lists which code gets which answer; in short:
 
 - login codes are free-form; the part before the first ":" names the person ("alice" and
   "alice:2" are the same WeChat user logging in twice), a code is single-use (40163 the second
@@ -40,15 +43,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_APPID = "wx-dev-appid"
-DEFAULT_SECRET = "dev-secret"
 OTHER_APPID = "wx-some-other-app"
 RISKY_MARKER = "违规词"
 REVIEW_MARKER = "待复核"
 FAILED_MEDIA_MARKER = "检测失败"
-DEFAULT_PUSH_TOKEN = "dev-push-token"
 TOKEN_LIFETIME = 7200
 
 _ERR_RE = re.compile(r"^err-(-?\d+)$")
@@ -90,25 +92,35 @@ def _error(errcode: int, errmsg: str | None = None) -> dict:
     return {"errcode": errcode, "errmsg": f"{errmsg or 'error'} rid: {secrets.token_hex(6)}"}
 
 
+def _from_settings(name: str) -> str:
+    # One source for the development credentials: the settings (their DEBUG/TESTING defaults).
+    from django.conf import settings
+
+    value = getattr(settings, name, "")
+    if not value:
+        raise ImproperlyConfigured(f"{name} is empty: set it, or run with DEBUG=1, to start the fake WeChat server.")
+    return value
+
+
 class FakeWeChat:
     """The fake server. Use as a context manager (a thread serves it) or call `serve_forever()`."""
 
     def __init__(
         self,
         *,
-        appid: str = DEFAULT_APPID,
-        secret: str = DEFAULT_SECRET,
+        appid: str | None = None,
+        secret: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         slow_seconds: float = 30.0,
         delay_seconds: float = 0.0,
         give_unionid: bool = True,
         push_url: str | None = None,
-        push_token: str = DEFAULT_PUSH_TOKEN,
+        push_token: str | None = None,
         push_delay: float | None = None,
     ) -> None:
-        self.appid = appid
-        self.secret = secret
+        self.appid = appid or _from_settings("WECHAT_APPID")
+        self.secret = secret or _from_settings("WECHAT_SECRET")
         self.slow_seconds = slow_seconds
         # Every call waits this long before it is acted on (0: none); may be changed while serving.
         self.delay_seconds = delay_seconds
@@ -135,7 +147,7 @@ class FakeWeChat:
         self._thread: threading.Thread | None = None
         # Our message endpoint, and the token the mini-program console would share with it.
         self.push_url = push_url
-        self.push_token = push_token
+        self.push_token = push_token or _from_settings("WECHAT_PUSH_TOKEN")
         # None: verdicts wait for deliver_pushes() / take_pushes(); else sent after that many seconds.
         self.push_delay = push_delay
         self.media_checks: list[dict] = []
@@ -557,3 +569,22 @@ class FakeWeChat:
                 logger.info("fake wechat: %s %s", self.command, urlsplit(self.path).path)
 
         return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m devtools.fake_wechat [--port N ...]`: the management command without manage.py."""
+    import os
+    import sys
+
+    import django
+    from django.core.management import call_command
+
+    # The development settings unless told otherwise: they hold the dev appid, secret and push token.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+    os.environ.setdefault("DEBUG", "1")
+    django.setup()
+    call_command("fake_wechat", *(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    main()
