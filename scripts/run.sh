@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: migrate, load the demo data, start one task worker, serve HTTP and WebSocket with daphne.
+# `make run`: migrate, load the demo data, serve HTTP and WebSocket with daphne running the task worker
+# inside its process (backend/core/embedded.py: without Redis, sockets and cache live in that process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,12 +16,10 @@ if [ "$DEBUG" != "1" ] && [ "$DEBUG" != "true" ]; then
   $PY manage.py collectstatic --noinput >/dev/null
 fi
 
-# One task worker, and the scheduler so timed jobs (reminders, overdue appeals) also fire locally.
-$PY manage.py db_worker --no-reload &
-WORKER_PID=$!
+# The scheduler, so timed jobs (reminders, overdue appeals) also fire locally; it only enqueues them.
 $PY manage.py run_scheduler &
 SCHEDULER_PID=$!
-trap 'kill "$WORKER_PID" "$SCHEDULER_PID" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "$SCHEDULER_PID" 2>/dev/null || true' EXIT INT TERM
 
 BASE="http://${HOST}:${PORT}"
 cat <<MSG
@@ -35,4 +34,4 @@ cat <<MSG
 MSG
 
 # Client messages on the socket are small JSON: larger frames are refused by daphne itself (as in compose.yaml).
-.venv/bin/daphne -b "$HOST" -p "$PORT" --websocket-max-message-size=16384 backend.asgi:application
+$PY -m backend.core.embedded -b "$HOST" -p "$PORT" --websocket-max-message-size=16384 backend.asgi:application
