@@ -33,6 +33,7 @@ from unfold.forms import ActionForm as UnfoldActionForm
 from unfold.forms import AuthenticationForm as UnfoldAuthenticationForm
 from unfold.sites import UnfoldAdminSite
 
+from .errors import DomainError
 from .scoping import get_scope, limit_choices, scope_q
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -253,3 +254,13 @@ class ScopedAdmin(UnfoldModelAdmin):
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
         response["Cache-Control"] = "no-store"
         return response
+
+
+def form_error_from(exc: DomainError, known: set[str]) -> ValidationError:
+    """A service's DomainError as a form's error: on its fields where the form has them."""
+    if exc.fields:
+        errors: dict[str, list[str]] = {}
+        for name, texts in exc.fields.items():
+            errors.setdefault(name if name in known else "__all__", []).extend(texts)
+        return ValidationError(errors)
+    return ValidationError(str(exc.detail))
