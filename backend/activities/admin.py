@@ -177,7 +177,8 @@ class ActivityAdmin(ScopedAdmin):
         if obj is None or obj.pk is None or obj.status == Activity.Status.DRAFT:
             return "—"
         url = reverse("activity-attendance-export", kwargs={"pk": obj.pk})
-        return format_html('<a href="{}">下载 Excel</a>', url)
+        page = reverse("console-attendance", kwargs={"activity_id": obj.pk})
+        return format_html('<a href="{}">出勤与人工登记</a> · <a href="{}">下载 Excel</a>', page, url)
 
     @admin.action(description="发布所选活动(通知面向对象)")
     def publish(self, request, queryset):
