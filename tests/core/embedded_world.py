@@ -33,12 +33,17 @@ def build(activities: int = 2) -> dict:
         for n in range(activities)
     ]
     members = [factories.UserFactory(community=home, real_name=f"党员{n}") for n in range(BURST)]
+    factories.GridFactory(community=home, name="第一网格")
+    scanner = factories.UserFactory(community=home, real_name="赵扫码")
+    factories.UserFactory(community=home, real_name="王奶奶", phone="13900002468")
     world = {
         "activity_ids": ids,
         "venue": list(VENUE),
         "secretary_phone": secretary.phone,
         "secretary_token": str(AccessToken.for_user(secretary)),
         "member_tokens": [str(AccessToken.for_user(member)) for member in members],
+        "scanner_token": str(AccessToken.for_user(scanner)),
+        "password": "pass-Word-123",  # the factories' password
     }
     print(json.dumps(world, ensure_ascii=False))
     return world

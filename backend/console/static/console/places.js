@@ -61,6 +61,7 @@
     var known = start[0] !== null && start[1] !== null;
     var centre = known ? start : [parseFloat(box.dataset.centreLat), parseFloat(box.dataset.centreLng)];
     var map = L.map(box, { attributionControl: true }).setView(centre, known ? 17 : 13);
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
     L.tileLayer(box.dataset.tiles, {
       subdomains: box.dataset.subdomains || "1234",
       maxZoom: 18,
