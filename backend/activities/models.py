@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from backend.communities.models import RADIUS_MAX_M, RADIUS_MIN_M
+from backend.communities.models import RADIUS_MAX_M, RADIUS_MIN_M, latitude_field, longitude_field, radius_field
 from backend.core.ledger import AppendOnlyModel, append_only
 
 USER = settings.AUTH_USER_MODEL
@@ -73,15 +73,9 @@ class Activity(models.Model):
     )
     place = models.CharField("地点", max_length=200)
     # GCJ-02, as picked on a Chinese map and as wx.getLocation({type: 'gcj02'}) reports.
-    latitude = models.DecimalField(
-        "纬度(GCJ-02)", max_digits=9, decimal_places=6, validators=[MinValueValidator(-90), MaxValueValidator(90)]
-    )
-    longitude = models.DecimalField(
-        "经度(GCJ-02)", max_digits=9, decimal_places=6, validators=[MinValueValidator(-180), MaxValueValidator(180)]
-    )
-    radius_m = models.PositiveIntegerField(
-        "签到范围(米)", default=200, validators=[MinValueValidator(RADIUS_MIN_M), MaxValueValidator(RADIUS_MAX_M)]
-    )
+    latitude = latitude_field("纬度(GCJ-02)")
+    longitude = longitude_field("经度(GCJ-02)")
+    radius_m = radius_field("签到范围(米)")
     capacity = models.PositiveIntegerField(
         "名额", null=True, blank=True, validators=[MinValueValidator(1)], help_text="空: 不限人数"
     )

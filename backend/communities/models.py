@@ -12,6 +12,26 @@ RADIUS_MIN_M = 10
 RADIUS_MAX_M = 5000
 
 
+def latitude_field(label: str) -> models.DecimalField:
+    """A GCJ-02 latitude to six places (about 0.1 m), as places and activities store it."""
+    return models.DecimalField(
+        label, max_digits=9, decimal_places=6, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+
+
+def longitude_field(label: str) -> models.DecimalField:
+    return models.DecimalField(
+        label, max_digits=9, decimal_places=6, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+
+
+def radius_field(label: str) -> models.PositiveIntegerField:
+    """A geofence's radius in metres."""
+    return models.PositiveIntegerField(
+        label, default=200, validators=[MinValueValidator(RADIUS_MIN_M), MaxValueValidator(RADIUS_MAX_M)]
+    )
+
+
 class Street(models.Model):
     name = models.CharField("名称", max_length=100)
     city = models.CharField("所属市区", max_length=100, blank=True, help_text="如 岳阳市岳阳楼区")
@@ -142,15 +162,9 @@ class Place(models.Model):
     name = models.CharField("名称", max_length=100)
     kind = models.CharField("类型", max_length=16, choices=Kind.choices, default=Kind.SERVICE_CENTRE)
     address = models.CharField("地址", max_length=200, blank=True)
-    latitude = models.DecimalField(
-        "纬度", max_digits=9, decimal_places=6, validators=[MinValueValidator(-90), MaxValueValidator(90)]
-    )
-    longitude = models.DecimalField(
-        "经度", max_digits=9, decimal_places=6, validators=[MinValueValidator(-180), MaxValueValidator(180)]
-    )
-    radius_m = models.PositiveIntegerField(
-        "签到范围(米)", default=200, validators=[MinValueValidator(RADIUS_MIN_M), MaxValueValidator(RADIUS_MAX_M)]
-    )
+    latitude = latitude_field("纬度")
+    longitude = longitude_field("经度")
+    radius_m = radius_field("签到范围(米)")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

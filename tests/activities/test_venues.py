@@ -86,17 +86,21 @@ def test_enrolment_defaults_by_category(community, centre, category, required):
     assert stated.enrollment_required is (not required)
 
 
-def test_the_api_creates_at_a_venue_and_a_member_checks_in_by_scan_without_enrolling(as_user, community, centre):
-    staff = factories.staff_of(community)
+def api_body(community, **extra) -> dict:
     start = timezone.now() + timedelta(minutes=5)
-    body = {
+    return {
         "community": community.pk,
-        "title": "七一主题党日",
-        "category": "party_day",
+        "title": "t",
+        "category": "other",
         "starts_at": start.isoformat(),
         "ends_at": (start + timedelta(hours=2)).isoformat(),
-        "venue": centre.pk,
+        **extra,
     }
+
+
+def test_the_api_creates_at_a_venue_and_a_member_checks_in_by_scan_without_enrolling(as_user, community, centre):
+    staff = factories.staff_of(community)
+    body = api_body(community, title="七一主题党日", category="party_day", venue=centre.pk)
     response = as_user(staff).post("/api/v1/activities/", body, format="json")
     assert response.status_code == 201, response.json()
     data = response.json()
@@ -110,15 +114,7 @@ def test_the_api_creates_at_a_venue_and_a_member_checks_in_by_scan_without_enrol
 
 
 def test_the_api_asks_for_a_position_without_a_venue(as_user, community):
-    start = timezone.now() + timedelta(minutes=5)
-    body = {
-        "community": community.pk,
-        "title": "t",
-        "category": "other",
-        "starts_at": start.isoformat(),
-        "ends_at": (start + timedelta(hours=2)).isoformat(),
-    }
-    response = as_user(factories.staff_of(community)).post("/api/v1/activities/", body, format="json")
+    response = as_user(factories.staff_of(community)).post("/api/v1/activities/", api_body(community), format="json")
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {"place", "latitude", "longitude"}
     assert not Activity.objects.exists()
@@ -126,15 +122,7 @@ def test_the_api_asks_for_a_position_without_a_venue(as_user, community):
 
 def test_the_api_refuses_another_communitys_venue(as_user, community, other_community):
     foreign = place_services.create_place(community=other_community, name="别处", latitude=VENUE[0], longitude=VENUE[1])
-    start = timezone.now() + timedelta(minutes=5)
-    body = {
-        "community": community.pk,
-        "title": "t",
-        "category": "other",
-        "starts_at": start.isoformat(),
-        "ends_at": (start + timedelta(hours=2)).isoformat(),
-        "venue": foreign.pk,
-    }
+    body = api_body(community, venue=foreign.pk)
     response = as_user(factories.staff_of(community)).post("/api/v1/activities/", body, format="json")
     assert response.status_code == 400 and "venue" in response.json()["fields"]
     assert not Activity.objects.exists()
