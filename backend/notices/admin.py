@@ -13,13 +13,13 @@ from backend.accounts.models import User
 from backend.communities.models import Community, Grid, Street
 from backend.core.console import ScopedAdmin
 from backend.core.errors import DomainError
-from backend.core.events import Audience
+from backend.core.events import Audience, audience_choices
 from backend.core.scoping import get_scope, limit_choices, scope_q
 
 from . import selectors, services
 from .models import Notice, NoticeReceipt, SubscribeConsent, SubscribeDelivery
 
-CONSOLE_AUDIENCES = [(kind.value, kind.label) for kind in Notice.AudienceKind if kind != Notice.AudienceKind.ACTIVITY]
+CONSOLE_AUDIENCES = list(Notice.AudienceKind.choices)
 
 
 def in_scope_or_sent_by(user, scope_paths: dict[str, str], sender_path: str) -> Q:
@@ -29,12 +29,13 @@ def in_scope_or_sent_by(user, scope_paths: dict[str, str], sender_path: str) -> 
     return scope_q(user, **scope_paths) | Q(**{sender_path: user.pk})
 
 
-SEND_FIELDS = ["title", "body", "kind", "audience_kind", "street", "community", "grid", "users"]
+SEND_FIELDS = ["title", "body", "kind", "audience_kind", "street", "community", "grid", "activity", "users"]
 # The picker each audience kind reads; the others are left as they are.
 PICKERS = {
     Notice.AudienceKind.STREET: "street",
     Notice.AudienceKind.COMMUNITY: "community",
     Notice.AudienceKind.GRID: "grid",
+    Notice.AudienceKind.ACTIVITY: "activity",
     Notice.AudienceKind.USERS: "users",
 }
 
@@ -63,6 +64,13 @@ class NoticeSendForm(forms.ModelForm):
         label="社区", queryset=Community.objects.none(), required=False, help_text="接收范围为社区时选择"
     )
     grid = GridChoiceField(label="网格", queryset=Grid.objects.none(), required=False, help_text="接收范围为网格时选择")
+    # The activities app offers its activities through audience_choices (limit_to sets them).
+    activity = forms.ModelChoiceField(
+        label="活动",
+        queryset=None,
+        required=False,
+        help_text="接收范围为活动时选择: 发给报名该活动的人",
+    )
     users = UserChoiceField(
         label="指定用户",
         queryset=User.objects.none(),
@@ -89,6 +97,9 @@ class NoticeSendForm(forms.ModelForm):
             self.fields[name].queryset = model.objects.all() if choices is None else choices
         self.fields["grid"].queryset = self.fields["grid"].queryset.select_related("community")
         self.fields["users"].queryset = selectors.users_in_reach(sender).order_by("real_name", "pk")
+        activities = audience_choices.get("activity")
+        # Without a provider there is nothing to choose (and check_audience refuses the kind).
+        self.fields["activity"].queryset = activities(sender) if activities else Notice.objects.none()
 
     def clean(self):
         cleaned = super().clean()

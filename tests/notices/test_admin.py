@@ -10,6 +10,7 @@ from backend.core.events import Audience
 from backend.notices import services
 from backend.notices.models import Notice, NoticeReceipt
 from tests import factories
+from tests.activities.factories import ActivityFactory, enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +75,28 @@ def test_a_notice_to_a_grid_chosen_by_name(client, secretary, community):
     assert in_grid.pk in set(notice.receipts.values_list("user_id", flat=True))
 
 
+def test_a_notice_to_an_activitys_participants_chosen_by_name(client, secretary, community, other_community):
+    activity = ActivityFactory(community=community, title="重阳敬老")
+    ActivityFactory(community=other_community, title="别的社区活动")
+    ActivityFactory(community=community, title="草稿活动", status="draft")
+    signed_up = enrol(activity).user
+    client.force_login(secretary)
+    html = client.get(reverse(ADD)).content.decode()
+    assert "重阳敬老" in html and "别的社区活动" not in html and "草稿活动" not in html
+    response = client.post(
+        reverse(ADD),
+        {
+            "title": "集合时间",
+            "body": "b",
+            "kind": "announcement",
+            "audience_kind": "activity",
+            "activity": activity.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert signed_up.pk in set(Notice.objects.get().receipts.values_list("user_id", flat=True))
+
+
 def test_a_notice_to_people_chosen_by_name(client, secretary, community):
     first, second = factories.UserFactory(community=community), factories.UserFactory(community=community)
     factories.UserFactory(community=community)
@@ -102,6 +125,8 @@ def test_a_notice_to_people_chosen_by_name(client, secretary, community):
         ("users", "users", "STRANGER"),
         ("grid", "grid", "FOREIGN_GRID"),
         ("grid", "grid", ""),
+        ("activity", "activity", "FOREIGN_ACTIVITY"),
+        ("activity", "activity", ""),
     ],
 )
 def test_the_console_refuses_audiences_outside_scope_and_writes_nothing(
@@ -109,7 +134,9 @@ def test_the_console_refuses_audiences_outside_scope_and_writes_nothing(
 ):
     stranger = factories.UserFactory(community=other_community)
     foreign_grid = factories.GridFactory(community=other_community)
+    foreign_activity = ActivityFactory(community=other_community)
     value = {
+        "FOREIGN_ACTIVITY": str(foreign_activity.pk),
         "OTHER": str(other_community.pk),
         "STREET": str(community.street_id),
         "STRANGER": str(stranger.pk),
