@@ -450,6 +450,15 @@ CHECKIN_CODE_PERIOD_SECONDS = env_int("CHECKIN_CODE_PERIOD_SECONDS", 30)
 CHECKIN_OPENS_BEFORE_MINUTES = 30
 CHECKOUT_CLOSES_AFTER_MINUTES = 120
 CHECKIN_MAX_ACCURACY_ALLOWANCE_M = 100
+# The console's place picker (docs/console.md): a Leaflet tile URL template of a GCJ-02 map (Chinese
+# maps are GCJ-02, like the positions stored; a WGS-84 map such as OpenStreetMap would put every
+# marker some hundreds of metres off), its attribution, and where a map with no point yet opens.
+CONSOLE_MAP_TILES = os.environ.get(
+    "CONSOLE_MAP_TILES",
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+)
+CONSOLE_MAP_ATTRIBUTION = "© 高德地图"
+CONSOLE_MAP_CENTER = tuple(float(v) for v in os.environ.get("CONSOLE_MAP_CENTER", "29.3572,113.1290").split(","))
 # Volunteer hours: the total approved hours each star level starts at (一星 … 五星;
 # cities differ), the longest single record kept without a review flag, and the URL prefix the QR
 # code on a certificate points at, followed by the certificate number (the public verify page).

@@ -38,6 +38,8 @@ FRAMEWORK_NAMES = [
     "add_view",
     "change_view",
     "changelist_view",
+    "Media",  # a form's or widget's assets, read by forms.MediaDefiningClass
+    "value_from_datadict",
     "clean_*",
     "process_request",
     "process_response",

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: migrate, load the demo data, start one task worker, serve HTTP and WebSocket with daphne.
+# `make run`: migrate, load the demo data, serve HTTP and WebSocket with daphne running the task worker
+# inside its process (backend/core/embedded.py: without Redis, sockets and cache live in that process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,12 +28,12 @@ if [ -z "${WECHAT_API_BASE:-}" ]; then
   export WECHAT_API_BASE="http://127.0.0.1:${FAKE_WECHAT_PORT}"
 fi
 
-# One task worker, and the scheduler so timed jobs (reminders, overdue appeals) also fire locally.
-$PY manage.py db_worker --no-reload &
-WORKER_PID=$!
+# The scheduler, so timed jobs (reminders, overdue appeals) also fire locally; it only enqueues them.
+# The task worker runs inside the server's process (backend/core/embedded.py): with the in-memory
+# channel layer, events sent from background work reach the sockets only from there.
 $PY manage.py run_scheduler &
 SCHEDULER_PID=$!
-trap 'kill "$WORKER_PID" "$SCHEDULER_PID" $FAKE_WECHAT_PID 2>/dev/null || true' EXIT INT TERM
+trap 'kill "$SCHEDULER_PID" $FAKE_WECHAT_PID 2>/dev/null || true' EXIT INT TERM
 cat <<MSG
 
   API docs      ${BASE}/api/docs/
@@ -46,4 +47,4 @@ cat <<MSG
 MSG
 
 # Client messages on the socket are small JSON: larger frames are refused by daphne itself (as in compose.yaml).
-.venv/bin/daphne -b "$HOST" -p "$PORT" --websocket-max-message-size=16384 backend.asgi:application
+$PY -m backend.core.embedded -b "$HOST" -p "$PORT" --websocket-max-message-size=16384 backend.asgi:application

@@ -156,7 +156,7 @@ def staff_organizations(user: User | None) -> QuerySet[PartyOrganization]:
 
 
 def limit_choices(user: User | None, model) -> QuerySet | None:
-    from backend.communities.models import Street
+    from backend.communities.models import Place, Street
 
     scope = get_scope(user)
     if scope.is_superuser:
@@ -165,6 +165,8 @@ def limit_choices(user: User | None, model) -> QuerySet | None:
         return visible_communities(user)
     if model is Grid:
         return Grid.objects.filter(community_id__in=scope.community_ids)
+    if model is Place:
+        return Place.objects.filter(community_id__in=scope.community_ids).select_related("community")
     if model is Street:
         return Street.objects.filter(id__in=scope.street_ids)
     if model is PartyOrganization:

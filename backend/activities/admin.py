@@ -10,8 +10,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from backend.core.console import ScopedAdmin
+from backend.accounts.scoping import get_scope
+from backend.core.console import ScopedAdmin, form_error_from
 from backend.core.errors import DomainError
+from backend.core.map_picker import map_picker_field
 
 from . import services
 from .models import Activity, CheckIn, Enrollment, LeaveRequest, Minutes
@@ -32,15 +34,6 @@ class ReasonActionForm(ActionForm):
     reason = forms.CharField(label="原因/意见", required=False, max_length=500)
 
 
-def _as_form_error(exc: DomainError, known: set[str]) -> ValidationError:
-    if exc.fields:
-        errors: dict[str, list[str]] = {}
-        for name, texts in exc.fields.items():
-            errors.setdefault(name if name in known else "__all__", []).extend(texts)
-        return ValidationError(errors)
-    return ValidationError(str(exc.detail))
-
-
 def _run(modeladmin, request, queryset, call, done: str) -> None:
     ok = 0
     for row in queryset:
@@ -55,10 +48,40 @@ def _run(modeladmin, request, queryset, call, done: str) -> None:
 
 
 class ActivityForm(forms.ModelForm):
+    map = map_picker_field()
+
     class Meta:
         model = Activity
         # The cover is an upload from the mini-program or the API, not a console field.
         fields = ["community", *(name for name in services.EDITABLE_FIELDS if name != "cover")]
+
+    class Media:
+        js = ["console/activity_form.js"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A saved place gives the position and the place text; only without one are they asked for.
+        for name in ("place", "latitude", "longitude"):
+            if name in self.fields:
+                self.fields[name].required = False
+        if "category" in self.fields:
+            # activity_form.js turns 须报名 off for these while the secretary has not set it herself.
+            self.fields["category"].widget.attrs["data-open-door"] = " ".join(Activity.OPEN_DOOR_CATEGORIES)
+        if "venue" in self.fields:
+            self.fields["venue"].label_from_instance = lambda place: f"{place.community.name}·{place.name}"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("venue") is not None:
+            return cleaned
+        for name, text in (
+            ("latitude", "请选择活动场所, 或在地图上选点"),
+            ("longitude", "请选择活动场所, 或在地图上选点"),
+            ("place", "请选择活动场所, 或填写地点"),
+        ):
+            if name in self.fields and cleaned.get(name) in (None, "") and name not in self.errors:
+                self.add_error(name, text)
+        return cleaned
 
     def _post_clean(self):
         # The instance holds the form's values only from here on: check them with the services' rules.
@@ -72,7 +95,7 @@ class ActivityForm(forms.ModelForm):
         try:
             services.validate_activity(instance)
         except DomainError as exc:
-            self.add_error(None, _as_form_error(exc, set(self.fields)))
+            self.add_error(None, form_error_from(exc, set(self.fields)))
 
 
 @admin.register(Activity)
@@ -92,7 +115,9 @@ class ActivityAdmin(ScopedAdmin):
         "description",
         "starts_at",
         "ends_at",
+        "venue",
         "place",
+        "map",
         "latitude",
         "longitude",
         "radius_m",
@@ -131,6 +156,13 @@ class ActivityAdmin(ScopedAdmin):
             fields.append("community")
         return fields
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        # Brands and places of the communities in scope only: another community's would be refused on save.
+        if db_field.name == "brand" and field is not None and not get_scope(request.user).is_superuser:
+            field.queryset = field.queryset.filter(community_id__in=get_scope(request.user).community_ids)
+        return field
+
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS if name in form.cleaned_data}
         if change:
@@ -145,7 +177,8 @@ class ActivityAdmin(ScopedAdmin):
         if obj is None or obj.pk is None or obj.status == Activity.Status.DRAFT:
             return "—"
         url = reverse("activity-attendance-export", kwargs={"pk": obj.pk})
-        return format_html('<a href="{}">下载 Excel</a>', url)
+        page = reverse("console-attendance", kwargs={"activity_id": obj.pk})
+        return format_html('<a href="{}">出勤与人工登记</a> · <a href="{}">下载 Excel</a>', page, url)
 
     @admin.action(description="发布所选活动(通知面向对象)")
     def publish(self, request, queryset):

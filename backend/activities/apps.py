@@ -10,7 +10,7 @@ class ActivitiesConfig(AppConfig):
         from datetime import timedelta
 
         from backend.accounts.registry import personal_data_erasers, personal_data_exporters
-        from backend.core.events import register_audience_provider, watch_permission
+        from backend.core.events import audience_choices, register_audience_provider, watch_permission
         from backend.core.scheduler import register_job
 
         from . import selectors, services
@@ -19,6 +19,7 @@ class ActivitiesConfig(AppConfig):
         # Notices for an activity reach whoever signed up; its live attendance, staff in scope.
         register_audience_provider("activity", "activities", selectors.signed_up_user_ids)
         watch_permission.register("activity", selectors.may_watch)
+        audience_choices.register("activity", selectors.notice_audience_activities)
         register_job(name="activities.finish_due", every=timedelta(minutes=5), enqueue=finish_due_activities.enqueue)
         # What activities holds about a person: in their export, and erased with their account.
         personal_data_exporters.register("activities", selectors.personal_data)

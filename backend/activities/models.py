@@ -16,12 +16,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backend.communities.models import RADIUS_MAX_M, RADIUS_MIN_M, latitude_field, longitude_field, radius_field
 from backend.core.ledger import AppendOnlyModel, append_only
 
 USER = settings.AUTH_USER_MODEL
-
-RADIUS_MIN_M = 10
-RADIUS_MAX_M = 5000
 
 
 class Activity(models.Model):
@@ -36,6 +34,9 @@ class Activity(models.Model):
 
     # Branch work: members ask for leave, absences are listed, staff keep minutes.
     MEETING_CATEGORIES = (Category.THREE_MEETINGS_ONE_LESSON, Category.PARTY_LESSON)
+    # Their audience is known (the community's or the branch's members): whoever of it comes to the
+    # door checks in, without signing up first. Other categories ask for enrolment unless told not to.
+    OPEN_DOOR_CATEGORIES = (Category.PARTY_DAY, Category.THREE_MEETINGS_ONE_LESSON)
 
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
@@ -61,17 +62,20 @@ class Activity(models.Model):
     description = models.TextField("活动内容", max_length=5000, blank=True)
     starts_at = models.DateTimeField("开始时间")
     ends_at = models.DateTimeField("结束时间")
+    venue = models.ForeignKey(
+        "communities.Place",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="activities",
+        verbose_name="活动场所",
+        help_text="选择本社区已保存的场所: 地点、坐标和签到范围随之填入",
+    )
     place = models.CharField("地点", max_length=200)
     # GCJ-02, as picked on a Chinese map and as wx.getLocation({type: 'gcj02'}) reports.
-    latitude = models.DecimalField(
-        "纬度(GCJ-02)", max_digits=9, decimal_places=6, validators=[MinValueValidator(-90), MaxValueValidator(90)]
-    )
-    longitude = models.DecimalField(
-        "经度(GCJ-02)", max_digits=9, decimal_places=6, validators=[MinValueValidator(-180), MaxValueValidator(180)]
-    )
-    radius_m = models.PositiveIntegerField(
-        "签到范围(米)", default=200, validators=[MinValueValidator(RADIUS_MIN_M), MaxValueValidator(RADIUS_MAX_M)]
-    )
+    latitude = latitude_field("纬度(GCJ-02)")
+    longitude = longitude_field("经度(GCJ-02)")
+    radius_m = radius_field("签到范围(米)")
     capacity = models.PositiveIntegerField(
         "名额", null=True, blank=True, validators=[MinValueValidator(1)], help_text="空: 不限人数"
     )

@@ -47,6 +47,16 @@ def manageable_activities(user: Any) -> QuerySet[Activity]:
     return Activity.objects.filter(_staff_q(user))
 
 
+def notice_audience_activities(user: Any) -> QuerySet[Activity]:
+    """Activities whose participants a staff member may write to: published or finished, in scope."""
+    return (
+        manageable_activities(user)
+        .filter(status__in=(Status.PUBLISHED, Status.FINISHED))
+        .select_related("community")
+        .order_by("-starts_at")
+    )
+
+
 def may_manage(user: Any, activity: Activity) -> bool:
     return can_act_on_community(user, activity.community_id)
 

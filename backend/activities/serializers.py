@@ -12,7 +12,7 @@ from rest_framework import serializers
 from backend.accounts.models import User
 from backend.accounts.scoping import limit_choices
 from backend.brands.models import Brand
-from backend.communities.models import Community, PartyOrganization
+from backend.communities.models import Community, PartyOrganization, Place
 from backend.core.fields import MAX_ID, ContentReviewField, UploadField, UploadListField, UploadSerializer
 from backend.core.models import Upload
 
@@ -59,8 +59,14 @@ class ActivityWriteSerializer(serializers.ModelSerializer):
     """What staff send to create (POST) or change (PATCH) an activity; rules live in the services."""
 
     community = serializers.PrimaryKeyRelatedField(queryset=Community.objects.all())
-    latitude = CoordinateField(limit=90, help_text="GCJ-02")
-    longitude = CoordinateField(limit=180, help_text="GCJ-02")
+    venue = serializers.PrimaryKeyRelatedField(
+        queryset=Place.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="a saved place of the community: its position, radius and name are taken",
+    )
+    latitude = CoordinateField(limit=90, required=False, help_text="GCJ-02; required without a venue")
+    longitude = CoordinateField(limit=180, required=False, help_text="GCJ-02; required without a venue")
     radius_m = serializers.IntegerField(min_value=RADIUS_MIN_M, max_value=RADIUS_MAX_M, required=False)
     branch = serializers.PrimaryKeyRelatedField(
         queryset=PartyOrganization.objects.all(), required=False, allow_null=True
@@ -80,6 +86,7 @@ class ActivityWriteSerializer(serializers.ModelSerializer):
             "description",
             "starts_at",
             "ends_at",
+            "venue",
             "place",
             "latitude",
             "longitude",
@@ -96,6 +103,17 @@ class ActivityWriteSerializer(serializers.ModelSerializer):
             "checkin_opens_before_minutes",
             "checkout_closes_after_minutes",
         ]
+        extra_kwargs = {"place": {"required": False}}
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is None and attrs.get("venue") is None:
+            # Without a saved place, the position and the place text are the caller's to give.
+            missing = [name for name in ("place", "latitude", "longitude") if attrs.get(name) in (None, "")]
+            if missing:
+                required = serializers.Field.default_error_messages["required"]
+                raise serializers.ValidationError({name: [required] for name in missing})
+        return attrs
 
     def get_fields(self):
         fields = super().get_fields()
@@ -104,6 +122,9 @@ class ActivityWriteSerializer(serializers.ModelSerializer):
         if choices is not None:
             # A community outside the caller's scope reads as one that does not exist.
             fields["community"].queryset = choices
+        places = limit_choices(getattr(request, "user", None), Place)
+        if places is not None:
+            fields["venue"].queryset = places
         if isinstance(self.instance, Activity):
             fields["community"].read_only = True
         return fields
@@ -141,6 +162,7 @@ class ActivitySerializer(serializers.ModelSerializer):
             "description",
             "starts_at",
             "ends_at",
+            "venue",
             "place",
             "latitude",
             "longitude",

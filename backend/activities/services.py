@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import segno
@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community
 from backend.brands.models import Brand
-from backend.communities.models import Community, PartyOrganization
+from backend.communities.models import Community, PartyOrganization, Place
 from backend.core import geo, moderation
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
@@ -60,6 +60,7 @@ EDITABLE_FIELDS = (
     "description",
     "starts_at",
     "ends_at",
+    "venue",
     "place",
     "latitude",
     "longitude",
@@ -121,20 +122,33 @@ def _local(moment: datetime) -> str:
 # Create and change ----------------------------------------------------------------------------------
 
 
-def _degrees(value: Any) -> Any:
-    # Six places are about 0.1 m; maps and phones send more digits than that means.
-    try:
-        return Decimal(str(value)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
-    except (InvalidOperation, TypeError, ValueError):
-        return value
-
-
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+
+
+def _take_venue(activity: Activity) -> None:
+    """A saved place gives its position and geofence; its name too when no place text was given.
+
+    Copied onto the activity, so check-in keeps reading one row and a later move of the place does
+    not shift the fence of activities already announced (they are saved again to follow it).
+    """
+    if activity.venue_id is None:
+        return
+    venue = Place.objects.filter(pk=activity.venue_id).first()
+    if venue is None or venue.community_id != activity.community_id:
+        raise field_error("venue", _("活动场所须属于本社区"))
+    activity.venue = venue
+    activity.latitude, activity.longitude, activity.radius_m = venue.latitude, venue.longitude, venue.radius_m
+    if _blank(activity.place):
+        activity.place = venue.name
 
 
 def validate_activity(activity: Activity) -> None:
     """The rules that span fields; single fields are checked by the model's validators."""
-    activity.latitude, activity.longitude = _degrees(activity.latitude), _degrees(activity.longitude)
+    _take_venue(activity)
+    activity.latitude, activity.longitude = (
+        geo.quantize_degrees(activity.latitude),
+        geo.quantize_degrees(activity.longitude),
+    )
     if activity.ends_at <= activity.starts_at:
         raise field_error("ends_at", _("结束时间须晚于开始时间"))
     # A year centuries off is a typo or garbage; before 1901 Asia/Shanghai is local mean time
@@ -162,7 +176,9 @@ def validate_activity(activity: Activity) -> None:
         if brand != activity.community_id:
             raise field_error("brand", _("品牌须属于本社区"))
     try:
-        activity.full_clean(exclude=["community", "organiser", "branch", "brand", "cover"], validate_constraints=False)
+        activity.full_clean(
+            exclude=["community", "organiser", "branch", "brand", "cover", "venue"], validate_constraints=False
+        )
     except ValidationError as exc:
         raise DomainError(
             "validation_error", _("输入有误"), fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()}
@@ -176,13 +192,16 @@ def _default_points(category: str, community: Community) -> int:
 
 @transaction.atomic
 def create_activity(*, by: User, community: Community, **fields: Any) -> Activity:
-    """A draft; `points` defaults to what the category's points rule gives in the community's street."""
+    """A draft; `points` defaults to what the category's points rule gives in the community's street,
+    `enrollment_required` to off for the categories whose audience is known (OPEN_DOOR_CATEGORIES)."""
     _require_manager(by, community)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     if fields.get("points") is None:
         fields["points"] = _default_points(fields.get("category", ""), community)
+    if fields.get("enrollment_required") is None:
+        fields["enrollment_required"] = fields.get("category") not in Activity.OPEN_DOOR_CATEGORIES
     activity = Activity(community=community, organiser=by, status=Status.DRAFT, **fields)
     validate_activity(activity)
     activity.save()

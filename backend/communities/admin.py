@@ -2,12 +2,15 @@
 communities, grids and party organisations are set up by superusers (read-only for staff: no
 service writes them)."""
 
+from django import forms
 from django.contrib import admin
 
-from backend.core.console import ScopedAdmin
+from backend.core.console import ScopedAdmin, form_error_from
+from backend.core.errors import DomainError
+from backend.core.map_picker import map_picker_field
 
 from . import services
-from .models import Community, Estate, Grid, PartyOrganization, Street
+from .models import Community, Estate, Grid, PartyOrganization, Place, Street
 
 
 @admin.register(Street)
@@ -62,3 +65,47 @@ class PartyOrganizationAdmin(ScopedAdmin):
     list_select_related = ["parent", "street", "community"]
     scope_paths = {"community": "community", "street": "street"}
     scope_options = {"organization": "id", "include_liaisons": True}
+
+
+class PlaceForm(forms.ModelForm):
+    map = map_picker_field()
+
+    class Meta:
+        model = Place
+        fields = ["community", "name", "kind", "address", "latitude", "longitude", "radius_m"]
+
+    def _post_clean(self):
+        # The instance holds the form's values from here on: check them with the service's rules.
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            services.validate_place(self.instance)
+        except DomainError as exc:
+            self.add_error(None, form_error_from(exc, set(self.fields)))
+
+
+@admin.register(Place)
+class PlaceAdmin(ScopedAdmin):
+    """Places a community holds activities at: picked once on the map, then chosen by name."""
+
+    form = PlaceForm
+    list_display = ["name", "kind", "community", "address", "radius_m"]
+    list_filter = ["kind", "community__street", "community"]
+    search_fields = ["name", "address"]
+    list_select_related = ["community"]
+    scope_paths = {"community": "community", "street": "community__street"}
+    fields = ["community", "name", "kind", "address", "map", "latitude", "longitude", "radius_m"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "community"] if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        values = {name: form.cleaned_data[name] for name in services.PLACE_FIELDS}
+        if change:
+            saved = services.update_place(place=obj, **values)
+        else:
+            saved = services.create_place(community=form.cleaned_data["community"], **values)
+        obj.pk = saved.pk
+        obj.refresh_from_db()

@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+# A geofence (an activity's or a place's): below ten metres a phone's fix cannot tell inside from
+# outside; above five kilometres it is no fence.
+RADIUS_MIN_M = 10
+RADIUS_MAX_M = 5000
+
+
+def latitude_field(label: str) -> models.DecimalField:
+    """A GCJ-02 latitude to six places (about 0.1 m), as places and activities store it."""
+    return models.DecimalField(
+        label, max_digits=9, decimal_places=6, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+
+
+def longitude_field(label: str) -> models.DecimalField:
+    return models.DecimalField(
+        label, max_digits=9, decimal_places=6, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+
+
+def radius_field(label: str) -> models.PositiveIntegerField:
+    """A geofence's radius in metres."""
+    return models.PositiveIntegerField(
+        label, default=200, validators=[MinValueValidator(RADIUS_MIN_M), MaxValueValidator(RADIUS_MAX_M)]
+    )
 
 
 class Street(models.Model):
@@ -113,6 +138,44 @@ class PartyOrganization(models.Model):
                 condition=Q(is_unit=True) | Q(street__isnull=False) | Q(community__isnull=False),
                 name="organization_tied_to_place_or_unit",
             ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Place(models.Model):
+    """Where a community holds its activities, picked once on a map and then chosen by name.
+
+    Coordinates are GCJ-02, as Chinese maps show them and as the mini-program reports positions.
+    An activity held here copies them (and the radius) when it is saved, so check-in reads the
+    activity's own row and never joins this table.
+    """
+
+    class Kind(models.TextChoices):
+        SERVICE_CENTRE = "service_centre", "党群服务中心"
+        ESTATE = "estate", "小区"
+        SQUARE = "square", "广场"
+        OTHER = "other", "其他"
+
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="places", verbose_name="社区")
+    name = models.CharField("名称", max_length=100)
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices, default=Kind.SERVICE_CENTRE)
+    address = models.CharField("地址", max_length=200, blank=True)
+    latitude = latitude_field("纬度")
+    longitude = longitude_field("经度")
+    radius_m = radius_field("签到范围(米)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "活动场所"
+        verbose_name_plural = "活动场所"
+        ordering = ["community_id", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "name"], name="place_unique_name", violation_error_message="该社区已有同名场所"
+            )
         ]
 
     def __str__(self) -> str:

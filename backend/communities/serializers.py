@@ -5,7 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from .models import Community, Estate, Grid, PartyOrganization, Street
+from .models import Community, Estate, Grid, PartyOrganization, Place, Street
 
 
 class StreetSerializer(serializers.ModelSerializer):
@@ -74,3 +74,12 @@ class EstateSerializer(serializers.ModelSerializer):
         if grid is not None and community is not None and grid.community_id != community.pk:
             raise serializers.ValidationError({"grid": ["网格不属于该社区"]})
         return attrs
+
+
+class PlaceSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = Place
+        fields = ["id", "community", "name", "kind", "kind_label", "address", "latitude", "longitude", "radius_m"]
+        read_only_fields = fields

@@ -10,12 +10,13 @@ from backend.core.pagination import SmallListPagination
 from backend.core.scoping import get_scope, limit_choices
 
 from . import selectors, services
-from .models import Community, Estate, Grid, PartyOrganization, Street
+from .models import Community, Estate, Grid, PartyOrganization, Place, Street
 from .serializers import (
     CommunitySerializer,
     EstateSerializer,
     GridSerializer,
     OrganizationSerializer,
+    PlaceSerializer,
     StreetSerializer,
     community_rows,
 )
@@ -59,6 +60,16 @@ class GridViewSet(PublicMapViewSet):
     serializer_class = GridSerializer
     filterset_fields = ["community"]
     search_fields = ["name"]
+    ordering_fields = ["id", "name"]
+
+
+class PlaceViewSet(PublicMapViewSet):
+    """A community's places (党群服务中心, estates, squares), where its activities are held (GCJ-02)."""
+
+    queryset = Place.objects.order_by("community_id", "name")
+    serializer_class = PlaceSerializer
+    filterset_fields = ["community", "kind"]
+    search_fields = ["name", "address"]
     ordering_fields = ["id", "name"]
 
 

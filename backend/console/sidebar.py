@@ -53,6 +53,7 @@ SIDEBAR: list[tuple[str, list[Entry]]] = [
             Entry("签到记录", "fact_check", "activities.checkin"),
             Entry("请假", "event_busy", "activities.leaverequest"),
             Entry("会议记录", "description", "activities.minutes"),
+            Entry("活动场所", "location_on", "communities.place"),
         ],
     ),
     (

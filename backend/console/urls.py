@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from .attendance import attendance_page, record_attendance
 from .checkin import checkin_counts, checkin_index, checkin_screen, socket_token
 from .imports.views import import_index, import_view
 
@@ -12,6 +13,8 @@ urlpatterns = [
     path("checkin/", site.admin_view(checkin_index), name="console-checkin-index"),
     path("checkin/<int:activity_id>/", site.admin_view(checkin_screen), name="console-checkin-screen"),
     path("checkin/<int:activity_id>/counts/", site.admin_view(checkin_counts), name="console-checkin-counts"),
+    path("attendance/<int:activity_id>/", site.admin_view(attendance_page), name="console-attendance"),
+    path("attendance/<int:activity_id>/record/", site.admin_view(record_attendance), name="console-attendance-record"),
     path("socket-token/", site.admin_view(socket_token), name="console-socket-token"),
     path("import/", site.admin_view(import_index), name="console-import-index"),
     path("import/<slug:kind>/", site.admin_view(import_view), name="console-import"),

@@ -294,3 +294,13 @@ class ScopedAdmin(UnfoldModelAdmin):
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
         response["Cache-Control"] = "no-store"
         return response
+
+
+def form_error_from(exc: DomainError, known: set[str]) -> ValidationError:
+    """A service's DomainError as a form's error: on its fields where the form has them."""
+    if exc.fields:
+        errors: dict[str, list[str]] = {}
+        for name, texts in exc.fields.items():
+            errors.setdefault(name if name in known else "__all__", []).extend(texts)
+        return ValidationError(errors)
+    return ValidationError(str(exc.detail))

@@ -36,6 +36,10 @@ audience_providers: Registry[Callable[[tuple[int, ...]], Iterable[int]]] = Regis
 # May this user watch live updates of that object? key "activity": provider(user, activity_id) -> bool.
 watch_permission: Registry[Callable[[Any, int], bool]] = Registry("watch")
 
+# What of a kind a staff member may address a notice to, for pickers by name: key "activity":
+# provider(user) -> QuerySet of the objects (their str() is the name shown).
+audience_choices = Registry("audience choices")
+
 
 def register_audience_provider(kind: str, app_label: str, provider: Callable[[tuple[int, ...]], Iterable[int]]):
     if kind not in AUDIENCE_KINDS:

@@ -7,16 +7,19 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
+from unfold.widgets import UnfoldAdminSelect2MultipleWidget
 
+from backend.accounts.models import User
+from backend.communities.models import Community, Grid, Street
 from backend.core.console import ScopedAdmin
 from backend.core.errors import DomainError
-from backend.core.events import Audience
-from backend.core.scoping import get_scope, scope_q
+from backend.core.events import Audience, audience_choices
+from backend.core.scoping import get_scope, limit_choices, scope_q
 
-from . import services
+from . import selectors, services
 from .models import Notice, NoticeReceipt, SubscribeConsent, SubscribeDelivery
 
-CONSOLE_AUDIENCES = [(kind.value, kind.label) for kind in Notice.AudienceKind if kind != Notice.AudienceKind.ACTIVITY]
+CONSOLE_AUDIENCES = list(Notice.AudienceKind.choices)
 
 
 def in_scope_or_sent_by(user, scope_paths: dict[str, str], sender_path: str) -> Q:
@@ -26,13 +29,54 @@ def in_scope_or_sent_by(user, scope_paths: dict[str, str], sender_path: str) -> 
     return scope_q(user, **scope_paths) | Q(**{sender_path: user.pk})
 
 
-SEND_FIELDS = ["title", "body", "kind", "audience_kind", "audience_text"]
+SEND_FIELDS = ["title", "body", "kind", "audience_kind", "street", "community", "grid", "activity", "users"]
+# The picker each audience kind reads; the others are left as they are.
+PICKERS = {
+    Notice.AudienceKind.STREET: "street",
+    Notice.AudienceKind.COMMUNITY: "community",
+    Notice.AudienceKind.GRID: "grid",
+    Notice.AudienceKind.ACTIVITY: "activity",
+    Notice.AudienceKind.USERS: "users",
+}
+
+
+class GridChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Grid) -> str:
+        return f"{obj.community.name}·{obj.name}"
+
+
+class UserChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        # The name to find her by, the phone's tail to tell two 王芳 apart.
+        return (
+            f"{obj.real_name or '未实名'}（尾号 {obj.phone[-4:]}）" if obj.phone else obj.real_name or f"用户{obj.pk}"
+        )
 
 
 class NoticeSendForm(forms.ModelForm):
+    """Who receives it, chosen by name among the places and people in the sender's scope."""
+
     audience_kind = forms.ChoiceField(label="接收范围", choices=CONSOLE_AUDIENCES)
-    audience_text = forms.CharField(
-        label="范围 id", help_text="街道、社区或网格的 id；指定用户时填写用户 id，以逗号分隔", max_length=4000
+    street = forms.ModelChoiceField(
+        label="街道", queryset=Street.objects.none(), required=False, help_text="接收范围为街道时选择"
+    )
+    community = forms.ModelChoiceField(
+        label="社区", queryset=Community.objects.none(), required=False, help_text="接收范围为社区时选择"
+    )
+    grid = GridChoiceField(label="网格", queryset=Grid.objects.none(), required=False, help_text="接收范围为网格时选择")
+    # The activities app offers its activities through audience_choices (limit_to sets them).
+    activity = forms.ModelChoiceField(
+        label="活动",
+        queryset=None,
+        required=False,
+        help_text="接收范围为活动时选择: 发给报名该活动的人",
+    )
+    users = UserChoiceField(
+        label="指定用户",
+        queryset=User.objects.none(),
+        required=False,
+        widget=UnfoldAdminSelect2MultipleWidget,
+        help_text="接收范围为指定用户时选择, 可输入姓名查找",
     )
 
     class Meta:
@@ -45,27 +89,37 @@ class NoticeSendForm(forms.ModelForm):
         self.sender = None
         self.audience: Audience | None = None
 
+    def limit_to(self, sender) -> None:
+        """Offer only what the sender may write to (the service checks again when it sends)."""
+        self.sender = sender
+        for name, model in (("street", Street), ("community", Community), ("grid", Grid)):
+            choices = limit_choices(sender, model)
+            self.fields[name].queryset = model.objects.all() if choices is None else choices
+        self.fields["grid"].queryset = self.fields["grid"].queryset.select_related("community")
+        self.fields["users"].queryset = selectors.users_in_reach(sender).order_by("real_name", "pk")
+        activities = audience_choices.get("activity")
+        # Without a provider there is nothing to choose (and check_audience refuses the kind).
+        self.fields["activity"].queryset = activities(sender) if activities else Notice.objects.none()
+
     def clean(self):
         cleaned = super().clean()
-        text = cleaned.get("audience_text") or ""
         kind = cleaned.get("audience_kind")
-        try:
-            ids = tuple(dict.fromkeys(int(part) for part in text.replace("，", ",").split(",") if part.strip()))
-        except ValueError:
-            self.add_error("audience_text", "请填写数字 id，以逗号分隔")
+        if not kind:
             return cleaned
-        if not kind or not ids:
-            self.add_error("audience_text", "请指定接收范围")
+        picker = PICKERS[kind]
+        if picker in self.errors:  # a choice outside the list offered: the field says so already
             return cleaned
-        if kind != Notice.AudienceKind.USERS and len(ids) != 1:
-            self.add_error("audience_text", "街道、社区、网格只能填写一个 id")
+        chosen = cleaned.get(picker)
+        ids = tuple(row.pk for row in chosen or ()) if picker == "users" else ((chosen.pk,) if chosen else ())
+        if not ids:
+            self.add_error(picker, f"请选择接收的{Notice.AudienceKind(kind).label}")
             return cleaned
         audience = Audience(kind, ids)
         try:
             services.check_audience(sender=self.sender, audience=audience)
         except DomainError as exc:
             for message in (exc.fields or {}).get("audience", [str(exc.detail)]):
-                self.add_error("audience_text", message)
+                self.add_error(picker, message)
             return cleaned
         self.audience = audience
         return cleaned
@@ -104,7 +158,7 @@ class NoticeAdmin(ScopedAdmin):
             class BoundSendForm(form):
                 def __init__(self, *args, **inner):
                     super().__init__(*args, **inner)
-                    self.sender = request.user
+                    self.limit_to(request.user)
 
             return BoundSendForm
         return super().get_form(request, obj, change=change, **kwargs)

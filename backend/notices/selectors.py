@@ -30,6 +30,22 @@ STAFF_ROLES = (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF)
 ID_CHUNK = 2000
 
 
+def users_in_reach(sender: User) -> QuerySet[User]:
+    """The users a staff member may write to: residents of their communities, holders of roles there."""
+    scope = get_scope(sender)
+    users = User.objects.filter(is_active=True, anonymised_at__isnull=True)
+    if scope.is_superuser:
+        return users
+    grants_in_scope = RoleGrant.objects.filter(revoked_at__isnull=True).filter(
+        Q(community_id__in=scope.community_ids)
+        | Q(street_id__in=scope.street_ids)
+        | Q(grid__community_id__in=scope.community_ids)
+        | Q(organization__community_id__in=scope.community_ids)
+        | Q(organization__street_id__in=scope.street_ids)
+    )
+    return users.filter(Q(community_id__in=scope.community_ids) | Q(pk__in=grants_in_scope.values("user_id")))
+
+
 def iso_time(value: datetime | None) -> str | None:
     """ISO 8601 with the server zone's offset, as every time on the wire."""
     return timezone.localtime(value).isoformat() if value is not None else None

@@ -19,11 +19,11 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backend.accounts.models import RoleGrant, User
+from backend.accounts.models import User
 from backend.accounts.scoping import get_scope
 from backend.communities.models import Community, Grid, Street
 from backend.core.errors import DomainError, field_error
@@ -75,20 +75,7 @@ def _require_staff(sender: User) -> None:
 
 
 def _users_in_reach(sender: User, ids: tuple[int, ...]) -> set[int]:
-    """The users a staff member may write to: residents of their communities, holders of roles there."""
-    scope = get_scope(sender)
-    users = User.objects.filter(pk__in=ids, is_active=True, anonymised_at__isnull=True)
-    if scope.is_superuser:
-        return set(users.values_list("pk", flat=True))
-    grants_in_scope = RoleGrant.objects.filter(revoked_at__isnull=True).filter(
-        Q(community_id__in=scope.community_ids)
-        | Q(street_id__in=scope.street_ids)
-        | Q(grid__community_id__in=scope.community_ids)
-        | Q(organization__community_id__in=scope.community_ids)
-        | Q(organization__street_id__in=scope.street_ids)
-    )
-    reachable = users.filter(Q(community_id__in=scope.community_ids) | Q(pk__in=grants_in_scope.values("user_id")))
-    return set(reachable.values_list("pk", flat=True))
+    return set(selectors.users_in_reach(sender).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def check_audience(*, sender: User, audience: Audience) -> None:

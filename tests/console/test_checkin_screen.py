@@ -60,6 +60,21 @@ def test_another_communitys_screen_is_not_found(client, community, other_communi
     assert activity.title not in listing
 
 
+@pytest.mark.parametrize("path", ["/admin/console/checkin/{pk}/", "/admin/console/attendance/{pk}/"])
+def test_under_debug_a_foreign_activity_is_a_console_page_not_djangos(
+    client, settings, community, other_community, path
+):
+    # As under `make run`: Django's technical 404 (yellow, English, the URL patterns) is not for her.
+    settings.DEBUG = True
+    activity = ActivityFactory(community=community)
+    client.force_login(factories.staff_of(other_community, Role.COMMUNITY_SECRETARY))
+    response = client.get(path.format(pk=activity.pk))
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "该活动不存在, 或不在您的管理范围内" in page
+    assert "Page not found" not in page and "URLconf" not in page
+
+
 def test_a_draft_has_no_code_to_show(client, community, secretary):
     draft = ActivityFactory(community=community, status=Activity.Status.DRAFT, published_at=None)
     client.force_login(secretary)

@@ -10,6 +10,7 @@ from backend.core.events import Audience
 from backend.notices import services
 from backend.notices.models import Notice, NoticeReceipt
 from tests import factories
+from tests.activities.factories import ActivityFactory, enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def test_a_secretary_sends_to_their_community_from_the_console(client, secretary
             "body": "周五下午三点在小区广场。",
             "kind": "announcement",
             "audience_kind": "community",
-            "audience_text": str(community.pk),
+            "community": str(community.pk),
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -45,23 +46,108 @@ def test_a_secretary_sends_to_their_community_from_the_console(client, secretary
     assert set(notice.receipts.values_list("user_id", flat=True)) == {secretary.pk, resident.pk}
 
 
-@pytest.mark.parametrize(
-    ("kind", "text"),
-    [("community", "OTHER"), ("community", "abc"), ("community", ""), ("street", "STREET"), ("users", "STRANGER")],
-)
-def test_the_console_refuses_audiences_outside_scope_and_writes_nothing(
-    client, secretary, community, other_community, kind, text
-):
-    stranger = factories.UserFactory(community=other_community)
-    text = {"OTHER": str(other_community.pk), "STREET": str(community.street_id), "STRANGER": str(stranger.pk)}.get(
-        text, text
-    )
+def test_the_send_form_offers_places_and_people_by_name_within_scope(client, secretary, community, other_community):
+    factories.GridFactory(community=community, name="第一网格")
+    factories.GridFactory(community=other_community, name="外社区网格")
+    factories.UserFactory(community=community, real_name="王芳", phone="13800001234")
+    factories.UserFactory(community=other_community, real_name="外社区居民")
+    client.force_login(secretary)
+    html = client.get(reverse(ADD)).content.decode()
+    assert "范围 id" not in html
+    assert f"{community.name}·第一网格" in html and "外社区网格" not in html
+    assert "王芳（尾号 1234）" in html and "外社区居民" not in html
+    assert other_community.name not in html
+
+
+def test_a_notice_to_a_grid_chosen_by_name(client, secretary, community):
+    grid = factories.GridFactory(community=community, name="第一网格")
+    in_grid = factories.UserFactory(community=community)
+    factories.grant(in_grid, Role.GRID_WORKER, grid)
+    factories.UserFactory(community=community)
     client.force_login(secretary)
     response = client.post(
-        reverse(ADD), {"title": "t", "body": "b", "kind": "announcement", "audience_kind": kind, "audience_text": text}
+        reverse(ADD),
+        {"title": "停水通知", "body": "周六停水。", "kind": "announcement", "audience_kind": "grid", "grid": grid.pk},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    notice = Notice.objects.get()
+    assert notice.audience_kind == "grid"
+    assert in_grid.pk in set(notice.receipts.values_list("user_id", flat=True))
+
+
+def test_a_notice_to_an_activitys_participants_chosen_by_name(client, secretary, community, other_community):
+    activity = ActivityFactory(community=community, title="重阳敬老")
+    ActivityFactory(community=other_community, title="别的社区活动")
+    ActivityFactory(community=community, title="草稿活动", status="draft")
+    signed_up = enrol(activity).user
+    client.force_login(secretary)
+    html = client.get(reverse(ADD)).content.decode()
+    assert "重阳敬老" in html and "别的社区活动" not in html and "草稿活动" not in html
+    response = client.post(
+        reverse(ADD),
+        {
+            "title": "集合时间",
+            "body": "b",
+            "kind": "announcement",
+            "audience_kind": "activity",
+            "activity": activity.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert signed_up.pk in set(Notice.objects.get().receipts.values_list("user_id", flat=True))
+
+
+def test_a_notice_to_people_chosen_by_name(client, secretary, community):
+    first, second = factories.UserFactory(community=community), factories.UserFactory(community=community)
+    factories.UserFactory(community=community)
+    client.force_login(secretary)
+    response = client.post(
+        reverse(ADD),
+        {
+            "title": "请来社区",
+            "body": "b",
+            "kind": "announcement",
+            "audience_kind": "users",
+            "users": [first.pk, second.pk],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert set(Notice.objects.get().receipts.values_list("user_id", flat=True)) == {first.pk, second.pk}
+
+
+@pytest.mark.parametrize(
+    ("kind", "picker", "value"),
+    [
+        ("community", "community", "OTHER"),
+        ("community", "community", "abc"),
+        ("community", "community", ""),
+        ("street", "street", "STREET"),
+        ("users", "users", "STRANGER"),
+        ("grid", "grid", "FOREIGN_GRID"),
+        ("grid", "grid", ""),
+        ("activity", "activity", "FOREIGN_ACTIVITY"),
+        ("activity", "activity", ""),
+    ],
+)
+def test_the_console_refuses_audiences_outside_scope_and_writes_nothing(
+    client, secretary, community, other_community, kind, picker, value
+):
+    stranger = factories.UserFactory(community=other_community)
+    foreign_grid = factories.GridFactory(community=other_community)
+    foreign_activity = ActivityFactory(community=other_community)
+    value = {
+        "FOREIGN_ACTIVITY": str(foreign_activity.pk),
+        "OTHER": str(other_community.pk),
+        "STREET": str(community.street_id),
+        "STRANGER": str(stranger.pk),
+        "FOREIGN_GRID": str(foreign_grid.pk),
+    }.get(value, value)
+    client.force_login(secretary)
+    response = client.post(
+        reverse(ADD), {"title": "t", "body": "b", "kind": "announcement", "audience_kind": kind, picker: value}
     )
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["audience_text"]
+    assert response.context["adminform"].form.errors[picker]
     assert not Notice.objects.exists()
     assert not NoticeReceipt.objects.exists()
 
