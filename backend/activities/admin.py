@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from backend.accounts.scoping import get_scope
-from backend.core.console import ScopedAdmin
+from backend.core.console import ScopedAdmin, decision, decision_page
 from backend.core.errors import DomainError
 
 from . import services
@@ -125,6 +125,20 @@ class ActivityAdmin(ScopedAdmin):
         "ledger_link",
     ]
     actions = ["publish", "cancel"]
+    actions_detail = ["publish_one"]
+
+    @decision(description="发布", applies=lambda obj: obj.status == Activity.Status.DRAFT, icon="campaign")
+    def publish_one(self, request, object_id):
+        return decision_page(
+            self,
+            request,
+            object_id,
+            run=lambda obj, data: services.publish_activity(activity=obj, by=request.user),
+            title="发布活动",
+            intro="发布后活动对面向对象可见, 并发出活动通知:",
+            submit_label="发布",
+            done="活动已发布",
+        )
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

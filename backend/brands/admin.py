@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
+from unfold.enums import ActionVariant
 
-from backend.core.console import ScopedAdmin
+from backend.core.console import ScopedAdmin, action_form_page, decision, decision_page
 from backend.core.errors import DomainError
 from backend.core.scoping import get_scope
 
@@ -178,6 +178,46 @@ class BrandPlanAdmin(ScopedAdmin):
         "created_at",
     ]
     actions = ["submit", "approve", "return_plans"]
+    actions_detail = ["approve_one", "return_one"]
+    actions_row = ["approve_one", "return_one"]
+
+    def has_decide_permission(self, request, obj=None):
+        # Reviewing is the street's: community staff do not see the buttons.
+        scope = get_scope(request.user)
+        return scope.is_superuser or bool(scope.street_ids)
+
+    @decision(description="审核通过", applies=lambda obj: obj.status == BrandPlan.Status.SUBMITTED, icon="check")
+    def approve_one(self, request, object_id):
+        return decision_page(
+            self,
+            request,
+            object_id,
+            run=lambda plan, data: services.approve_plan(actor=request.user, plan=plan),
+            title="审核通过方案",
+            intro="通过后方案成为该品牌本年度的执行方案:",
+            submit_label="通过",
+            done="已通过方案",
+        )
+
+    @decision(
+        description="退回修改",
+        applies=lambda obj: obj.status == BrandPlan.Status.SUBMITTED,
+        variant=ActionVariant.DANGER,
+        icon="undo",
+    )
+    def return_one(self, request, object_id):
+        return decision_page(
+            self,
+            request,
+            object_id,
+            run=lambda plan, data: services.return_plan(actor=request.user, plan=plan, comments=data["comments"]),
+            form_class=ReturnForm,
+            title="退回方案",
+            intro="社区按修改意见编写新版本后重新提交:",
+            submit_label="退回",
+            done="已退回方案",
+            danger=True,
+        )
 
     def get_fields(self, request, obj=None):
         return ["brand", "content", *self.readonly_fields] if obj is not None else ["brand", "content"]
@@ -261,15 +301,16 @@ class BrandPlanAdmin(ScopedAdmin):
                 return None
         else:
             form = ReturnForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "退回方案",
-            "opts": self.model._meta,
-            "plans": queryset,
-            "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/brands/brandplan/return_plans.html", context)
+        return action_form_page(
+            self,
+            request,
+            queryset,
+            form=form,
+            title="退回方案",
+            intro="以下方案将退回社区修改, 社区修改后以新版本重新提交:",
+            action_name="return_plans",
+            submit_label="退回",
+        )
 
 
 # Deadlines and honours: the street's records ------------------------------------------------------

@@ -11,10 +11,11 @@ from functools import partial
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
+from unfold.enums import ActionVariant
 
 from backend.accounts.audit import record_access, record_accesses
 from backend.accounts.models import PersonalDataAccess
-from backend.core.console import ScopedAdmin, action_form_page
+from backend.core.console import ReasonForm, ScopedAdmin, action_form_page, decision, decision_page
 from backend.core.errors import DomainError
 from backend.core.scoping import get_scope, scope_q
 
@@ -99,7 +100,7 @@ def _run(modeladmin, request, queryset, service, done: str) -> None:
         modeladmin.message_user(request, done % {"n": ok}, messages.SUCCESS)
 
 
-class RejectForm(forms.Form):
+class RejectForm(ReasonForm):
     reason = forms.CharField(label="驳回原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -168,6 +169,10 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     search_fields = ["real_name", "organization__name"]
     readonly_fields = [
         "real_name",
+        "member_phone",
+        "member_status",
+        "member_joined_on",
+        "member_employer",
         "community",
         "grid",
         "organization",
@@ -183,12 +188,67 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     ]
     fields = readonly_fields
     actions = ["approve", "reject"]
+    actions_detail = ["approve_one", "reject_one"]
+    actions_row = ["approve_one", "reject_one"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("member", "community", "grid", "organization")
 
     def audit_subject(self, obj) -> int:
         return obj.member.user_id
+
+    # What the secretary decides on, from the member's record (the page is in the audit log).
+
+    @admin.display(description="联系电话")
+    def member_phone(self, obj):
+        return obj.member.phone
+
+    @admin.display(description="党员类别")
+    def member_status(self, obj):
+        return obj.member.get_status_display()
+
+    @admin.display(description="入党日期")
+    def member_joined_on(self, obj):
+        return obj.member.joined_on or "-"
+
+    @admin.display(description="工作单位")
+    def member_employer(self, obj):
+        return obj.member.employer or "-"
+
+    @decision(description="通过", applies=lambda obj: obj.status == MemberRegistration.Status.PENDING, icon="check")
+    def approve_one(self, request, object_id):
+        return decision_page(
+            self,
+            request,
+            object_id,
+            run=lambda obj, data: services.approve_registration(registration=obj, by=request.user),
+            title="通过报到",
+            intro="通过后该党员即在本社区报到:",
+            submit_label="通过",
+            done="已通过报到",
+        )
+
+    @decision(
+        description="驳回",
+        applies=lambda obj: obj.status == MemberRegistration.Status.PENDING,
+        variant=ActionVariant.DANGER,
+        icon="close",
+    )
+    def reject_one(self, request, object_id):
+        return decision_page(
+            self,
+            request,
+            object_id,
+            run=lambda obj, data: services.reject_registration(
+                registration=obj, by=request.user, reason=data["reason"]
+            ),
+            form_class=RejectForm,
+            title="驳回报到",
+            intro="驳回原因会告知申请人:",
+            submit_label="驳回",
+            done="已驳回报到",
+            danger=True,
+        )
 
     @admin.action(description="通过所选报到")
     def approve(self, request, queryset):
@@ -224,6 +284,46 @@ class UnitRegistrationAdmin(ReadOnlyMixin, ScopedAdmin):
     ]
     fields = readonly_fields
     actions = ["approve", "reject"]
+    actions_detail = ["approve_one", "reject_one"]
+    actions_row = ["approve_one", "reject_one"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization", "community")
+
+    @decision(description="通过", applies=lambda obj: obj.status == UnitRegistration.Status.PENDING, icon="check")
+    def approve_one(self, request, object_id):
+        return decision_page(
+            self,
+            request,
+            object_id,
+            run=lambda obj, data: services.approve_unit_registration(registration=obj, by=request.user),
+            title="通过单位报到",
+            intro="通过后申请人成为该单位在本社区的联络员:",
+            submit_label="通过",
+            done="已通过单位报到",
+        )
+
+    @decision(
+        description="驳回",
+        applies=lambda obj: obj.status == UnitRegistration.Status.PENDING,
+        variant=ActionVariant.DANGER,
+        icon="close",
+    )
+    def reject_one(self, request, object_id):
+        return decision_page(
+            self,
+            request,
+            object_id,
+            run=lambda obj, data: services.reject_unit_registration(
+                registration=obj, by=request.user, reason=data["reason"]
+            ),
+            form_class=RejectForm,
+            title="驳回单位报到",
+            intro="驳回原因会告知申请单位:",
+            submit_label="驳回",
+            done="已驳回单位报到",
+            danger=True,
+        )
 
     @admin.action(description="通过所选单位报到(申请人成为单位联络员)")
     def approve(self, request, queryset):
