@@ -253,8 +253,11 @@ class BrandPlanAdmin(ScopedAdmin):
             plan = services.create_plan(
                 actor=request.user, brand=form.cleaned_data["brand"], content=form.cleaned_data["content"]
             )
+        # The service numbers the version: the saved row, not the form's, is what the
+        # "added" message and the history name (it read "第None版" before).
         obj.pk = plan.pk
         obj._state.adding = False
+        obj.refresh_from_db()
 
     @admin.display(description="附件")
     def attachments_list(self, obj: BrandPlan) -> str:

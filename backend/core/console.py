@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_str
-from django.utils.html import strip_tags
+from django.utils.html import format_html, strip_tags
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -188,6 +188,22 @@ def action_form_page(
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "console/action_form.html", context)
+
+
+# Columns ------------------------------------------------------------------------------------------
+
+
+def problem_column(field_name: str, *, description: str, problem: str):
+    """A flag column that reads as what it is, a problem: "⚠ 时段重叠" when set, nothing otherwise
+    (unfold draws a bare boolean as a green ✓, which looked like an all-clear)."""
+
+    @admin.display(description=description, ordering=field_name)
+    def column(self, obj):
+        if not getattr(obj, field_name):
+            return ""
+        return format_html('<span class="console-problem">⚠ {}</span>', problem)
+
+    return column
 
 
 # Decisions on one row: a button on its page (and in its list row) --------------------------------

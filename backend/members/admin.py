@@ -407,13 +407,34 @@ class ServiceProjectAdmin(ReadOnlyMixin, ScopedAdmin):
     readonly_fields = fields
 
 
+# What an entry's `source` ("activity:12", "record:5:11") means, for the secretary reading the ledger.
+POINTS_SOURCES = {
+    "activity": "活动 #{0}",
+    "demand": "群众需求 #{0}",
+    "record": "志愿服务记录 #{0} 第{1}小时",
+    "correction": "人工更正",
+}
+
+
+def points_source_label(source: str) -> str:
+    kind, _sep, rest = source.partition(":")
+    template = POINTS_SOURCES.get(kind)
+    if template is None:
+        return source
+    parts = rest.split(":")
+    try:
+        return template.format(*parts)
+    except IndexError:
+        return source
+
+
 @admin.register(PointsRule)
 class PointsRuleAdmin(ScopedAdmin):
     """Street admins tune their street's rules (a rule with a global rule's code overrides it there);
     the global defaults are the superusers'."""
 
     scope_paths = {"street": "street"}
-    list_display = ["code", "name", "points", "yearly_cap", "is_active", "street", "updated_at"]
+    list_display = ["name", "points", "yearly_cap", "is_active", "street", "code", "updated_at"]
     list_filter = ["is_active", "street"]
     search_fields = ["code", "name"]
     fields = ["street", "code", "name", "points", "yearly_cap", "is_active"]
@@ -451,15 +472,27 @@ class PointsRuleAdmin(ScopedAdmin):
 @admin.register(PointsEntry)
 class PointsEntryAdmin(ReadOnlyMixin, ScopedAdmin):
     ledger_export = True
-    list_display = ["user", "kind", "rule_code", "source", "points", "requested_points", "year", "created_at"]
-    list_filter = ["kind", "year", "rule_code"]
+    list_display = ["user", "kind", "rule_name", "source_label", "points", "requested_points", "year", "created_at"]
+    list_filter = ["kind", "year", "rule"]
     search_fields = ["user__real_name", "source"]
     fields = [*list_display, "reason", "created_by"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         members = selectors.members_for(request.user).values("user_id")
-        return admin.ModelAdmin.get_queryset(self, request).filter(user_id__in=members).select_related("user")
+        return (
+            admin.ModelAdmin.get_queryset(self, request)
+            .filter(user_id__in=members)
+            .select_related("user", "rule", "created_by")
+        )
+
+    @admin.display(description="规则", ordering="rule__name")
+    def rule_name(self, obj: PointsEntry) -> str:
+        return obj.rule.name if obj.rule is not None else (obj.rule_code or "-")
+
+    @admin.display(description="来源", ordering="source")
+    def source_label(self, obj: PointsEntry) -> str:
+        return points_source_label(obj.source)
 
 
 @admin.register(PrivacyConsent)

@@ -12,7 +12,7 @@ from unfold.enums import ActionVariant
 
 from backend.accounts.audit import record_access
 from backend.communities.models import Community
-from backend.core.console import ScopedAdmin, action_form_page, decision, decision_page
+from backend.core.console import ScopedAdmin, action_form_page, decision, decision_page, problem_column
 from backend.core.errors import DomainError
 from backend.core.scoping import limit_choices
 
@@ -242,8 +242,8 @@ class ServiceRecordAdmin(ScopedAdmin):
         "hours",
         "source",
         "status",
-        "overlap_flag",
-        "over_cap_flag",
+        "overlap",
+        "over_cap",
     ]
     list_filter = ["status", "source", "overlap_flag", "over_cap_flag", "community"]
     search_fields = ["content", "volunteer__real_name", "volunteer__volunteer_number"]
@@ -274,6 +274,8 @@ class ServiceRecordAdmin(ScopedAdmin):
     readonly_fields = fields
     inlines = [CorrectionInline]
     actions = ["approve", "approve_flagged", "reject", "correct"]
+    overlap = problem_column("overlap_flag", description="时段重叠", problem="时段重叠, 需复核")
+    over_cap = problem_column("over_cap_flag", description="超时长", problem="超过单日上限, 需复核")
     actions_detail = ["approve_one", "reject_one"]
     actions_row = ["approve_one", "reject_one"]
 
