@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from backend.accounts.scoping import get_scope
+from backend.brands.models import Brand
+from backend.brands.selectors import staff_brands
 from backend.core.console import ScopedAdmin, decision, decision_page
 from backend.core.errors import DomainError
 
@@ -126,6 +128,12 @@ class ActivityAdmin(ScopedAdmin):
     ]
     actions = ["publish", "cancel"]
     actions_detail = ["publish_one"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only brands of the user's own communities are offered (another's was listed, then refused).
+        if db_field.name == "brand":
+            kwargs["queryset"] = staff_brands(request.user).exclude(status=Brand.Status.RETIRED)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @decision(description="发布", applies=lambda obj: obj.status == Activity.Status.DRAFT, icon="campaign")
     def publish_one(self, request, object_id):

@@ -9,6 +9,7 @@ console app above them all, `backend/console/`. docs/console.md describes the wh
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import wraps
 from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -190,6 +191,26 @@ def action_form_page(
     return TemplateResponse(request, "console/action_form.html", context)
 
 
+def not_found(request: HttpRequest) -> TemplateResponse:
+    """The console's own "not found" page: a row outside the user's scope answers as a missing one,
+    inside the console's frame, never Django's DEBUG page."""
+    context = {**admin.site.each_context(request), "title": "未找到"}
+    return TemplateResponse(request, "console/not_found.html", context, status=404)
+
+
+def console_view(view):
+    """A console page whose Http404 (another community's activity, say) is the console's 404 page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return not_found(request)
+
+    return wrapped
+
+
 # Columns ------------------------------------------------------------------------------------------
 
 
@@ -260,7 +281,7 @@ def decision_page(
     """
     obj = modeladmin.get_object(request, admin.utils.unquote(object_id))
     if obj is None:
-        raise Http404
+        return not_found(request)
     opts = modeladmin.model._meta
     back = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
     form_kwargs = form_kwargs or {}

@@ -88,3 +88,24 @@ def test_a_new_plan_is_named_with_its_version(client, places):
     )
     page = response.content.decode()
     assert "第1版" in page and "第None版" not in page
+
+
+def test_another_communitys_check_in_screen_is_the_consoles_404_even_with_debug(client, places, settings):
+    from tests.activities.factories import ActivityFactory
+
+    settings.DEBUG = True
+    activity = ActivityFactory(community=places.home)
+    client.force_login(places.neighbour_secretary)
+    response = client.get(reverse("console-checkin-screen", args=[activity.pk]))
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert 'id="not-found"' in page and "未找到该页面或记录" in page
+    assert "technical_404" not in page and "Using the URLconf" not in page
+
+
+def test_the_activity_form_offers_only_the_users_own_brands(client, places):
+    own = BrandFactory(community=places.home, active=True, name="东湖红管家")
+    BrandFactory(community=places.neighbour, active=True, name="邻居品牌")
+    client.force_login(places.secretary)
+    form = client.get(reverse("admin:activities_activity_add")).context["adminform"].form
+    assert list(form.fields["brand"].queryset) == [own]
