@@ -130,6 +130,8 @@ class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     ledger_export = True
     audit_what = "party_member"
     list_display = ["real_name", "masked_phone", "organization", "status", "id_number_masked", "joined_on", "employer"]
+    # The export is the secretary's call list: the full phone (each export is in the audit log).
+    export_fields = ["real_name", "phone", "organization", "status", "id_number_masked", "joined_on", "employer"]
     list_filter = ["status"]
     search_fields = ["real_name", "employer", "organization__name"]
     fields = [
