@@ -7,6 +7,7 @@ from backend.core.console import console_view
 
 from .checkin import checkin_counts, checkin_index, checkin_screen, socket_token
 from .imports.views import import_index, import_view
+from .street import street_view
 
 site = admin.site
 
@@ -19,6 +20,7 @@ urlpatterns = [
         name="console-checkin-counts",
     ),
     path("socket-token/", site.admin_view(console_view(socket_token)), name="console-socket-token"),
+    path("street/", site.admin_view(console_view(street_view)), name="console-street"),
     path("import/", site.admin_view(console_view(import_index)), name="console-import-index"),
     path("import/<slug:kind>/", site.admin_view(console_view(import_view)), name="console-import"),
 ]
