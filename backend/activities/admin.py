@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from backend.accounts.scoping import get_scope
 from backend.brands.models import Brand
 from backend.brands.selectors import staff_brands
-from backend.core.console import ScopedAdmin, decision, decision_page
+from backend.core.console import ScopedAdmin, decision
 from backend.core.errors import DomainError
 
 from . import services
@@ -135,18 +135,16 @@ class ActivityAdmin(ScopedAdmin):
             kwargs["queryset"] = staff_brands(request.user).exclude(status=Brand.Status.RETIRED)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @decision(description="发布", applies=lambda obj: obj.status == Activity.Status.DRAFT, icon="campaign")
-    def publish_one(self, request, object_id):
-        return decision_page(
-            self,
-            request,
-            object_id,
-            run=lambda obj, data: services.publish_activity(activity=obj, by=request.user),
-            title="发布活动",
-            intro="发布后活动对面向对象可见, 并发出活动通知:",
-            submit_label="发布",
-            done="活动已发布",
-        )
+    publish_one = decision(
+        "publish_one",
+        description="发布",
+        icon="campaign",
+        applies=lambda obj: obj.status == Activity.Status.DRAFT,
+        run=lambda obj, data, user: services.publish_activity(activity=obj, by=user),
+        title="发布活动",
+        intro="发布后活动对面向对象可见, 并发出活动通知:",
+        done="活动已发布",
+    )
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

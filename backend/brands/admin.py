@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from unfold.enums import ActionVariant
 
-from backend.core.console import ScopedAdmin, action_form_page, decision, decision_page
+from backend.core.console import ScopedAdmin, action_form_page, decision
 from backend.core.errors import DomainError
 from backend.core.scoping import get_scope
 
@@ -186,38 +185,29 @@ class BrandPlanAdmin(ScopedAdmin):
         scope = get_scope(request.user)
         return scope.is_superuser or bool(scope.street_ids)
 
-    @decision(description="审核通过", applies=lambda obj: obj.status == BrandPlan.Status.SUBMITTED, icon="check")
-    def approve_one(self, request, object_id):
-        return decision_page(
-            self,
-            request,
-            object_id,
-            run=lambda plan, data: services.approve_plan(actor=request.user, plan=plan),
-            title="审核通过方案",
-            intro="通过后方案成为该品牌本年度的执行方案:",
-            submit_label="通过",
-            done="已通过方案",
-        )
-
-    @decision(
-        description="退回修改",
+    approve_one = decision(
+        "approve_one",
+        description="审核通过",
         applies=lambda obj: obj.status == BrandPlan.Status.SUBMITTED,
-        variant=ActionVariant.DANGER,
-        icon="undo",
+        run=lambda plan, data, user: services.approve_plan(actor=user, plan=plan),
+        title="审核通过方案",
+        intro="通过后方案成为该品牌本年度的执行方案:",
+        submit_label="通过",
+        done="已通过方案",
     )
-    def return_one(self, request, object_id):
-        return decision_page(
-            self,
-            request,
-            object_id,
-            run=lambda plan, data: services.return_plan(actor=request.user, plan=plan, comments=data["comments"]),
-            form_class=ReturnForm,
-            title="退回方案",
-            intro="社区按修改意见编写新版本后重新提交:",
-            submit_label="退回",
-            done="已退回方案",
-            danger=True,
-        )
+    return_one = decision(
+        "return_one",
+        description="退回修改",
+        reject=True,
+        icon="undo",
+        applies=lambda obj: obj.status == BrandPlan.Status.SUBMITTED,
+        run=lambda plan, data, user: services.return_plan(actor=user, plan=plan, comments=data["comments"]),
+        form_class=ReturnForm,
+        title="退回方案",
+        intro="社区按修改意见编写新版本后重新提交:",
+        submit_label="退回",
+        done="已退回方案",
+    )
 
     def get_fields(self, request, obj=None):
         return ["brand", "content", *self.readonly_fields] if obj is not None else ["brand", "content"]

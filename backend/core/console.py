@@ -8,7 +8,7 @@ console app above them all, `backend/console/`. docs/console.md describes the wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from io import BytesIO
 from typing import Any
@@ -239,24 +239,53 @@ class ReasonForm(forms.Form):
 
 
 def decision(
+    name: str,
     *,
     description: str,
-    applies: Any = None,
-    variant: ActionVariant = ActionVariant.PRIMARY,
+    run: Callable[[Any, dict[str, Any], Any], Any],
+    title: str,
+    intro: str,
+    done: str,
+    submit_label: str = "",
+    applies: Callable[[Any], bool] | None = None,
+    reject: bool = False,
     icon: str | None = None,
+    form_class: type[forms.Form] | None = None,
+    form_kwargs: Callable[[HttpRequest], dict[str, Any]] | None = None,
 ):
-    """An unfold detail/row action for one decision on one row.
+    """One decision on one row, declared once: the unfold detail/row button (permission "decide")
+    and the page it opens. `name` is the attribute it is assigned to (unfold finds it by name);
+    `run(obj, cleaned_data, user)` calls the service. A `reject` asks for a reason by default and
+    is drawn as a danger button.
 
     `applies(obj)` says when the button shows on the row's page (a pending registration, a draft
-    activity); the view itself does not trust it: the service decides, as for the API.
+    activity); the page itself does not trust it: the service decides, as for the API.
     """
 
-    def wrap(func):
-        wrapped = unfold_action(description=description, permissions=["decide"], variant=variant, icon=icon)(func)
-        wrapped.applies = applies
-        return wrapped
+    def view(self, request, object_id):
+        return decision_page(
+            self,
+            request,
+            object_id,
+            run=lambda obj, data: run(obj, data, request.user),
+            title=title,
+            intro=intro,
+            submit_label=submit_label or description,
+            done=done,
+            form_class=form_class or (ReasonForm if reject else ConfirmForm),
+            form_kwargs=form_kwargs(request) if form_kwargs else None,
+            danger=reject,
+        )
 
-    return wrap
+    view.__name__ = view.__qualname__ = name
+    action = unfold_action(
+        description=description,
+        permissions=["decide"],
+        variant=ActionVariant.DANGER if reject else ActionVariant.PRIMARY,
+        icon=icon or ("close" if reject else "check"),
+    )(view)
+    action.applies = applies
+    return action
 
 
 def decision_page(

@@ -11,11 +11,10 @@ from functools import partial
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
-from unfold.enums import ActionVariant
 
 from backend.accounts.audit import record_access, record_accesses
 from backend.accounts.models import PersonalDataAccess
-from backend.core.console import ReasonForm, ScopedAdmin, action_form_page, decision, decision_page
+from backend.core.console import ReasonForm, ScopedAdmin, action_form_page, decision
 from backend.core.errors import DomainError
 from backend.core.scoping import get_scope, scope_q
 
@@ -98,6 +97,37 @@ def _run(modeladmin, request, queryset, service, done: str) -> None:
             modeladmin.message_user(request, f"{row}: {exc.detail}", messages.WARNING)
     if ok:
         modeladmin.message_user(request, done % {"n": ok}, messages.SUCCESS)
+
+
+def _pending(registration) -> bool:
+    # Member and unit registrations share their statuses.
+    return registration.status == MemberRegistration.Status.PENDING
+
+
+def _registration_decisions(*, approve, reject, what: str, approved: str, rejected: str):
+    """The 通过 / 驳回 buttons of a registration's page (member or unit), through its services."""
+    return (
+        decision(
+            "approve_one",
+            description="通过",
+            applies=_pending,
+            run=lambda obj, data, user: approve(registration=obj, by=user),
+            title=f"通过{what}",
+            intro=approved,
+            done=f"已通过{what}",
+        ),
+        decision(
+            "reject_one",
+            description="驳回",
+            reject=True,
+            applies=_pending,
+            run=lambda obj, data, user: reject(registration=obj, by=user, reason=data["reason"]),
+            form_class=RejectForm,
+            title=f"驳回{what}",
+            intro=rejected,
+            done=f"已驳回{what}",
+        ),
+    )
 
 
 class RejectForm(ReasonForm):
@@ -217,40 +247,13 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     def member_employer(self, obj):
         return obj.member.employer or "-"
 
-    @decision(description="通过", applies=lambda obj: obj.status == MemberRegistration.Status.PENDING, icon="check")
-    def approve_one(self, request, object_id):
-        return decision_page(
-            self,
-            request,
-            object_id,
-            run=lambda obj, data: services.approve_registration(registration=obj, by=request.user),
-            title="通过报到",
-            intro="通过后该党员即在本社区报到:",
-            submit_label="通过",
-            done="已通过报到",
-        )
-
-    @decision(
-        description="驳回",
-        applies=lambda obj: obj.status == MemberRegistration.Status.PENDING,
-        variant=ActionVariant.DANGER,
-        icon="close",
+    approve_one, reject_one = _registration_decisions(
+        approve=services.approve_registration,
+        reject=services.reject_registration,
+        what="报到",
+        approved="通过后该党员即在本社区报到:",
+        rejected="驳回原因会告知申请人:",
     )
-    def reject_one(self, request, object_id):
-        return decision_page(
-            self,
-            request,
-            object_id,
-            run=lambda obj, data: services.reject_registration(
-                registration=obj, by=request.user, reason=data["reason"]
-            ),
-            form_class=RejectForm,
-            title="驳回报到",
-            intro="驳回原因会告知申请人:",
-            submit_label="驳回",
-            done="已驳回报到",
-            danger=True,
-        )
 
     @admin.action(description="通过所选报到")
     def approve(self, request, queryset):
@@ -292,40 +295,13 @@ class UnitRegistrationAdmin(ReadOnlyMixin, ScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("organization", "community")
 
-    @decision(description="通过", applies=lambda obj: obj.status == UnitRegistration.Status.PENDING, icon="check")
-    def approve_one(self, request, object_id):
-        return decision_page(
-            self,
-            request,
-            object_id,
-            run=lambda obj, data: services.approve_unit_registration(registration=obj, by=request.user),
-            title="通过单位报到",
-            intro="通过后申请人成为该单位在本社区的联络员:",
-            submit_label="通过",
-            done="已通过单位报到",
-        )
-
-    @decision(
-        description="驳回",
-        applies=lambda obj: obj.status == UnitRegistration.Status.PENDING,
-        variant=ActionVariant.DANGER,
-        icon="close",
+    approve_one, reject_one = _registration_decisions(
+        approve=services.approve_unit_registration,
+        reject=services.reject_unit_registration,
+        what="单位报到",
+        approved="通过后申请人成为该单位在本社区的联络员:",
+        rejected="驳回原因会告知申请单位:",
     )
-    def reject_one(self, request, object_id):
-        return decision_page(
-            self,
-            request,
-            object_id,
-            run=lambda obj, data: services.reject_unit_registration(
-                registration=obj, by=request.user, reason=data["reason"]
-            ),
-            form_class=RejectForm,
-            title="驳回单位报到",
-            intro="驳回原因会告知申请单位:",
-            submit_label="驳回",
-            done="已驳回单位报到",
-            danger=True,
-        )
 
     @admin.action(description="通过所选单位报到(申请人成为单位联络员)")
     def approve(self, request, queryset):

@@ -8,11 +8,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
-from unfold.enums import ActionVariant
 
 from backend.accounts.audit import record_access
 from backend.communities.models import Community
-from backend.core.console import ScopedAdmin, action_form_page, decision, decision_page, problem_column
+from backend.core.console import ScopedAdmin, action_form_page, decision, problem_column
 from backend.core.errors import DomainError
 from backend.core.scoping import limit_choices
 
@@ -109,20 +108,18 @@ class VolunteerAdmin(ScopedAdmin):
     actions = ["issue_certificate"]
     actions_detail = ["issue_one"]
 
-    @decision(description="出具志愿服务证明", icon="workspace_premium")
-    def issue_one(self, request, object_id):
-        return decision_page(
-            self,
-            request,
-            object_id,
-            run=lambda volunteer, data: _issue(volunteer, request.user, data),
-            form_class=IssueForm,
-            form_kwargs={"user": request.user},
-            title="出具志愿服务证明",
-            intro="按所选期间内本社区审核通过的服务时长出具证明:",
-            submit_label="出具",
-            done="已出具志愿服务证明",
-        )
+    issue_one = decision(
+        "issue_one",
+        description="出具志愿服务证明",
+        icon="workspace_premium",
+        run=lambda volunteer, data, user: _issue(volunteer, user, data),
+        form_class=IssueForm,
+        form_kwargs=lambda request: {"user": request.user},
+        title="出具志愿服务证明",
+        intro="按所选期间内本社区审核通过的服务时长出具证明:",
+        submit_label="出具",
+        done="已出具志愿服务证明",
+    )
 
     def get_queryset(self, request):
         return (
@@ -279,43 +276,31 @@ class ServiceRecordAdmin(ScopedAdmin):
     actions_detail = ["approve_one", "reject_one"]
     actions_row = ["approve_one", "reject_one"]
 
-    @decision(description="审核通过", applies=lambda obj: obj.status == ServiceRecord.Status.PENDING, icon="check")
-    def approve_one(self, request, object_id):
-        # On its own page the secretary has read the record: a flagged one (overlap, over the cap)
-        # is approved as reviewed, which the page says before she confirms.
-        return decision_page(
-            self,
-            request,
-            object_id,
-            run=lambda record, data: services.approve_record(
-                record=record, by=request.user, confirm_flags=data.get("confirm_flags", False)
-            ),
-            form_class=ApproveRecordForm,
-            title="审核通过服务记录",
-            intro="通过后计入志愿者的服务时长; 标记为需复核(时段重叠或超时长)的记录须勾选已复核:",
-            submit_label="通过",
-            done="已通过服务记录",
-        )
-
-    @decision(
-        description="驳回",
+    # On its own page the secretary has read the record: a flagged one (overlap, over the cap) is
+    # approved once she ticks it as reviewed.
+    approve_one = decision(
+        "approve_one",
+        description="审核通过",
         applies=lambda obj: obj.status == ServiceRecord.Status.PENDING,
-        variant=ActionVariant.DANGER,
-        icon="close",
+        run=lambda record, data, user: services.approve_record(
+            record=record, by=user, confirm_flags=data.get("confirm_flags", False)
+        ),
+        form_class=ApproveRecordForm,
+        title="审核通过服务记录",
+        intro="通过后计入志愿者的服务时长; 标记为需复核(时段重叠或超时长)的记录须勾选已复核:",
+        submit_label="通过",
+        done="已通过服务记录",
     )
-    def reject_one(self, request, object_id):
-        return decision_page(
-            self,
-            request,
-            object_id,
-            run=lambda record, data: services.reject_record(record=record, by=request.user, reason=data["reason"]),
-            form_class=ReasonForm,
-            title="驳回服务记录",
-            intro="驳回后不计入服务时长, 原因会告知志愿者:",
-            submit_label="驳回",
-            done="已驳回服务记录",
-            danger=True,
-        )
+    reject_one = decision(
+        "reject_one",
+        description="驳回",
+        reject=True,
+        applies=lambda obj: obj.status == ServiceRecord.Status.PENDING,
+        run=lambda record, data, user: services.reject_record(record=record, by=user, reason=data["reason"]),
+        title="驳回服务记录",
+        intro="驳回后不计入服务时长, 原因会告知志愿者:",
+        done="已驳回服务记录",
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("volunteer", "community")
