@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: run test test-services test-browser test-security test-security-full test-client client-types lint bench venv migrate seed clean
+.PHONY: messages run test test-services test-browser test-security test-security-full test-client client-types lint bench venv migrate seed clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The console's Chinese catalog: the .mo is committed; rebuild it after editing the .po.
+messages:
+	msgfmt --check-format -o backend/locale/zh_Hans/LC_MESSAGES/django.mo backend/locale/zh_Hans/LC_MESSAGES/django.po
 
 run: venv
 	HOST=$(HOST) PORT=$(PORT) ./scripts/run.sh

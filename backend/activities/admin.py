@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from backend.accounts.scoping import get_scope
-from backend.core.console import ScopedAdmin, form_error_from
+from backend.brands.models import Brand
+from backend.brands.selectors import staff_brands
+from backend.core.console import ScopedAdmin, decision, form_error_from
 from backend.core.errors import DomainError
 from backend.core.map_picker import map_picker_field
 
@@ -149,19 +150,30 @@ class ActivityAdmin(ScopedAdmin):
         "ledger_link",
     ]
     actions = ["publish", "cancel"]
+    actions_detail = ["publish_one"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only brands of the user's own communities are offered (another's was listed, then refused).
+        if db_field.name == "brand":
+            kwargs["queryset"] = staff_brands(request.user).exclude(status=Brand.Status.RETIRED)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    publish_one = decision(
+        "publish_one",
+        description="发布",
+        icon="campaign",
+        applies=lambda obj: obj.status == Activity.Status.DRAFT,
+        run=lambda obj, data, user: services.publish_activity(activity=obj, by=user),
+        title="发布活动",
+        intro="发布后活动对面向对象可见, 并发出活动通知:",
+        done="活动已发布",
+    )
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             fields.append("community")
         return fields
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        # Brands and places of the communities in scope only: another community's would be refused on save.
-        if db_field.name == "brand" and field is not None and not get_scope(request.user).is_superuser:
-            field.queryset = field.queryset.filter(community_id__in=get_scope(request.user).community_ids)
-        return field
 
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS if name in form.cleaned_data}

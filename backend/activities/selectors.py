@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from backend.accounts.models import User
+from backend.accounts.models import User, mask_phone
 from backend.accounts.scoping import can_act_on_community, get_scope, scope_q
 from backend.accounts.selectors import rows
 from backend.communities.models import PartyOrganization
@@ -343,7 +343,7 @@ class Attendance(TextChoices):
 class LedgerRow:
     user_id: int
     real_name: str
-    phone: str | None  # masked
+    phone: str | None  # masked, unless the ledger was asked for full phones (the staff's export)
     enrollment: str | None = None
     expected: bool = False
     checked_in_at: datetime | None = None
@@ -378,10 +378,12 @@ def expected_user_ids(activity: Activity) -> set[int]:
     return expected
 
 
-def attendance_ledger(activity: Activity, *, now: datetime | None = None) -> Ledger:
+def attendance_ledger(activity: Activity, *, now: datetime | None = None, full_phones: bool = False) -> Ledger:
     """台账: everyone enrolled, waiting, expected, checked in or asking for leave, with how they stand.
 
-    A fixed number of queries whatever the number of people.
+    A fixed number of queries whatever the number of people. The phone is the account's, else the
+    one the member gave when registering (an account from WeChat alone has none); `full_phones`
+    is for the staff's audited export, from which they call people.
     """
     now = now or timezone.now()
     closed = now >= activity.ends_at or activity.status == Status.FINISHED
@@ -420,10 +422,12 @@ def attendance_ledger(activity: Activity, *, now: datetime | None = None) -> Led
         entry = row(user_id, (3, user_id))
         entry.leave = status
         entry.leave_reason = reason
+    member_phones = dict(PartyMember.objects.filter(user_id__in=list(rows)).values_list("user_id", "phone"))
     for user in User.objects.filter(pk__in=list(rows)).only("id", "real_name", "phone", "nickname"):
         entry = rows[user.pk]
         entry.real_name = user.real_name or user.nickname or f"用户{user.pk}"
-        entry.phone = user.masked_phone
+        phone = user.phone or member_phones.get(user.pk) or None
+        entry.phone = phone if full_phones else mask_phone(phone)
 
     counts = dict.fromkeys(("enrolled", "waitlisted", "checked_in", "checked_out", "on_leave", "absent"), 0)
     for entry in rows.values():

@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from backend.accounts.audit import record_access
 from backend.accounts.models import Role, User, mask_phone
 from backend.communities.models import Community, Estate
-from backend.core.console import ScopedAdmin
+from backend.core.console import ScopedAdmin, problem_column
 from backend.core.errors import DomainError
 from backend.core.moderation import REVIEW_FIELD, with_review
 from backend.core.scoping import limit_choices, scope_q
@@ -137,11 +137,13 @@ class AppealAdmin(ScopedAdmin):
         "submitted_at",
         "respond_due_at",
         "resolve_due_at",
-        "respond_overdue",
-        "resolve_overdue",
+        "respond_late",
+        "resolve_late",
         "assignee",
         "content_flag",
     ]
+    respond_late = problem_column("respond_overdue", description="响应超时", problem="响应超时")
+    resolve_late = problem_column("resolve_overdue", description="办结超时", problem="办结超时")
     list_filter = ["status", "category", "urgency", "source", "respond_overdue", "resolve_overdue", "community"]
     search_fields = ["content", "place", "ticket_number", "contact_name"]
     date_hierarchy = "submitted_at"

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
 
-from backend.core.console import ScopedAdmin
+from backend.core.console import ScopedAdmin, action_form_page, decision
 from backend.core.errors import DomainError
 from backend.core.scoping import get_scope
 
@@ -178,6 +177,37 @@ class BrandPlanAdmin(ScopedAdmin):
         "created_at",
     ]
     actions = ["submit", "approve", "return_plans"]
+    actions_detail = ["approve_one", "return_one"]
+    actions_row = ["approve_one", "return_one"]
+
+    def has_decide_permission(self, request, obj=None):
+        # Reviewing is the street's: community staff do not see the buttons.
+        scope = get_scope(request.user)
+        return scope.is_superuser or bool(scope.street_ids)
+
+    approve_one = decision(
+        "approve_one",
+        description="审核通过",
+        applies=lambda obj: obj.status == BrandPlan.Status.SUBMITTED,
+        run=lambda plan, data, user: services.approve_plan(actor=user, plan=plan),
+        title="审核通过方案",
+        intro="通过后方案成为该品牌本年度的执行方案:",
+        submit_label="通过",
+        done="已通过方案",
+    )
+    return_one = decision(
+        "return_one",
+        description="退回修改",
+        reject=True,
+        icon="undo",
+        applies=lambda obj: obj.status == BrandPlan.Status.SUBMITTED,
+        run=lambda plan, data, user: services.return_plan(actor=user, plan=plan, comments=data["comments"]),
+        form_class=ReturnForm,
+        title="退回方案",
+        intro="社区按修改意见编写新版本后重新提交:",
+        submit_label="退回",
+        done="已退回方案",
+    )
 
     def get_fields(self, request, obj=None):
         return ["brand", "content", *self.readonly_fields] if obj is not None else ["brand", "content"]
@@ -213,8 +243,11 @@ class BrandPlanAdmin(ScopedAdmin):
             plan = services.create_plan(
                 actor=request.user, brand=form.cleaned_data["brand"], content=form.cleaned_data["content"]
             )
+        # The service numbers the version: the saved row, not the form's, is what the
+        # "added" message and the history name (it read "第None版" before).
         obj.pk = plan.pk
         obj._state.adding = False
+        obj.refresh_from_db()
 
     @admin.display(description="附件")
     def attachments_list(self, obj: BrandPlan) -> str:
@@ -261,15 +294,16 @@ class BrandPlanAdmin(ScopedAdmin):
                 return None
         else:
             form = ReturnForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "退回方案",
-            "opts": self.model._meta,
-            "plans": queryset,
-            "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/brands/brandplan/return_plans.html", context)
+        return action_form_page(
+            self,
+            request,
+            queryset,
+            form=form,
+            title="退回方案",
+            intro="以下方案将退回社区修改, 社区修改后以新版本重新提交:",
+            action_name="return_plans",
+            submit_label="退回",
+        )
 
 
 # Deadlines and honours: the street's records ------------------------------------------------------

@@ -19,7 +19,7 @@ from backend.activities import services as activity_services
 from backend.activities.models import Activity, CheckIn, Enrollment
 from backend.core.errors import DomainError
 
-from .checkin import _manageable, in_console_frame
+from .checkin import _manageable
 from .pages import _page, _staff_only
 
 FIGURES = (("expected", "应到"), ("checked_in", "实到"), ("on_leave", "请假"), ("absent", "缺席"))
@@ -56,7 +56,6 @@ class ManualAttendanceForm(forms.Form):
         )
 
 
-@in_console_frame
 def attendance_page(request: HttpRequest, activity_id: int) -> HttpResponse:
     _staff_only(request)
     activity = _manageable(request, activity_id)
@@ -82,7 +81,6 @@ def _render(request: HttpRequest, activity: Activity, form: ManualAttendanceForm
 
 
 @require_POST
-@in_console_frame
 def record_attendance(request: HttpRequest, activity_id: int) -> HttpResponse:
     _staff_only(request)
     activity = _manageable(request, activity_id)

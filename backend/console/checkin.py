@@ -5,7 +5,6 @@ count needs.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from datetime import timedelta
 from typing import Any
 
@@ -46,25 +45,6 @@ def _manageable(request: HttpRequest, activity_id: int) -> Activity:
     return activity
 
 
-def in_console_frame(view):
-    """An activity outside scope (or gone) answers a console page saying so, with status 404.
-
-    Django's own 404 page is the yellow technical page under DEBUG (as with `make run`) and an
-    English one without; a secretary following an old link should see neither.
-    """
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            response = _page(request, "console/not_found.html", "未找到")
-            response.status_code = 404
-            return response
-
-    return wrapped
-
-
 def checkin_index(request: HttpRequest) -> HttpResponse:
     """Published activities in scope, nearest first: the way to their check-in screens."""
     _staff_only(request)
@@ -91,7 +71,6 @@ def _code_json(code: activity_services.CheckinCode) -> dict[str, Any]:
 
 
 @never_cache
-@in_console_frame
 def checkin_screen(request: HttpRequest, activity_id: int) -> HttpResponse:
     """The rotating QR code full-screen for a projector or a staff phone, with the live count."""
     _staff_only(request)

@@ -25,6 +25,7 @@ from backend.reports import selectors as report_selectors
 from backend.reports.selectors import DeadlineStatus
 
 from .pages import _local_moment
+from .workbench import workbench_context
 
 site = admin.site
 
@@ -241,6 +242,10 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
 
 
 def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
-    """Unfold's DASHBOARD_CALLBACK: the console's first page is the dashboard of the user's scope."""
+    """Unfold's DASHBOARD_CALLBACK: the console's first page is the 工作台: what waits for the user,
+    then the figures of their scope."""
+    scope = get_scope(request.user)
+    if scope.is_staff:
+        context["workbench"] = workbench_context(request, reviewer=scope.is_superuser or bool(scope.street_ids))
     context.update(dashboard_context(request))
     return context

@@ -23,6 +23,7 @@ class Entry:
     model: str = ""  # "app_label.model": the changelist, shown when the user may view it
     url_name: str = ""  # or a console page by URL name, shown to staff
     staff_only: bool = True
+    street_only: bool = False  # a street's page: shown to street admins (and superusers)
 
 
 SIDEBAR: list[tuple[str, list[Entry]]] = [
@@ -105,6 +106,7 @@ SIDEBAR: list[tuple[str, list[Entry]]] = [
         "报表",
         [
             Entry("数据看板", "monitoring", url_name="admin:index", staff_only=False),
+            Entry("街道对比", "compare", url_name="console-street", street_only=True),
             Entry("双报告", "summarize", "reports.feedbackreport"),
             Entry("Excel 导入", "upload_file", url_name="console-import-index"),
         ],
@@ -154,7 +156,8 @@ def sidebar_navigation(request: HttpRequest) -> list[dict[str, Any]]:
     site = admin.site
     if not site.has_permission(request):
         return []
-    is_staff = get_scope(request.user).is_staff
+    scope = get_scope(request.user)
+    is_staff = scope.is_staff
     groups = []
     for title, entries in SIDEBAR:
         items = []
@@ -166,6 +169,8 @@ def sidebar_navigation(request: HttpRequest) -> list[dict[str, Any]]:
                 link = _changelist(model)
             else:
                 if entry.staff_only and not is_staff:
+                    continue
+                if entry.street_only and not (scope.is_superuser or scope.street_ids):
                     continue
                 link = reverse(entry.url_name)
             if link:

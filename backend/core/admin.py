@@ -65,6 +65,30 @@ class DecisionForm(forms.Form):
     )
 
 
+# What `ContentCheck.reason` and WeChat's verdict say, for staff (the codes stay in the database).
+CHECK_REASONS = {
+    "wechat": "微信检测结果",
+    "staff": "工作人员复核",
+    "no_openid": "作者未绑定微信, 无法检测",
+    "openid_unusable": "作者的微信身份不可用, 无法检测",
+    "no_public_url": "图片无公开地址, 无法检测",
+    "wechat_unavailable": "微信检测服务暂不可用",
+}
+WECHAT_SUGGESTIONS = {"pass": "通过", "review": "疑似", "risky": "违规"}
+WECHAT_LABELS = {
+    100: "正常",
+    10001: "广告",
+    20001: "时政",
+    20002: "色情",
+    20003: "辱骂",
+    20006: "违法犯罪",
+    20008: "欺诈",
+    20012: "低俗",
+    20013: "版权",
+    21000: "其他",
+}
+
+
 @admin.register(ContentCheck)
 class ContentCheckAdmin(ScopedAdmin):
     """内容审核: what WeChat could not decide alone waits here for staff in scope (never the author)."""
@@ -72,7 +96,7 @@ class ContentCheckAdmin(ScopedAdmin):
     scope_paths = {"community": "community_id"}
     staff_can_add = False
     staff_can_edit = False
-    list_display = ["object_label", "field", "kind", "status", "reason", "wechat_label", "author", "created_at"]
+    list_display = ["object_label", "field", "kind", "status", "reason_label", "wechat_label", "author", "created_at"]
     list_filter = ["status", "kind", "holds", "target"]
     list_select_related = ["author", "upload"]
     date_hierarchy = "created_at"
@@ -83,9 +107,8 @@ class ContentCheckAdmin(ScopedAdmin):
         "kind",
         "holds",
         "status",
-        "reason",
-        "suggest",
-        "label",
+        "reason_label",
+        "wechat_label",
         "author",
         "attempts",
         "sent_at",
@@ -121,7 +144,14 @@ class ContentCheckAdmin(ScopedAdmin):
 
     @admin.display(description="微信标签")
     def wechat_label(self, obj: ContentCheck) -> str:
-        return f"{obj.suggest} {obj.label}" if obj.suggest else "-"
+        if not obj.suggest:
+            return "-"
+        label = WECHAT_LABELS.get(obj.label, f"类别 {obj.label}") if obj.label is not None else ""
+        return f"{WECHAT_SUGGESTIONS.get(obj.suggest, obj.suggest)} {label}".strip()
+
+    @admin.display(description="说明", ordering="reason")
+    def reason_label(self, obj: ContentCheck) -> str:
+        return CHECK_REASONS.get(obj.reason, obj.reason) or "-"
 
     @admin.display(description="检测内容")
     def content(self, obj: ContentCheck) -> str:

@@ -8,27 +8,32 @@ console app above them all, `backend/console/`. docs/console.md describes the wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import wraps
 from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import display_for_field, display_for_value, get_fields_from_path, label_for_field
 from django.contrib.admin.utils import lookup_field as admin_lookup_field
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.forms import AuthenticationForm as BaseAuthenticationForm
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_str
-from django.utils.html import strip_tags
+from django.utils.html import format_html, strip_tags
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from unfold import widgets as unfold_widgets
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
+from unfold.decorators import action as unfold_action
+from unfold.enums import ActionVariant
 from unfold.forms import ActionForm as UnfoldActionForm
 from unfold.forms import AuthenticationForm as UnfoldAuthenticationForm
 from unfold.sites import UnfoldAdminSite
@@ -128,6 +133,38 @@ def ledger_workbook(model_admin: admin.ModelAdmin, request: HttpRequest, objects
     return out.getvalue()
 
 
+# Forms the console asks (reasons, comments, a certificate's details) -----------------------------
+
+# A plain Django widget renders bare in unfold's theme (an input with no border, a button like text):
+# each is swapped for unfold's own, keeping its attributes.
+UNFOLD_WIDGETS: dict[type[forms.Widget], type[forms.Widget]] = {
+    forms.Textarea: unfold_widgets.UnfoldAdminTextareaWidget,
+    forms.TextInput: unfold_widgets.UnfoldAdminTextInputWidget,
+    forms.NumberInput: unfold_widgets.UnfoldAdminIntegerFieldWidget,
+    forms.EmailInput: unfold_widgets.UnfoldAdminEmailInputWidget,
+    forms.Select: unfold_widgets.UnfoldAdminSelectWidget,
+    forms.DateInput: unfold_widgets.UnfoldAdminSingleDateWidget,
+    forms.DateTimeInput: unfold_widgets.UnfoldAdminTextInputWidget,
+    forms.CheckboxInput: unfold_widgets.UnfoldBooleanWidget,
+}
+
+
+def styled(form: forms.BaseForm) -> forms.BaseForm:
+    """The form with unfold's widgets in place of Django's plain ones."""
+    for field in form.fields.values():
+        replacement = UNFOLD_WIDGETS.get(type(field.widget))
+        if replacement is None:
+            continue
+        widget = replacement(attrs=dict(field.widget.attrs))
+        if hasattr(field, "choices"):
+            widget.choices = field.choices
+        if isinstance(field.widget, forms.DateTimeInput):
+            widget.attrs.setdefault("placeholder", "如 2026-03-01 09:00")
+        widget.is_required = field.widget.is_required
+        field.widget = widget
+    return form
+
+
 def action_form_page(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
@@ -146,7 +183,7 @@ def action_form_page(
         "intro": intro,
         "opts": modeladmin.model._meta,
         "objects": queryset,
-        "form": form,
+        "form": styled(form),
         "action_name": action_name,
         "submit_label": submit_label,
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
@@ -158,6 +195,160 @@ def _refusal(exc: DomainError) -> str:
     """A service's refusal as one line for the console's message bar."""
     details = [str(message) for errors in (exc.fields or {}).values() for message in errors]
     return "; ".join(details) or str(exc.detail)
+
+
+def not_found(request: HttpRequest) -> TemplateResponse:
+    """The console's own "not found" page: a row outside the user's scope answers as a missing one,
+    inside the console's frame, never Django's DEBUG page."""
+    context = {**admin.site.each_context(request), "title": "未找到"}
+    return TemplateResponse(request, "console/not_found.html", context, status=404)
+
+
+def console_view(view):
+    """A console page whose Http404 (another community's activity, say) is the console's 404 page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return not_found(request)
+
+    return wrapped
+
+
+# Columns ------------------------------------------------------------------------------------------
+
+
+def problem_column(field_name: str, *, description: str, problem: str):
+    """A flag column that reads as what it is, a problem: "⚠ 时段重叠" when set, nothing otherwise
+    (unfold draws a bare boolean as a green ✓, which looked like an all-clear)."""
+
+    @admin.display(description=description, ordering=field_name)
+    def column(self, obj):
+        if not getattr(obj, field_name):
+            return ""
+        return format_html('<span class="console-problem">⚠ {}</span>', problem)
+
+    return column
+
+
+# Decisions on one row: a button on its page (and in its list row) --------------------------------
+
+
+class ConfirmForm(forms.Form):
+    """A decision that needs nothing but the click."""
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def decision(
+    name: str,
+    *,
+    description: str,
+    run: Callable[[Any, dict[str, Any], Any], Any],
+    title: str,
+    intro: str,
+    done: str,
+    submit_label: str = "",
+    applies: Callable[[Any], bool] | None = None,
+    reject: bool = False,
+    icon: str | None = None,
+    form_class: type[forms.Form] | None = None,
+    form_kwargs: Callable[[HttpRequest], dict[str, Any]] | None = None,
+):
+    """One decision on one row, declared once: the unfold detail/row button (permission "decide")
+    and the page it opens. `name` is the attribute it is assigned to (unfold finds it by name);
+    `run(obj, cleaned_data, user)` calls the service. A `reject` asks for a reason by default and
+    is drawn as a danger button.
+
+    `applies(obj)` says when the button shows on the row's page (a pending registration, a draft
+    activity); the page itself does not trust it: the service decides, as for the API.
+    """
+
+    def view(self, request, object_id):
+        return decision_page(
+            self,
+            request,
+            object_id,
+            run=lambda obj, data: run(obj, data, request.user),
+            title=title,
+            intro=intro,
+            submit_label=submit_label or description,
+            done=done,
+            form_class=form_class or (ReasonForm if reject else ConfirmForm),
+            form_kwargs=form_kwargs(request) if form_kwargs else None,
+            danger=reject,
+        )
+
+    view.__name__ = view.__qualname__ = name
+    action = unfold_action(
+        description=description,
+        permissions=["decide"],
+        variant=ActionVariant.DANGER if reject else ActionVariant.PRIMARY,
+        icon=icon or ("close" if reject else "check"),
+    )(view)
+    action.applies = applies
+    return action
+
+
+def decision_page(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    object_id: str,
+    *,
+    run: Any,
+    title: str,
+    intro: str,
+    submit_label: str,
+    done: str,
+    form_class: type[forms.Form] = ConfirmForm,
+    form_kwargs: dict[str, Any] | None = None,
+    danger: bool = False,
+) -> HttpResponse:
+    """GET asks (what the decision needs, nothing more); POST runs `run(obj, cleaned_data)`, the
+    same service the API calls, writes the step to the row's history and goes back to its page.
+
+    The row is read through the admin's scoped queryset: outside scope it is a 404. A refusal of the
+    service is shown on the form and nothing is written.
+    """
+    obj = modeladmin.get_object(request, admin.utils.unquote(object_id))
+    if obj is None:
+        return not_found(request)
+    opts = modeladmin.model._meta
+    back = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    form_kwargs = form_kwargs or {}
+    if request.method == "POST":
+        form = form_class(request.POST, **form_kwargs)
+        if form.is_valid():
+            try:
+                run(obj, form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(None, exc.detail)
+                for messages_ in (exc.fields or {}).values():
+                    for message in messages_:
+                        form.add_error(None, message)
+            else:
+                reason = form.cleaned_data.get("reason") or form.cleaned_data.get("comments") or ""
+                modeladmin.log_change(request, obj, f"{submit_label}{f': {reason}' if reason else ''}")
+                modeladmin.message_user(request, done, messages.SUCCESS)
+                return HttpResponseRedirect(back)
+    else:
+        form = form_class(**form_kwargs)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "opts": opts,
+        "original": obj,
+        "form": styled(form),
+        "submit_label": submit_label,
+        "back": back,
+        "danger": danger,
+    }
+    return TemplateResponse(request, "console/decision.html", context)
 
 
 class ScopedAdmin(UnfoldModelAdmin):
@@ -242,6 +433,21 @@ class ScopedAdmin(UnfoldModelAdmin):
         except DomainError as exc:
             self.message_user(request, _refusal(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def has_decide_permission(self, request, obj=None):
+        """Who may take the row's decisions (approve, reject, publish): staff of its place; the
+        row itself is found through the scoped queryset, and the service checks again."""
+        scope = self._scope(request)
+        return scope.is_superuser or scope.is_staff
+
+    def get_actions_detail(self, request, object_id):
+        actions = super().get_actions_detail(request, object_id)
+        obj = self.get_object(request, admin.utils.unquote(str(object_id)))
+        return [
+            action
+            for action in actions
+            if getattr(action.method, "applies", None) is None or (obj is not None and action.method.applies(obj))
+        ]
 
     def get_list_filter(self, request):
         # A plain related-field filter lists every row of the related model (all communities, all

@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from backend.accounts.audit import record_access, record_accesses
 from backend.accounts.models import PersonalDataAccess
-from backend.core.console import ScopedAdmin, action_form_page
+from backend.core.console import ReasonForm, ScopedAdmin, action_form_page, decision
 from backend.core.errors import DomainError
 from backend.core.scoping import get_scope, scope_q
 
@@ -99,7 +99,38 @@ def _run(modeladmin, request, queryset, service, done: str) -> None:
         modeladmin.message_user(request, done % {"n": ok}, messages.SUCCESS)
 
 
-class RejectForm(forms.Form):
+def _pending(registration) -> bool:
+    # Member and unit registrations share their statuses.
+    return registration.status == MemberRegistration.Status.PENDING
+
+
+def _registration_decisions(*, approve, reject, what: str, approved: str, rejected: str):
+    """The 通过 / 驳回 buttons of a registration's page (member or unit), through its services."""
+    return (
+        decision(
+            "approve_one",
+            description="通过",
+            applies=_pending,
+            run=lambda obj, data, user: approve(registration=obj, by=user),
+            title=f"通过{what}",
+            intro=approved,
+            done=f"已通过{what}",
+        ),
+        decision(
+            "reject_one",
+            description="驳回",
+            reject=True,
+            applies=_pending,
+            run=lambda obj, data, user: reject(registration=obj, by=user, reason=data["reason"]),
+            form_class=RejectForm,
+            title=f"驳回{what}",
+            intro=rejected,
+            done=f"已驳回{what}",
+        ),
+    )
+
+
+class RejectForm(ReasonForm):
     reason = forms.CharField(label="驳回原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -160,6 +191,17 @@ class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
         "joined_on",
         "employer",
     ]
+    # The export is the secretary's call list: the full phone (each export is in the audit log).
+    export_fields = [
+        "real_name",
+        "phone",
+        "organization",
+        "registration_state",
+        "status",
+        "id_number_masked",
+        "joined_on",
+        "employer",
+    ]
     list_filter = [RegistrationStateFilter, "status"]
     search_fields = ["real_name", "employer", "organization__name"]
     fields = [
@@ -207,6 +249,10 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     search_fields = ["real_name", "organization__name"]
     readonly_fields = [
         "real_name",
+        "member_phone",
+        "member_status",
+        "member_joined_on",
+        "member_employer",
         "community",
         "grid",
         "organization",
@@ -222,12 +268,40 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     ]
     fields = readonly_fields
     actions = ["approve", "reject", "revoke"]
+    actions_detail = ["approve_one", "reject_one"]
+    actions_row = ["approve_one", "reject_one"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("member", "community", "grid", "organization")
 
     def audit_subject(self, obj) -> int:
         return obj.member.user_id
+
+    # What the secretary decides on, from the member's record (the page is in the audit log).
+
+    @admin.display(description="联系电话")
+    def member_phone(self, obj):
+        return obj.member.phone
+
+    @admin.display(description="党员类别")
+    def member_status(self, obj):
+        return obj.member.get_status_display()
+
+    @admin.display(description="入党日期")
+    def member_joined_on(self, obj):
+        return obj.member.joined_on or "-"
+
+    @admin.display(description="工作单位")
+    def member_employer(self, obj):
+        return obj.member.employer or "-"
+
+    approve_one, reject_one = _registration_decisions(
+        approve=services.approve_registration,
+        reject=services.reject_registration,
+        what="报到",
+        approved="通过后该党员即在本社区报到:",
+        rejected="驳回原因会告知申请人:",
+    )
 
     @admin.action(description="通过所选报到")
     def approve(self, request, queryset):
@@ -278,6 +352,19 @@ class UnitRegistrationAdmin(ReadOnlyMixin, ScopedAdmin):
     ]
     fields = readonly_fields
     actions = ["approve", "reject"]
+    actions_detail = ["approve_one", "reject_one"]
+    actions_row = ["approve_one", "reject_one"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization", "community")
+
+    approve_one, reject_one = _registration_decisions(
+        approve=services.approve_unit_registration,
+        reject=services.reject_unit_registration,
+        what="单位报到",
+        approved="通过后申请人成为该单位在本社区的联络员:",
+        rejected="驳回原因会告知申请单位:",
+    )
 
     @admin.action(description="通过所选单位报到(申请人成为单位联络员)")
     def approve(self, request, queryset):
@@ -383,13 +470,34 @@ class ServiceProjectAdmin(ReadOnlyMixin, ScopedAdmin):
     readonly_fields = fields
 
 
+# What an entry's `source` ("activity:12", "record:5:11") means, for the secretary reading the ledger.
+POINTS_SOURCES = {
+    "activity": "活动 #{0}",
+    "demand": "群众需求 #{0}",
+    "record": "志愿服务记录 #{0} 第{1}小时",
+    "correction": "人工更正",
+}
+
+
+def points_source_label(source: str) -> str:
+    kind, _sep, rest = source.partition(":")
+    template = POINTS_SOURCES.get(kind)
+    if template is None:
+        return source
+    parts = rest.split(":")
+    try:
+        return template.format(*parts)
+    except IndexError:
+        return source
+
+
 @admin.register(PointsRule)
 class PointsRuleAdmin(ScopedAdmin):
     """Street admins tune their street's rules (a rule with a global rule's code overrides it there);
     the global defaults are the superusers'."""
 
     scope_paths = {"street": "street"}
-    list_display = ["code", "name", "points", "yearly_cap", "is_active", "street", "updated_at"]
+    list_display = ["name", "points", "yearly_cap", "is_active", "street", "code", "updated_at"]
     list_filter = ["is_active", "street"]
     search_fields = ["code", "name"]
     fields = ["street", "code", "name", "points", "yearly_cap", "is_active"]
@@ -442,15 +550,27 @@ class PointsRuleAdmin(ScopedAdmin):
 @admin.register(PointsEntry)
 class PointsEntryAdmin(ReadOnlyMixin, ScopedAdmin):
     ledger_export = True
-    list_display = ["user", "kind", "rule_code", "source", "points", "requested_points", "year", "created_at"]
-    list_filter = ["kind", "year", "rule_code"]
+    list_display = ["user", "kind", "rule_name", "source_label", "points", "requested_points", "year", "created_at"]
+    list_filter = ["kind", "year", "rule"]
     search_fields = ["user__real_name", "source"]
     fields = [*list_display, "reason", "created_by"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         members = selectors.members_for(request.user).values("user_id")
-        return admin.ModelAdmin.get_queryset(self, request).filter(user_id__in=members).select_related("user")
+        return (
+            admin.ModelAdmin.get_queryset(self, request)
+            .filter(user_id__in=members)
+            .select_related("user", "rule", "created_by")
+        )
+
+    @admin.display(description="规则", ordering="rule__name")
+    def rule_name(self, obj: PointsEntry) -> str:
+        return obj.rule.name if obj.rule is not None else (obj.rule_code or "-")
+
+    @admin.display(description="来源", ordering="source")
+    def source_label(self, obj: PointsEntry) -> str:
+        return points_source_label(obj.source)
 
 
 @admin.register(PrivacyConsent)

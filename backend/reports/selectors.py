@@ -954,6 +954,20 @@ def board_summary(rows: list[BoardRow]) -> dict[str, int]:
     return counts
 
 
+def brand_board_data(street: Street, *, year: int, today: date | None = None) -> dict[str, Any]:
+    """The street's brand board as the API and the console's export give it."""
+    today = today or timezone.localdate()
+    community_ids = list(Community.objects.filter(street=street).values_list("pk", flat=True))
+    rows = brand_board(community_ids=community_ids, year=year, today=today)
+    return {
+        "street": {"id": street.pk, "name": street.name},
+        "year": year,
+        "today": today.isoformat(),
+        "summary": board_summary(rows),
+        "communities": [row.as_data() for row in rows],
+    }
+
+
 # Dashboards ---------------------------------------------------------------------------------------
 
 

@@ -302,16 +302,7 @@ class BrandBoardView(ReportView):
         query = BoardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         year = query.validated_data["year"]
-        today = timezone.localdate()
-        community_ids = list(Community.objects.filter(street=street).values_list("pk", flat=True))
-        rows = selectors.brand_board(community_ids=community_ids, year=year, today=today)
-        data = {
-            "street": {"id": street.pk, "name": street.name},
-            "year": year,
-            "today": today.isoformat(),
-            "summary": selectors.board_summary(rows),
-            "communities": [row.as_data() for row in rows],
-        }
+        data = selectors.brand_board_data(street, year=year)
         if self.export or wants_xlsx(request):
             return xlsx_response(exports.board_workbook(data), exports.board_filename(street.name, year))
         return Response(data)

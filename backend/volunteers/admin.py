@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from backend.accounts.audit import record_access
 from backend.communities.models import Community
-from backend.core.console import ScopedAdmin
+from backend.core.console import ScopedAdmin, action_form_page, decision, problem_column
 from backend.core.errors import DomainError
 from backend.core.scoping import limit_choices
 
@@ -37,23 +36,12 @@ def _run_action(modeladmin: admin.ModelAdmin, request, objects, call, done: str)
         modeladmin.message_user(request, done.format(count=ok), messages.SUCCESS)
 
 
-def _form_page(modeladmin, request, queryset, *, form, title, intro, action_name, submit_label):
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "intro": intro,
-        "opts": modeladmin.model._meta,
-        "objects": queryset,
-        "form": form,
-        "action_name": action_name,
-        "submit_label": submit_label,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/volunteers/action_form.html", context)
-
-
 class ReasonForm(forms.Form):
     reason = forms.CharField(label="原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ApproveRecordForm(forms.Form):
+    confirm_flags = forms.BooleanField(label="已复核(时段重叠或超时长的记录)", required=False)
 
 
 class CorrectionForm(forms.Form):
@@ -76,6 +64,19 @@ class IssueForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = limit_choices(user, Community)
         self.fields["community"].queryset = choices if choices is not None else Community.objects.all()
+
+
+def _issue(volunteer: Volunteer, by, data: dict) -> Certificate:
+    return services.issue_certificate(
+        volunteer=volunteer,
+        community=data["community"],
+        by=by,
+        period_start=data["period_start"],
+        period_end=data["period_end"],
+        service_summary=data["service_summary"],
+        person_in_charge=data["person_in_charge"] or None,
+        contact=data["contact"] or None,
+    )
 
 
 # Volunteers --------------------------------------------------------------------------------------
@@ -113,6 +114,20 @@ class VolunteerAdmin(NoAddInConsole, ScopedAdmin):
     ]
     readonly_fields = fields
     actions = ["issue_certificate"]
+    actions_detail = ["issue_one"]
+
+    issue_one = decision(
+        "issue_one",
+        description="出具志愿服务证明",
+        icon="workspace_premium",
+        run=lambda volunteer, data, user: _issue(volunteer, user, data),
+        form_class=IssueForm,
+        form_kwargs=lambda request: {"user": request.user},
+        title="出具志愿服务证明",
+        intro="按所选期间内本社区审核通过的服务时长出具证明:",
+        submit_label="出具",
+        done="已出具志愿服务证明",
+    )
 
     def get_queryset(self, request):
         return (
@@ -143,22 +158,13 @@ class VolunteerAdmin(NoAddInConsole, ScopedAdmin):
                     self,
                     request,
                     queryset,
-                    lambda volunteer: services.issue_certificate(
-                        volunteer=volunteer,
-                        community=data["community"],
-                        by=request.user,
-                        period_start=data["period_start"],
-                        period_end=data["period_end"],
-                        service_summary=data["service_summary"],
-                        person_in_charge=data["person_in_charge"] or None,
-                        contact=data["contact"] or None,
-                    ),
+                    lambda volunteer: _issue(volunteer, request.user, data),
                     "已出具 {count} 份志愿服务证明",
                 )
                 return None
         else:
             form = IssueForm(user=request.user)
-        return _form_page(
+        return action_form_page(
             self,
             request,
             queryset,
@@ -241,8 +247,8 @@ class ServiceRecordAdmin(ScopedAdmin):
         "hours",
         "source",
         "status",
-        "overlap_flag",
-        "over_cap_flag",
+        "overlap",
+        "over_cap",
     ]
     list_filter = ["status", "source", "overlap_flag", "over_cap_flag", "community"]
     search_fields = ["content", "volunteer__real_name", "volunteer__volunteer_number"]
@@ -273,6 +279,36 @@ class ServiceRecordAdmin(ScopedAdmin):
     readonly_fields = fields
     inlines = [CorrectionInline]
     actions = ["approve", "approve_flagged", "reject", "correct"]
+    overlap = problem_column("overlap_flag", description="时段重叠", problem="时段重叠, 需复核")
+    over_cap = problem_column("over_cap_flag", description="超时长", problem="超过单日上限, 需复核")
+    actions_detail = ["approve_one", "reject_one"]
+    actions_row = ["approve_one", "reject_one"]
+
+    # On its own page the secretary has read the record: a flagged one (overlap, over the cap) is
+    # approved once she ticks it as reviewed.
+    approve_one = decision(
+        "approve_one",
+        description="审核通过",
+        applies=lambda obj: obj.status == ServiceRecord.Status.PENDING,
+        run=lambda record, data, user: services.approve_record(
+            record=record, by=user, confirm_flags=data.get("confirm_flags", False)
+        ),
+        form_class=ApproveRecordForm,
+        title="审核通过服务记录",
+        intro="通过后计入志愿者的服务时长; 标记为需复核(时段重叠或超时长)的记录须勾选已复核:",
+        submit_label="通过",
+        done="已通过服务记录",
+    )
+    reject_one = decision(
+        "reject_one",
+        description="驳回",
+        reject=True,
+        applies=lambda obj: obj.status == ServiceRecord.Status.PENDING,
+        run=lambda record, data, user: services.reject_record(record=record, by=user, reason=data["reason"]),
+        title="驳回服务记录",
+        intro="驳回后不计入服务时长, 原因会告知志愿者:",
+        done="已驳回服务记录",
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("volunteer", "community")
@@ -318,7 +354,7 @@ class ServiceRecordAdmin(ScopedAdmin):
                 return None
         else:
             form = ReasonForm()
-        return _form_page(
+        return action_form_page(
             self,
             request,
             queryset,
@@ -355,7 +391,7 @@ class ServiceRecordAdmin(ScopedAdmin):
         else:
             record = queryset.first()
             form = CorrectionForm(initial={"started_at": record.started_at, "ended_at": record.ended_at})
-        return _form_page(
+        return action_form_page(
             self,
             request,
             queryset,
@@ -442,7 +478,7 @@ class CertificateAdmin(NoAddInConsole, ScopedAdmin):
                 return None
         else:
             form = ReasonForm()
-        return _form_page(
+        return action_form_page(
             self,
             request,
             queryset,

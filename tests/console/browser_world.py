@@ -70,6 +70,8 @@ def build() -> dict:
     secretary.real_name = "李书记"
     secretary.save(update_fields=["real_name"])
     registration = RegistrationFactory(community=home, member__real_name="王建国", real_name="王建国")
+    to_reject = RegistrationFactory(community=home, member__real_name="刘待定", real_name="刘待定")
+    street_admin = factories.admin_of(street)
     RegistrationFactory(community=neighbour, member__real_name="邻社区党员", real_name="邻社区党员")
     now = timezone.now()
     activity = ActivityFactory(
@@ -89,6 +91,8 @@ def build() -> dict:
         "secretary_phone": secretary.phone,
         "password": PASSWORD,
         "registration_id": registration.pk,
+        "reject_id": to_reject.pk,
+        "street_admin_phone": street_admin.phone,
         "activity_id": activity.pk,
         "venue": list(VENUE),
         "member_token": str(AccessToken.for_user(member)),

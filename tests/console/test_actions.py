@@ -14,7 +14,6 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 from django.utils import timezone
 
-from backend.accounts.models import Role
 from backend.activities.models import Activity, LeaveRequest, Minutes
 from backend.appeals.models import Appeal
 from backend.brands.models import BrandPlan
@@ -27,36 +26,9 @@ from tests.brands.factories import BrandFactory, PlanFactory
 from tests.members.factories import RegistrationFactory
 from tests.volunteers.factories import VolunteerFactory, approved, record, with_id
 
+from .conftest import Places
+
 pytestmark = pytest.mark.django_db
-
-
-@dataclass
-class Places:
-    street: Any
-    other_street: Any
-    home: Any  # the object's community
-    neighbour: Any  # another community of the same street
-    secretary: Any
-    neighbour_secretary: Any
-    street_admin: Any
-    other_street_admin: Any
-
-
-@pytest.fixture
-def places(db) -> Places:
-    street, other_street = factories.StreetFactory(), factories.StreetFactory()
-    home = factories.CommunityFactory(street=street)
-    neighbour = factories.CommunityFactory(street=street)
-    return Places(
-        street=street,
-        other_street=other_street,
-        home=home,
-        neighbour=neighbour,
-        secretary=factories.staff_of(home, Role.COMMUNITY_SECRETARY),
-        neighbour_secretary=factories.staff_of(neighbour, Role.COMMUNITY_SECRETARY),
-        street_admin=factories.admin_of(street),
-        other_street_admin=factories.admin_of(other_street),
-    )
 
 
 @dataclass

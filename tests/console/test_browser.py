@@ -127,17 +127,46 @@ def console(site, browser_context) -> Console:
     return console
 
 
-def test_a_secretary_signs_in_and_approves_a_registration(console):
+def test_a_secretary_opens_on_her_todos(console):
     assert "社区党建工作台" in console.page.title()
     sidebar = console.page.locator("#nav-sidebar-apps").inner_text()
     for task in ("双报到审核", "活动与签到", "志愿时长审核", "品牌方案", "接诉即办", "红色物业", "通知公告", "报表"):
         assert task in sidebar
-    console.goto("/admin/members/memberregistration/")
+    todos = console.page.locator("#todos")
+    registrations = todos.locator('[data-todo="member_registrations"] .count').inner_text()
+    assert registrations == "2"  # hers, not the neighbour's
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    console.page.screenshot(path=str(IMAGES / "workbench.png"))
+    todos.locator('[data-todo="member_registrations"] a').click()
+    console.page.wait_for_load_state()
     page_text = console.page.locator("#result_list").inner_text()
     assert "王建国" in page_text and "邻社区党员" not in page_text
-    console.run_action("王建国", "通过所选报到")
-    assert "已通过 1 份报到" in console.page.content()
-    assert "已报到" in console.page.locator("#result_list tbody tr", has_text="王建国").inner_text()
+
+
+def test_she_approves_and_rejects_from_the_registration_page(console, site):
+    page = console.page
+    console.goto(f"/admin/members/memberregistration/{site['registration_id']}/change/")
+    content = page.locator("#content").inner_text()
+    for needed in ("联系电话", "党员类别", "入党日期", "工作单位"):
+        assert needed in content, needed
+    page.screenshot(path=str(IMAGES / "decision-buttons.png"))
+    page.locator('a[href$="/approve_one/"]').click()
+    page.wait_for_selector("#decision-form")
+    page.locator("#decision-submit").click()
+    page.wait_for_load_state()
+    assert "已通过报到" in page.content()
+    assert "已报到" in page.locator("#content").inner_text()
+
+    console.goto(f"/admin/members/memberregistration/{site['reject_id']}/change/")
+    page.locator('a[href$="/reject_one/"]').click()
+    page.wait_for_selector("#decision-form textarea[name=reason]")
+    assert page.locator("textarea[name=reason]").is_visible()
+    page.fill("textarea[name=reason]", "所在党组织填写有误")
+    page.locator("#decision-submit").click()
+    page.wait_for_load_state()
+    assert "已驳回报到" in page.content()
+    assert "所在党组织填写有误" in page.locator("#content").inner_text()
+    assert console.errors == [], console.errors
 
 
 def test_she_publishes_the_activity(console, site):
@@ -206,16 +235,18 @@ def test_the_checkin_screen_rotates_its_code_and_counts_a_checkin_live(console, 
 def _members_sheet() -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.append(["姓名", "手机号", "党员类别", "组织关系所在党组织", "网格", "入党日期", "工作单位"])
+    sheet.append(["姓名", "手机号", "党员类别", "组织关系所在党组织", "网格", "入党日期", "工作单位", "身份证号"])
     sheet.append(["陈红", "13700000011", "正式党员", "岳阳市自来水公司党支部", "第一网格", "2012-07-01", "自来水公司"])
-    sheet.append(["刘强", "1370000", "正式党员", "岳阳市自来水公司党支部", "", "", ""])
-    sheet.append(["周敏", "13700000013", "预备党员", "岳阳市自来水公司党支部", "", "", ""])
+    sheet.append(["刘强", "1370000", "党员", "岳阳市自来水公司党支部", "", "", "", ""])
+    sheet.append(["", "13700000013", "预备党员", "不存在的党支部", "", "明天", "", ""])
+    sheet.append(["吴静", "13700000014", "正式党员", "岳阳市自来水公司党支部", "", "", "", "43060219900101123"])
+    sheet.append(["周敏", "13700000015", "预备党员", "岳阳市自来水公司党支部", "", "", "", ""])
     out = BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def test_a_members_sheet_with_one_bad_row_shows_that_rows_error(console):
+def test_a_members_sheet_with_three_bad_rows_reports_them_all_at_once(console):
     page = console.page
     console.goto("/admin/console/import/members/")
     page.set_input_files(
@@ -232,8 +263,11 @@ def test_a_members_sheet_with_one_bad_row_shows_that_rows_error(console):
     page.locator("#import-form button[type=submit]").click()
     page.wait_for_selector("#import-preview")
     bad = page.locator("#import-rows tr.row-error")
-    assert bad.count() == 1
-    assert "刘强" in bad.inner_text() and "请输入有效的中国大陆手机号" in bad.inner_text()
+    assert bad.count() == 3
+    text = bad.all_inner_texts()
+    assert "请输入有效的中国大陆手机号" in text[0] and "党员类别" in text[0]
+    assert "姓名: 必填" in text[1] and "不存在的党支部" in text[1] and "入党日期" in text[1]
+    assert "身份证号应为18位" in text[2]
     assert page.locator("#import-rows tr.row-ok").count() == 2
     assert page.locator("#import-confirm").count() == 0  # nothing is saved while a row is wrong
     assert console.errors == [], console.errors
@@ -256,3 +290,39 @@ def test_the_dashboard_draws_its_charts_with_the_figures_beside_them(console):
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / "dashboard.png"), full_page=True)
     assert console.errors == [], console.errors
+
+
+def test_a_street_admin_opens_on_the_streets_todos_and_compares_communities(console, site, browser_context):
+    page = console.page
+    browser_context.clear_cookies()
+    console.goto("/admin/login/")
+    page.fill("input[name=username]", site["street_admin_phone"])
+    page.fill("input[name=password]", site["password"])
+    page.locator("button[type=submit], input[type=submit]").first.click()
+    page.wait_for_url(re.compile(r".*/admin/$"), timeout=15000)
+    todos = page.locator("#todos")
+    assert todos.locator('[data-todo="plans_to_review"] .count').inner_text() == "1"
+    assert todos.locator('[data-todo="member_registrations"] .count').inner_text() == "1"  # the neighbour's
+
+    console.goto("/admin/console/street/")
+    page.wait_for_selector("#street-compare")
+    rows = page.locator("#coverage-compare tr[data-community]").all_inner_texts()
+    assert [row.split()[0] for row in rows] == ["东湖社区", "九华山社区"]
+    assert "东湖红心" in page.locator("#board-compare").inner_text()
+    page.screenshot(path=str(IMAGES / "street-compare.png"), full_page=True)
+    with page.expect_download() as download:
+        page.locator("#export-coverage").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    assert console.errors == [], console.errors
+
+
+def test_the_workbench_fits_a_phone(console):
+    page = console.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        console.goto("/admin/")
+        page.wait_for_selector("#todos")
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{overflow}px wider than the phone"
+    finally:
+        page.set_viewport_size({"width": 1440, "height": 900})

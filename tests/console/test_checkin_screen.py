@@ -71,7 +71,7 @@ def test_under_debug_a_foreign_activity_is_a_console_page_not_djangos(
     response = client.get(path.format(pk=activity.pk))
     page = response.content.decode()
     assert response.status_code == 404
-    assert "该活动不存在, 或不在您的管理范围内" in page
+    assert "未找到该页面或记录" in page
     assert "Page not found" not in page and "URLconf" not in page
 
 

@@ -222,7 +222,8 @@ def test_the_template_has_the_columns_and_a_wrong_file_is_refused(client, commun
     client.force_login(secretary)
     response = client.get(reverse("console-import", args=["members"]) + "?template=1")
     book = load_workbook(BytesIO(response.content))
-    assert [cell.value for cell in book.active[1]] == MEMBER_HEADER
+    assert book.active["A1"].value.startswith("填写说明")
+    assert [cell.value for cell in book.active[2]] == MEMBER_HEADER
 
     bad = client.post(
         reverse("console-import", args=["estates"]),
@@ -239,3 +240,72 @@ def test_imports_are_for_staff(client, community):
     client.force_login(worker)
     assert client.get(reverse("console-import", args=["estates"])).status_code == 403
     assert client.get(reverse("console-import", args=["nothing"])).status_code == 404
+
+
+def _filled_template(client, kind: str, rows: list[list]) -> SimpleUploadedFile:
+    """The downloaded template with rows typed under its headers, as a secretary fills it."""
+    book = load_workbook(BytesIO(client.get(reverse("console-import", args=[kind]) + "?template=1").content))
+    for line, row in enumerate(rows, start=3):
+        for column, value in enumerate(row, start=1):
+            book.active.cell(row=line, column=column, value=value)
+    out = BytesIO()
+    book.save(out)
+    return SimpleUploadedFile("模板.xlsx", out.getvalue())
+
+
+def test_the_template_keeps_ids_and_phones_as_text_and_offers_dropdowns(client, community, secretary):
+    client.force_login(secretary)
+    book = load_workbook(BytesIO(client.get(reverse("console-import", args=["members"]) + "?template=1").content))
+    sheet = book.active
+    column = {cell.value: cell.column_letter for cell in sheet[2]}
+    for header in ("身份证号", "手机号"):
+        assert sheet[f"{column[header]}3"].number_format == "@", header
+    assert sheet[f"{column['姓名']}3"].number_format == "General"
+    lists = {str(rule.sqref): rule.formula1 for rule in sheet.data_validations.dataValidation}
+    assert lists[f"{column['党员类别']}3:{column['党员类别']}502"] == '"正式党员,预备党员"'
+    assert sheet[f"{column['姓名']}2"].comment.text == "例: 张三"
+
+
+def test_three_bad_rows_are_reported_at_once_with_every_error_of_each(client, community, secretary):
+    from tests.members.factories import registered_member
+
+    factories.UnitOrganizationFactory(name="岳阳市自来水公司党支部")
+    taken = registered_member(community, real_name="王五")
+    client.force_login(secretary)
+    good = ["张三", "13800000001", "正式党员", "岳阳市自来水公司党支部", "", "2010-07-01", "", "", ""]
+    rows = [
+        good,
+        ["李四", "1380000", "党员", "岳阳市自来水公司党支部", "", "", "", "43060219900101123", ""],
+        ["", "13800000003", "预备党员", "不存在的党支部", "", "明天", "", "", ""],
+        ["王五", taken.user.phone, "正式党员", "岳阳市自来水公司党支部", "", "", "", "", ""],
+    ]
+    response = client.post(
+        reverse("console-import", args=["members"]),
+        {"place": community.pk, "file": _filled_template(client, "members", rows), "attested": "on"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "3 行有错误" in page
+    for message in (
+        "手机号: 请输入有效的中国大陆手机号",
+        "党员类别: 应为",
+        "身份证号: 身份证号应为18位",
+        "姓名: 必填",
+        "未找到“不存在的党支部”",
+        "入党日期: 日期格式应为",
+        "该党员已有待审核或已通过的报到",
+    ):
+        assert message in page, message
+    assert "您" not in page
+    # The sheet's own row numbers: the template's note and header rows come first.
+    assert re.findall(r'class="row-error" data-row="(\d+)"', page) == ["4", "5", "6"]
+    assert payload(response) is None
+    assert not PartyMember.objects.filter(real_name__in=["张三", "李四"]).exists()
+
+
+def test_an_id_number_excel_turned_into_a_number_is_said_so(client, community, secretary):
+    factories.UnitOrganizationFactory(name="岳阳市自来水公司党支部")
+    client.force_login(secretary)
+    row = ["张三", "13800000001", "正式党员", "岳阳市自来水公司党支部", "", "", "", float("430602199001011234"), ""]
+    page = upload(client, "members", community, [MEMBER_HEADER, row], attested="on").content.decode()
+    assert "Excel 把身份证号变成了数字" in page

@@ -14,9 +14,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from backend.accounts.models import MOBILE_RE
+from backend.core import idcard
 from backend.core.errors import DomainError
-
-site = admin.site
 
 site = admin.site
 
@@ -42,6 +41,8 @@ class Column:
     key: str
     required: bool = False
     example: str = ""
+    text: bool = False  # kept as text in the template (ID numbers, phones): Excel would make 4.30602E+17
+    choices: tuple[str, ...] = ()  # offered as a dropdown in the template
 
 
 @dataclass
@@ -123,6 +124,21 @@ def _check(value: str, validator: Callable[[str], None], header: str) -> str:
     return value
 
 
+def _id_number(value: Any, header: str) -> str | None:
+    """An ID number checked here, with the row's other cells, rather than by the service after
+    them; one Excel turned into a number cannot be read back and is said so."""
+    if value in (None, ""):
+        return None
+    try:
+        return idcard.validate(_text(value))
+    except idcard.InvalidIdNumber as exc:
+        if isinstance(value, (int, float)):
+            # Excel keeps 15 digits of a number: the last ones of the ID are gone.
+            turned = f"{header}: Excel 把身份证号变成了数字(如 4.30602E+17), 请把该列设为文本后重新填写"
+            raise RowError([turned]) from None
+        raise RowError([f"{header}: {exc.reason}"]) from None
+
+
 def _mobile(value: Any, header: str) -> str:
     text = _text(value).replace(" ", "").replace("-", "")
     if not re.match(MOBILE_RE, text):
@@ -139,10 +155,24 @@ def _length(value: Any, header: str, most: int, required: bool = False) -> str:
     return text
 
 
+# The services speak to the member who registers in the app; an import is read by the secretary.
+TO_SECRETARY = [("您已有", "该党员已有"), ("您没有", "该党员没有"), ("由您联络", "由该党员联络"), ("您", "该党员")]
+
+
+def for_secretary(message: str) -> str:
+    for said, meant in TO_SECRETARY:
+        message = message.replace(said, meant)
+    return message
+
+
 def _domain_messages(exc: DomainError, headers: dict[str, str]) -> list[str]:
     if exc.fields:
-        return [f"{headers.get(name, name)}: {message}" for name, texts in exc.fields.items() for message in texts]
-    return [str(exc.detail)]
+        return [
+            f"{headers.get(name, name)}: {for_secretary(str(message))}"
+            for name, texts in exc.fields.items()
+            for message in texts
+        ]
+    return [for_secretary(str(exc.detail))]
 
 
 def _collect(errors: list[str], call: Callable[[], Any]) -> Any:

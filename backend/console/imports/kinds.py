@@ -33,6 +33,7 @@ from .cells import (
     _collect,
     _date,
     _domain_messages,
+    _id_number,
     _int,
     _length,
     _mobile,
@@ -41,20 +42,18 @@ from .cells import (
 
 site = admin.site
 
-site = admin.site
-
 
 # Party members: each row is a paper 双报到 form the member signed, taken in for them.
 
 MEMBER_COLUMNS = [
     Column("姓名", "real_name", True, "张三"),
-    Column("手机号", "phone", True, "13800000000"),
-    Column("党员类别", "status", True, "正式党员"),
+    Column("手机号", "phone", True, "13800000000", text=True),
+    Column("党员类别", "status", True, "正式党员", choices=tuple(label for _key, label in PartyMember.Status.choices)),
     Column("组织关系所在党组织", "organization", True, "某某公司党支部"),
     Column("网格", "grid", False, "第一网格"),
     Column("入党日期", "joined_on", False, "2010-07-01"),
     Column("工作单位", "employer", False, "某某公司"),
-    Column("身份证号", "id_number", False, ""),
+    Column("身份证号", "id_number", False, "", text=True),
     Column("居住地址", "address", False, "某某小区 1 栋"),
 ]
 MEMBER_HEADERS = {column.key: column.header for column in MEMBER_COLUMNS}
@@ -95,7 +94,7 @@ def _member_row(raw: dict[str, Any], community: Community, actor: Any) -> dict[s
         "grid": _collect(errors, lambda: _grid(_text(raw.get("grid")), community)),
         "joined_on": _collect(errors, lambda: _date(raw.get("joined_on"), "入党日期")),
         "employer": _collect(errors, lambda: _length(raw.get("employer"), "工作单位", 150)),
-        "id_number": _text(raw.get("id_number")) or None,
+        "id_number": _collect(errors, lambda: _id_number(raw.get("id_number"), "身份证号")),
         "address": _collect(errors, lambda: _length(raw.get("address"), "居住地址", 200)),
     }
     if errors:
@@ -146,7 +145,7 @@ ESTATE_COLUMNS = [
     Column("小区名称", "name", True, "东湖雅苑"),
     Column("地址", "address", False, "东湖路 1 号"),
     Column("户数", "households", False, "320"),
-    Column("有无物业", "has_property_service", False, "有"),
+    Column("有无物业", "has_property_service", False, "有", choices=("有", "无")),
     Column("网格", "grid", False, "第一网格"),
 ]
 ESTATE_HEADERS = {column.key: column.header for column in ESTATE_COLUMNS}
@@ -185,10 +184,10 @@ def import_estates(rows: list[dict[str, Any]], actor: Any, community: Community,
 
 COMPANY_COLUMNS = [
     Column("企业名称", "name", True, "某某物业服务有限公司"),
-    Column("统一社会信用代码", "credit_code", True, "91430600MA4L0XXXXX"),
+    Column("统一社会信用代码", "credit_code", True, "91430600MA4L0XXXXX", text=True),
     Column("地址", "address", False, ""),
     Column("联系人", "contact_name", False, ""),
-    Column("联系电话", "contact_phone", False, ""),
+    Column("联系电话", "contact_phone", False, "", text=True),
     Column("党员人数", "party_member_count", False, "0"),
 ]
 COMPANY_HEADERS = {column.key: column.header for column in COMPANY_COLUMNS}
@@ -237,10 +236,10 @@ COMMITTEE_COLUMNS = [
     Column("任期开始", "term_start", True, "2024-01-01"),
     Column("任期结束", "term_end", True, "2028-12-31"),
     Column("姓名", "name", True, "李四"),
-    Column("职务", "role", True, "主任"),
-    Column("联系电话", "phone", False, ""),
-    Column("是否党员", "is_party_member", False, "是"),
-    Column("交叉任职", "also_in_party_organisation", False, "否"),
+    Column("职务", "role", True, "主任", choices=tuple(label for _key, label in CommitteeRole.choices)),
+    Column("联系电话", "phone", False, "", text=True),
+    Column("是否党员", "is_party_member", False, "是", choices=("是", "否")),
+    Column("交叉任职", "also_in_party_organisation", False, "否", choices=("是", "否")),
 ]
 COMMITTEE_HEADERS = {column.key: column.header for column in COMMITTEE_COLUMNS}
 

@@ -19,7 +19,10 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget, UnfoldBooleanWidget
 
 from backend.accounts.scoping import (
@@ -85,6 +88,10 @@ class ImportForm(forms.Form):
         return upload
 
 
+HEADER_SEARCH_ROWS = 3
+LINE = "_line"
+
+
 def read_sheet(data: bytes, kind: ImportKind) -> list[dict[str, Any]]:
     """The data rows as {column key: cell value}, by the headers of the first row."""
     try:
@@ -94,18 +101,27 @@ def read_sheet(data: bytes, kind: ImportKind) -> list[dict[str, Any]]:
     try:
         sheet = book.worksheets[0]
         lines = sheet.iter_rows(values_only=True)
-        header_line = next(lines, None) or ()
-        headers = [_text(cell) for cell in header_line]
         by_header = {column.header: column for column in kind.columns}
-        positions = {by_header[name].key: index for index, name in enumerate(headers) if name in by_header}
+        positions: dict[str, int] = {}
+        # The headers are the first row naming a column: the template has its note row above them.
+        line_number = 0
+        for _skipped in range(HEADER_SEARCH_ROWS):
+            line_number += 1
+            headers = [_text(cell) for cell in next(lines, None) or ()]
+            positions = {by_header[name].key: index for index, name in enumerate(headers) if name in by_header}
+            if positions:
+                break
         missing = [column.header for column in kind.columns if column.required and column.key not in positions]
         if missing:
             raise forms.ValidationError(f"第一行缺少列: {'、'.join(missing)}(请使用模板)")
         rows = []
         for line in lines:
+            line_number += 1
             if not any(_text(cell) for cell in line):
                 continue
-            rows.append({key: (line[index] if index < len(line) else None) for key, index in positions.items()})
+            row = {key: (line[index] if index < len(line) else None) for key, index in positions.items()}
+            row[LINE] = line_number  # the sheet's own row number, for the secretary to find it
+            rows.append(row)
             if len(rows) > IMPORT_MAX_ROWS:
                 raise forms.ValidationError(f"一次最多导入 {IMPORT_MAX_ROWS} 行, 请分批导入")
         if not rows:
@@ -136,7 +152,11 @@ class Outcome:
 
     def lines(self, kind: ImportKind) -> list[dict[str, Any]]:
         return [
-            {"number": index + 2, "cells": [_text(row.get(c.key)) for c in kind.columns], "errors": errors}
+            {
+                "number": row.get(LINE, index + 2),
+                "cells": [_text(row.get(c.key)) for c in kind.columns],
+                "errors": errors,
+            }
             for index, (row, errors) in enumerate(zip(self.rows, self.errors, strict=True))
         ]
 
@@ -159,17 +179,49 @@ def _signer(request: HttpRequest, kind: ImportKind) -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=f"console-import:{kind.slug}:{request.user.pk}")
 
 
+TEMPLATE_ROWS = 500  # how far down the text format and the dropdowns reach
+
+
 def _template_workbook(kind: ImportKind) -> HttpResponse:
+    """The template: a note row, the headers (an example in each header's comment), ID and phone
+    columns formatted as text, and dropdowns where a column takes a fixed set of values."""
     book = Workbook()
     sheet = book.active
     sheet.title = kind.title
+    last = get_column_letter(len(kind.columns))
+    required = "、".join(column.header for column in kind.columns if column.required)
+    note = f"填写说明: 从第 3 行起每行一条; 必填列: {required}; 有下拉箭头的列请从中选择。"
+    if kind.note:
+        note += f" {kind.note}"
+    sheet.append([note])
+    sheet.merge_cells(f"A1:{last}1")
+    sheet["A1"].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet["A1"].font = Font(color="B91C1C")
+    sheet.row_dimensions[1].height = 48
     sheet.append([column.header for column in kind.columns])
-    sheet.append([column.example for column in kind.columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for index, column in enumerate(kind.columns):
-        sheet.column_dimensions[chr(ord("A") + index)].width = max(12, len(column.header) * 2 + 4)
-    sheet.freeze_panes = "A2"
+    for index, column in enumerate(kind.columns, start=1):
+        letter = get_column_letter(index)
+        header = sheet.cell(row=2, column=index)
+        header.font = Font(bold=True)
+        if column.example:
+            header.comment = Comment(f"例: {column.example}", "社区党建工作台")
+        sheet.column_dimensions[letter].width = max(12, len(column.header) * 2 + 4, 20 if column.text else 0)
+        cells = f"{letter}3:{letter}{TEMPLATE_ROWS + 2}"
+        if column.text:
+            for (cell,) in sheet[cells]:
+                cell.number_format = "@"
+        if column.choices:
+            listed = DataValidation(
+                type="list",
+                formula1='"' + ",".join(column.choices) + '"',
+                allow_blank=not column.required,
+                showErrorMessage=True,
+                errorTitle=column.header,
+                error=f"请从下拉列表中选择: {'、'.join(column.choices)}",
+            )
+            sheet.add_data_validation(listed)
+            listed.add(cells)
+    sheet.freeze_panes = "A3"
     out = BytesIO()
     book.save(out)
     response = HttpResponse(out.getvalue(), content_type=XLSX_CONTENT_TYPE)
