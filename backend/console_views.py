@@ -55,6 +55,7 @@ from backend.communities.models import Community, Grid, PartyOrganization, Stree
 from backend.core.console import XLSX_CONTENT_TYPE
 from backend.core.errors import DomainError
 from backend.core.periods import InvalidPeriod, parse_period
+from backend.core.xlsx import workbook_bytes
 from backend.members import services as member_services
 from backend.members.models import PartyMember
 from backend.red_property import selectors as property_selectors
@@ -732,9 +733,7 @@ def _template_workbook(kind: ImportKind) -> HttpResponse:
     for index, column in enumerate(kind.columns):
         sheet.column_dimensions[chr(ord("A") + index)].width = max(12, len(column.header) * 2 + 4)
     sheet.freeze_panes = "A2"
-    out = BytesIO()
-    book.save(out)
-    response = HttpResponse(out.getvalue(), content_type=XLSX_CONTENT_TYPE)
+    response = HttpResponse(workbook_bytes(book), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(kind.title + '模板.xlsx')}"
     return response
 

@@ -17,6 +17,7 @@ from backend.activities.models import Activity, CheckIn, Enrollment, LeaveReques
 from backend.core.periods import parse_period
 from tests import factories
 from tests.activities.factories import ActivityFactory, enrol, image_upload, party_member
+from tests.xlsx import HOSTILE, assert_no_formulas
 
 pytestmark = pytest.mark.django_db
 
@@ -280,3 +281,15 @@ def test_enrolled_but_missing_counts_as_absent(community):
     figures = selectors.member_attendance(period=parse_period("all"), user_ids=[missing.pk, waiting.pk])
     assert figures[missing.pk].absent == {activity.pk}
     assert figures[waiting.pk].absent == set()
+
+
+def test_the_excel_ledger_writes_names_and_reasons_as_text(as_user, meeting):
+    activity, staff, people, _walk_in = meeting
+    people["张三"].real_name = HOSTILE[0]
+    people["张三"].save(update_fields=["real_name"])
+    people["李四"].real_name = HOSTILE[3]
+    people["李四"].save(update_fields=["real_name"])
+    response = as_user(staff).get(f"/api/v1/activities/{activity.pk}/attendance/export/")
+    assert response.status_code == 200
+    texts = assert_no_formulas(response.content)
+    assert HOSTILE[0] in texts and HOSTILE[3] in texts
