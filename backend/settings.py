@@ -265,6 +265,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "backend.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "backend.core.exceptions.exception_handler",
+    # JSON bounded in depth and free of lone surrogates (both were 500s); forms and uploads as usual.
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
         "backend.core.throttling.UserThrottle",
         "backend.core.throttling.AnonThrottle",

@@ -8,7 +8,13 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from backend.core.throttling import AnonThrottle, LoginAddressThrottle, LoginPhoneThrottle, UserThrottle
+from backend.core.throttling import (
+    AnonThrottle,
+    LoginAddressThrottle,
+    LoginPhoneThrottle,
+    StringInputsBeforeThrottles,
+    UserThrottle,
+)
 
 from . import audit, selectors, services
 from .models import RoleGrant
@@ -22,9 +28,10 @@ from .serializers import (
 )
 
 
-class LoginView(TokenObtainPairView):
+class LoginView(StringInputsBeforeThrottles, TokenObtainPairView):
     """Console accounts: phone and password → tokens. Throttled per address and per phone (guessing)."""
 
+    string_inputs = ("phone",)
     throttle_classes = [AnonThrottle, LoginAddressThrottle, LoginPhoneThrottle]
     # A wrong password is a 401 (`invalid_credentials`).
     error_statuses = ("401",)

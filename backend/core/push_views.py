@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from typing import Any
@@ -27,7 +26,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from . import moderation
+from . import moderation, parsers
 from .errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -83,10 +82,7 @@ class WeChatPushView(APIView):
         if request.query_params.get("encrypt_type") == "aes":
             logger.error("WeChat pushed in safe mode; set the message push to plaintext mode (明文模式)")
             raise DomainError("validation_error", _("只接受明文模式的推送"))
-        try:
-            event = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            raise DomainError("parse_error", _("推送内容不是 JSON")) from None
+        event = parsers.loads(request.body or b"null")
         if not isinstance(event, dict):
             raise DomainError("parse_error", _("推送内容不是 JSON 对象"))
         if event.get("Event") == MEDIA_CHECK_EVENT:

@@ -101,3 +101,26 @@ def test_only_the_me_routes_of_djoser_are_mounted(api, resident, as_user):
     assert as_user(resident).get("/api/v1/auth/users/").status_code == 404
     assert api.post("/api/v1/auth/users/", {"phone": "13800000000", "password": "x"}).status_code == 404
     assert api.post("/api/v1/auth/users/reset_password/", {"email": "x"}).status_code == 404
+
+
+# Throttles by type: a JSON number for the phone was counted by no throttle ------------------------
+
+
+@pytest.mark.parametrize("phone", [13800000000, 1.38e10, ["13800000000"], {"n": 1}, True])
+def test_a_phone_that_is_not_a_string_is_refused(api, resident, phone):
+    response = api.post("/api/v1/auth/jwt/create/", {"phone": phone, "password": PASSWORD}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error" and "phone" in response.json()["fields"]
+
+
+def test_guessing_one_phone_is_throttled_whatever_its_spelling(api, resident, settings):
+    """Ten wrong passwords for one account, then the eleventh is refused, with spaces or as a number."""
+    resident.phone = "13800000999"
+    resident.save(update_fields=["phone"])
+    for _ in range(10):
+        assert login(api, "13800000999", "wrong").status_code == 401
+    assert (
+        api.post("/api/v1/auth/jwt/create/", {"phone": 13800000999, "password": "x"}, format="json").status_code == 400
+    )
+    response = login(api, " 13800000999 ", PASSWORD)
+    assert response.status_code == 429 and response.json()["code"] == "throttled"
