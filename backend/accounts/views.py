@@ -17,6 +17,7 @@ from backend.core.throttling import (
 )
 
 from . import audit, selectors, services
+from .authentication import RefreshSerializer
 from .models import RoleGrant
 from .permissions import CanManageRoles
 from .scoping import scope_q
@@ -38,6 +39,7 @@ class LoginView(StringInputsBeforeThrottles, TokenObtainPairView):
 
 
 class RefreshView(TokenRefreshView):
+    serializer_class = RefreshSerializer
     # A used, expired or forged refresh token is a 401.
     error_statuses = ("401",)
 

@@ -124,3 +124,38 @@ def test_guessing_one_phone_is_throttled_whatever_its_spelling(api, resident, se
     )
     response = login(api, " 13800000999 ", PASSWORD)
     assert response.status_code == 429 and response.json()["code"] == "throttled"
+
+
+# The refresh race: one refresh token, many refreshes at once --------------------------------------
+
+REFRESH = "/api/v1/auth/jwt/refresh/"
+
+
+def test_a_refresh_that_passed_the_blacklist_check_with_another_still_loses(api, resident, monkeypatch):
+    """Two refreshes of one token that both passed the blacklist check (as parallel ones do) get
+    one new token between them: the second to write its blacklist row is refused."""
+    from rest_framework_simplejwt.tokens import BlacklistMixin
+
+    token = login(api, resident.phone).json()["refresh"]
+    monkeypatch.setattr(BlacklistMixin, "check_blacklist", lambda self: None)
+    assert api.post(REFRESH, {"refresh": token}).status_code == 200
+    second = api.post(REFRESH, {"refresh": token})
+    assert second.status_code == 401 and second.json()["code"] == "token_invalid"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_parallel_refreshes_with_one_token_succeed_once(resident):
+    from django.db import connection
+
+    from tests.concurrency import together
+
+    if connection.vendor == "sqlite":
+        pytest.skip("the in-memory SQLite test database locks out a second writing thread; run on PostgreSQL")
+    from rest_framework.test import APIClient
+
+    token = login(APIClient(), resident.phone).json()["refresh"]
+    responses = together([lambda: APIClient().post(REFRESH, {"refresh": token}) for _ in range(10)])
+    assert not [r for r in responses if isinstance(r, Exception)], responses
+    assert sorted(r.status_code for r in responses) == [200] + [401] * 9
+    (winner,) = [r.json() for r in responses if r.status_code == 200]
+    assert APIClient().post(REFRESH, {"refresh": winner["refresh"]}).status_code == 200
