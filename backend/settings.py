@@ -246,7 +246,8 @@ SERVESTATIC_USE_FINDERS = DEBUG or TESTING
 
 # Uploads: images and documents, one per request; the cap is enforced before the body is read.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
-UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
+# Phone photos are 12 megapixels by default; 24 leaves room for the larger modes.
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 24_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
