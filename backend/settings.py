@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,11 +33,36 @@ def env_int(name: str, default: int) -> int:
 DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("TESTING", False)
 
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+def _install_key() -> str:
+    """This installation's own development key, made once into var/secret_key (mode 0600).
+
+    A key written in the source is everyone's: a development server reachable on a network
+    (`HOST=0.0.0.0 make run`) accepted tokens anyone could sign.
+    """
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process (the worker, the scheduler) made it first
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as out:
+        out.write(key)
+    return key
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
-        # A development key only: it signs nothing that outlives the machine.
-        SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"
+    if TESTING:
+        # The test runs' key: it signs nothing that outlives the run.
+        SECRET_KEY = "test-only-insecure-key-never-use-in-production-0123456789abcdef"
+    elif DEBUG:
+        SECRET_KEY = _install_key()
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
@@ -132,7 +158,6 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
