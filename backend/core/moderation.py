@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import DomainError, field_error
+from .media import WECHAT_LINK_SECONDS, signed_query
 from .models import ContentCheck, Upload
 from .registry import Registry
 from .scoping import can_act_on_community, get_scope
@@ -282,7 +283,8 @@ def media_url(upload: Upload) -> str | None:
     base = (getattr(settings, "MEDIA_PUBLIC_URL", "") or "").strip()
     if not base or not upload.file:
         return None
-    return f"{base.rstrip('/')}/{quote(upload.file.name)}"
+    name = upload.file.name
+    return f"{base.rstrip('/')}/{quote(name)}?{signed_query(name, lifetime=WECHAT_LINK_SECONDS)}"
 
 
 def _record(check: ContentCheck) -> models.Model | None:
