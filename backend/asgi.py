@@ -10,9 +10,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from backend.core.daphne_forms import leave_form_bodies_to_django  # noqa: E402
 from backend.notices.auth import JWTAuthMiddleware  # noqa: E402
 from backend.notices.origin import OriginValidator  # noqa: E402
 from backend.routing import websocket_urlpatterns  # noqa: E402
+
+leave_form_bodies_to_django()
 
 application = ProtocolTypeRouter(
     {

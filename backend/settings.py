@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,11 +34,36 @@ def env_int(name: str, default: int) -> int:
 DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("TESTING", False)
 
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+def _install_key() -> str:
+    """This installation's own development key, made once into var/secret_key (mode 0600).
+
+    A key written in the source is everyone's: a development server reachable on a network
+    (`HOST=0.0.0.0 make run`) accepted tokens anyone could sign.
+    """
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process (the worker, the scheduler) made it first
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as out:
+        out.write(key)
+    return key
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
-        # A development key only: it signs nothing that outlives the machine.
-        SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"
+    if TESTING:
+        # The test runs' key: it signs nothing that outlives the run.
+        SECRET_KEY = "test-only-insecure-key-never-use-in-production-0123456789abcdef"
+    elif DEBUG:
+        SECRET_KEY = _install_key()
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
@@ -141,7 +167,6 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -247,8 +272,11 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Behind nginx: /media/ links are checked by the app and the files sent by nginx (X-Accel-Redirect).
+MEDIA_ACCEL_REDIRECT = env_bool("MEDIA_ACCEL_REDIRECT", False)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Stored files leave through short-lived signed links only (backend/core/media.py).
+    "default": {"BACKEND": "backend.core.media.SignedFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -261,7 +289,8 @@ SERVESTATIC_USE_FINDERS = DEBUG or TESTING
 
 # Uploads: images and documents, one per request; the cap is enforced before the body is read.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
-UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
+# Phone photos are 12 megapixels by default; 24 leaves room for the larger modes.
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 24_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -280,6 +309,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "backend.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "backend.core.exceptions.exception_handler",
+    # JSON bounded in depth and free of lone surrogates (both were 500s); forms and uploads as usual.
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
         "backend.core.throttling.UserThrottle",
         "backend.core.throttling.AnonThrottle",

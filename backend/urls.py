@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from backend.core import media
 from backend.core import views as core_views
 
 api_v1 = [
@@ -30,13 +31,11 @@ urlpatterns = [
     path("admin/console/", include("backend.console.urls")),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),
+    # Every stored file, for a signed link only (in development and behind nginx alike).
+    path("media/<path:path>", media.serve, name="media"),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
 
-if settings.DEBUG:
-    from django.views.static import serve
-
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
 
 if settings.BENCH_CEILING:
     urlpatterns += [path("bench/ceiling/", include("bench.ceiling.urls"))]

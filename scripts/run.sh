@@ -8,6 +8,17 @@ export DEBUG="${DEBUG:-1}"
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 PY=.venv/bin/python
+
+# DEBUG pages list every URL and setting: on a network address they need a deliberate yes.
+case "$HOST" in
+  127.*|localhost|::1|"[::1]") ;;
+  *)
+    if { [ "$DEBUG" = "1" ] || [ "$DEBUG" = "true" ]; } && [ "${DEBUG_ON_NETWORK:-0}" != "1" ]; then
+      echo "run.sh: refusing to serve DEBUG pages on $HOST; use HOST=127.0.0.1, or DEBUG_ON_NETWORK=1 for a trusted network (a phone on your LAN)" >&2
+      exit 2
+    fi
+    ;;
+esac
 mkdir -p var
 
 $PY manage.py migrate --noinput

@@ -5,11 +5,12 @@ Nothing else belongs here: dead code is deleted, not listed.
 """
 
 # ruff: noqa: B018
-from backend.accounts.authentication import DeferredUserJWTScheme
+from backend.accounts.authentication import DeferredUserJWTScheme, SingleUseRefreshToken
 from backend.console.dashboard import dashboard_callback
 from backend.console.sidebar import sidebar_navigation
 from backend.core import views
 from backend.core.exceptions import exception_handler
+from backend.core.media import SignedFileSystemStorage
 from backend.core.middleware import MethodOverrideMiddleware
 from backend.notices.consumers import NoticeConsumer
 
@@ -23,3 +24,5 @@ views.permission_denied  # backend/urls.py handler403
 views.server_error  # backend/urls.py handler500
 NoticeConsumer.notice_message  # channel layer messages of type "notice.message"
 NoticeConsumer.event_message  # channel layer messages of type "event.message"
+SingleUseRefreshToken.blacklist  # simplejwt's TokenRefreshSerializer calls it on rotation
+SignedFileSystemStorage  # settings.STORAGES["default"]["BACKEND"]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from .models import User
 
@@ -48,3 +51,22 @@ class DeferredUserJWTScheme(SimpleJWTScheme):
 
     target_class = "backend.accounts.authentication.DeferredUserJWTAuthentication"
     name = "jwtAuthCheckIn"
+
+
+class SingleUseRefreshToken(RefreshToken):
+    """A refresh token that rotates once. simplejwt checks the blacklist, then blacklists with
+    get_or_create: parallel refreshes with one token all passed the check, all "blacklisted" it,
+    and each got a new usable token. Here the blacklist row is inserted, never fetched, and its
+    uniqueness (one per outstanding token) lets exactly one refresh through."""
+
+    def blacklist(self) -> BlacklistedToken:
+        try:
+            with transaction.atomic():
+                outstanding, _created = self.outstand()
+                return BlacklistedToken.objects.create(token=outstanding)
+        except IntegrityError:
+            raise TokenError(_("Token is blacklisted")) from None
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    token_class = SingleUseRefreshToken

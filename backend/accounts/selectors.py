@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from .models import RoleGrant, User
 from .registry import personal_data_exporters
+from .scoping import get_scope, scope_q, visible_communities
 
 EXPORT_FORMAT = "personal-data/1"
 
@@ -115,3 +116,23 @@ def personal_data_export(user: User) -> dict[str, Any]:
 def is_active_account(user_id: Any) -> bool:
     """Whether the account exists and may act (what JWT authentication checks on its user)."""
     return User.objects.filter(pk=user_id, is_active=True).exists()
+
+
+def grants_in_scope(user: User) -> QuerySet[RoleGrant]:
+    """The live grants over places `user` acts on (a street, its communities, grids, organisations)."""
+    return RoleGrant.objects.filter(revoked_at__isnull=True).filter(
+        scope_q(user, street="street", community="community", organization="organization__community")
+        | scope_q(user, community="grid__community")
+        | scope_q(user, street="organization__street")
+    )
+
+
+def grantable_account(*, granter: User, phone: str) -> User | None:
+    """The active account with `phone` that `granter` may see: one living in a community they act on,
+    or holding a role there. Anyone else is as unknown as a phone without an account, so granting a
+    role is no way to find out who holds a number."""
+    accounts = User.objects.filter(phone=phone, is_active=True)
+    if not get_scope(granter).is_superuser:
+        holders = grants_in_scope(granter).values("user_id")
+        accounts = accounts.filter(Q(community__in=visible_communities(granter)) | Q(pk__in=holders))
+    return accounts.first()

@@ -85,7 +85,6 @@ class RoleGrantSerializer(serializers.ModelSerializer):
 
 class RoleGrantCreateSerializer(serializers.Serializer):
     phone = serializers.RegexField(MOBILE_RE, error_messages={"invalid": _("请输入有效的中国大陆手机号")})
-    real_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Role.choices)
     street = serializers.PrimaryKeyRelatedField(queryset=Street.objects.none(), required=False, allow_null=True)
     community = serializers.PrimaryKeyRelatedField(queryset=Community.objects.none(), required=False, allow_null=True)

@@ -16,6 +16,7 @@ from backend.core.models import Upload
 from .models import SCOPE_FIELD_BY_ROLE, Role, RoleGrant, User
 from .registry import personal_data_erasers
 from .scoping import forget_scope, get_scope
+from .selectors import grantable_account
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,47 @@ def may_grant(*, granter: User, role: Role, target) -> bool:
     return role in SECRETARY_GRANTABLE and community_id is not None and community_id in scope.secretary_community_ids
 
 
+def _checked_place(*, granter: User | None, role: Role, places: dict) -> tuple[str, object]:
+    """The one place `role` is granted over, and the granter's right to grant it there."""
+    field = SCOPE_FIELD_BY_ROLE[role]
+    target = places[field]
+    if target is None or any(v is not None for k, v in places.items() if k != field):
+        raise DomainError(
+            "validation_error",
+            _("角色与范围不匹配"),
+            fields={field: [_("角色 %(role)s 需要且只需要指定%(field)s") % {"role": role.label, "field": field}]},
+        )
+    if granter is not None and not may_grant(granter=granter, role=role, target=target):
+        raise DomainError("permission_denied", _("无权在此范围授予该角色"))
+    return field, target
+
+
+@transaction.atomic
+def grant_role_by_phone(
+    *,
+    granter: User,
+    phone: str,
+    role: Role | str,
+    street: Street | None = None,
+    community: Community | None = None,
+    grid: Grid | None = None,
+    organization: PartyOrganization | None = None,
+) -> tuple[RoleGrant, bool]:
+    """Grant `role` to the account holding `phone`, which the granter must be able to see.
+
+    No account is made and none is changed: the person signs in to the mini-program first (and
+    chooses their community), or already holds a role in the granter's scope. An unknown phone and
+    a phone the granter may not see get the same answer.
+    """
+    role = Role(role)
+    places = {"street": street, "community": community, "grid": grid, "organization": organization}
+    _checked_place(granter=granter, role=role, places=places)
+    user = grantable_account(granter=granter, phone=phone)
+    if user is None:
+        raise field_error("phone", _("未找到该手机号的账号: 请对方先登录小程序并选择所在社区"))
+    return grant_role(granter=granter, user=user, role=role, **places)
+
+
 @transaction.atomic
 def grant_role(
     *,
@@ -74,17 +116,11 @@ def grant_role(
     and they are recorded as the granter.
     """
     role = Role(role)
-    places = {"street": street, "community": community, "grid": grid, "organization": organization}
-    field = SCOPE_FIELD_BY_ROLE[role]
-    target = places[field]
-    if target is None or any(v is not None for k, v in places.items() if k != field):
-        raise DomainError(
-            "validation_error",
-            _("角色与范围不匹配"),
-            fields={field: [_("角色 %(role)s 需要且只需要指定%(field)s") % {"role": role.label, "field": field}]},
-        )
-    if granter is not None and not may_grant(granter=granter, role=role, target=target):
-        raise DomainError("permission_denied", _("无权在此范围授予该角色"))
+    field, target = _checked_place(
+        granter=granter,
+        role=role,
+        places={"street": street, "community": community, "grid": grid, "organization": organization},
+    )
     existing = RoleGrant.objects.filter(user=user, role=role, revoked_at__isnull=True, **{field: target}).first()
     if existing:
         return existing, False

@@ -11,14 +11,15 @@ from backend.core.throttling import (
     AnonThrottle,
     LoginAddressThrottle,
     LoginPhoneThrottle,
+    StringInputsBeforeThrottles,
     UserRateThrottle,
     UserThrottle,
 )
 
 from . import audit, selectors, services
+from .authentication import RefreshSerializer
 from .models import RoleGrant
 from .permissions import CanManageRoles
-from .scoping import scope_q
 from .serializers import (
     AccountDeletionSerializer,
     PersonalDataExportSerializer,
@@ -27,15 +28,17 @@ from .serializers import (
 )
 
 
-class LoginView(TokenObtainPairView):
+class LoginView(StringInputsBeforeThrottles, TokenObtainPairView):
     """Console accounts: phone and password → tokens. Throttled per address and per phone (guessing)."""
 
+    string_inputs = ("phone",)
     throttle_classes = [AnonThrottle, LoginAddressThrottle, LoginPhoneThrottle]
     # A wrong password is a 401 (`invalid_credentials`).
     error_statuses = ("401",)
 
 
 class RefreshView(TokenRefreshView):
+    serializer_class = RefreshSerializer
     # A used, expired or forged refresh token is a 401.
     error_statuses = ("401",)
 
@@ -54,17 +57,7 @@ class RoleGrantViewSet(
     error_statuses = ("409",)
 
     def get_queryset(self):
-        user = self.request.user
-        return (
-            RoleGrant.objects.filter(revoked_at__isnull=True)
-            .filter(
-                scope_q(user, street="street", community="community", organization="organization__community")
-                | scope_q(user, community="grid__community")
-                | scope_q(user, street="organization__street")
-            )
-            .select_related("user")
-            .order_by("id")
-        )
+        return selectors.grants_in_scope(self.request.user).select_related("user").order_by("id")
 
     def get_serializer_class(self):
         return RoleGrantCreateSerializer if self.action == "create" else RoleGrantSerializer
@@ -74,17 +67,15 @@ class RoleGrantViewSet(
         serializer = RoleGrantCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with transaction.atomic():
-            target_user, _ = services.get_or_create_user_by_phone(phone=data["phone"], real_name=data["real_name"])
-            grant, created = services.grant_role(
-                granter=request.user,
-                user=target_user,
-                role=data["role"],
-                street=data.get("street"),
-                community=data.get("community"),
-                grid=data.get("grid"),
-                organization=data.get("organization"),
-            )
+        grant, created = services.grant_role_by_phone(
+            granter=request.user,
+            phone=data["phone"],
+            role=data["role"],
+            street=data.get("street"),
+            community=data.get("community"),
+            grid=data.get("grid"),
+            organization=data.get("organization"),
+        )
         return Response(
             RoleGrantSerializer(grant).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

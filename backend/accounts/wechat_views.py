@@ -9,7 +9,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from backend.core.throttling import UserThrottle, WeChatAddressThrottle, WeChatCodeThrottle
+from backend.core.throttling import (
+    StringInputsBeforeThrottles,
+    UserThrottle,
+    WeChatAddressThrottle,
+    WeChatCodeThrottle,
+)
 
 from . import wechat
 from .serializers import MeSerializer
@@ -48,13 +53,14 @@ def _code(request) -> str:
     return serializer.validated_data["code"]
 
 
-class WeChatLoginView(APIView):
+class WeChatLoginView(StringInputsBeforeThrottles, APIView):
     """Sign in with the code from `wx.login`. The WeChat session_key never leaves the server."""
 
     permission_classes = [AllowAny]
     # A stale Authorization header from a previous session must not stop a fresh login.
     authentication_classes: list = []
     throttle_classes = [WeChatCodeThrottle, WeChatAddressThrottle]
+    string_inputs = ("code",)
     error_statuses = ("403", "503")
 
     @extend_schema(request=WeChatCodeSerializer, responses={200: WeChatLoginSerializer})
@@ -63,11 +69,12 @@ class WeChatLoginView(APIView):
         return Response({**_tokens(user), "is_new": is_new, "user": MeSerializer(user).data})
 
 
-class WeChatPhoneView(APIView):
+class WeChatPhoneView(StringInputsBeforeThrottles, APIView):
     """Bind the phone from a `getPhoneNumber` code to the signed-in user (see API.md, Auth)."""
 
     permission_classes = [IsAuthenticated]
     throttle_classes = [UserThrottle, WeChatCodeThrottle]
+    string_inputs = ("code",)
     error_statuses = ("409", "503")
 
     @extend_schema(request=WeChatCodeSerializer, responses={200: WeChatPhoneSerializer})

@@ -3,12 +3,12 @@ a title, the activity's facts, the totals, then one numbered row per person."""
 
 from __future__ import annotations
 
-from io import BytesIO
-
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+
+from backend.core.xlsx import workbook_bytes
 
 from .models import Enrollment, LeaveRequest
 from .selectors import Attendance, Ledger
@@ -100,6 +100,4 @@ def ledger_workbook(ledger: Ledger) -> bytes:
         for column, value in enumerate(values, start=1):
             sheet.cell(row=HEADER_ROW + number, column=column, value=value).border = border
 
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import wraps
-from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -40,6 +39,7 @@ from unfold.sites import UnfoldAdminSite
 
 from .errors import DomainError
 from .scoping import get_scope, limit_choices, scope_q
+from .xlsx import workbook_bytes
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -128,9 +128,7 @@ def ledger_workbook(model_admin: admin.ModelAdmin, request: HttpRequest, objects
     for index, header in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, len(header) * 2 + 4))
     sheet.freeze_panes = "A2"
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)
 
 
 # Forms the console asks (reasons, comments, a certificate's details) -----------------------------

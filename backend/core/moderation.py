@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import DomainError, field_error
+from .media import WECHAT_LINK_SECONDS, signed_query
 from .models import ContentCheck, Upload
 from .registry import Registry
 from .scoping import can_act_on_community, get_scope
@@ -133,6 +134,10 @@ def submit(
     target = target_of(obj)
     now = timezone.now()
     author = author if getattr(author, "pk", None) is not None else None
+    # Content checks are for what mini-program users write. What staff publish in a community they
+    # act on is published on their authority: recorded as passed by them, never held for a second
+    # staff member (staff write in the console, with no openid WeChat could check it under).
+    on_authority = author is not None and community_id is not None and can_act_on_community(author, community_id)
     common = {"holds": holds, "author": author, "community_id": community_id, "scene": scene}
     touched: list[ContentCheck] = []
     for part, names in (texts or {}).items():
@@ -177,7 +182,17 @@ def submit(
             _reset(check, now=now)
             check.save()
             touched.append(check)
-    if touched:
+    if touched and on_authority:
+        for check in touched:
+            check.decided_by = author
+            check.status, check.reason, check.checked_at, check.next_attempt_at = (
+                Status.PASSED,
+                "staff_authority",
+                now,
+                None,
+            )
+            check.save()
+    elif touched:
         ids = [check.pk for check in touched]
         transaction.on_commit(lambda: _enqueue(ids))
     return touched
@@ -274,7 +289,8 @@ def media_url(upload: Upload) -> str | None:
     base = (getattr(settings, "MEDIA_PUBLIC_URL", "") or "").strip()
     if not base or not upload.file:
         return None
-    return f"{base.rstrip('/')}/{quote(upload.file.name)}"
+    name = upload.file.name
+    return f"{base.rstrip('/')}/{quote(name)}?{signed_query(name, lifetime=WECHAT_LINK_SECONDS)}"
 
 
 def _record(check: ContentCheck) -> models.Model | None:

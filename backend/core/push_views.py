@@ -4,18 +4,21 @@ Configured in the mini-program console (开发管理 → 消息推送) with this
 WECHAT_PUSH_TOKEN, plaintext mode (明文模式) and JSON. WeChat signs every call: `signature` is
 the SHA-1 of the token, `timestamp` and `nonce` sorted and joined. GET is the handshake (answer
 `echostr`); POST carries events, of which `wxa_media_check` (an image's verdict) is ours.
-Anything unsigned is refused with 403 before the body is read, so nothing is written.
+Anything unsigned is refused with 403 before the body is read, so nothing is written. A signature
+never expires by itself, so a captured push could be sent again at will: a timestamp more than
+PUSH_WINDOW from now, or a nonce already seen inside the window, is refused the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -23,12 +26,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from . import moderation
+from . import moderation, parsers
 from .errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 MEDIA_CHECK_EVENT = "wxa_media_check"
+PUSH_WINDOW = 5 * 60  # seconds either side of now (WeChat's clock and ours)
 
 
 def push_signature(token: str, timestamp: str, nonce: str) -> str:
@@ -48,6 +52,13 @@ def _verify(request: Request) -> None:
         push_signature(token, timestamp, nonce), signature.lower()
     ):
         raise DomainError("permission_denied", _("签名无效"))
+    if not timestamp.isascii() or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > PUSH_WINDOW:
+        raise DomainError("permission_denied", _("签名已过期"))
+    # A nonce is remembered for as long as its timestamp could still be accepted (twice the window:
+    # a timestamp from the future stays acceptable until it is that far in the past).
+    key = "wechat-push-nonce:" + hashlib.sha256(nonce.encode()).hexdigest()
+    if not cache.add(key, 1, timeout=2 * PUSH_WINDOW):
+        raise DomainError("permission_denied", _("重复的推送"))
 
 
 def _text(body: str) -> HttpResponse:
@@ -71,10 +82,7 @@ class WeChatPushView(APIView):
         if request.query_params.get("encrypt_type") == "aes":
             logger.error("WeChat pushed in safe mode; set the message push to plaintext mode (明文模式)")
             raise DomainError("validation_error", _("只接受明文模式的推送"))
-        try:
-            event = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            raise DomainError("parse_error", _("推送内容不是 JSON")) from None
+        event = parsers.loads(request.body or b"null")
         if not isinstance(event, dict):
             raise DomainError("parse_error", _("推送内容不是 JSON 对象"))
         if event.get("Event") == MEDIA_CHECK_EVENT:

@@ -1,7 +1,31 @@
 import hashlib
 from collections.abc import Mapping
 
+from django.utils.translation import gettext as _
 from rest_framework import throttling
+from rest_framework.exceptions import ValidationError
+
+
+class StringInputsBeforeThrottles:
+    """A view mixin: the inputs its throttles count by (`string_inputs`) must be strings, checked
+    before any throttle runs. A JSON number for `phone` or `code` had no throttle key (the
+    throttles count strings only) yet was accepted by the serializer as its digits."""
+
+    string_inputs: tuple[str, ...] = ()
+
+    def check_throttles(self, request):
+        data = request.data if isinstance(request.data, Mapping) else {}
+        wrong = {
+            name: [_("必须是字符串")] for name in self.string_inputs if name in data and not isinstance(data[name], str)
+        }
+        if wrong:
+            raise ValidationError(wrong)
+        super().check_throttles(request)
+
+
+def _key(value: str) -> str:
+    """The throttle key of an input, normalised as its serializer reads it (surrounding spaces trimmed)."""
+    return hashlib.sha256(value.strip().encode()).hexdigest()[:32]
 
 
 class CounterThrottle(throttling.SimpleRateThrottle):
@@ -80,10 +104,9 @@ class WeChatCodeThrottle(CounterThrottle):
         # A body that is not an object (a JSON array) has no code to count; the view refuses it.
         data = request.data if isinstance(request.data, Mapping) else {}
         code = data.get("code")
-        if not isinstance(code, str) or not code:
+        if not isinstance(code, str) or not code.strip():
             return None
-        digest = hashlib.sha256(code.encode()).hexdigest()[:32]
-        return self.cache_format % {"scope": self.scope, "ident": digest}
+        return self.cache_format % {"scope": self.scope, "ident": _key(code)}
 
 
 class WeChatAddressThrottle(CounterThrottle):
@@ -113,7 +136,6 @@ class LoginPhoneThrottle(CounterThrottle):
     def get_cache_key(self, request, view):
         data = request.data if isinstance(request.data, Mapping) else {}
         phone = data.get("phone")
-        if not isinstance(phone, str) or not phone:
+        if not isinstance(phone, str) or not phone.strip():
             return None
-        digest = hashlib.sha256(phone.strip().encode()).hexdigest()[:32]
-        return self.cache_format % {"scope": self.scope, "ident": digest}
+        return self.cache_format % {"scope": self.scope, "ident": _key(phone)}

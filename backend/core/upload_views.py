@@ -46,7 +46,8 @@ class UploadRequestSerializer(serializers.Serializer):
 class UploadView(APIView):
     # Form parsers only: a JSON body has no file in it and answers 415.
     parser_classes = [CappedMultiPartParser, FormParser]
-    error_statuses = ("413", "415")
+    # 503: every image decoder of the process stayed busy (see uploads.MAX_CONCURRENT_DECODES).
+    error_statuses = ("413", "415", "503")
 
     @extend_schema(
         operation_id="uploads_create",

@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 import struct
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -66,6 +67,19 @@ _OLE_STREAM = 2
 _UNSUPPORTED = _("只能上传 JPEG、PNG、WebP 图片或 PDF、Word(.doc、.docx)文档")
 _BROKEN_IMAGE = _("图片已损坏或无法识别")
 _TOO_MANY_PIXELS = _("图片像素过多")
+_TOO_COMPRESSED = _("图片解码后过大")
+
+# What decoding an image may cost. Phone photos are 12 megapixels by default and a few MB as JPEG,
+# about ten decoded bytes per file byte; a crafted PNG of a single colour packs tens of megapixels
+# into a few hundred KB (a 154 KB file took 2.9 s and 320 MB). Past DECODE_RATIO_FLOOR decoded
+# bytes, an image may expand at most DECODE_RATIO_MAX times its file size (a scan of a white page
+# stays under a hundred). At most MAX_CONCURRENT_DECODES run in one process; a request waits
+# DECODE_WAIT seconds for its turn and is then asked to retry.
+DECODE_RATIO_MAX = 250
+DECODE_RATIO_FLOOR = 16 * 1024 * 1024
+MAX_CONCURRENT_DECODES = 2
+DECODE_WAIT = 20
+_decodes = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
 
 
 @dataclass(frozen=True)
@@ -97,7 +111,7 @@ def store_upload(*, owner: AbstractBaseUser | None, file: File) -> Upload:
     elif _PDF_HEADER.search(head):
         checked = _check_pdf(file, size)
     else:
-        checked = _check_image(file)
+        checked = _check_image(file, size)
     return _save(owner=owner, checked=checked, original_name=sanitise_name(file.name))
 
 
@@ -243,7 +257,7 @@ def _has_word_document_stream(file: IO[bytes], size: int) -> bool:
     return False
 
 
-def _check_image(file: File) -> _Checked:
+def _check_image(file: File, size: int) -> _Checked:
     file.seek(0)
     try:
         image = Image.open(file, formats=_PILLOW_FORMATS)
@@ -256,7 +270,13 @@ def _check_image(file: File) -> _Checked:
         raise DomainError("invalid_file", _BROKEN_IMAGE) from exc
     try:
         with image:
-            return _rewrite_image(image)
+            _check_decoded_size(image, size)
+            if not _decodes.acquire(timeout=DECODE_WAIT):
+                raise DomainError("service_unavailable", _("图片处理繁忙, 请稍后重试"))
+            try:
+                return _rewrite_image(image)
+            finally:
+                _decodes.release()
     except DomainError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -268,11 +288,17 @@ def _check_image(file: File) -> _Checked:
         raise DomainError("invalid_file", _BROKEN_IMAGE) from exc
 
 
-def _rewrite_image(image: Image.Image) -> _Checked:
+def _check_decoded_size(image: Image.Image, size: int) -> None:
+    """The declared size against the caps, before a single pixel is decoded."""
     width, height = image.size
-    # Checked on the declared size, before a single pixel is decoded.
     if width * height > settings.UPLOAD_MAX_PIXELS:
         raise DomainError("invalid_file", _TOO_MANY_PIXELS)
+    decoded = width * height * len(image.getbands())
+    if decoded > DECODE_RATIO_FLOOR and decoded > DECODE_RATIO_MAX * size:
+        raise DomainError("invalid_file", _TOO_COMPRESSED)
+
+
+def _rewrite_image(image: Image.Image) -> _Checked:
     content_type, extension = _IMAGE_OUTPUT[image.format or ""]
     output_format = "JPEG" if content_type == "image/jpeg" else image.format
     image.load()

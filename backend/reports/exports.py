@@ -11,7 +11,6 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook
@@ -20,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.brands.models import Brand, BrandPlan, Honor
+from backend.core.xlsx import workbook_bytes
 
 from .selectors import DeadlineStatus
 
@@ -91,12 +91,6 @@ def _table(
             cell = sheet.cell(row=FIRST_ROW + offset, column=index, value=value)
             if index in formats and value is not None:
                 cell.number_format = formats[index]
-
-
-def _save(book: Workbook) -> bytes:
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 # 双报告 -------------------------------------------------------------------------------------------
@@ -206,7 +200,7 @@ def feedback_workbook(data: dict[str, Any]) -> bytes:
             rows=rows,
             formats=MEMBER_FORMATS,
         )
-    return _save(book)
+    return workbook_bytes(book)
 
 
 # 五个全覆盖 ------------------------------------------------------------------------------------------
@@ -282,7 +276,7 @@ def community_coverage_workbook(data: dict[str, Any]) -> bytes:
         rows=[_coverage_row(name, data)],
         formats=COVERAGE_FORMATS,
     )
-    return _save(book)
+    return workbook_bytes(book)
 
 
 def street_coverage_workbook(data: dict[str, Any]) -> bytes:
@@ -299,7 +293,7 @@ def street_coverage_workbook(data: dict[str, Any]) -> bytes:
         rows=rows,
         formats=COVERAGE_FORMATS,
     )
-    return _save(book)
+    return workbook_bytes(book)
 
 
 # The brand board ----------------------------------------------------------------------------------
@@ -362,4 +356,4 @@ def board_workbook(data: dict[str, Any]) -> bytes:
         rows=rows,
         formats=BOARD_FORMATS,
     )
-    return _save(book)
+    return workbook_bytes(book)

@@ -6,7 +6,6 @@ without holding every cell in memory: a title row, the header row (frozen), one 
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable
 
 from django.utils import timezone
@@ -14,6 +13,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+
+from backend.core.xlsx import as_text, row_cells, workbook_bytes
 
 from .models import ServiceRecord
 
@@ -64,7 +65,7 @@ def ledger_workbook(*, title: str, records: Iterable[ServiceRecord]) -> bytes:
     # The title and the header row stay in view while the records scroll.
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
 
-    heading = WriteOnlyCell(sheet, value=title)
+    heading = as_text(WriteOnlyCell(sheet, value=title))
     heading.font = Font(size=14, bold=True)
     sheet.append([heading])
 
@@ -80,27 +81,27 @@ def ledger_workbook(*, title: str, records: Iterable[ServiceRecord]) -> bytes:
         hours = WriteOnlyCell(sheet, value=record.hours)
         hours.number_format = "0.00"
         sheet.append(
-            [
-                number,
-                record.volunteer.volunteer_number,
-                record.volunteer.real_name,
-                record.content,
-                record.place,
-                record.activity.title if record.activity_id else "",
-                _time(record.started_at),
-                _time(record.ended_at),
-                hours,
-                record.get_source_display(),
-                record.get_status_display(),
-                record.approved_by.real_name if record.approved_by_id else "",
-                _time(record.approved_at),
-                _flags(record),
-                getattr(record, "correction_count", 0),
-                record.reject_reason,
-            ]
+            row_cells(
+                sheet,
+                [
+                    number,
+                    record.volunteer.volunteer_number,
+                    record.volunteer.real_name,
+                    record.content,
+                    record.place,
+                    record.activity.title if record.activity_id else "",
+                    _time(record.started_at),
+                    _time(record.ended_at),
+                    hours,
+                    record.get_source_display(),
+                    record.get_status_display(),
+                    record.approved_by.real_name if record.approved_by_id else "",
+                    _time(record.approved_at),
+                    _flags(record),
+                    getattr(record, "correction_count", 0),
+                    record.reject_reason,
+                ],
+            )
         )
 
-    with tempfile.TemporaryFile() as out:
-        book.save(out)
-        out.seek(0)
-        return out.read()
+    return workbook_bytes(book)

@@ -101,3 +101,61 @@ def test_only_the_me_routes_of_djoser_are_mounted(api, resident, as_user):
     assert as_user(resident).get("/api/v1/auth/users/").status_code == 404
     assert api.post("/api/v1/auth/users/", {"phone": "13800000000", "password": "x"}).status_code == 404
     assert api.post("/api/v1/auth/users/reset_password/", {"email": "x"}).status_code == 404
+
+
+# Throttles by type: a JSON number for the phone was counted by no throttle ------------------------
+
+
+@pytest.mark.parametrize("phone", [13800000000, 1.38e10, ["13800000000"], {"n": 1}, True])
+def test_a_phone_that_is_not_a_string_is_refused(api, resident, phone):
+    response = api.post("/api/v1/auth/jwt/create/", {"phone": phone, "password": PASSWORD}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error" and "phone" in response.json()["fields"]
+
+
+def test_guessing_one_phone_is_throttled_whatever_its_spelling(api, resident, settings):
+    """Ten wrong passwords for one account, then the eleventh is refused, with spaces or as a number."""
+    resident.phone = "13800000999"
+    resident.save(update_fields=["phone"])
+    for _ in range(10):
+        assert login(api, "13800000999", "wrong").status_code == 401
+    assert (
+        api.post("/api/v1/auth/jwt/create/", {"phone": 13800000999, "password": "x"}, format="json").status_code == 400
+    )
+    response = login(api, " 13800000999 ", PASSWORD)
+    assert response.status_code == 429 and response.json()["code"] == "throttled"
+
+
+# The refresh race: one refresh token, many refreshes at once --------------------------------------
+
+REFRESH = "/api/v1/auth/jwt/refresh/"
+
+
+def test_a_refresh_that_passed_the_blacklist_check_with_another_still_loses(api, resident, monkeypatch):
+    """Two refreshes of one token that both passed the blacklist check (as parallel ones do) get
+    one new token between them: the second to write its blacklist row is refused."""
+    from rest_framework_simplejwt.tokens import BlacklistMixin
+
+    token = login(api, resident.phone).json()["refresh"]
+    monkeypatch.setattr(BlacklistMixin, "check_blacklist", lambda self: None)
+    assert api.post(REFRESH, {"refresh": token}).status_code == 200
+    second = api.post(REFRESH, {"refresh": token})
+    assert second.status_code == 401 and second.json()["code"] == "token_invalid"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_parallel_refreshes_with_one_token_succeed_once(resident):
+    from django.db import connection
+
+    from tests.concurrency import together
+
+    if connection.vendor == "sqlite":
+        pytest.skip("the in-memory SQLite test database locks out a second writing thread; run on PostgreSQL")
+    from rest_framework.test import APIClient
+
+    token = login(APIClient(), resident.phone).json()["refresh"]
+    responses = together([lambda: APIClient().post(REFRESH, {"refresh": token}) for _ in range(10)])
+    assert not [r for r in responses if isinstance(r, Exception)], responses
+    assert sorted(r.status_code for r in responses) == [200] + [401] * 9
+    (winner,) = [r.json() for r in responses if r.status_code == 200]
+    assert APIClient().post(REFRESH, {"refresh": winner["refresh"]}).status_code == 200

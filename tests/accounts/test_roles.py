@@ -17,16 +17,15 @@ def street_admin(street):
 
 
 def test_street_admin_grants_a_secretary_in_their_street(street_admin, community, as_user):
+    user = factories.UserFactory(phone="13700000001", real_name="李书记", community=community)
     client = as_user(street_admin)
-    payload = {"phone": "13700000001", "real_name": "李书记", "role": "community_secretary", "community": community.id}
+    payload = {"phone": "13700000001", "role": "community_secretary", "community": community.id}
     response = client.post("/api/v1/accounts/roles/", payload)
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["role"] == "community_secretary"
     assert body["community"] == community.id
-    assert body["user"]["phone"] == "137****0001"
-    user = User.objects.get(phone="13700000001")
-    assert not user.has_usable_password()
+    assert body["user"] == {"id": user.pk, "real_name": "李书记", "phone": "137****0001"}
 
     again = client.post("/api/v1/accounts/roles/", payload)
     assert again.status_code == 200
@@ -48,6 +47,8 @@ def test_street_admin_cannot_grant_in_another_street(street_admin, as_user):
 def test_secretary_grants_staff_and_grid_workers_of_own_community(community, as_user):
     secretary = factories.staff_of(community)
     grid = factories.GridFactory(community=community)
+    factories.UserFactory(phone="13700000003", community=community)
+    factories.UserFactory(phone="13700000004", community=community)
     client = as_user(secretary)
     staff = client.post(
         "/api/v1/accounts/roles/", {"phone": "13700000003", "role": "community_staff", "community": community.id}
@@ -167,3 +168,76 @@ def test_scope_of_a_street_admin_covers_its_communities_only(street, community, 
     scope = get_scope(admin)
     assert {community.id, other_community.id} <= scope.community_ids
     assert elsewhere.id not in scope.community_ids
+
+
+# Role grants are no phone directory ----------------------------------------------------------------
+
+GRANTS = "/api/v1/accounts/roles/"
+
+
+def snapshot_accounts() -> list[tuple]:
+    return list(User.objects.order_by("pk").values_list("pk", "phone", "real_name", "nickname", "community_id"))
+
+
+@pytest.mark.parametrize("where", ["nowhere", "other_street", "other_community", "inactive"])
+def test_a_phone_the_granter_may_not_see_is_as_unknown_as_no_account(where, community, other_community, as_user):
+    """Across streets, communities, or no account at all: the same 400, no name, nothing written."""
+    secretary = factories.staff_of(community)
+    phone = "13700000201"
+    if where == "other_street":
+        factories.UserFactory(phone=phone, real_name="王外街", community=factories.CommunityFactory())
+    elif where == "other_community":
+        factories.UserFactory(phone=phone, real_name="王外社", community=other_community)
+    elif where == "inactive":
+        factories.UserFactory(phone=phone, real_name="王停用", community=community, is_active=False)
+    before, grants = snapshot_accounts(), RoleGrant.objects.count()
+    response = as_user(secretary).post(
+        GRANTS, {"phone": phone, "real_name": "冒名", "role": "community_staff", "community": community.id}
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error" and list(body["fields"]) == ["phone"]
+    assert "王" not in response.content.decode() and "冒名" not in response.content.decode()
+    assert snapshot_accounts() == before and RoleGrant.objects.count() == grants
+
+
+def test_a_grant_never_creates_an_account_nor_writes_a_name(street_admin, community, as_user):
+    nameless = factories.UserFactory(phone="13700000202", real_name="", community=community)
+    response = as_user(street_admin).post(
+        GRANTS, {"phone": "13700000202", "real_name": "张冒名", "role": "community_staff", "community": community.id}
+    )
+    assert response.status_code == 201, response.json()
+    nameless.refresh_from_db()
+    assert nameless.real_name == ""
+    before = User.objects.count()
+    missing = as_user(street_admin).post(
+        GRANTS, {"phone": "13700000203", "role": "community_staff", "community": community.id}
+    )
+    assert missing.status_code == 400 and User.objects.count() == before
+
+
+def test_a_role_holder_in_scope_may_be_granted_more(community, as_user):
+    """Someone living elsewhere who already works here (a grid worker of this community) is seen."""
+    secretary = factories.staff_of(community)
+    worker = factories.UserFactory(phone="13700000204", community=None)
+    factories.grant(worker, Role.GRID_WORKER, factories.GridFactory(community=community))
+    response = as_user(secretary).post(
+        GRANTS, {"phone": "13700000204", "role": "community_staff", "community": community.id}
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["user"]["id"] == worker.pk
+
+
+def test_the_grant_service_by_phone_refuses_before_looking(community, other_community):
+    secretary = factories.staff_of(community)
+    factories.UserFactory(phone="13700000205", community=other_community)
+    with pytest.raises(DomainError) as refused:
+        services.grant_role_by_phone(
+            granter=secretary, phone="13700000205", role=Role.COMMUNITY_STAFF, community=other_community
+        )
+    assert refused.value.code == "permission_denied"
+    with pytest.raises(DomainError) as unknown:
+        services.grant_role_by_phone(
+            granter=secretary, phone="13700000205", role=Role.COMMUNITY_STAFF, community=community
+        )
+    assert unknown.value.code == "validation_error" and "phone" in unknown.value.fields

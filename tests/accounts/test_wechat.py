@@ -336,3 +336,31 @@ def test_the_schema_documents_both_endpoints_and_their_errors(api):
     phone_responses = schema["paths"][PHONE]["post"]["responses"]
     assert {"200", "400", "403", "429", "503"} <= set(login_responses)
     assert {"200", "400", "401", "409", "503"} <= set(phone_responses)
+
+
+# Throttles by type: a JSON number for the code was counted by no throttle -------------------------
+
+
+@pytest.mark.parametrize("code", [7, 7.5, True, ["erin"], {"code": "erin"}, None])
+def test_a_code_that_is_not_a_string_is_refused_before_any_throttle(fake_wechat, code, settings):
+    response = APIClient().post(LOGIN, {"code": code}, format="json")
+    body = assert_error(response, 400, "validation_error")
+    assert "code" in body["fields"]
+    assert fake_wechat.requests == []
+
+
+def test_a_numeric_code_cannot_outrun_the_code_throttle(fake_wechat):
+    """Five tries of one code, whatever its JSON type: the sixth is throttled, not sent to WeChat."""
+    client = APIClient()
+    for _ in range(5):
+        client.post(LOGIN, {"code": "4711"}, format="json")
+    for _ in range(3):
+        assert client.post(LOGIN, {"code": 4711}, format="json").status_code == 400
+    assert_error(client.post(LOGIN, {"code": " 4711 "}, format="json"), 429, "throttled")
+
+
+def test_the_phone_binding_refuses_a_numeric_code(fake_wechat, resident):
+    client = APIClient()
+    client.force_authenticate(resident)
+    assert_error(client.post(PHONE, {"code": 13800000000}, format="json"), 400, "validation_error")
+    assert fake_wechat.requests == []

@@ -17,6 +17,7 @@ from backend.activities.models import Activity, CheckIn, Enrollment, LeaveReques
 from backend.core.periods import parse_period
 from tests import factories
 from tests.activities.factories import ActivityFactory, enrol, image_upload, party_member
+from tests.xlsx import HOSTILE, assert_no_formulas
 
 pytestmark = pytest.mark.django_db
 
@@ -292,3 +293,15 @@ def test_the_ledger_takes_the_members_phone_when_the_account_has_none(meeting):
     member.user.save(update_fields=["phone"])
     full = {row.user_id: row.phone for row in selectors.attendance_ledger(activity, full_phones=True).rows}
     assert full[member.user_id] == member.phone
+
+
+def test_the_excel_ledger_writes_names_and_reasons_as_text(as_user, meeting):
+    activity, staff, people, _walk_in = meeting
+    people["张三"].real_name = HOSTILE[0]
+    people["张三"].save(update_fields=["real_name"])
+    people["李四"].real_name = HOSTILE[3]
+    people["李四"].save(update_fields=["real_name"])
+    response = as_user(staff).get(f"/api/v1/activities/{activity.pk}/attendance/export/")
+    assert response.status_code == 200
+    texts = assert_no_formulas(response.content)
+    assert HOSTILE[0] in texts and HOSTILE[3] in texts

@@ -14,6 +14,7 @@ from backend.accounts.models import PersonalDataAccess, Role
 from tests import factories
 from tests.activities.factories import ActivityFactory
 from tests.members.factories import registered_member
+from tests.xlsx import HOSTILE, assert_no_formulas
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +63,15 @@ def test_lists_that_are_not_ledgers_offer_no_export(client, community):
     assert "export_xlsx" not in page
     page = client.get(reverse("admin:communities_estate_changelist")).content.decode()
     assert "export_xlsx" in page
+
+
+def test_ledger_exports_write_user_text_as_text(client, community):
+    secretary = factories.staff_of(community, Role.COMMUNITY_SECRETARY)
+    activity = ActivityFactory(community=community, title=HOSTILE[2], place=HOSTILE[0])
+    client.force_login(secretary)
+    response = client.post(
+        reverse("admin:activities_activity_changelist"),
+        {"action": "export_xlsx", ACTION_CHECKBOX_NAME: [str(activity.pk)], "index": "0"},
+    )
+    assert response.status_code == 200
+    assert HOSTILE[2] in assert_no_formulas(response.content)

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from backend.core.media import ACCEL_PREFIX
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
@@ -306,7 +308,12 @@ def test_nginx_serves_static_and_media_from_the_volumes():
     server = tls_server()
     env = COMPOSE["x-env"]
     assert server.one("location", "/static/").value("alias") == [env["STATIC_ROOT"].rstrip("/") + "/"]
-    assert server.one("location", "/media/").value("alias") == [env["MEDIA_ROOT"].rstrip("/") + "/"]
+    # Media only after the app has checked the link: an internal location, no public /media/ alias.
+    protected = server.one("location", ACCEL_PREFIX)
+    assert protected.value("alias") == [env["MEDIA_ROOT"].rstrip("/") + "/"]
+    assert protected.value("internal") == []
+    assert not server.find("location", "/media/")
+    assert env["MEDIA_ACCEL_REDIRECT"] == "1"
 
 
 def test_nginx_body_limit_sits_a_little_above_the_upload_cap():

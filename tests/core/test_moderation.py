@@ -6,11 +6,14 @@ The subject is a demand filed through the members services; the apps' own tests 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
 
+from backend.core import media as media_links
 from backend.core import moderation, scheduler
 from backend.core.errors import DomainError
 from backend.core.models import ContentCheck
@@ -310,8 +313,13 @@ def test_images_go_to_media_check_async_at_their_public_address(
     assert media.status == Status.PENDING and media.trace_id and media.sent_at
     assert media.next_attempt_at > timezone.now() + timedelta(minutes=50)
     (call,) = content_checks.calls_to("/wxa/media_check_async")
+    # A signed link WeChat can fetch for a day (backend/core/media.py); nothing under /media/ is open.
+    path, query = call.body.pop("media_url").split("?")
+    assert path == f"https://testserver/media/{quote(photo.file.name)}"
+    expires, signature = (part.split("=")[1] for part in query.split("&"))
+    assert int(expires) > time.time() + media_links.WECHAT_LINK_SECONDS - 60
+    assert media_links.link_is_valid(photo.file.name, expires, signature)
     assert call.body == {
-        "media_url": "https://testserver/media/uploads/2026/05/%E8%A1%97%E6%99%AF%201.jpg",
         "media_type": 2,
         "version": 2,
         "openid": author.wechat_openid,

@@ -93,6 +93,11 @@ def test_another_zone_can_be_asked_for():
         "2026-003",
         "0000",
         "9999",
+        # Before 1900 the zone is Shanghai's local mean time (+08:05:43); nothing is that old.
+        "1000",
+        "1899-12",
+        "1999Q4",
+        "2101",
         "2026Q1x",
         "20261",
         "last-year",
@@ -103,6 +108,12 @@ def test_another_zone_can_be_asked_for():
 def test_anything_else_is_refused(text):
     with pytest.raises(InvalidPeriod):
         parse_period(text)
+
+
+@pytest.mark.parametrize("text", ["2000", "2100Q4", "2100-12"])
+def test_the_sane_range_is_accepted(text):
+    period = parse_period(text)
+    assert period.start.utcoffset() == period.end.utcoffset() == timedelta(hours=8)
 
 
 def test_none_is_refused():

@@ -170,7 +170,7 @@ def test_png_is_kept_with_a_thumbnail(client, resident):
     assert body["original_name"] == "地图.png"
     assert body["size"] == stored_path(upload).stat().st_size
     assert body["url"].startswith("http://testserver/media/uploads/")
-    assert body["url"].endswith(".png")
+    assert body["url"].split("?")[0].endswith(".png") and "?e=" in body["url"]
     assert body["thumbnail_url"].startswith("http://testserver/media/uploads/")
     assert body["created_at"]
     with Image.open(stored_path(upload)) as stored:
@@ -627,3 +627,41 @@ def test_admin_is_read_only_and_for_superusers(client, resident, community):
     browser.force_login(secretary)
     assert browser.get("/admin/core/upload/").status_code == 403
     assert Upload.objects.count() == 1
+
+
+# What a decode may cost -----------------------------------------------------------------------------
+
+
+def test_the_pixel_cap_is_sized_for_phone_photos(settings):
+    """The probe's 39.7-megapixel PNG is over it; a 12-megapixel phone photo is well under."""
+    assert 4000 * 3000 < settings.UPLOAD_MAX_PIXELS < 39_700_000
+
+
+def test_an_image_decoding_to_far_more_than_its_size_is_refused(client):
+    """12 megapixels of one colour in a few dozen KB: under the pixel cap, over the ratio."""
+    data = image_bytes("PNG", (4000, 3000), (255, 255, 255))
+    assert len(data) * uploads.DECODE_RATIO_MAX < 4000 * 3000 * 3
+    response = post_file(client, "flat.png", data, "image/png")
+    assert response.status_code == 400 and response.json()["code"] == "invalid_file"
+    assert_nothing_stored()
+
+
+def test_a_small_flat_image_is_no_bomb(client):
+    """Below the floor a high ratio costs nothing: an icon of one colour is kept."""
+    assert (
+        post_file(client, "icon.png", image_bytes("PNG", (1000, 1000), (255, 255, 255)), "image/png").status_code == 201
+    )
+
+
+def test_decodes_wait_for_a_free_slot_and_then_answer_503(client, monkeypatch):
+    monkeypatch.setattr(uploads, "DECODE_WAIT", 0.1)
+    for _ in range(uploads.MAX_CONCURRENT_DECODES):
+        assert uploads._decodes.acquire(blocking=False)
+    try:
+        response = post_file(client, "photo.png", image_bytes("PNG"), "image/png")
+    finally:
+        for _ in range(uploads.MAX_CONCURRENT_DECODES):
+            uploads._decodes.release()
+    assert response.status_code == 503 and response.json()["code"] == "service_unavailable"
+    assert_nothing_stored()
+    assert post_file(client, "photo.png", image_bytes("PNG"), "image/png").status_code == 201

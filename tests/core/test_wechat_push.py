@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -239,3 +240,40 @@ def test_media_check_async_errors_are_wechats(content_checks, openid, url, scene
         WeChatClient().media_check_async(openid, url, scene)
     assert failure.value.errcode == errcode
     assert content_checks.take_pushes() == []
+
+
+# Replay: a signature never expires by itself ------------------------------------------------------
+
+
+def test_a_replayed_push_is_refused(content_checks, api, author, community, django_capture_on_commit_callbacks):
+    demand = sent(django_capture_on_commit_callbacks, author, community)
+    ((query, body),) = content_checks.take_pushes()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_push(api, query, body).status_code == 200
+    settled = media_check(demand)
+    again = post_push(api, query, body)
+    assert again.status_code == 403 and again.json()["code"] == "permission_denied"
+    assert media_check(demand).updated_at == settled.updated_at
+    # The handshake too: a nonce is good once.
+    handshake = FakeWeChat.signed_query(content_checks.push_token)
+    assert api.get(PUSH, {**handshake, "echostr": "1"}).status_code == 200
+    assert api.get(PUSH, {**handshake, "echostr": "1"}).status_code == 403
+
+
+@pytest.mark.parametrize("offset", [-310, 310, -86400 * 365])
+def test_a_timestamp_outside_five_minutes_is_refused(content_checks, api, offset):
+    stamp = str(int(time.time()) + offset)
+    query = FakeWeChat.signed_query(content_checks.push_token, timestamp=stamp)
+    response = api.get(PUSH, {**query, "echostr": "1"})
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize("stamp", ["-5", "1e9", "１７００００００００", "now"])
+def test_a_timestamp_that_is_not_a_number_is_refused(content_checks, api, stamp):
+    query = FakeWeChat.signed_query(content_checks.push_token, timestamp=stamp)
+    assert api.get(PUSH, {**query, "echostr": "1"}).status_code == 403
+
+
+def test_a_timestamp_inside_the_window_is_accepted(content_checks, api):
+    query = FakeWeChat.signed_query(content_checks.push_token, timestamp=str(int(time.time()) - 290))
+    assert api.get(PUSH, {**query, "echostr": "1"}).status_code == 200

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from backend.accounts.models import PersonalDataAccess, Role
 from backend.reports import services, views
 from tests import factories
+from tests.xlsx import HOSTILE, assert_no_formulas
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +81,7 @@ def test_no_role_is_403_and_anonymous_401(town, as_user, api):
         ({"organization": "1", "period": "2025Q5"}, "period"),
         ({"organization": "1", "period": "all"}, "period"),
         ({"organization": "1", "period": "last year"}, "period"),
+        ({"organization": "1", "period": "1000"}, "period"),
         ({"organization": "1"}, "period"),
         ({"period": "2025Q1"}, "organization"),
         ({"organization": "abc", "period": "2025Q1"}, "organization"),
@@ -222,3 +224,12 @@ def test_the_kept_reports_list(town, as_user):
     assert names(staff["results"][1]["data"]) == {"A社区": ["张一", "周七"]}
     assert as_user(town.staff_d).get(URL + "sent/", {"organization": town.u1.pk}).status_code == 404
     assert as_user(town.resident).get(URL + "sent/", {"organization": town.u1.pk}).status_code == 403
+
+
+def test_the_workbook_writes_member_names_as_text(town, as_user):
+    """The 双报告 goes to employers: a member's name must not run in their spreadsheet."""
+    town.m1.real_name = HOSTILE[0]
+    town.m1.save(update_fields=["real_name"])
+    response = as_user(town.liaison).get(URL + "export/", {"organization": town.u1.pk, "period": "2025Q1"})
+    assert response.status_code == 200
+    assert HOSTILE[0] in assert_no_formulas(response.content)

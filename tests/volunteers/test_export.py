@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from backend.volunteers import services
 from tests import factories
 from tests.volunteers.factories import VolunteerFactory, approved, record
+from tests.xlsx import HOSTILE, assert_no_formulas
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/volunteers/records/export/"
@@ -71,3 +72,13 @@ def test_bad_export_queries_are_400(as_user, secretary, params):
     response = as_user(secretary).get(URL, params)
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
+
+
+def test_the_ledger_writes_user_text_as_text(as_user, community, secretary):
+    march = timezone.make_aware(dt.datetime(2026, 3, 5, 9))
+    volunteer = VolunteerFactory(community=community, real_name=HOSTILE[1])
+    record(volunteer, started_at=march, hours="1", content=HOSTILE[0], place=HOSTILE[3])
+    response = as_user(secretary).get(URL, {"community": community.pk, "period": "2026-03"})
+    assert response.status_code == 200
+    texts = assert_no_formulas(response.content)
+    assert {HOSTILE[0], HOSTILE[1], HOSTILE[3]} <= set(texts)

@@ -31,6 +31,7 @@ from backend.accounts.scoping import (
 )
 from backend.communities.models import Community, Street
 from backend.core.console import XLSX_CONTENT_TYPE
+from backend.core.xlsx import workbook_bytes
 from backend.members import services as member_services
 from backend.red_property import selectors as property_selectors
 
@@ -222,9 +223,7 @@ def _template_workbook(kind: ImportKind) -> HttpResponse:
             sheet.add_data_validation(listed)
             listed.add(cells)
     sheet.freeze_panes = "A3"
-    out = BytesIO()
-    book.save(out)
-    response = HttpResponse(out.getvalue(), content_type=XLSX_CONTENT_TYPE)
+    response = HttpResponse(workbook_bytes(book), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(kind.title + '模板.xlsx')}"
     return response
 
