@@ -9,6 +9,9 @@
   tables: ledgers (points, service records and corrections, check-ins, appeal and demand steps,
   the audit trail) keep their rows as written, pointing at the now pseudonymous account.
   It must be idempotent.
+- `session_closers[app](user_id)`: end what the account has open beyond a request (the notices
+  app closes its sockets), because it was deactivated or deleted or lost a role. Called after the
+  commit; it must not raise for a user with nothing open.
 
 Each app registers its own from its `AppConfig.ready()`.
 """
@@ -17,3 +20,4 @@ from backend.core.registry import Registry
 
 personal_data_exporters = Registry("personal data export")
 personal_data_erasers = Registry("personal data erasure")
+session_closers = Registry("session close")
