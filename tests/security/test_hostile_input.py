@@ -10,21 +10,18 @@ Each request runs in a savepoint rolled back after it, as the authorization matr
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import uuid
 from urllib.parse import urlencode
 
 import pytest
-from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from rest_framework_simplejwt.tokens import AccessToken
 
 from backend.core.models import ContentCheck
 from backend.core.push_views import push_signature
 from tests import factories
 from tests.core.moderation_helpers import image
+from tests.notices.helpers import socket_of_new_user
 
 from . import harness
 from .fuzz import real_ids
@@ -202,15 +199,7 @@ def _frames() -> list[str]:
 
 @pytest.mark.django_db(transaction=True)
 async def test_every_frame_type_with_hostile_values_keeps_the_socket(settings, figures):
-    from backend.asgi import application
-
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    if "CONFIG" in layers["default"]:
-        layers["default"]["CONFIG"]["prefix"] = f"t{uuid.uuid4().hex[:10]}"
-    settings.CHANNEL_LAYERS = layers
-    user = await database_sync_to_async(factories.UserFactory)()
-    headers = [(b"authorization", f"Bearer {AccessToken.for_user(user)}".encode())]
-    socket = WebsocketCommunicator(application, "/ws/notices/", headers=headers)
+    socket = await socket_of_new_user(settings)
     frames = _frames()
     crashes: list[str] = []
     try:

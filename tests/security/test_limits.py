@@ -6,7 +6,6 @@ outcome (tests/security/conftest.py): a test that passes held, one that fails or
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import subprocess
@@ -15,15 +14,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
 from backend.appeals.models import Appeal
 from backend.core.models import Upload
 from backend.notices import consumers
 from tests import factories
+from tests.notices.helpers import socket_of_new_user
 
 pytestmark = [pytest.mark.security]
 
@@ -99,17 +97,7 @@ def test_daphne_caps_socket_messages_in_compose_and_make_run():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.limit("socket message refused (consumer)")
 async def test_the_consumer_refuses_an_oversized_message(settings):
-    from channels.db import database_sync_to_async
-
-    from backend.asgi import application
-
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    if "CONFIG" in layers["default"]:
-        layers["default"]["CONFIG"]["prefix"] = f"t{uuid.uuid4().hex[:10]}"
-    settings.CHANNEL_LAYERS = layers
-    user = await database_sync_to_async(factories.UserFactory)()
-    headers = [(b"authorization", f"Bearer {AccessToken.for_user(user)}".encode())]
-    socket = WebsocketCommunicator(application, "/ws/notices/", headers=headers)
+    socket = await socket_of_new_user(settings)
     try:
         accepted, _ = await socket.connect()
         assert accepted
