@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: messages run test test-services test-browser test-security test-security-full test-client client-types lint bench venv migrate seed clean
+.PHONY: messages run test test-services test-browser test-security test-security-full security-figures test-client client-types lint bench venv migrate seed clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,13 +53,19 @@ LEDGER_ON_PG = if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)',
 
 test-security: venv
 	$(BANDIT)
+	rm -f var/security-figures.json
 	$(BIN)/pytest -m security tests/security $(PYTEST_ARGS)
 	$(LEDGER_ON_PG)
 
 test-security-full: venv
 	$(BANDIT)
+	rm -f var/security-figures.json
 	SECURITY_FUZZ_EXAMPLES=25 $(BIN)/pytest -m security tests/security $(PYTEST_ARGS)
 	$(LEDGER_ON_PG)
+
+# docs/security.md's figures, from what the last `make test-security` printed (var/security-figures.json).
+security-figures: venv
+	$(BIN)/python scripts/security_figures.py
 
 # The mini-program SDK (clients/miniprogram/README.md). Its dev dependencies come from the npm
 # registry through package-lock.json (npm ci); its types are generated from the server's schema.

@@ -57,5 +57,6 @@ cat <<MSG
 
 MSG
 
-# Client messages on the socket are small JSON: larger frames are refused by daphne itself (as in compose.yaml).
+# Client messages on the socket are small JSON: larger frames are refused by daphne itself with 1009
+# (as in compose.yaml; backend/wsserver.py is daphne sending its close codes instead of dropping).
 $PY -m backend.core.embedded -b "$HOST" -p "$PORT" --websocket-max-message-size=16384 backend.asgi:application

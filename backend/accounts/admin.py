@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from backend.core.console import ScopedAdmin
 
 from .models import RoleGrant, User
+from .services import close_sessions
 
 
 @admin.register(User)
@@ -33,6 +34,12 @@ class UserAdmin(BaseUserAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A deactivated account's open sockets close (its tokens already fail on their next use).
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            close_sessions(user_id=obj.pk)
 
 
 @admin.register(RoleGrant)

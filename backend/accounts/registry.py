@@ -9,6 +9,9 @@
   tables: ledgers (points, service records and corrections, check-ins, appeal and demand steps,
   the audit trail) keep their rows as written, pointing at the now pseudonymous account.
   It must be idempotent.
+- `session_closers[app](user_id)`: end what the account has open beyond a request (the notices
+  app closes its sockets), because it was deactivated or deleted or lost a role. Called after the
+  commit; it must not raise for a user with nothing open.
 
 Each app registers its own from its `AppConfig.ready()`.
 """
@@ -31,3 +34,4 @@ class PersonalDataEraser(Protocol):
 
 personal_data_exporters: Registry[Callable[[User], dict[str, Any]]] = Registry("personal data export")
 personal_data_erasers: Registry[PersonalDataEraser] = Registry("personal data erasure")
+session_closers: Registry[Callable[[int], None]] = Registry("session close")

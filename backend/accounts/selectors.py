@@ -113,6 +113,11 @@ def personal_data_export(user: User) -> dict[str, Any]:
     }
 
 
+def active_account(*, user_id: int) -> User | None:
+    """The account as stored now, if it may still act; a fresh object, so no grants cached on it."""
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
 def is_active_account(user_id: Any) -> bool:
     """Whether the account exists and may act (what JWT authentication checks on its user)."""
     return User.objects.filter(pk=user_id, is_active=True).exists()

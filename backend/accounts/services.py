@@ -14,7 +14,7 @@ from backend.core.errors import DomainError, field_error
 from backend.core.models import Upload
 
 from .models import SCOPE_FIELD_BY_ROLE, Role, RoleGrant, User
-from .registry import personal_data_erasers
+from .registry import personal_data_erasers, session_closers
 from .scoping import forget_scope, get_scope
 from .selectors import grantable_account
 
@@ -134,6 +134,24 @@ def grant_role(
     return grant, True
 
 
+def close_sessions(*, user_id: int) -> None:
+    """Once the transaction commits, end the account's open sessions (its sockets) everywhere.
+
+    Tokens alone are not enough: an open socket was authorised once, at connect, and would go on
+    receiving, and watching, with the scope the account had then.
+    """
+
+    def close() -> None:
+        for name, closer in session_closers.items():
+            try:
+                closer(user_id)
+            except Exception:
+                # The write stands; the socket still dies at its token's expiry.
+                logger.exception("session closer %s failed for user %s", name, user_id)
+
+    transaction.on_commit(close)
+
+
 @transaction.atomic
 def revoke_role(*, revoker: User | None, grant: RoleGrant) -> RoleGrant:
     grant = RoleGrant.objects.select_for_update().get(pk=grant.pk)
@@ -145,6 +163,7 @@ def revoke_role(*, revoker: User | None, grant: RoleGrant) -> RoleGrant:
     grant.revoked_by = revoker
     grant.save(update_fields=["revoked_at", "revoked_by"])
     forget_scope(grant.user)
+    close_sessions(user_id=grant.user_id)
     return grant
 
 
@@ -277,6 +296,7 @@ def anonymise_account(*, user: User, now: datetime | None = None) -> bool:
     _revoke_tokens(account)
     forget_scope(account)
     forget_scope(user)
+    close_sessions(user_id=account.pk)
     logger.info("account %s deleted at the owner's request and anonymised", account.pk)
     return True
 

@@ -15,6 +15,7 @@ from backend.core.errors import DomainError, field_error
 from backend.core.wechat import WeChatClient
 
 from .models import MOBILE_RE, User
+from .services import close_sessions
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def _bind(*, user_id: int, phone: str) -> PhoneBinding:
     me.phone = None
     me.is_active = False
     me.save(update_fields=["wechat_openid", "wechat_unionid", "phone", "is_active"])
+    close_sessions(user_id=me.pk)
 
     holder.wechat_openid = openid
     holder.wechat_unionid = unionid

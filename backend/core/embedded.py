@@ -79,4 +79,10 @@ class EmbeddedCommandLine(CommandLineInterface):
 
 
 if __name__ == "__main__":
+    # The same socket behaviour as production's ws server: a frame over the cap closes with 1009.
+    from daphne import server
+
+    from backend.wsserver import ClosingWebSocketFactory
+
+    server.WebSocketFactory = ClosingWebSocketFactory
     EmbeddedCommandLine.entrypoint()

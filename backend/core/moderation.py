@@ -466,18 +466,34 @@ def _conclude(
     return Outcome(check_id, check.status)
 
 
+# WeChat's labels and error codes are small numbers; anything else in a push is not theirs.
+_PUSHED_INT_RANGE = range(-(2**31), 2**31)
+
+
 def _as_int(value: Any) -> int | None:
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return None
+    return number if number in _PUSHED_INT_RANGE else None
+
+
+def _pushed_text(value: Any, *, max_length: int) -> str | None:
+    """A string of the push as a column can hold it: no lone surrogates (not UTF-8), not too long."""
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def record_push(event: Mapping[str, Any]) -> bool:
     """A `wxa_media_check` event pushed by WeChat (its signature already checked); False when no
     pending check has that trace_id (a late answer to an image sent again, or not ours)."""
-    trace_id = event.get("trace_id")
-    if not isinstance(trace_id, str) or not trace_id:
+    trace_id = _pushed_text(event.get("trace_id"), max_length=ContentCheck._meta.get_field("trace_id").max_length)
+    if trace_id is None:
         return False
     check = ContentCheck.objects.filter(trace_id=trace_id, kind=ContentCheck.Kind.MEDIA).only("id", "status").first()
     if check is None:
@@ -485,7 +501,7 @@ def record_push(event: Mapping[str, Any]) -> bool:
     if check.status != Status.PENDING:
         return True  # WeChat repeats a push it thinks we missed
     result = event.get("result") if isinstance(event.get("result"), Mapping) else {}
-    suggest = result.get("suggest")
+    suggest = result.get("suggest") if isinstance(result.get("suggest"), str) else None
     errcode = _as_int(event.get("errcode", 0))
     if errcode != 0 or suggest not in _VERDICTS:
         logger.warning("content check %s: WeChat could not check the image (errcode %s)", check.pk, errcode)
@@ -498,7 +514,9 @@ def record_push(event: Mapping[str, Any]) -> bool:
                 if locked.attempts >= MAX_ATTEMPTS:
                     _settle(locked, Status.REVIEW if locked.holds else Status.SKIPPED, reason="wechat_unavailable")
         return True
-    _conclude(check.pk, suggest, _as_int(result.get("label")), trace_id=None, answering=trace_id)
+    label = _as_int(result.get("label"))
+    # The column holds WeChat's labels, which are positive; a negative one is stored as no label.
+    _conclude(check.pk, suggest, label if label is not None and label >= 0 else None, trace_id=None, answering=trace_id)
     return True
 
 

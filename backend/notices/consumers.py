@@ -20,6 +20,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext as _
 
+from backend.accounts.selectors import active_account
 from backend.core.errors import DomainError
 from backend.core.events import watch_permission
 from backend.notices import presence
@@ -55,10 +56,44 @@ def attendance_group(activity_id: int) -> str:
     return f"activity.{activity_id}.attendance"
 
 
-def _positive_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+# The largest id a row can have (a 64-bit signed column). A larger one cannot even be bound as a
+# query parameter (SQLite raises OverflowError, PostgreSQL refuses it), so it is refused as input.
+MAX_ID = 2**63 - 1
+
+
+def _int_in_range(value: Any, *, minimum: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_ID:
         return None
     return value
+
+
+def _positive_int(value: Any) -> int | None:
+    return _int_in_range(value, minimum=1)
+
+
+# watch_refusal()'s answer when the account was deactivated or deleted since the socket opened.
+ACCOUNT_GONE = ("account_gone", "")
+
+
+def watch_refusal(*, user_id: int, activity_id: int) -> tuple[str, str] | None:
+    """Whether the account may watch the activity now: read afresh, never from the connect-time user.
+
+    The user object in the socket's scope is as old as the socket, and so are the grants scoping
+    caches on it: a secretary whose role was revoked (or whose account was deleted) an hour ago
+    would still pass a check made against it.
+    """
+    user = active_account(user_id=user_id)
+    if user is None:
+        return ACCOUNT_GONE
+    provider = watch_permission.get("activity")
+    not_found = ("not_found", _("活动不存在"))
+    if provider is None:
+        return not_found
+    try:
+        allowed = provider(user, activity_id)
+    except DomainError as exc:
+        return exc.code, str(exc.detail)
+    return None if allowed else not_found
 
 
 def _presence_interval() -> float:
@@ -200,7 +235,8 @@ class NoticeConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: arrays or objects nested a thousand deep fit well under the size cap.
             await self.send_error("validation_error", _("消息不是有效的 JSON"))
             return
         kind = content.get("type") if isinstance(content, dict) else None
@@ -209,17 +245,25 @@ class NoticeConsumer(AsyncJsonWebsocketConsumer):
             return
         handler = self.handlers.get(kind)
         if handler is None:
-            await self.send_error("validation_error", _("未知的消息类型"), request=kind[:32])
+            # Echoed back, so a lone surrogate (valid in JSON, not in UTF-8) must not reach the frame.
+            request = kind[:32].encode("utf-8", "replace").decode("utf-8")
+            await self.send_error("validation_error", _("未知的消息类型"), request=request)
             return
-        await handler(content)
+        try:
+            await handler(content)
+        except Exception:
+            # Uncaught, daphne would close with 1011 and skip disconnect(); 4500 says the same to the
+            # client (reconnect and resume) and leaves the groups and the presence count behind.
+            logger.exception("socket message %s failed for user %s", kind, self.user_id)
+            await self.close_with(CLOSE_INTERNAL_ERROR)
 
     async def on_ping(self, content: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})
         await self.presence_call(presence.arefresh)
 
     async def on_resume(self, content: dict[str, Any]) -> None:
-        after_id = content.get("after_id")
-        if isinstance(after_id, bool) or not isinstance(after_id, int) or after_id < 0:
+        after_id = _int_in_range(content.get("after_id"), minimum=0)
+        if after_id is None:
             await self.send_error("validation_error", _("after_id 须为非负整数"), request="resume")
             return
         # Counted before the task starts, so a live notice dispatched right after is already buffered.
@@ -238,6 +282,9 @@ class NoticeConsumer(AsyncJsonWebsocketConsumer):
                 )
                 return
             refusal = await self.watch_refusal(activity_id)
+            if refusal is ACCOUNT_GONE:
+                await self.close_with(CLOSE_UNAUTHORIZED)
+                return
             if refusal is not None:
                 code, detail = refusal
                 await self.send_error(code, detail, request="watch", activity_id=activity_id)
@@ -257,16 +304,8 @@ class NoticeConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "unwatched", "activity_id": activity_id})
 
     async def watch_refusal(self, activity_id: int) -> tuple[str, str] | None:
-        """None when the user may watch; else (code, detail). Out of scope reads as not found."""
-        provider = watch_permission.get("activity")
-        not_found = ("not_found", _("活动不存在"))
-        if provider is None:
-            return not_found
-        try:
-            allowed = await database_sync_to_async(provider)(self.scope["user"], activity_id)
-        except DomainError as exc:
-            return exc.code, str(exc.detail)
-        return None if allowed else not_found
+        """None when the user may watch; else (code, detail), or ACCOUNT_GONE. Out of scope reads as not found."""
+        return await database_sync_to_async(watch_refusal)(user_id=self.user_id, activity_id=activity_id)
 
     # Replay
 
@@ -362,6 +401,14 @@ class NoticeConsumer(AsyncJsonWebsocketConsumer):
         if not await self.may_deliver():
             return
         await self.send_json({"type": "event", "event": event.get("event"), "data": event.get("data") or {}})
+
+    async def session_close(self, event: dict[str, Any]) -> None:
+        """The account was deactivated or deleted, or lost a role: what it may receive has changed.
+
+        The client refreshes its token and reconnects, as at expiry; a dead account's refresh fails
+        and it must sign in again, a live one comes back with its current scope.
+        """
+        await self.close_with(CLOSE_UNAUTHORIZED)
 
     async def may_deliver(self) -> bool:
         if self.closing or self.user_id is None:

@@ -173,5 +173,10 @@ def publish_notice(user_ids: Iterable[int], payload: dict[str, Any]) -> int:
     return send_to_users(user_ids, {"type": "notice.message", "notice": payload})
 
 
+def close_user_sockets(user_id: int) -> int:
+    """Every socket of the user, on every process, closes with 4401 (NoticeConsumer.session_close)."""
+    return send_to_users([user_id], {"type": "session.close"})
+
+
 def publish_event(user_ids: Iterable[int], event: str, data: dict[str, Any]) -> int:
     return send_to_users(user_ids, {"type": "event.message", "event": event, "data": data})

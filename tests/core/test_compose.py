@@ -221,7 +221,8 @@ def test_api_is_gunicorn_on_wsgi_and_ws_is_daphne_on_asgi():
     assert int(option(api, "--threads")) >= 2
     assert "--preload" not in api  # each worker must open its own database pool
     ws = command_of("ws")
-    assert ws[0] == "daphne" and ws[-1] == "backend.asgi:application"
+    # daphne through backend/wsserver.py (daphne's own CLI, sending close codes instead of dropping).
+    assert ws[:3] == ["python", "-m", "backend.wsserver"] and ws[-1] == "backend.asgi:application"
     assert "--proxy-headers" in ws
 
 

@@ -277,3 +277,29 @@ def test_a_timestamp_that_is_not_a_number_is_refused(content_checks, api, stamp)
 def test_a_timestamp_inside_the_window_is_accepted(content_checks, api):
     query = FakeWeChat.signed_query(content_checks.push_token, timestamp=str(int(time.time()) - 290))
     assert api.get(PUSH, {**query, "echostr": "1"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda event: {**event, "result": {**event["result"], "label": -1}},
+        lambda event: {**event, "result": {**event["result"], "label": 2**70}},
+        lambda event: {**event, "result": {**event["result"], "label": float("inf")}},
+        lambda event: {**event, "result": {**event["result"], "suggest": ["pass"]}},
+        lambda event: {**event, "errcode": float("inf")},
+        lambda event: {**event, "trace_id": "\ud800"},
+        lambda event: {**event, "trace_id": "t" * 500},
+    ],
+    ids=["negative-label", "huge-label", "infinite-label", "list-suggest", "infinite-errcode", "surrogate", "long"],
+)
+def test_a_signed_push_with_values_no_column_holds_answers_success_not_500(
+    content_checks, api, author, community, spoil, django_capture_on_commit_callbacks
+):
+    demand = sent(django_capture_on_commit_callbacks, author, community)
+    ((query, body),) = content_checks.take_pushes()
+    event = spoil(json.loads(body))
+    response = post_push(api, query, json.dumps(event).encode())
+    assert response.status_code == 200
+    check = media_check(demand)
+    # Stored as WeChat's verdict without the label, or left for the next attempt: never a broken row.
+    assert check.label is None

@@ -83,3 +83,18 @@ class LayerProbe:
                     return got
 
         return self._run(drain())
+
+
+async def socket_of_new_user(settings):
+    """A notices socket (not yet connected) of a new user, on a channel layer of the test's own."""
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from backend.asgi import application
+    from tests import factories
+
+    use_private_channel_layer(settings)
+    user = await database_sync_to_async(factories.UserFactory)()
+    headers = [(b"authorization", f"Bearer {AccessToken.for_user(user)}".encode())]
+    return WebsocketCommunicator(application, "/ws/notices/", headers=headers)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
+import re
 import shutil
 import socket
 import subprocess
@@ -33,10 +35,28 @@ SERVICES = bool(os.environ.get("REDIS_URL")) and os.environ.get("DATABASE_URL", 
 pytestmark = pytest.mark.slow
 
 
+# The ports these servers may take: a range of their own on a machine where others run servers too.
+PORTS = range(8400, 8500)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    for port in random.sample(PORTS, len(PORTS)):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+
+
+def max_message_size() -> int:
+    """daphne's WebSocket frame cap as `make run` and compose.yaml run it (one figure in both)."""
+    pattern = re.compile(r"--websocket-max-message-size=(\d+)")
+    texts = [(ROOT / path).read_text() for path in ("scripts/run.sh", "compose.yaml")]
+    found = {int(size) for text in texts for size in pattern.findall(text)}
+    assert len(found) == 1, f"scripts/run.sh and compose.yaml should give daphne one frame cap, found {found}"
+    return found.pop()
 
 
 def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
@@ -87,9 +107,12 @@ class Daphne:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
         self.log = log
+        # As compose.yaml and `make run` start it (backend/wsserver.py: daphne closing with 1009).
+        command = [sys.executable, "-m", "backend.wsserver", "-b", "127.0.0.1", "-p", str(self.port)]
+        command += [f"--websocket-max-message-size={max_message_size()}", "backend.asgi:application"]
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "backend.asgi:application"],
+                command,
                 cwd=ROOT,
                 env=env,
                 stdout=out,
@@ -189,6 +212,27 @@ async def test_over_the_wire_a_missing_token_closes_4401_and_a_foreign_origin_is
         sqlite_site.server.ws, origin="http://localhost", additional_headers=bearer(sqlite_site.token)
     ) as ws:
         assert (await receive(ws))["type"] == "hello"
+
+
+async def test_a_frame_over_daphnes_cap_closes_1009_and_one_under_it_gets_validation_error(sqlite_site):
+    cap = max_message_size()
+    async with connect(sqlite_site.server.ws, additional_headers=bearer(sqlite_site.token)) as ws:
+        assert (await receive(ws))["type"] == "hello"
+        # Over the consumer's 4096 characters, under daphne's cap: the consumer answers, the socket stays.
+        await ws.send(json.dumps({"type": "ping", "pad": "x" * 5000}))
+        answer = await receive(ws)
+        assert (answer["type"], answer["code"]) == ("error", "validation_error")
+        # Nested a thousand deep: under both caps, still only a validation error.
+        await ws.send("[" * 2000 + "]" * 2000)
+        answer = await receive(ws)
+        assert (answer["type"], answer["code"]) == ("error", "validation_error")
+        await ws.send(json.dumps({"type": "resume", "after_id": 2**70}))
+        answer = await receive(ws)
+        assert (answer["type"], answer["code"]) == ("error", "validation_error")
+        await ws.send(json.dumps({"type": "ping"}))
+        assert await receive(ws) == {"type": "pong"}
+        await ws.send("x" * (cap + 1))
+        assert await close_code(ws) == 1009
 
 
 # The production shape: several daphne processes on PostgreSQL and Redis

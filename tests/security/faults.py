@@ -157,7 +157,7 @@ class Stack:
 
     def start_ws(self) -> None:
         self.ws_port = self.ws_port or free_port()
-        argv = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.ws_port), "backend.asgi:application"]
+        argv = [PY, "-m", "backend.wsserver", "-b", "127.0.0.1", "-p", str(self.ws_port), "backend.asgi:application"]
         self.ws = Server("daphne", argv, self.env, self.workdir / "daphne.log")
         self.ws.start()
         self.wait_healthy(self.ws, f"http://127.0.0.1:{self.ws_port}")

@@ -1,11 +1,11 @@
 """Limits: page size, body and upload caps, the socket's message cap, throttles, X-Forwarded-For.
 
-Each test that holds adds its name to the `limits` figure.
+Each test names its limit with `@pytest.mark.limit(...)`; the `limits` figure counts them by
+outcome (tests/security/conftest.py): a test that passes held, one that fails or errors broke.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import subprocess
@@ -14,27 +14,18 @@ import uuid
 from pathlib import Path
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
 from backend.appeals.models import Appeal
 from backend.core.models import Upload
 from backend.notices import consumers
 from tests import factories
-
-from .conftest import FIGURES
+from tests.notices.helpers import socket_of_new_user
 
 pytestmark = [pytest.mark.security]
 
 ROOT = Path(__file__).resolve().parents[2]
-HELD: list[str] = []
-
-
-def held(name: str) -> None:
-    HELD.append(name)
-    FIGURES["limits"] = f"{len(HELD)} held, 0 broken ({', '.join(HELD)})"
 
 
 def _from(address: str, forwarded: str | None = None) -> dict[str, str]:
@@ -49,15 +40,16 @@ def _statuses(send, times: int) -> list[int]:
 
 
 @pytest.mark.django_db
+@pytest.mark.limit("page size")
 def test_page_size_is_capped_at_100():
     factories.StreetFactory.create_batch(105)
     body = APIClient().get("/api/v1/streets/?page_size=1000").json()
     assert body["count"] >= 105
     assert len(body["results"]) == 100
-    held("page size")
 
 
 @pytest.mark.django_db
+@pytest.mark.limit("request body 413")
 def test_json_body_over_the_cap_is_413_and_stores_nothing(as_user, community, settings):
     body = json.dumps({"client_id": str(uuid.uuid4()), "community": community.pk, "category": "other", "content": "x"})
     big = body[:-2] + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) + '"}'
@@ -67,10 +59,10 @@ def test_json_body_over_the_cap_is_413_and_stores_nothing(as_user, community, se
     assert response.status_code == 413
     assert response.json()["code"] == "file_too_large"
     assert not Appeal.objects.exists()
-    held("request body 413")
 
 
 @pytest.mark.django_db
+@pytest.mark.limit("upload 413")
 def test_upload_over_the_cap_is_413_and_stores_nothing(as_user, settings):
     settings.UPLOAD_MAX_BYTES = 1024
     from backend.core import upload_views
@@ -81,7 +73,6 @@ def test_upload_over_the_cap_is_413_and_stores_nothing(as_user, settings):
     assert response.status_code == 413
     assert response.json()["code"] == "file_too_large"
     assert not Upload.objects.exists()
-    held("upload 413")
 
 
 def _daphne_cap(text: str) -> int:
@@ -90,6 +81,7 @@ def _daphne_cap(text: str) -> int:
     return int(match.group(1))
 
 
+@pytest.mark.limit("socket frame cap (daphne)")
 def test_daphne_caps_socket_messages_in_compose_and_make_run():
     caps = {
         "compose.yaml": _daphne_cap((ROOT / "compose.yaml").read_text()),
@@ -100,22 +92,12 @@ def test_daphne_caps_socket_messages_in_compose_and_make_run():
     # refused by daphne (close 1009) before the consumer is involved.
     cap = next(iter(caps.values()))
     assert consumers.MAX_MESSAGE_CHARS * 3 <= cap <= 64 * 1024
-    held("socket frame cap (daphne)")
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.limit("socket message refused (consumer)")
 async def test_the_consumer_refuses_an_oversized_message(settings):
-    from channels.db import database_sync_to_async
-
-    from backend.asgi import application
-
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    if "CONFIG" in layers["default"]:
-        layers["default"]["CONFIG"]["prefix"] = f"t{uuid.uuid4().hex[:10]}"
-    settings.CHANNEL_LAYERS = layers
-    user = await database_sync_to_async(factories.UserFactory)()
-    headers = [(b"authorization", f"Bearer {AccessToken.for_user(user)}".encode())]
-    socket = WebsocketCommunicator(application, "/ws/notices/", headers=headers)
+    socket = await socket_of_new_user(settings)
     try:
         accepted, _ = await socket.connect()
         assert accepted
@@ -128,10 +110,10 @@ async def test_the_consumer_refuses_an_oversized_message(settings):
         assert (await socket.receive_json_from())["type"] == "pong"
     finally:
         await socket.disconnect()
-    held("socket message refused (consumer)")
 
 
 @pytest.mark.django_db
+@pytest.mark.limit("login throttle")
 def test_password_login_is_throttled_per_address_and_per_phone(api):
     user = factories.UserFactory()
 
@@ -146,25 +128,25 @@ def test_password_login_is_throttled_per_address_and_per_phone(api):
     assert statuses[:10] == [401] * 10 and statuses[10] == 429
     throttled = wrong(99, phone=user.phone, address="198.51.100.200")
     assert throttled.json()["code"] == "throttled" and "Retry-After" in throttled
-    held("login throttle")
 
 
 @pytest.mark.django_db
+@pytest.mark.limit("WeChat login throttle")
 def test_wechat_login_is_throttled_per_code(api, fake_wechat):
     statuses = _statuses(lambda i: api.post("/api/v1/auth/wechat/login/", {"code": "same-code"}), 6)
     assert 429 not in statuses[:5] and statuses[5] == 429
-    held("WeChat login throttle")
 
 
 @pytest.mark.django_db
+@pytest.mark.limit("appeal filing throttle")
 def test_appeal_filing_is_throttled_per_user(as_user):
     client = as_user(factories.UserFactory())
     statuses = _statuses(lambda i: client.post("/api/v1/appeals/", {"client_id": "not-a-uuid"}), 31)
     assert statuses[:30] == [400] * 30 and statuses[30] == 429
-    held("appeal filing throttle")
 
 
 @pytest.mark.django_db
+@pytest.mark.limit("check-in throttle")
 def test_check_in_is_throttled_per_user(as_user, community):
     from tests.activities.factories import ActivityFactory
 
@@ -173,10 +155,10 @@ def test_check_in_is_throttled_per_user(as_user, community):
     path = f"/api/v1/activities/{activity.pk}/check-in/"
     statuses = _statuses(lambda i: client.post(path, {"token": "x"}), 31)
     assert 429 not in statuses[:30] and statuses[30] == 429
-    held("check-in throttle")
 
 
 @pytest.mark.django_db
+@pytest.mark.limit("X-Forwarded-For ignored without proxies")
 def test_a_spoofed_forwarded_for_does_not_change_the_throttle_identity(api, settings):
     assert settings.REST_FRAMEWORK["NUM_PROXIES"] == settings.TRUSTED_PROXIES == 0
 
@@ -187,10 +169,10 @@ def test_a_spoofed_forwarded_for_does_not_change_the_throttle_identity(api, sett
     # No proxies configured: every request is from its socket's address, whatever the header says.
     statuses = _statuses(lambda i: login(i, f"10.9.{i}.1"), 21)
     assert statuses[20] == 429, statuses
-    held("X-Forwarded-For ignored without proxies")
 
 
 @pytest.mark.django_db
+@pytest.mark.limit("X-Forwarded-For behind the proxies")
 def test_forwarded_for_is_read_behind_the_configured_proxies(api, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
 
@@ -202,9 +184,9 @@ def test_forwarded_for_is_read_behind_the_configured_proxies(api, settings):
     statuses = _statuses(lambda i: login(i, f"6.6.6.{i}, 192.0.2.10"), 21)
     assert statuses[20] == 429, statuses
     assert login(99, "192.0.2.11").status_code == 401
-    held("X-Forwarded-For behind the proxies")
 
 
+@pytest.mark.limit("TRUSTED_PROXIES → NUM_PROXIES")
 def test_trusted_proxies_sets_drf_num_proxies():
     code = (
         "import django; django.setup(); from django.conf import settings; print(settings.REST_FRAMEWORK['NUM_PROXIES'])"
@@ -217,4 +199,3 @@ def test_trusted_proxies_sets_drf_num_proxies():
     }
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "2"
-    held("TRUSTED_PROXIES → NUM_PROXIES")
