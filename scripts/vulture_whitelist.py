@@ -24,5 +24,6 @@ views.permission_denied  # backend/urls.py handler403
 views.server_error  # backend/urls.py handler500
 NoticeConsumer.notice_message  # channel layer messages of type "notice.message"
 NoticeConsumer.event_message  # channel layer messages of type "event.message"
+NoticeConsumer.session_close  # channel layer messages of type "session.close"
 SingleUseRefreshToken.blacklist  # simplejwt's TokenRefreshSerializer calls it on rotation
 SignedFileSystemStorage  # settings.STORAGES["default"]["BACKEND"]
