@@ -886,7 +886,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The administrative tree is public: the mini-program shows it before anyone signs in. */
+        /**
+         * @description The administrative tree is public: the mini-program shows it before anyone signs in.
+         *
+         *     A city's tree is small (hundreds of communities), so a page reads its total with its rows.
+         */
         get: operations["communities_list"];
         put?: never;
         post?: never;
@@ -903,7 +907,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The administrative tree is public: the mini-program shows it before anyone signs in. */
+        /**
+         * @description The administrative tree is public: the mini-program shows it before anyone signs in.
+         *
+         *     A city's tree is small (hundreds of communities), so a page reads its total with its rows.
+         */
         get: operations["communities_retrieve"];
         put?: never;
         post?: never;
@@ -974,7 +982,7 @@ export interface paths {
         /** @description 需求清单 and its steps: 群众点单 → 社区派单 / 党员接单 → 办结 → 确认 (or 取消). */
         get: operations["demands_list"];
         put?: never;
-        /** @description 需求清单 and its steps: 群众点单 → 社区派单 / 党员接单 → 办结 → 确认 (or 取消). */
+        /** @description 201 with the new demand; the same `client_id` again answers 200 with the first one. */
         post: operations["demands_create"];
         delete?: never;
         options?: never;
@@ -1127,7 +1135,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The administrative tree is public: the mini-program shows it before anyone signs in. */
+        /**
+         * @description The administrative tree is public: the mini-program shows it before anyone signs in.
+         *
+         *     A city's tree is small (hundreds of communities), so a page reads its total with its rows.
+         */
         get: operations["grids_list"];
         put?: never;
         post?: never;
@@ -1144,7 +1156,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The administrative tree is public: the mini-program shows it before anyone signs in. */
+        /**
+         * @description The administrative tree is public: the mini-program shows it before anyone signs in.
+         *
+         *     A city's tree is small (hundreds of communities), so a page reads its total with its rows.
+         */
         get: operations["grids_retrieve"];
         put?: never;
         post?: never;
@@ -1643,6 +1659,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/members/registrations/{id}/revoke/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description That community's staff end an approved registration (moved away, left): 409 for any other. */
+        post: operations["members_registrations_revoke_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/members/registrations/{id}/withdraw/": {
         parameters: {
             query?: never;
@@ -1985,6 +2018,40 @@ export interface paths {
          * @description `members`, when given, replaces the list.
          */
         patch: operations["owners_committees_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/places/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A community's places (党群服务中心, estates, squares), where its activities are held (GCJ-02). */
+        get: operations["places_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/places/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A community's places (党群服务中心, estates, squares), where its activities are held (GCJ-02). */
+        get: operations["places_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/property-companies/": {
@@ -2412,7 +2479,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The administrative tree is public: the mini-program shows it before anyone signs in. */
+        /**
+         * @description The administrative tree is public: the mini-program shows it before anyone signs in.
+         *
+         *     A city's tree is small (hundreds of communities), so a page reads its total with its rows.
+         */
         get: operations["streets_list"];
         put?: never;
         post?: never;
@@ -2429,7 +2500,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The administrative tree is public: the mini-program shows it before anyone signs in. */
+        /**
+         * @description The administrative tree is public: the mini-program shows it before anyone signs in.
+         *
+         *     A city's tree is small (hundreds of communities), so a page reads its total with its rows.
+         */
         get: operations["streets_retrieve"];
         put?: never;
         post?: never;
@@ -2839,6 +2914,11 @@ export interface components {
              * Format: date-time
              */
             readonly ends_at: string;
+            /**
+             * 活动场所
+             * @description 选择本社区已保存的场所: 地点、坐标和签到范围随之填入
+             */
+            readonly venue: number | null;
             /** 地点 */
             readonly place: string;
             /** Format: double */
@@ -2982,6 +3062,11 @@ export interface components {
              * Format: date-time
              */
             readonly ends_at: string;
+            /**
+             * 活动场所
+             * @description 选择本社区已保存的场所: 地点、坐标和签到范围随之填入
+             */
+            readonly venue: number | null;
             /** 地点 */
             readonly place: string;
             /** Format: double */
@@ -3111,18 +3196,20 @@ export interface components {
              * Format: date-time
              */
             ends_at: string;
+            /** @description a saved place of the community: its position, radius and name are taken */
+            venue?: number | null;
             /** 地点 */
-            place: string;
+            place?: string;
             /**
              * Format: double
-             * @description GCJ-02
+             * @description GCJ-02; required without a venue
              */
-            latitude: number;
+            latitude?: number;
             /**
              * Format: double
-             * @description GCJ-02
+             * @description GCJ-02; required without a venue
              */
-            longitude: number;
+            longitude?: number;
             radius_m?: number;
             /**
              * 名额
@@ -4048,13 +4135,13 @@ export interface components {
             owners_committee: components["schemas"]["ReportRatio"];
             /** @description (3) estates with property service / estates */
             property_service: components["schemas"]["ReportRatio"];
-            /** @description (4) in-service members living here (User.community) registered here / in-service members living here */
-            member_registration: components["schemas"]["ReportRatio"];
+            /** @description (4) members registered (approved) here / members known to live here: registered here, applying here, or registered anywhere with this as their home community (User.community) */
+            member_registration: components["schemas"]["ReportMembershipRatio"];
             /** @description (4) units registered (approved) / units co-building (pending or approved) */
-            unit_registration: components["schemas"]["ReportRatio"];
+            unit_registration: components["schemas"]["ReportMembershipRatio"];
             /** @description (5) red property estates with property service / estates with property service */
             red_property: components["schemas"]["ReportRatio"];
-            /** @description in-service members registered here, wherever they live */
+            /** @description members registered (approved) here, wherever they live */
             registered_members: number;
             community: components["schemas"]["CoverageCommunity"];
             /**
@@ -4117,13 +4204,13 @@ export interface components {
             owners_committee: components["schemas"]["ReportRatio"];
             /** @description (3) estates with property service / estates */
             property_service: components["schemas"]["ReportRatio"];
-            /** @description (4) in-service members living here (User.community) registered here / in-service members living here */
-            member_registration: components["schemas"]["ReportRatio"];
+            /** @description (4) members registered (approved) here / members known to live here: registered here, applying here, or registered anywhere with this as their home community (User.community) */
+            member_registration: components["schemas"]["ReportMembershipRatio"];
             /** @description (4) units registered (approved) / units co-building (pending or approved) */
-            unit_registration: components["schemas"]["ReportRatio"];
+            unit_registration: components["schemas"]["ReportMembershipRatio"];
             /** @description (5) red property estates with property service / estates with property service */
             red_property: components["schemas"]["ReportRatio"];
-            /** @description in-service members registered here, wherever they live */
+            /** @description members registered (approved) here, wherever they live */
             registered_members: number;
         };
         CoverageCommunity: {
@@ -4290,6 +4377,11 @@ export interface components {
             contact_name?: string;
             contact_phone?: string;
             readonly photo_files: components["schemas"]["Upload"][];
+            /**
+             * Format: uuid
+             * @description generated by the phone; a retry with the same id answers 200
+             */
+            client_id?: string | null;
             readonly requester: components["schemas"]["Person"];
             /** 状态 */
             readonly status: components["schemas"]["DemandStatusEnum"];
@@ -4352,6 +4444,11 @@ export interface components {
             contact_name?: string;
             contact_phone?: string;
             readonly photo_files: components["schemas"]["Upload"][];
+            /**
+             * Format: uuid
+             * @description generated by the phone; a retry with the same id answers 200
+             */
+            client_id?: string | null;
             readonly requester: components["schemas"]["Person"];
             /** 状态 */
             readonly status: components["schemas"]["DemandStatusEnum"];
@@ -4415,6 +4512,11 @@ export interface components {
             contact_name?: string;
             contact_phone?: string;
             photos?: number[];
+            /**
+             * Format: uuid
+             * @description generated by the phone; a retry with the same id answers 200
+             */
+            client_id?: string | null;
         };
         /**
          * @description * `open` - 待认领
@@ -5103,9 +5205,12 @@ export interface components {
             /** 姓名 */
             readonly real_name: string;
             readonly phone: string;
-            /** 组织关系所在党组织 */
-            readonly organization: number;
-            readonly organization_name: string;
+            /**
+             * 组织关系所在党组织
+             * @description 报到审核通过时确定; 待审核、已驳回、已撤回或已注销时为空
+             */
+            readonly organization: number | null;
+            readonly organization_name: string | null;
             /** 党员类别 */
             readonly status: components["schemas"]["PartyMemberStatusEnum"];
             /**
@@ -5117,6 +5222,19 @@ export interface components {
             readonly employer: string;
             readonly id_number: string;
             readonly registration: components["schemas"]["ActiveRegistration"] | null;
+            /**
+             * @description 报到状态: the standing registration's status (pending, approved), none without one
+             *
+             *     * `pending` - 待审核
+             *     * `approved` - 已报到
+             *     * `rejected` - 已驳回
+             *     * `withdrawn` - 已撤回
+             *     * `revoked` - 已注销
+             *     * `none` - 未报到
+             */
+            readonly registration_status: components["schemas"]["RegistrationStatusEnum"];
+            /** @description 报到状态 in Chinese */
+            readonly registration_status_display: string;
             /** @default 0 */
             readonly post_count: number;
             /**
@@ -5179,9 +5297,12 @@ export interface components {
             /** 姓名 */
             readonly real_name: string;
             readonly phone: string;
-            /** 组织关系所在党组织 */
-            readonly organization: number;
-            readonly organization_name: string;
+            /**
+             * 组织关系所在党组织
+             * @description 报到审核通过时确定; 待审核、已驳回、已撤回或已注销时为空
+             */
+            readonly organization: number | null;
+            readonly organization_name: string | null;
             /** 党员类别 */
             readonly status: components["schemas"]["PartyMemberStatusEnum"];
             /**
@@ -5193,6 +5314,19 @@ export interface components {
             readonly employer: string;
             readonly id_number: string;
             readonly registration: components["schemas"]["ActiveRegistration"] | null;
+            /**
+             * @description 报到状态: the standing registration's status (pending, approved), none without one
+             *
+             *     * `pending` - 待审核
+             *     * `approved` - 已报到
+             *     * `rejected` - 已驳回
+             *     * `withdrawn` - 已撤回
+             *     * `revoked` - 已注销
+             *     * `none` - 未报到
+             */
+            readonly registration_status: components["schemas"]["RegistrationStatusEnum"];
+            /** @description 报到状态 in Chinese */
+            readonly registration_status_display: string;
             /** @default 0 */
             readonly post_count: number;
             /**
@@ -5703,6 +5837,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["OwnersCommittee"][];
         };
+        PaginatedPlaceList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["Place"][];
+        };
         PaginatedPlanList: {
             /** @example 123 */
             count: number;
@@ -5999,16 +6148,18 @@ export interface components {
              * Format: date-time
              */
             ends_at?: string;
+            /** @description a saved place of the community: its position, radius and name are taken */
+            venue?: number | null;
             /** 地点 */
             place?: string;
             /**
              * Format: double
-             * @description GCJ-02
+             * @description GCJ-02; required without a venue
              */
             latitude?: number;
             /**
              * Format: double
-             * @description GCJ-02
+             * @description GCJ-02; required without a venue
              */
             longitude?: number;
             radius_m?: number;
@@ -6408,6 +6559,38 @@ export interface components {
         PhotosInputRequest: {
             uploads: number[];
         };
+        Place: {
+            readonly id: number;
+            /** 社区 */
+            readonly community: number;
+            /** 名称 */
+            readonly name: string;
+            /** 类型 */
+            readonly kind: components["schemas"]["PlaceKindEnum"];
+            readonly kind_label: string;
+            /** 地址 */
+            readonly address: string;
+            /**
+             * 纬度
+             * Format: decimal
+             */
+            readonly latitude: string;
+            /**
+             * 经度
+             * Format: decimal
+             */
+            readonly longitude: string;
+            /** 签到范围(米) */
+            readonly radius_m: number;
+        };
+        /**
+         * @description * `service_centre` - 党群服务中心
+         *     * `estate` - 小区
+         *     * `square` - 广场
+         *     * `other` - 其他
+         * @enum {string}
+         */
+        PlaceKindEnum: "service_centre" | "estate" | "square" | "other";
         Plan: {
             readonly id: number;
             /** 品牌 */
@@ -6641,7 +6824,7 @@ export interface components {
             readonly user: number;
             /** 姓名 */
             readonly real_name: string;
-            readonly organization_name: string;
+            readonly organization_name: string | null;
             readonly total: number;
         };
         Read: {
@@ -6718,6 +6901,13 @@ export interface components {
              */
             readonly corrected_at: string;
         };
+        Refresh: {
+            refresh: string;
+            readonly access: string;
+        };
+        RefreshRequest: {
+            refresh: string;
+        };
         /**
          * @description * `self` - 本人注册
          *     * `checkout` - 参加志愿服务活动签退
@@ -6749,7 +6939,7 @@ export interface components {
             readonly note: string;
             /** 状态 */
             readonly status: components["schemas"]["RegistrationStatusEnum"];
-            /** 驳回原因 */
+            /** 驳回或注销原因 */
             readonly reason: string;
             readonly consent_version: string;
             /**
@@ -6769,10 +6959,12 @@ export interface components {
              */
             readonly approved_at: string | null;
             /**
-             * 撤回时间
+             * 撤回或注销时间
              * Format: date-time
              */
             readonly withdrawn_at: string | null;
+            /** @description every state the registration has passed through, oldest first */
+            readonly steps: components["schemas"]["RegistrationStep"][];
         };
         RegistrationCreateRequest: {
             /**
@@ -6808,12 +7000,38 @@ export interface components {
          *     * `approved` - 已报到
          *     * `rejected` - 已驳回
          *     * `withdrawn` - 已撤回
+         *     * `revoked` - 已注销
          * @enum {string}
          */
-        RegistrationStatusEnum: "pending" | "approved" | "rejected" | "withdrawn";
+        RegistrationStatusEnum: "pending" | "approved" | "rejected" | "withdrawn" | "revoked";
+        RegistrationStep: {
+            /** 原状态 */
+            readonly from_status: components["schemas"]["RegistrationStatusEnum"];
+            /** 新状态 */
+            readonly to_status: components["schemas"]["RegistrationStatusEnum"];
+            readonly actor: number | null;
+            /** 原因 */
+            readonly reason: string;
+            /**
+             * 时间
+             * Format: date-time
+             */
+            readonly at: string;
+        };
         RejectionReasonRequest: {
             /** @default  */
             reason: string;
+        };
+        ReportMembershipRatio: {
+            numerator: number;
+            denominator: number;
+            /**
+             * Format: double
+             * @description numerator / denominator (0..1), null when nothing to count
+             */
+            rate: number | null;
+            /** @description why the denominator is unknown (it is 0); null when it is known */
+            unknown: components["schemas"]["ReportUnknownDenominator"] | null;
         };
         ReportPlace: {
             id: number;
@@ -6827,6 +7045,11 @@ export interface components {
              * @description numerator / denominator (0..1), null when nothing to count
              */
             rate: number | null;
+        };
+        ReportUnknownDenominator: {
+            /** @description no_known_members, no_units_filed */
+            code: string;
+            detail: string;
         };
         /** @description Fields that place a record (its estate, street, year) are set once, then read only. */
         ResidentsCommittee: {
@@ -6986,8 +7209,6 @@ export interface components {
         };
         RoleGrantCreateRequest: {
             phone: string;
-            /** @default  */
-            real_name: string;
             role: components["schemas"]["RoleEnum"];
             street?: number | null;
             community?: number | null;
@@ -7436,13 +7657,13 @@ export interface components {
             owners_committee: components["schemas"]["ReportRatio"];
             /** @description (3) estates with property service / estates */
             property_service: components["schemas"]["ReportRatio"];
-            /** @description (4) in-service members living here (User.community) registered here / in-service members living here */
-            member_registration: components["schemas"]["ReportRatio"];
+            /** @description (4) members registered (approved) here / members known to live here: registered here, applying here, or registered anywhere with this as their home community (User.community) */
+            member_registration: components["schemas"]["ReportMembershipRatio"];
             /** @description (4) units registered (approved) / units co-building (pending or approved) */
-            unit_registration: components["schemas"]["ReportRatio"];
+            unit_registration: components["schemas"]["ReportMembershipRatio"];
             /** @description (5) red property estates with property service / estates with property service */
             red_property: components["schemas"]["ReportRatio"];
-            /** @description in-service members registered here, wherever they live */
+            /** @description members registered (approved) here, wherever they live */
             registered_members: number;
             community: components["schemas"]["ReportPlace"];
         };
@@ -7475,13 +7696,6 @@ export interface components {
             phone: string;
             password: string;
         };
-        TokenRefresh: {
-            readonly access: string;
-            refresh: string;
-        };
-        TokenRefreshRequest: {
-            refresh: string;
-        };
         UnitRegistration: {
             readonly id: number;
             organization: number;
@@ -7499,7 +7713,7 @@ export interface components {
             /** 可提供的资源 */
             resources?: string;
             /** 状态 */
-            readonly status: components["schemas"]["RegistrationStatusEnum"];
+            readonly status: components["schemas"]["UnitRegistrationStatusEnum"];
             /** 驳回原因 */
             readonly reason: string;
             /** 申请人 */
@@ -7539,6 +7753,14 @@ export interface components {
             /** 可提供的资源 */
             resources?: string;
         };
+        /**
+         * @description * `pending` - 待审核
+         *     * `approved` - 已报到
+         *     * `rejected` - 已驳回
+         *     * `withdrawn` - 已撤回
+         * @enum {string}
+         */
+        UnitRegistrationStatusEnum: "pending" | "approved" | "rejected" | "withdrawn";
         UnreadCount: {
             count: number;
         };
@@ -11799,9 +12021,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TokenRefreshRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["TokenRefreshRequest"];
-                "multipart/form-data": components["schemas"]["TokenRefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RefreshRequest"];
+                "multipart/form-data": components["schemas"]["RefreshRequest"];
             };
         };
         responses: {
@@ -11810,7 +12032,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenRefresh"];
+                    "application/json": components["schemas"]["Refresh"];
                 };
             };
             /** @description invalid input (`validation_error` with `fields`, or a domain code) */
@@ -14689,6 +14911,14 @@ export interface operations {
             };
         };
         responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DemandDetail"];
+                };
+            };
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -17061,6 +17291,14 @@ export interface operations {
                 page?: number;
                 /** @description 每页返回的结果数量。 */
                 page_size?: number;
+                /**
+                 * @description 报到状态
+                 *
+                 *     * `pending` - 待审核
+                 *     * `approved` - 已报到
+                 *     * `none` - 未报到
+                 */
+                registration_status?: "approved" | "none" | "pending";
                 /** @description 搜索关键词。 */
                 search?: string;
                 /**
@@ -18434,8 +18672,9 @@ export interface operations {
                  *     * `approved` - 已报到
                  *     * `rejected` - 已驳回
                  *     * `withdrawn` - 已撤回
+                 *     * `revoked` - 已注销
                  */
-                status?: "approved" | "pending" | "rejected" | "withdrawn";
+                status?: "approved" | "pending" | "rejected" | "revoked" | "withdrawn";
             };
             header?: never;
             path?: never;
@@ -18775,6 +19014,106 @@ export interface operations {
         };
     };
     members_registrations_reject_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 标识此 党员双报到 的 唯一整数值。 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RejectionReasonRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RejectionReasonRequest"];
+                "multipart/form-data": components["schemas"]["RejectionReasonRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            /** @description invalid input (`validation_error` with `fields`, or a domain code) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_authenticated` or `token_invalid` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `permission_denied` (or a domain code) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: does not exist or lies outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed` */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the current state forbids it (`invalid_transition` and others) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `throttled` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    members_registrations_revoke_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -20952,6 +21291,145 @@ export interface operations {
             };
             /** @description `unsupported_media_type` */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `throttled` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    places_list: {
+        parameters: {
+            query?: {
+                community?: number;
+                /**
+                 * @description * `service_centre` - 党群服务中心
+                 *     * `estate` - 小区
+                 *     * `square` - 广场
+                 *     * `other` - 其他
+                 */
+                kind?: "estate" | "other" | "service_centre" | "square";
+                /** @description 用于排序结果的字段。 */
+                ordering?: string;
+                /** @description 分页结果集中的页码。 */
+                page?: number;
+                /** @description 每页返回的结果数量。 */
+                page_size?: number;
+                /** @description 搜索关键词。 */
+                search?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedPlaceList"];
+                };
+            };
+            /** @description invalid input (`validation_error` with `fields`, or a domain code) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_authenticated` or `token_invalid` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: does not exist or lies outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed` */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `throttled` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    places_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 标识此 活动场所 的 唯一整数值。 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Place"];
+                };
+            };
+            /** @description `not_authenticated` or `token_invalid` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: does not exist or lies outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `method_not_allowed` */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -25291,6 +25769,15 @@ export interface operations {
             };
             /** @description `throttled` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a service we depend on is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
