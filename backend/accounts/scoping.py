@@ -7,6 +7,7 @@ objects outside the result. The scope is computed once per user object and cache
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
@@ -50,14 +51,32 @@ def get_scope(user: User | None) -> Scope:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
+    grants = (
+        []
+        if user.is_superuser
+        else RoleGrant.objects.filter(user=user, revoked_at__isnull=True).values_list(
+            "role", "street_id", "community_id", "grid_id", "organization_id"
+        )
+    )
+    return _cache_scope(user, list(grants))
+
+
+def prime_scope(user: User, grants: Iterable[RoleGrant]) -> Scope:
+    """The scope from grants the caller has already read (all of the user's, revoked ones included),
+    so that a request showing the grants does not read them twice."""
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None or not user.is_authenticated or not user.is_active:
+        return get_scope(user)
+    active = [
+        (g.role, g.street_id, g.community_id, g.grid_id, g.organization_id) for g in grants if g.revoked_at is None
+    ]
+    return _cache_scope(user, active)
+
+
+def _cache_scope(user: User, grants: list[tuple[str, int | None, int | None, int | None, int | None]]) -> Scope:
     if user.is_superuser:
         scope = Scope(True, frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
     else:
-        grants = list(
-            RoleGrant.objects.filter(user=user, revoked_at__isnull=True).values_list(
-                "role", "street_id", "community_id", "grid_id", "organization_id"
-            )
-        )
         street_ids = {s for r, s, _c, _g, _o in grants if r == Role.STREET_ADMIN}
         own_communities = {c for r, _s, c, _g, _o in grants if r in (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF)}
         secretary_of = {c for r, _s, c, _g, _o in grants if r == Role.COMMUNITY_SECRETARY}

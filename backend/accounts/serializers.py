@@ -8,7 +8,7 @@ from backend.communities.models import Community, Grid, PartyOrganization, Stree
 
 from . import services
 from .models import MOBILE_RE, Role, RoleGrant, User, mask_phone
-from .scoping import get_scope
+from .scoping import get_scope, prime_scope
 
 
 class RoleSerializer(serializers.ModelSerializer):
@@ -35,8 +35,12 @@ class MeSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RoleSerializer(many=True))
     def get_roles(self, user: User):
-        grants = [g for g in user.role_grants.all() if g.revoked_at is None] if hasattr(user, "role_grants") else []
-        return RoleSerializer(grants, many=True).data
+        if not hasattr(user, "role_grants"):
+            return []
+        every = list(user.role_grants.all())
+        # The same rows decide is_staff: read once for both.
+        prime_scope(user, every)
+        return RoleSerializer([g for g in every if g.revoked_at is None], many=True).data
 
     def get_has_wechat(self, user: User) -> bool:
         return bool(user.wechat_openid)

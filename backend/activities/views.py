@@ -49,6 +49,7 @@ from .serializers import (
     PhotoSerializer,
     PhotosInputSerializer,
     PositionSerializer,
+    activity_rows,
 )
 
 # Actions that need staff of the activity's community; the rest need only to see it.
@@ -147,6 +148,15 @@ class ActivityViewSet(
     def _shown(self, activity: Activity, *, status_code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.with_counts(Activity.objects.filter(pk=activity.pk), user=self.request.user).get()
         return Response(ActivitySerializer(fresh, context=self.get_serializer_context()).data, status=status_code)
+
+    def list(self, request, *args, **kwargs):
+        # Every mini-program's home page reads this list: its rows are written directly (activity_rows).
+        queryset = self.filter_queryset(self.get_queryset())
+        context = self.get_serializer_context()
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            return Response(activity_rows(queryset, context=context))
+        return self.get_paginated_response(activity_rows(page, context=context))
 
     def retrieve(self, request, *args, **kwargs):
         activity = self.get_object()

@@ -68,6 +68,27 @@ def test_me_lists_roles_with_scope_and_unmasked_own_phone(community, as_user):
     assert roles == {("community_secretary", community.id, None), ("grid_worker", None, grid.id)}
 
 
+def test_me_reads_the_grants_once_for_roles_and_staff(resident, community, as_user, django_assert_num_queries):
+    from django.utils import timezone
+
+    # The user and their grants: the grants decide both `roles` and `is_staff`.
+    client = as_user(resident)
+    with django_assert_num_queries(2):
+        body = client.get("/api/v1/auth/users/me/").json()
+    assert body["roles"] == [] and body["is_staff"] is False
+    revoked = factories.grant(resident, Role.COMMUNITY_STAFF, community)
+    revoked.revoked_at = timezone.now()
+    revoked.save()
+    factories.grant(resident, Role.GRID_WORKER, factories.GridFactory(community=community))
+    client = as_user(resident)
+    with django_assert_num_queries(2):
+        body = client.get("/api/v1/auth/users/me/").json()
+    assert [r["role"] for r in body["roles"]] == ["grid_worker"] and body["is_staff"] is False
+    factories.grant(resident, Role.COMMUNITY_STAFF, community)
+    body = as_user(resident).get("/api/v1/auth/users/me/").json()
+    assert body["is_staff"] is True and len(body["roles"]) == 2
+
+
 def test_me_patch_sets_home_community(resident, community, as_user):
     response = as_user(resident).patch("/api/v1/auth/users/me/", {"community": community.id, "real_name": "张三"})
     assert response.status_code == 200, response.json()
