@@ -299,7 +299,12 @@ def test_a_signed_push_with_values_no_column_holds_answers_success_not_500(
     ((query, body),) = content_checks.take_pushes()
     event = spoil(json.loads(body))
     response = post_push(api, query, json.dumps(event).encode())
-    assert response.status_code == 200
+    # Infinity is not JSON and a lone surrogate no text: the parser refuses those bodies in the error
+    # format before the push is read; the rest are read and answered "success".
+    if any(token in json.dumps(event) for token in ("Infinity", "\\ud800")):
+        assert response.status_code == 400 and response.json()["code"] in {"parse_error", "validation_error"}
+    else:
+        assert response.status_code == 200
     check = media_check(demand)
     # Stored as WeChat's verdict without the label, or left for the next attempt: never a broken row.
     assert check.label is None
