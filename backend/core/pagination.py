@@ -4,6 +4,8 @@ from django.db.models.query import ModelIterable
 from rest_framework import pagination
 
 TOTAL = "_page_total"
+# No list of the administrative tree has this many pages; larger numbers are past the end.
+MAX_PAGE = 2**31
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -49,6 +51,10 @@ class CountInPagePaginator(Paginator):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
+        if number > MAX_PAGE:
+            # Django's paginator checks a page against the count before reading it; here the OFFSET is
+            # sent first, and one past a 64-bit integer is a database error, not an empty page.
+            raise EmptyPage(self.error_messages["no_results"])
         bottom = (number - 1) * self.per_page
         rows = list(self.object_list.annotate(**{TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
         if not rows:

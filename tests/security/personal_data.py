@@ -31,6 +31,8 @@ ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
 # a handler opening one appeal sees the number to call back (docs/security.md, "Personal data").
 AUDITED_FULL_VIEWS: dict[re.Pattern[str], str] = {
     re.compile(r"^/api/v1/appeals/\d+/$"): "appeal",
+    # The attendance ledger staff export to call people: full phones, each read audited.
+    re.compile(r"^/api/v1/activities/\d+/attendance/export/$"): "activity_attendance",
 }
 
 

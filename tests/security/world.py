@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from backend.accounts.models import Role, User
 from backend.communities.models import Community, Street
+from backend.communities.services import create_place
 from tests import factories
 
 ROLES = (
@@ -104,7 +105,8 @@ def _build_side(label: str) -> Side:
     grid = factories.GridFactory(community=community)
     estate = factories.EstateFactory(community=community, grid=grid)
     branch = factories.OrganizationFactory(community=community)
-    side.add(street, community, grid, estate, branch)
+    place = create_place(community=community, name=f"{label}社区党群服务中心", latitude=29.37, longitude=113.09)
+    side.add(street, community, grid, estate, branch, place)
 
     users = side.users
     users["staff"] = factories.staff_of(community)
