@@ -441,10 +441,20 @@ def update_unit_registration(*, registration: UnitRegistration, by: User, **chan
     return registration
 
 
+def _require_unit_decider(registration: UnitRegistration, by: User, *, grants_role: bool) -> None:
+    """Staff of the community decide a unit's filing, never its filer; an approval also makes the
+    filer a liaison, so it takes someone who hands out roles in that community (accounts' rule)."""
+    _require_staff_of(by, registration.community_id)
+    if registration.filed_by_id == by.pk:
+        raise DomainError("permission_denied", _("不能审核自己提交的报到"))
+    if grants_role and not account_services.manages_roles_in(granter=by, community_id=registration.community_id):
+        raise DomainError("permission_denied", _("只有社区书记或街道管理员可以批准单位报到"))
+
+
 @transaction.atomic
 def approve_unit_registration(*, registration: UnitRegistration, by: User) -> UnitRegistration:
     registration = _lock_unit_registration(registration)
-    _require_staff_of(by, registration.community_id)
+    _require_unit_decider(registration, by, grants_role=True)
     if registration.status != UnitRegistration.Status.PENDING:
         raise DomainError("invalid_transition", _("只有待审核的报到可以审核"))
     now = timezone.now()
@@ -479,7 +489,7 @@ def approve_unit_registration(*, registration: UnitRegistration, by: User) -> Un
 @transaction.atomic
 def reject_unit_registration(*, registration: UnitRegistration, by: User, reason: str) -> UnitRegistration:
     registration = _lock_unit_registration(registration)
-    _require_staff_of(by, registration.community_id)
+    _require_unit_decider(registration, by, grants_role=False)
     if _blank(reason):
         raise field_error("reason", _("请填写驳回原因"))
     if registration.status != UnitRegistration.Status.PENDING:

@@ -39,6 +39,7 @@ from backend.members.models import (
     PostAssignment,
     UnitRegistration,
 )
+from backend.members.selectors import unit_community_ids
 from backend.red_property import selectors as red_property
 from backend.volunteers.models import ServiceRecord
 
@@ -653,27 +654,33 @@ def may_read_reports(user: Any) -> bool:
 def report_access(user: Any, organization: PartyOrganization) -> ReportAccess | None:
     """None when the organisation lies outside the caller's reach (the view answers 404).
 
-    The unit's liaison reads it whole, as does staff whose streets or communities the organisation
-    belongs to; staff of a community the unit or some of its members registered with read the lines
-    of the members registered there.
+    Staff whose streets or communities the organisation belongs to read it whole; staff of a
+    community the unit or some of its members registered with, and the unit's liaison, read the
+    lines of the members registered there (the liaison: where the unit is registered).
     """
     scope = get_scope(user)
-    if scope.is_superuser or organization.pk in scope.organization_ids:
+    if scope.is_superuser:
         return ReportAccess(full=True)
-    if not scope.is_staff:
-        return None
-    if staff_organizations(user).filter(pk=organization.pk).exists():
-        return ReportAccess(full=True)
-    communities = scope.community_ids
-    related = (
-        UnitRegistration.objects.filter(
-            organization=organization, community_id__in=communities, approved_at__isnull=False
-        ).exists()
-        or MemberRegistration.objects.filter(
-            organization=organization, community_id__in=communities, approved_at__isnull=False
-        ).exists()
+    # A liaison reads what the co-building ties show: the lines of the communities the unit is
+    # registered (approved) with, not its members' doings elsewhere.
+    tied = (
+        frozenset(unit_community_ids([organization.pk])) if organization.pk in scope.organization_ids else frozenset()
     )
-    return ReportAccess(full=False, community_ids=frozenset(communities)) if related else None
+    if scope.is_staff:
+        if staff_organizations(user).filter(pk=organization.pk).exists():
+            return ReportAccess(full=True)
+        communities = scope.community_ids
+        related = (
+            UnitRegistration.objects.filter(
+                organization=organization, community_id__in=communities, approved_at__isnull=False
+            ).exists()
+            or MemberRegistration.objects.filter(
+                organization=organization, community_id__in=communities, approved_at__isnull=False
+            ).exists()
+        )
+        if related:
+            return ReportAccess(full=False, community_ids=frozenset(communities) | tied)
+    return ReportAccess(full=False, community_ids=tied) if tied else None
 
 
 def restrict_report(data: dict[str, Any], access: ReportAccess) -> dict[str, Any]:
