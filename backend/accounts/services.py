@@ -159,14 +159,16 @@ def close_sessions(*, user_id: int) -> None:
 
 
 @transaction.atomic
-def revoke_role(*, revoker: User | None, grant: RoleGrant) -> RoleGrant:
+def revoke_role(*, revoker: User | None, grant: RoleGrant, decided_by: User | None = None) -> RoleGrant:
+    """End a grant. `decided_by`, as in grant_role: without a revoker, the revocation follows from
+    that person's decision (ending a unit's registration ends its liaison's role)."""
     grant = RoleGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is not None:
         return grant
     if revoker is not None and not may_grant(granter=revoker, role=Role(grant.role), target=grant.scope_object):
         raise DomainError("permission_denied", _("无权撤销该角色"))
     grant.revoked_at = timezone.now()
-    grant.revoked_by = revoker
+    grant.revoked_by = revoker or decided_by
     grant.save(update_fields=["revoked_at", "revoked_by"])
     forget_scope(grant.user)
     close_sessions(user_id=grant.user_id)

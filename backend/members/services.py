@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts import services as account_services
-from backend.accounts.models import Role, User
+from backend.accounts.models import Role, RoleGrant, User
 from backend.accounts.scoping import can_act_on_community, get_scope
 from backend.communities.models import Community, Estate, Grid, PartyOrganization, Street
 from backend.core import crypto, idcard, moderation
@@ -521,10 +521,34 @@ def withdraw_unit_registration(*, registration: UnitRegistration, by: User) -> U
         return registration
     if registration.status not in UnitRegistration.ACTIVE_STATUSES:
         raise DomainError("invalid_transition", _("已驳回的报到无需撤回"))
+    was_approved = registration.status == UnitRegistration.Status.APPROVED
     registration.status = UnitRegistration.Status.WITHDRAWN
     registration.withdrawn_at = timezone.now()
     registration.save(update_fields=["status", "withdrawn_at"])
+    if was_approved:
+        _end_liaison(registration, by=by)
     return registration
+
+
+def _end_liaison(registration: UnitRegistration, *, by: User) -> None:
+    """The tie ended, so does the liaison role its approval granted the filer, unless another
+    approved registration of the same unit filed by them still grants it."""
+    still_tied = UnitRegistration.objects.filter(
+        organization_id=registration.organization_id,
+        filed_by_id=registration.filed_by_id,
+        status=UnitRegistration.Status.APPROVED,
+    ).exists()
+    if still_tied:
+        return
+    grants = RoleGrant.objects.filter(
+        user_id=registration.filed_by_id,
+        role=Role.UNIT_LIAISON,
+        organization_id=registration.organization_id,
+        revoked_at__isnull=True,
+    )
+    for grant in grants:
+        # Through accounts' service, so the filer's open sockets close with the role.
+        account_services.revoke_role(revoker=None, decided_by=by, grant=grant)
 
 
 # Service posts --------------------------------------------------------------------------------

@@ -370,3 +370,59 @@ def test_a_liaison_whose_unit_is_registered_nowhere_reads_no_report(unit_org, co
     assert as_user(liaison).get(MEMBERS).json()["results"] == []
     report = as_user(liaison).get(f"/api/v1/members/reports/?organization={unit_org.pk}&period=2026")
     assert report.status_code == 404
+
+
+# Ending the tie ends the liaison role -----------------------------------------------------------
+
+
+def _approved_by_service(unit_org, community, filer):
+    registration = services.register_unit(
+        user=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
+    )
+    return services.approve_unit_registration(registration=registration, by=factories.staff_of(community))
+
+
+@pytest.mark.parametrize("who", ["filer", "secretary"])
+def test_withdrawing_an_approved_unit_registration_revokes_the_liaison_role(
+    unit_org, community, as_user, monkeypatch, django_capture_on_commit_callbacks, who
+):
+    from backend.accounts.registry import session_closers
+
+    closed: list[int] = []
+    monkeypatch.setitem(session_closers._providers, "probe", closed.append)
+    filer = factories.UserFactory()
+    registration = _approved_by_service(unit_org, community, filer)
+    registered_member(community, organization=unit_org)
+    assert as_user(filer).get(MEMBERS).status_code == 200
+
+    actor = filer if who == "filer" else factories.staff_of(community)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert as_user(actor).delete(f"{UNITS}{registration.pk}/").status_code == 204
+    grant = RoleGrant.objects.get(user=filer, role=Role.UNIT_LIAISON)
+    assert grant.revoked_at is not None and grant.revoked_by == actor
+    assert closed == [filer.pk]
+    assert as_user(filer).get(MEMBERS).status_code == 403
+    report = as_user(filer).get(f"/api/v1/members/reports/?organization={unit_org.pk}&period=2026")
+    assert report.status_code == 403
+    # A retry changes nothing.
+    assert as_user(actor).delete(f"{UNITS}{registration.pk}/").status_code == 204
+    assert RoleGrant.objects.filter(user=filer, revoked_at__isnull=True).count() == 0
+
+
+def test_the_role_stays_while_another_approved_registration_grants_it(unit_org, community, other_community):
+    filer = factories.UserFactory()
+    first = _approved_by_service(unit_org, community, filer)
+    _approved_by_service(unit_org, other_community, filer)
+    services.withdraw_unit_registration(registration=first, by=filer)
+    assert RoleGrant.objects.filter(user=filer, role=Role.UNIT_LIAISON, revoked_at__isnull=True).count() == 1
+
+
+def test_withdrawing_a_pending_unit_registration_touches_no_role(unit_org, community):
+    filer = factories.UserFactory()
+    _approved_by_service(unit_org, community, filer)
+    other_org = factories.UnitOrganizationFactory()
+    pending = services.register_unit(
+        user=filer, organization=other_org, community=community, contact_name="李联络", contact_phone="13912340000"
+    )
+    services.withdraw_unit_registration(registration=pending, by=filer)
+    assert RoleGrant.objects.filter(user=filer, role=Role.UNIT_LIAISON, revoked_at__isnull=True).count() == 1
