@@ -654,33 +654,31 @@ def may_read_reports(user: Any) -> bool:
 def report_access(user: Any, organization: PartyOrganization) -> ReportAccess | None:
     """None when the organisation lies outside the caller's reach (the view answers 404).
 
-    Staff whose streets or communities the organisation belongs to read it whole; staff of a
-    community the unit or some of its members registered with, and the unit's liaison, read the
-    lines of the members registered there (the liaison: where the unit is registered).
+    The unit's liaison reads it whole while the unit is registered somewhere, as does staff whose
+    streets or communities the organisation belongs to; staff of a community the unit or some of
+    its members registered with read the lines of the members registered there.
     """
     scope = get_scope(user)
     if scope.is_superuser:
         return ReportAccess(full=True)
-    # A liaison reads what the co-building ties show: the lines of the communities the unit is
-    # registered (approved) with, not its members' doings elsewhere.
-    tied = (
-        frozenset(unit_community_ids([organization.pk])) if organization.pk in scope.organization_ids else frozenset()
+    # The 双报告 is the unit's, per member of its organisation wherever they registered, and goes to
+    # its liaison, but only while the unit is registered (approved) with some community.
+    if organization.pk in scope.organization_ids and unit_community_ids([organization.pk]):
+        return ReportAccess(full=True)
+    if not scope.is_staff:
+        return None
+    if staff_organizations(user).filter(pk=organization.pk).exists():
+        return ReportAccess(full=True)
+    communities = scope.community_ids
+    related = (
+        UnitRegistration.objects.filter(
+            organization=organization, community_id__in=communities, approved_at__isnull=False
+        ).exists()
+        or MemberRegistration.objects.filter(
+            organization=organization, community_id__in=communities, approved_at__isnull=False
+        ).exists()
     )
-    if scope.is_staff:
-        if staff_organizations(user).filter(pk=organization.pk).exists():
-            return ReportAccess(full=True)
-        communities = scope.community_ids
-        related = (
-            UnitRegistration.objects.filter(
-                organization=organization, community_id__in=communities, approved_at__isnull=False
-            ).exists()
-            or MemberRegistration.objects.filter(
-                organization=organization, community_id__in=communities, approved_at__isnull=False
-            ).exists()
-        )
-        if related:
-            return ReportAccess(full=False, community_ids=frozenset(communities) | tied)
-    return ReportAccess(full=False, community_ids=tied) if tied else None
+    return ReportAccess(full=False, community_ids=frozenset(communities)) if related else None
 
 
 def restrict_report(data: dict[str, Any], access: ReportAccess) -> dict[str, Any]:
