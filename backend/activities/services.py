@@ -803,6 +803,10 @@ def request_leave(*, activity: Activity, user: User, reason: str, now: datetime 
     now = now or timezone.now()
     if not activity.is_meeting:
         raise field_error("activity", _("只有三会一课和党课可以请假"))
+    # The audience comes before a retry's answer: a request filed while a member gives no one who
+    # has since stopped being one an answer about the meeting.
+    if user.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, user):
+        raise DomainError("not_in_audience", _("该活动不面向您"))
     existing = LeaveRequest.objects.filter(
         activity=activity, user=user, status__in=LeaveRequest.ACTIVE_STATUSES
     ).first()
@@ -812,8 +816,6 @@ def request_leave(*, activity: Activity, user: User, reason: str, now: datetime 
         raise field_error("reason", _("请填写请假事由"))
     if activity.status != Status.PUBLISHED or now >= activity.starts_at:
         raise DomainError("not_open", _("请假须在活动开始前提出"))
-    if user.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, user):
-        raise DomainError("not_in_audience", _("该活动不面向您"))
     try:
         with transaction.atomic():
             leave = LeaveRequest.objects.create(activity=activity, user=user, reason=reason.strip()[:500])
