@@ -8,7 +8,14 @@ from backend.core.events import Audience
 from backend.members import services
 from backend.members.models import UnitRegistration
 from tests import factories
-from tests.members.factories import MemberFactory, file_registration, id_number, registered_member, registered_unit
+from tests.members.factories import (
+    MemberFactory,
+    file_registration,
+    id_number,
+    registered_member,
+    registered_unit,
+    unit_tie,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -344,14 +351,7 @@ def test_a_liaison_reads_only_members_registered_where_the_unit_is(unit_org, com
     assert [row["id"] for row in listed.json()["results"]] == [here.pk]
     assert as_user(liaison).get(f"{MEMBERS}{elsewhere.pk}/").status_code == 404
     # Once the unit is registered (approved) with the other community too, its members there show.
-    UnitRegistration.objects.create(
-        organization=unit_org,
-        community=other_community,
-        filed_by=liaison,
-        contact_name="联络员",
-        contact_phone="13600000000",
-        status=UnitRegistration.Status.APPROVED,
-    )
+    unit_tie(other_community, organization=unit_org, filed_by=liaison)
     listed = as_user(liaison).get(MEMBERS)
     assert {row["id"] for row in listed.json()["results"]} == {here.pk, elsewhere.pk}
     assert as_user(liaison).get(f"{MEMBERS}{elsewhere.pk}/").status_code == 200
