@@ -861,6 +861,32 @@ def _decide_leave(*, leave: LeaveRequest, by: User, status: str, note: str) -> L
 
 
 @transaction.atomic
+def end_leave_of_former_member(*, user_id: int, actor: User, now: datetime | None = None) -> int:
+    """A membership ended: the person's pending leave for upcoming meetings that are no longer for
+    them is refused, so it neither lingers in the ledger nor waits for a decision. Returns how many."""
+    now = now or timezone.now()
+    pending = LeaveRequest.objects.filter(
+        user_id=user_id,
+        status=LeaveRequest.Status.PENDING,
+        activity__status=Status.PUBLISHED,
+        activity__starts_at__gt=now,
+        activity__audience__in=[Activity.Audience.BRANCH, Activity.Audience.PARTY_MEMBERS],
+    ).select_related("activity", "user")
+    ended = 0
+    for leave in pending.select_for_update(of=("self",)):
+        # The audience alone: a place taken while a member is no entitlement once membership ends.
+        if selectors.in_audience(leave.activity, leave.user):
+            continue
+        leave.status = LeaveRequest.Status.REJECTED
+        leave.decided_by = actor
+        leave.decided_at = now
+        leave.decision_note = _("党员报到已结束, 该活动不再面向您")
+        leave.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        ended += 1
+    return ended
+
+
+@transaction.atomic
 def approve_leave(*, leave: LeaveRequest, by: User, note: str = "") -> LeaveRequest:
     return _decide_leave(leave=leave, by=by, status=LeaveRequest.Status.APPROVED, note=note)
 

@@ -42,6 +42,7 @@ from .models import (
     ServiceProject,
     UnitRegistration,
 )
+from .registry import membership_ended
 
 DEMAND_COMPLETED_RULE = "demand_completed"
 
@@ -374,6 +375,8 @@ def _end_registration(registration: MemberRegistration, *, to: str, actor: User,
     ).update(left_at=now)
     if was_approved:
         _set_membership(registration.member, None)
+        for _app, end in membership_ended.items():
+            end(user_id=registration.member.user_id, actor=actor)
 
 
 # 双报到: units --------------------------------------------------------------------------------
