@@ -44,6 +44,12 @@ def _scope_street_id(*, role: Role, target) -> int | None:
     return None
 
 
+def manages_roles_in(*, granter: User, community_id: int | None) -> bool:
+    """Whether the granter hands out roles in that community: its secretary, or its street's admin."""
+    scope = get_scope(granter)
+    return scope.is_superuser or (community_id is not None and community_id in scope.secretary_community_ids)
+
+
 def may_grant(*, granter: User, role: Role, target) -> bool:
     """Street admins grant any role inside their street; secretaries staff roles in their community."""
     scope = get_scope(granter)
@@ -53,7 +59,7 @@ def may_grant(*, granter: User, role: Role, target) -> bool:
     if street_id is not None and street_id in scope.street_ids:
         return True
     community_id = _scope_community_id(role=role, target=target)
-    return role in SECRETARY_GRANTABLE and community_id is not None and community_id in scope.secretary_community_ids
+    return role in SECRETARY_GRANTABLE and manages_roles_in(granter=granter, community_id=community_id)
 
 
 def _checked_place(*, granter: User | None, role: Role, places: dict) -> tuple[str, object]:
@@ -153,14 +159,16 @@ def close_sessions(*, user_id: int) -> None:
 
 
 @transaction.atomic
-def revoke_role(*, revoker: User | None, grant: RoleGrant) -> RoleGrant:
+def revoke_role(*, revoker: User | None, grant: RoleGrant, decided_by: User | None = None) -> RoleGrant:
+    """End a grant. `decided_by`, as in grant_role: without a revoker, the revocation follows from
+    that person's decision (ending a unit's registration ends its liaison's role)."""
     grant = RoleGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is not None:
         return grant
     if revoker is not None and not may_grant(granter=revoker, role=Role(grant.role), target=grant.scope_object):
         raise DomainError("permission_denied", _("无权撤销该角色"))
     grant.revoked_at = timezone.now()
-    grant.revoked_by = revoker
+    grant.revoked_by = revoker or decided_by
     grant.save(update_fields=["revoked_at", "revoked_by"])
     forget_scope(grant.user)
     close_sessions(user_id=grant.user_id)

@@ -12,6 +12,7 @@ class ActivitiesConfig(AppConfig):
         from backend.accounts.registry import personal_data_erasers, personal_data_exporters
         from backend.core.events import audience_choices, register_audience_provider, watch_permission
         from backend.core.scheduler import register_job
+        from backend.members.registry import membership_ended
 
         from . import selectors, services
         from .tasks import finish_due_activities
@@ -24,3 +25,5 @@ class ActivitiesConfig(AppConfig):
         # What activities holds about a person: in their export, and erased with their account.
         personal_data_exporters.register("activities", selectors.personal_data)
         personal_data_erasers.register("activities", services.erase_personal_data)
+        # A membership that ends takes its pending leave for meetings no longer the person's with it.
+        membership_ended.register("activities", services.end_leave_of_former_member)

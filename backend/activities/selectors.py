@@ -80,10 +80,11 @@ def _party_member_communities(user: Any) -> Q:
 
 def visible_activities(user: Any) -> QuerySet[Activity]:
     """Published, finished and cancelled activities to anyone signed in, except that party-member and
-    branch activities show only to those they are for (and to whoever enrolled); drafts only to staff."""
+    branch activities show only to those they are for (and to whoever holds a place); drafts only to staff."""
     if not _signed_in(user):
         return Activity.objects.none()
-    enrolled = Enrollment.objects.filter(activity=OuterRef("pk"), user=user)
+    # A place given up confers nothing: who left a meeting they are no longer for sees it no more.
+    enrolled = Enrollment.objects.filter(activity=OuterRef("pk"), user=user).exclude(status=Enrollment.Status.WITHDRAWN)
     open_to_all = Q(audience__in=[AudienceKind.COMMUNITY, AudienceKind.PUBLIC, AudienceKind.VOLUNTEERS])
     for_this_member = (Q(audience=AudienceKind.PARTY_MEMBERS) & _party_member_communities(user)) | (
         Q(audience=AudienceKind.BRANCH) & _branches_of_user(user)

@@ -803,6 +803,10 @@ def request_leave(*, activity: Activity, user: User, reason: str, now: datetime 
     now = now or timezone.now()
     if not activity.is_meeting:
         raise field_error("activity", _("只有三会一课和党课可以请假"))
+    # The audience comes before a retry's answer: a request filed while a member gives no one who
+    # has since stopped being one an answer about the meeting.
+    if user.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, user):
+        raise DomainError("not_in_audience", _("该活动不面向您"))
     existing = LeaveRequest.objects.filter(
         activity=activity, user=user, status__in=LeaveRequest.ACTIVE_STATUSES
     ).first()
@@ -812,8 +816,6 @@ def request_leave(*, activity: Activity, user: User, reason: str, now: datetime 
         raise field_error("reason", _("请填写请假事由"))
     if activity.status != Status.PUBLISHED or now >= activity.starts_at:
         raise DomainError("not_open", _("请假须在活动开始前提出"))
-    if user.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, user):
-        raise DomainError("not_in_audience", _("该活动不面向您"))
     try:
         with transaction.atomic():
             leave = LeaveRequest.objects.create(activity=activity, user=user, reason=reason.strip()[:500])
@@ -856,6 +858,32 @@ def _decide_leave(*, leave: LeaveRequest, by: User, status: str, note: str) -> L
     )
     _announce_attendance(leave.activity_id)
     return leave
+
+
+@transaction.atomic
+def end_leave_of_former_member(*, user_id: int, actor: User, now: datetime | None = None) -> int:
+    """A membership ended: the person's pending leave for upcoming meetings that are no longer for
+    them is refused, so it neither lingers in the ledger nor waits for a decision. Returns how many."""
+    now = now or timezone.now()
+    pending = LeaveRequest.objects.filter(
+        user_id=user_id,
+        status=LeaveRequest.Status.PENDING,
+        activity__status=Status.PUBLISHED,
+        activity__starts_at__gt=now,
+        activity__audience__in=[Activity.Audience.BRANCH, Activity.Audience.PARTY_MEMBERS],
+    ).select_related("activity", "user")
+    ended = 0
+    for leave in pending.select_for_update(of=("self",)):
+        # The audience alone: a place taken while a member is no entitlement once membership ends.
+        if selectors.in_audience(leave.activity, leave.user):
+            continue
+        leave.status = LeaveRequest.Status.REJECTED
+        leave.decided_by = actor
+        leave.decided_at = now
+        leave.decision_note = _("党员报到已结束, 该活动不再面向您")
+        leave.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        ended += 1
+    return ended
 
 
 @transaction.atomic

@@ -195,8 +195,26 @@ def members_for(user: Any) -> QuerySet[PartyMember]:
     if scope.is_superuser or scope.is_staff:
         visible |= _staff_member_q(user)
     if scope.organization_ids:
-        visible |= Q(organization_id__in=scope.organization_ids)
+        visible |= Q(Exists(_liaison_registrations(scope.organization_ids).filter(member=OuterRef("pk"))))
     return PartyMember.objects.filter(visible)
+
+
+def _liaison_registrations(organization_ids: Iterable[int]) -> QuerySet[MemberRegistration]:
+    """Approved registrations naming one of these organisations with a community the organisation
+    itself is registered (approved) with: the co-building tie is what lets its liaison read them."""
+    tie = UnitRegistration.objects.filter(
+        organization_id=OuterRef("organization_id"),
+        community_id=OuterRef("community_id"),
+        status=UnitRegistration.Status.APPROVED,
+    )
+    return MemberRegistration.objects.filter(status=APPROVED, organization_id__in=list(organization_ids)).filter(
+        Exists(tie)
+    )
+
+
+def liaison_member_ids(organization_id: int) -> set[int]:
+    """Members of the organisation its liaison may read: those registered where the unit is."""
+    return set(_liaison_registrations([organization_id]).values_list("member_id", flat=True))
 
 
 def member_in_staff_scope(user: Any, member: PartyMember) -> bool:

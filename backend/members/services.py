@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts import services as account_services
-from backend.accounts.models import Role, User
+from backend.accounts.models import Role, RoleGrant, User
 from backend.accounts.scoping import can_act_on_community, get_scope
 from backend.communities.models import Community, Estate, Grid, PartyOrganization, Street
 from backend.core import crypto, idcard, moderation
@@ -42,6 +42,7 @@ from .models import (
     ServiceProject,
     UnitRegistration,
 )
+from .registry import membership_ended
 
 DEMAND_COMPLETED_RULE = "demand_completed"
 
@@ -374,6 +375,8 @@ def _end_registration(registration: MemberRegistration, *, to: str, actor: User,
     ).update(left_at=now)
     if was_approved:
         _set_membership(registration.member, None)
+        for _app, end in membership_ended.items():
+            end(user_id=registration.member.user_id, actor=actor)
 
 
 # 双报到: units --------------------------------------------------------------------------------
@@ -441,10 +444,20 @@ def update_unit_registration(*, registration: UnitRegistration, by: User, **chan
     return registration
 
 
+def _require_unit_decider(registration: UnitRegistration, by: User, *, grants_role: bool) -> None:
+    """Staff of the community decide a unit's filing, never its filer; an approval also makes the
+    filer a liaison, so it takes someone who hands out roles in that community (accounts' rule)."""
+    _require_staff_of(by, registration.community_id)
+    if registration.filed_by_id == by.pk:
+        raise DomainError("permission_denied", _("不能审核自己提交的报到"))
+    if grants_role and not account_services.manages_roles_in(granter=by, community_id=registration.community_id):
+        raise DomainError("permission_denied", _("只有社区书记或街道管理员可以批准单位报到"))
+
+
 @transaction.atomic
 def approve_unit_registration(*, registration: UnitRegistration, by: User) -> UnitRegistration:
     registration = _lock_unit_registration(registration)
-    _require_staff_of(by, registration.community_id)
+    _require_unit_decider(registration, by, grants_role=True)
     if registration.status != UnitRegistration.Status.PENDING:
         raise DomainError("invalid_transition", _("只有待审核的报到可以审核"))
     now = timezone.now()
@@ -479,7 +492,7 @@ def approve_unit_registration(*, registration: UnitRegistration, by: User) -> Un
 @transaction.atomic
 def reject_unit_registration(*, registration: UnitRegistration, by: User, reason: str) -> UnitRegistration:
     registration = _lock_unit_registration(registration)
-    _require_staff_of(by, registration.community_id)
+    _require_unit_decider(registration, by, grants_role=False)
     if _blank(reason):
         raise field_error("reason", _("请填写驳回原因"))
     if registration.status != UnitRegistration.Status.PENDING:
@@ -511,10 +524,34 @@ def withdraw_unit_registration(*, registration: UnitRegistration, by: User) -> U
         return registration
     if registration.status not in UnitRegistration.ACTIVE_STATUSES:
         raise DomainError("invalid_transition", _("已驳回的报到无需撤回"))
+    was_approved = registration.status == UnitRegistration.Status.APPROVED
     registration.status = UnitRegistration.Status.WITHDRAWN
     registration.withdrawn_at = timezone.now()
     registration.save(update_fields=["status", "withdrawn_at"])
+    if was_approved:
+        _end_liaison(registration, by=by)
     return registration
+
+
+def _end_liaison(registration: UnitRegistration, *, by: User) -> None:
+    """The tie ended, so does the liaison role its approval granted the filer, unless another
+    approved registration of the same unit filed by them still grants it."""
+    still_tied = UnitRegistration.objects.filter(
+        organization_id=registration.organization_id,
+        filed_by_id=registration.filed_by_id,
+        status=UnitRegistration.Status.APPROVED,
+    ).exists()
+    if still_tied:
+        return
+    grants = RoleGrant.objects.filter(
+        user_id=registration.filed_by_id,
+        role=Role.UNIT_LIAISON,
+        organization_id=registration.organization_id,
+        revoked_at__isnull=True,
+    )
+    for grant in grants:
+        # Through accounts' service, so the filer's open sockets close with the role.
+        account_services.revoke_role(revoker=None, decided_by=by, grant=grant)
 
 
 # Service posts --------------------------------------------------------------------------------

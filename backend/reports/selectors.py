@@ -39,6 +39,7 @@ from backend.members.models import (
     PostAssignment,
     UnitRegistration,
 )
+from backend.members.selectors import unit_community_ids
 from backend.red_property import selectors as red_property
 from backend.volunteers.models import ServiceRecord
 
@@ -653,12 +654,16 @@ def may_read_reports(user: Any) -> bool:
 def report_access(user: Any, organization: PartyOrganization) -> ReportAccess | None:
     """None when the organisation lies outside the caller's reach (the view answers 404).
 
-    The unit's liaison reads it whole, as does staff whose streets or communities the organisation
-    belongs to; staff of a community the unit or some of its members registered with read the lines
-    of the members registered there.
+    The unit's liaison reads it whole while the unit is registered somewhere, as does staff whose
+    streets or communities the organisation belongs to; staff of a community the unit or some of
+    its members registered with read the lines of the members registered there.
     """
     scope = get_scope(user)
-    if scope.is_superuser or organization.pk in scope.organization_ids:
+    if scope.is_superuser:
+        return ReportAccess(full=True)
+    # The 双报告 is the unit's, per member of its organisation wherever they registered, and goes to
+    # its liaison, but only while the unit is registered (approved) with some community.
+    if organization.pk in scope.organization_ids and unit_community_ids([organization.pk]):
         return ReportAccess(full=True)
     if not scope.is_staff:
         return None

@@ -238,3 +238,59 @@ def test_photos_are_refused_from_others_and_of_the_wrong_kind(as_user, community
     response = as_user(participant).post(url, {"uploads": []}, format="json")
     assert response.status_code == 400
     assert not ActivityPhoto.objects.exists()
+
+
+def test_a_revoked_member_who_left_the_meeting_sees_it_no_more(as_user, community, meeting, branch):
+    from backend.members import services as member_services
+    from backend.members.models import MemberRegistration
+    from tests.activities.factories import party_member
+
+    dave = party_member(community, organization=branch).user
+    url = f"/api/v1/activities/{meeting.pk}/"
+    assert as_user(dave).post(f"{url}enrollment/").status_code in (200, 201)
+    asked = as_user(dave).post(f"{url}leave/", {"reason": "出差"})
+    assert asked.status_code == 201, asked.json()
+
+    registration = MemberRegistration.objects.get(member__user=dave)
+    member_services.revoke_registration(registration=registration, by=factories.staff_of(community), reason="迁出")
+    assert as_user(dave).delete(f"{url}enrollment/").status_code == 204
+
+    assert as_user(dave).get(url).status_code == 404
+    again = as_user(dave).post(f"{url}leave/", {"reason": "出差"})
+    assert again.status_code == 404
+    with pytest.raises(DomainError) as refused:
+        services.request_leave(activity=meeting, user=dave, reason="出差")
+    assert refused.value.code == "not_in_audience"
+    # The request he left behind was ended with his membership, not left for staff to decide.
+    leave = LeaveRequest.objects.get(user=dave)
+    assert leave.status == LeaveRequest.Status.REJECTED and leave.decided_at is not None
+    listed = as_user(dave).get("/api/v1/activities/").json()["results"]
+    assert meeting.pk not in [row["id"] for row in listed]
+
+
+def test_withdrawing_a_registration_ends_pending_leave_only_for_meetings_no_longer_theirs(community, meeting, branch):
+    from backend.members import services as member_services
+    from backend.members.models import MemberRegistration
+    from tests.activities.factories import party_member
+
+    open_meeting = ActivityFactory(
+        community=community,
+        category=Activity.Category.THREE_MEETINGS_ONE_LESSON,
+        audience=Activity.Audience.COMMUNITY,
+        starts_at=timezone.now() + timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1, hours=2),
+    )
+    dave = party_member(community, organization=branch).user
+    dave.community = community
+    dave.save(update_fields=["community"])
+    services.request_leave(activity=meeting, user=dave, reason="出差")
+    services.request_leave(activity=open_meeting, user=dave, reason="出差")
+    stayer = party_member(community, organization=branch).user
+    services.request_leave(activity=meeting, user=stayer, reason="出差")
+
+    registration = MemberRegistration.objects.get(member__user=dave)
+    member_services.withdraw_registration(registration=registration, by=dave)
+
+    statuses = dict(LeaveRequest.objects.filter(user=dave).values_list("activity_id", "status"))
+    assert statuses == {meeting.pk: "rejected", open_meeting.pk: "pending"}
+    assert LeaveRequest.objects.get(user=stayer).status == "pending"

@@ -96,10 +96,15 @@ def registered_unit(community, *, liaison=None, organization=None) -> UnitRegist
     organization = organization or factories.UnitOrganizationFactory()
     liaison = liaison or factories.UserFactory()
     factories.grant(liaison, Role.UNIT_LIAISON, organization)
+    return unit_tie(community, organization=organization, filed_by=liaison)
+
+
+def unit_tie(community, *, organization, filed_by) -> UnitRegistration:
+    """An approved unit registration alone, granting no role."""
     return UnitRegistration.objects.create(
         organization=organization,
         community=community,
-        filed_by=liaison,
+        filed_by=filed_by,
         contact_name="联络员",
         contact_phone="13600000000",
         status=UnitRegistration.Status.APPROVED,

@@ -8,7 +8,14 @@ from backend.core.events import Audience
 from backend.members import services
 from backend.members.models import UnitRegistration
 from tests import factories
-from tests.members.factories import MemberFactory, file_registration, id_number, registered_member, registered_unit
+from tests.members.factories import (
+    MemberFactory,
+    file_registration,
+    id_number,
+    registered_member,
+    registered_unit,
+    unit_tie,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -54,17 +61,17 @@ def test_unit_registration_makes_the_filer_a_liaison_who_sees_only_their_members
     assert grant.organization == unit_org and grant.granted_by == approver and approver is not None
     assert [(e, a) for e, _d, a in captured_events] == [("unit_registration.approved", Audience.user(filer))]
 
-    own = MemberFactory(organization=unit_org)
-    registered_member(community, organization=unit_org)
+    unregistered = MemberFactory(organization=unit_org)  # claims the organisation, registered nowhere
+    own = registered_member(community, organization=unit_org)
     other_unit_member = registered_member(community)  # same community, another organisation
     listed = as_user(filer).get(MEMBERS)
     assert listed.status_code == 200
     ids = {row["id"] for row in listed.json()["results"]}
-    assert own.id in ids and other_unit_member.id not in ids
-    assert len(ids) == 2
+    assert ids == {own.id}
+    assert unregistered.id not in ids and other_unit_member.id not in ids
     assert as_user(filer).get(f"{MEMBERS}{other_unit_member.id}/").status_code == 404
     # Their reads are audited like staff reads.
-    assert PersonalDataAccess.objects.filter(actor=filer, what="party_member").count() == 2
+    assert PersonalDataAccess.objects.filter(actor=filer, what="party_member").count() == 1
 
 
 def test_second_active_unit_registration_is_409(unit_org, community, as_user):
@@ -288,3 +295,128 @@ def test_a_liaison_sees_nothing_of_another_organisation_nor_of_applicants(unit_o
     assert own_report.status_code == 200, own_report.json()
     lines = [line["member_id"] for group in own_report.json()["communities"] for line in group["members"]]
     assert lines == [own.pk]
+
+
+# Who decides a unit's filing, and what the liaison it makes reads --------------------------------
+
+
+def test_a_secretary_cannot_approve_the_unit_registration_she_filed(unit_org, community, as_user):
+    secretary = factories.staff_of(community)
+    filed = as_user(secretary).post(UNITS, unit_payload(unit_org, community))
+    assert filed.status_code == 201, filed.json()
+    answer = as_user(secretary).post(f"{UNITS}{filed.json()['id']}/approve/")
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "permission_denied"
+    refused = as_user(secretary).post(f"{UNITS}{filed.json()['id']}/reject/", {"reason": "自己驳回"})
+    assert refused.status_code == 403
+    assert not RoleGrant.objects.filter(user=secretary, role=Role.UNIT_LIAISON).exists()
+    assert UnitRegistration.objects.get().status == "pending"
+
+    # Another secretary of the community decides it.
+    services.approve_unit_registration(registration=UnitRegistration.objects.get(), by=factories.staff_of(community))
+    assert RoleGrant.objects.filter(user=secretary, role=Role.UNIT_LIAISON, organization=unit_org).exists()
+
+
+def test_plain_community_staff_cannot_make_a_liaison(unit_org, community, street, as_user):
+    filer = factories.UserFactory()
+    registration = services.register_unit(
+        user=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
+    )
+    staff = factories.staff_of(community, Role.COMMUNITY_STAFF)
+    with pytest.raises(DomainError) as refused:
+        services.approve_unit_registration(registration=registration, by=staff)
+    assert refused.value.code == "permission_denied"
+    answer = as_user(staff).post(f"{UNITS}{registration.pk}/approve/")
+    assert answer.status_code == 403 and answer.json()["code"] == "permission_denied"
+    assert not RoleGrant.objects.filter(user=filer).exists()
+    assert UnitRegistration.objects.get().status == "pending"
+    # Plain staff still refuse a filing: that grants nothing.
+    assert as_user(staff).post(f"{UNITS}{registration.pk}/reject/", {"reason": "协议未签"}).status_code == 200
+
+    second = services.register_unit(
+        user=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
+    )
+    admin = factories.admin_of(street)
+    assert as_user(admin).post(f"{UNITS}{second.pk}/approve/").status_code == 200
+    assert RoleGrant.objects.get(user=filer, role=Role.UNIT_LIAISON).granted_by == admin
+
+
+def test_a_liaison_reads_only_members_registered_where_the_unit_is(unit_org, community, other_community, as_user):
+    liaison = factories.UserFactory()
+    registered_unit(community, liaison=liaison, organization=unit_org)
+    here = registered_member(community, organization=unit_org)
+    elsewhere = registered_member(other_community, organization=unit_org)
+
+    listed = as_user(liaison).get(MEMBERS)
+    assert [row["id"] for row in listed.json()["results"]] == [here.pk]
+    assert as_user(liaison).get(f"{MEMBERS}{elsewhere.pk}/").status_code == 404
+    # Once the unit is registered (approved) with the other community too, its members there show.
+    unit_tie(other_community, organization=unit_org, filed_by=liaison)
+    listed = as_user(liaison).get(MEMBERS)
+    assert {row["id"] for row in listed.json()["results"]} == {here.pk, elsewhere.pk}
+    assert as_user(liaison).get(f"{MEMBERS}{elsewhere.pk}/").status_code == 200
+
+
+def test_a_liaison_whose_unit_is_registered_nowhere_reads_no_report(unit_org, community, as_user):
+    liaison = factories.UserFactory()
+    factories.grant(liaison, Role.UNIT_LIAISON, unit_org)
+    registered_member(community, organization=unit_org)
+    assert as_user(liaison).get(MEMBERS).json()["results"] == []
+    report = as_user(liaison).get(f"/api/v1/members/reports/?organization={unit_org.pk}&period=2026")
+    assert report.status_code == 404
+
+
+# Ending the tie ends the liaison role -----------------------------------------------------------
+
+
+def _approved_by_service(unit_org, community, filer):
+    registration = services.register_unit(
+        user=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
+    )
+    return services.approve_unit_registration(registration=registration, by=factories.staff_of(community))
+
+
+@pytest.mark.parametrize("who", ["filer", "secretary"])
+def test_withdrawing_an_approved_unit_registration_revokes_the_liaison_role(
+    unit_org, community, as_user, monkeypatch, django_capture_on_commit_callbacks, who
+):
+    from backend.accounts.registry import session_closers
+
+    closed: list[int] = []
+    monkeypatch.setitem(session_closers._providers, "probe", closed.append)
+    filer = factories.UserFactory()
+    registration = _approved_by_service(unit_org, community, filer)
+    registered_member(community, organization=unit_org)
+    assert as_user(filer).get(MEMBERS).status_code == 200
+
+    actor = filer if who == "filer" else factories.staff_of(community)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert as_user(actor).delete(f"{UNITS}{registration.pk}/").status_code == 204
+    grant = RoleGrant.objects.get(user=filer, role=Role.UNIT_LIAISON)
+    assert grant.revoked_at is not None and grant.revoked_by == actor
+    assert closed == [filer.pk]
+    assert as_user(filer).get(MEMBERS).status_code == 403
+    report = as_user(filer).get(f"/api/v1/members/reports/?organization={unit_org.pk}&period=2026")
+    assert report.status_code == 403
+    # A retry changes nothing.
+    assert as_user(actor).delete(f"{UNITS}{registration.pk}/").status_code == 204
+    assert RoleGrant.objects.filter(user=filer, revoked_at__isnull=True).count() == 0
+
+
+def test_the_role_stays_while_another_approved_registration_grants_it(unit_org, community, other_community):
+    filer = factories.UserFactory()
+    first = _approved_by_service(unit_org, community, filer)
+    _approved_by_service(unit_org, other_community, filer)
+    services.withdraw_unit_registration(registration=first, by=filer)
+    assert RoleGrant.objects.filter(user=filer, role=Role.UNIT_LIAISON, revoked_at__isnull=True).count() == 1
+
+
+def test_withdrawing_a_pending_unit_registration_touches_no_role(unit_org, community):
+    filer = factories.UserFactory()
+    _approved_by_service(unit_org, community, filer)
+    other_org = factories.UnitOrganizationFactory()
+    pending = services.register_unit(
+        user=filer, organization=other_org, community=community, contact_name="李联络", contact_phone="13912340000"
+    )
+    services.withdraw_unit_registration(registration=pending, by=filer)
+    assert RoleGrant.objects.filter(user=filer, role=Role.UNIT_LIAISON, revoked_at__isnull=True).count() == 1
