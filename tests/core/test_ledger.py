@@ -14,12 +14,12 @@ from backend.accounts.models import PersonalDataAccess
 from backend.activities.models import CheckIn
 from backend.appeals.models import AppealStep
 from backend.core.ledger import AppendOnlyError
-from backend.members.models import DemandStep, PointsEntry
+from backend.members.models import DemandStep, PointsEntry, RegistrationStep
 from backend.volunteers.models import RecordCorrection
 from tests import factories
 from tests.activities.factories import ActivityFactory
 from tests.appeals.factories import AppealStepFactory
-from tests.members.factories import DemandFactory
+from tests.members.factories import DemandFactory, RegistrationFactory
 from tests.volunteers.factories import VolunteerFactory, record
 
 # Per ledger: a column and a raw SQL expression that changes it (what an UPDATE would try).
@@ -30,6 +30,7 @@ RAW_CHANGES: dict[type[Model], tuple[str, str]] = {
     DemandStep: ("note", "note || 'x'"),
     PersonalDataAccess: ("what", "'changed'"),
     CheckIn: ("at", "at + interval '1 hour'"),
+    RegistrationStep: ("reason", "reason || 'x'"),
 }
 
 
@@ -58,6 +59,7 @@ def one_of_each() -> dict[type[Model], Model]:
         CheckIn: CheckIn.objects.create(
             activity=ActivityFactory(), user=user, kind="in", client_id=uuid.uuid4(), distance_m=5, inside=True
         ),
+        RegistrationStep: RegistrationStep.objects.create(registration=RegistrationFactory(), to_status="pending"),
     }
 
 
