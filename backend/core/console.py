@@ -370,6 +370,9 @@ class ScopedAdmin(UnfoldModelAdmin):
     staff_can_delete = False
     ledger_export = False  # a ledger secretaries keep in Excel: the list offers the export action
     export_fields: list[str] | None = None
+    # Export fields that hold a full phone number, each with the masked field the list shows: only
+    # staff in scope get the full one, anyone else (a unit liaison, a grid worker) the masked one.
+    full_phone_fields: dict[str, str] = {}
 
     def __init__(self, model, admin_site):
         super().__init__(model, admin_site)
@@ -475,8 +478,24 @@ class ScopedAdmin(UnfoldModelAdmin):
     def is_ledger(self) -> bool:
         return bool(self.ledger_export)
 
-    def get_export_fields(self, request) -> list[str]:
-        return list(self.export_fields or self.get_list_display(request))
+    def get_export_fields(self, request) -> list[Any]:
+        names = list(self.export_fields or self.get_list_display(request))
+        return [self._phone_column(request, name) if name in self.full_phone_fields else name for name in names]
+
+    def gets_full_phone(self, request, obj) -> bool:
+        """Whether the export may show `obj`'s full phone: staff (the row is in their scope, since
+        the export's queryset is the changelist's). Admins whose rows a non-staff role also sees
+        narrow this per row."""
+        return self._scope(request).is_staff
+
+    def _phone_column(self, request, name: str) -> Callable[[Any], Any]:
+        masked = self.full_phone_fields[name]
+
+        def phone(obj):
+            return admin_lookup_field(name if self.gets_full_phone(request, obj) else masked, obj, self)[2]
+
+        phone.short_description = label_for_field(name, self.model, model_admin=self)
+        return phone
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -271,6 +271,7 @@ def _check_image(file: File, size: int) -> _Checked:
     try:
         with image:
             _check_decoded_size(image, size)
+            _check_complete(file)
             if not _decodes.acquire(timeout=DECODE_WAIT):
                 raise DomainError("service_unavailable", _("图片处理繁忙, 请稍后重试"))
             try:
@@ -286,6 +287,15 @@ def _check_image(file: File, size: int) -> _Checked:
     except Exception as exc:  # truncated data, broken EXIF, bad palettes: all bad input
         logger.info("upload refused: image does not decode (%r)", exc)
         raise DomainError("invalid_file", _BROKEN_IMAGE) from exc
+
+
+def _check_complete(file: File) -> None:
+    """The file read to its end: a PNG cut after its pixel data decodes in full (Pillow stops at the
+    last IDAT and shrugs at missing chunks after it), so its chunks are walked, CRCs checked, to IEND."""
+    file.seek(0)
+    with Image.open(file, formats=_PILLOW_FORMATS) as whole:
+        whole.verify()
+    file.seek(0)
 
 
 def _check_decoded_size(image: Image.Image, size: int) -> None:

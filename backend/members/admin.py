@@ -191,7 +191,9 @@ class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
         "joined_on",
         "employer",
     ]
-    # The export is the secretary's call list: the full phone (each export is in the audit log).
+    # The export is the secretary's call list: the full phone for staff (each export is in the audit
+    # log); a unit liaison's export masks it as the list does.
+    full_phone_fields = {"phone": "masked_phone"}
     export_fields = [
         "real_name",
         "phone",
@@ -231,6 +233,18 @@ class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
 
     def audit_subject(self, obj) -> int:
         return obj.user_id
+
+    def gets_full_phone(self, request, obj) -> bool:
+        scope = self._scope(request)
+        if scope.is_superuser or obj.user_id == request.user.pk:
+            return True
+        if not scope.is_staff:
+            return False
+        # A staff member who is also a unit's liaison sees that unit's members through the liaison
+        # role too: those rows get the full phone only if her staff scope covers them as well.
+        if obj.organization_id in scope.organization_ids:
+            return selectors.member_in_staff_scope(request.user, obj)
+        return True
 
     @admin.display(description="联系电话")
     def masked_phone(self, obj):

@@ -75,3 +75,32 @@ def test_ledger_exports_write_user_text_as_text(client, community):
     )
     assert response.status_code == 200
     assert HOSTILE[2] in assert_no_formulas(response.content)
+
+
+def test_member_export_masks_phones_for_a_unit_liaison(client, community):
+    """A unit liaison is not staff: her export of her unit's members masks phones as the list does."""
+    from tests.members.factories import registered_unit
+
+    liaison = factories.UserFactory()
+    unit = registered_unit(community, liaison=liaison)
+    member = registered_member(community, organization=unit.organization, real_name="王五", phone="13912340005")
+    client.force_login(liaison)
+    rows = export(client, "admin:members_partymember_changelist", [member.pk])
+    assert [row[0] for row in rows[1:]] == ["王五"]
+    assert rows[0][1] == "联系电话"
+    assert rows[1][1] == "139****0005"
+
+
+def test_member_export_full_phone_only_for_rows_in_staff_scope(client, community, other_community):
+    """Staff of one community who is also the liaison of a unit registered elsewhere: full phones for
+    her community's members, masked ones for the unit's members she sees only as its liaison."""
+    from tests.members.factories import registered_unit
+
+    secretary = factories.staff_of(community, Role.COMMUNITY_SECRETARY)
+    unit = registered_unit(other_community, liaison=secretary)
+    mine = registered_member(community, real_name="张三", phone="13800000001")
+    units = registered_member(other_community, organization=unit.organization, real_name="赵六", phone="13800000006")
+    client.force_login(secretary)
+    rows = export(client, "admin:members_partymember_changelist", [mine.pk, units.pk])
+    phones = {row[0]: row[1] for row in rows[1:]}
+    assert phones == {"张三": "13800000001", "赵六": "138****0006"}

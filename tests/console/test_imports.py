@@ -14,9 +14,11 @@ from openpyxl import Workbook, load_workbook
 
 from backend.accounts.models import PersonalDataAccess, Role, User
 from backend.communities.models import Estate
+from backend.console.imports.kinds import UNREACHABLE_PHONE
 from backend.members.models import MemberRegistration, PartyMember, PrivacyConsent
 from backend.red_property.models import PropertyCompany, ResidentsCommittee
 from tests import factories
+from tests.members.factories import registered_member
 
 pytestmark = pytest.mark.django_db
 
@@ -309,3 +311,72 @@ def test_an_id_number_excel_turned_into_a_number_is_said_so(client, community, s
     row = ["张三", "13800000001", "正式党员", "岳阳市自来水公司党支部", "", "", "", float("430602199001011234"), ""]
     page = upload(client, "members", community, [MEMBER_HEADER, row], attested="on").content.decode()
     assert "Excel 把身份证号变成了数字" in page
+
+
+# Reaching existing accounts by phone
+
+
+def _member_rows(*rows: list) -> list[list]:
+    return [MEMBER_HEADER, *[[*row, "", "", "", "", ""] for row in rows]]
+
+
+def test_a_member_import_reaches_no_account_outside_the_secretarys_scope(client, community, other_community, secretary):
+    """A resident of another community, an applicant there and that community's own secretary:
+    none is renamed, re-classified or registered here, and each row gets the same neutral answer."""
+    factories.UnitOrganizationFactory(name="某党支部")
+    resident = factories.UserFactory(phone="13912340003", real_name="真名", community=other_community)
+    applicant = registered_member(other_community, real_name="申请人", phone="13912340004")
+    applicant.user.phone = "13912340004"
+    applicant.user.save(update_fields=["phone"])
+    applicant.registrations.update(status=MemberRegistration.Status.PENDING)
+    their_secretary = factories.staff_of(other_community, Role.COMMUNITY_SECRETARY)
+    their_secretary.phone, their_secretary.real_name = "13800000002", "对方书记"
+    their_secretary.save(update_fields=["phone", "real_name"])
+    client.force_login(secretary)
+    rows = _member_rows(
+        ["篡改名字", "13912340003", "预备党员", "某党支部"],
+        ["篡改名字", "13912340004", "预备党员", "某党支部"],
+        ["书记", "13800000002", "正式党员", "某党支部"],
+    )
+    page = upload(client, "members", community, rows, attested="on").content.decode()
+    assert page.count(UNREACHABLE_PHONE) == 3
+    assert "已有待审核或已通过的报到" not in page
+    resident.refresh_from_db()
+    their_secretary.refresh_from_db()
+    applicant.refresh_from_db()
+    assert (resident.real_name, their_secretary.real_name) == ("真名", "对方书记")
+    assert (applicant.real_name, applicant.status) == ("申请人", PartyMember.Status.FULL)
+    assert not PartyMember.objects.filter(user__in=[resident, their_secretary]).exists()
+    assert not MemberRegistration.objects.filter(community=community).exists()
+
+
+def test_a_member_import_reaches_an_account_living_in_her_community(client, community, secretary):
+    factories.UnitOrganizationFactory(name="某党支部")
+    resident = factories.UserFactory(phone="13912340003", real_name="", community=community)
+    client.force_login(secretary)
+    rows = _member_rows(["张三", "13912340003", "正式党员", "某党支部"])
+    preview = upload(client, "members", community, rows, attested="on")
+    assert "全部 1 行检查无误" in preview.content.decode()
+    client.post(reverse("console-import", args=["members"]), {"payload": payload(preview)}, follow=True)
+    member = PartyMember.objects.get(user=resident)
+    assert member.registrations.get().status == MemberRegistration.Status.APPROVED
+    assert User.objects.filter(phone="13912340003").count() == 1
+
+
+def test_a_member_import_never_renames_or_reclassifies_a_party_record(client, community, secretary):
+    """Someone of her community with a party record (here a withdrawn registration): a row that
+    changes the record's name or status is refused; one that matches it files the registration."""
+    organization = factories.UnitOrganizationFactory(name="某党支部")
+    member = registered_member(community, organization=organization, real_name="张三", phone="13912340003")
+    member.user.phone, member.user.community = "13912340003", community
+    member.user.save(update_fields=["phone", "community"])
+    member.registrations.update(status=MemberRegistration.Status.WITHDRAWN)
+    client.force_login(secretary)
+    for row in (["李四", "13912340003", "正式党员", "某党支部"], ["张三", "13912340003", "预备党员", "某党支部"]):
+        page = upload(client, "members", community, _member_rows(row), attested="on").content.decode()
+        assert UNREACHABLE_PHONE in page, row
+    member.refresh_from_db()
+    assert (member.real_name, member.status) == ("张三", PartyMember.Status.FULL)
+    rows = _member_rows(["张三", "13912340003", "正式党员", "某党支部"])
+    preview = upload(client, "members", community, rows, attested="on")
+    assert "全部 1 行检查无误" in preview.content.decode()

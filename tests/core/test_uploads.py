@@ -665,3 +665,29 @@ def test_decodes_wait_for_a_free_slot_and_then_answer_503(client, monkeypatch):
     assert response.status_code == 503 and response.json()["code"] == "service_unavailable"
     assert_nothing_stored()
     assert post_file(client, "photo.png", image_bytes("PNG"), "image/png").status_code == 201
+
+
+def test_truncated_png_is_refused(client):
+    """The first 200 bytes of a 100×100 PNG (an 8-bit grey one, padded to 206 bytes by a text chunk
+    before its pixels): all of its pixel data is there, its IEND chunk is cut."""
+    bare = len(image_bytes("PNG", (100, 100), color=128, mode="L"))
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "x" * (206 - bare - len("Comment") - 13))  # a chunk's 12 bytes and a NUL
+    buffer = io.BytesIO()
+    Image.new("L", (100, 100), 128).save(buffer, "PNG", pnginfo=info)
+    data = buffer.getvalue()
+    assert len(data) == 206 and data.index(b"IEND") == 198
+    response = post_file(client, "cut.png", data[:200], "image/png")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_file"
+    assert_nothing_stored()
+
+
+def test_png_cut_inside_its_pixels_is_refused(client):
+    data = image_bytes("PNG", (100, 100))
+    response = post_file(client, "cut.png", data[:200], "image/png")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_file"
+    assert_nothing_stored()

@@ -10,7 +10,9 @@ from typing import Any
 from django.contrib import admin
 from django.db import transaction
 
+from backend.accounts import selectors as account_selectors
 from backend.accounts import services as account_services
+from backend.accounts.models import User
 from backend.accounts.scoping import (
     can_act_on_community,
     staff_organizations,
@@ -18,6 +20,7 @@ from backend.accounts.scoping import (
 from backend.communities import services as map_services
 from backend.communities.models import Community, Grid, PartyOrganization, Street
 from backend.core.errors import DomainError
+from backend.members import selectors as member_selectors
 from backend.members import services as member_services
 from backend.members.models import PartyMember
 from backend.red_property import services as property_services
@@ -102,15 +105,35 @@ def _member_row(raw: dict[str, Any], community: Community, actor: Any) -> dict[s
     return row
 
 
+# One answer for every phone a row may not reach, so the preview is no way to find out who holds a
+# number, who is a party member or where they have registered.
+UNREACHABLE_PHONE = "手机号: 无法为该手机号导入, 请本人在小程序中报到"
+
+
+def _member_account(row: dict[str, Any], actor: Any) -> User:
+    """The account a member row files for: a new one for a phone no account holds, else an existing
+    one only if the secretary can already see it (it lives in or holds a role in her scope, or is a
+    member there), and whose party record, if any, the row neither renames nor re-classifies."""
+    existing = User.objects.filter(phone=row["phone"]).first()
+    if existing is None:
+        user, _created = account_services.get_or_create_user_by_phone(phone=row["phone"], real_name=row["real_name"])
+        return user
+    member = PartyMember.objects.filter(user=existing).first()
+    visible = account_selectors.grantable_account(granter=actor, phone=row["phone"]) is not None or (
+        member is not None and existing.is_active and member_selectors.member_in_staff_scope(actor, member)
+    )
+    if not visible or (member is not None and (member.real_name, member.status) != (row["real_name"], row["status"])):
+        raise RowError([UNREACHABLE_PHONE])
+    return existing
+
+
 def import_members(rows: list[dict[str, Any]], actor: Any, community: Community, attested: bool) -> list[list[str]]:
     results = []
     for raw in rows:
         try:
             row = _member_row(raw, community, actor)
             with transaction.atomic():
-                user, _created = account_services.get_or_create_user_by_phone(
-                    phone=row["phone"], real_name=row["real_name"]
-                )
+                user = _member_account(row, actor)
                 registration = member_services.register_member(
                     user=user,
                     community=community,
