@@ -212,11 +212,6 @@ def _liaison_registrations(organization_ids: Iterable[int]) -> QuerySet[MemberRe
     )
 
 
-def liaison_member_ids(organization_id: int) -> set[int]:
-    """Members of the organisation its liaison may read: those registered where the unit is."""
-    return set(_liaison_registrations([organization_id]).values_list("member_id", flat=True))
-
-
 def member_in_staff_scope(user: Any, member: PartyMember) -> bool:
     scope = get_scope(user)
     if not scope.is_staff:
