@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 
@@ -68,8 +69,10 @@ def site(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser_context():
+@contextmanager
+def chromium_context(**options):
+    """Debian's chromium in a profile of its own, in Chinese at a desktop size; `options` add to
+    Playwright's launch_persistent_context (a geolocation, its permission)."""
     from playwright.sync_api import sync_playwright
 
     profile = tempfile.mkdtemp(prefix="console-chromium-")
@@ -81,12 +84,19 @@ def browser_context():
             args=CHROMIUM_FLAGS,
             locale="zh-CN",
             viewport={"width": 1440, "height": 900},
+            **options,
         )
         try:
             yield context
         finally:
             context.close()
             shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser_context():
+    with chromium_context() as context:
+        yield context
 
 
 class Console:

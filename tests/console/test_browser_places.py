@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -21,7 +19,7 @@ import pytest
 from django.utils import timezone
 
 from backend.core import geo
-from tests.console.test_browser import CHROMIUM_FLAGS, IMAGES, Console, chromium_path
+from tests.console.test_browser import IMAGES, Console, chromium_context
 from tests.core.embedded_world import BURST
 from tests.core.test_embedded import Server, make_run_env
 from tests.notices.test_socket_live import manage
@@ -47,33 +45,17 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def console(site):
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="workbench-chromium-")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=chromium_path(),
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            locale="zh-CN",
-            viewport={"width": 1440, "height": 900},
-            geolocation={"latitude": BROWSER_POSITION[0], "longitude": BROWSER_POSITION[1], "accuracy": 20},
-            permissions=["geolocation"],
-        )
+    position = {"latitude": BROWSER_POSITION[0], "longitude": BROWSER_POSITION[1], "accuracy": 20}
+    with chromium_context(geolocation=position, permissions=["geolocation"]) as context:
         # Map tiles come from the internet, which the test does not reach: refuse them at once.
         context.route(re.compile(r"https?://(?!127\.0\.0\.1).*"), lambda route: route.abort())
-        try:
-            console = Console(context, site["base"])
-            console.goto("/admin/login/")
-            console.page.fill("input[name=username]", site["secretary_phone"])
-            console.page.fill("input[name=password]", site["password"])
-            console.page.locator("button[type=submit], input[type=submit]").first.click()
-            console.page.wait_for_url(re.compile(r".*/admin/$"), timeout=15000)
-            yield console
-        finally:
-            context.close()
-            shutil.rmtree(profile, ignore_errors=True)
+        console = Console(context, site["base"])
+        console.goto("/admin/login/")
+        console.page.fill("input[name=username]", site["secretary_phone"])
+        console.page.fill("input[name=password]", site["password"])
+        console.page.locator("button[type=submit], input[type=submit]").first.click()
+        console.page.wait_for_url(re.compile(r".*/admin/$"), timeout=15000)
+        yield console
 
 
 def app_errors(console: Console) -> list[str]:
