@@ -40,11 +40,6 @@ def _printed_figure_names() -> set[str]:
     return names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docs/security.md's figures predate `make security-figures`: run `make test-security && "
-    "make security-figures`, then remove this mark",
-)
 def test_the_doc_block_is_what_the_script_writes_and_names_every_figure():
     script = _script()
     _before, block, _after = script.between_markers((ROOT / "docs" / "security.md").read_text())
