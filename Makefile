@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: messages run test test-services test-browser test-security test-security-full security-figures test-client client-types lint bench venv migrate seed clean
+.PHONY: typecheck messages run test test-services test-browser test-security test-security-full security-figures test-client client-types lint bench venv migrate seed clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -95,6 +95,10 @@ test-client: venv $(CLIENT_DEPS)
 
 # The house rules made mechanical (docs/architecture.md): the layers as an import contract
 # (pyproject.toml [tool.importlinter]) and no dead code (scripts/dead_code.py, vulture).
+# Types (mypy, configured in pyproject.toml): part of lint once the package is clean.
+typecheck: venv
+	$(BIN)/mypy
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
