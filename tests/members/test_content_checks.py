@@ -10,6 +10,7 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.core import moderation
+from backend.core.errors import DomainError
 from backend.core.models import ContentCheck
 from backend.members import services
 from backend.members.models import Demand, DemandStep, Resource, ServiceProject
@@ -108,7 +109,7 @@ def test_a_held_demand_cannot_be_assigned(
 
 def test_a_held_demand_cannot_be_claimed_even_by_id(content_checks, author, member, community):
     demand = services.file_demand(user=author, kind="wish", community=community, title="待检测")
-    with pytest.raises(services.DomainError) as refused:
+    with pytest.raises(DomainError) as refused:
         services.claim_demand(demand=demand, user=member.user)
     assert refused.value.code == "content_held"
 
