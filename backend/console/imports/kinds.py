@@ -135,7 +135,7 @@ def import_members(rows: list[dict[str, Any]], actor: Any, community: Community,
             with transaction.atomic():
                 user = _member_account(row, actor)
                 registration = member_services.register_member(
-                    user=user,
+                    by=user,
                     community=community,
                     organization=row["organization"],
                     real_name=row["real_name"],

@@ -30,7 +30,7 @@ def _move(
     registration: MemberRegistration,
     *,
     to: str,
-    actor: User | None,
+    by: User | None,
     reason: str = "",
     at: dt.datetime | None = None,
 ) -> None:
@@ -39,7 +39,7 @@ def _move(
         registration=registration,
         from_status=registration.status if registration.pk else "",
         to_status=to,
-        actor=actor,
+        actor=by,
         reason=reason,
         at=at or timezone.now(),
     )

@@ -44,7 +44,7 @@ def _erase_party_details(*, user: User, now: dt.datetime) -> None:
         return
     registrations = MemberRegistration.objects.filter(member=member)
     for registration in registrations.filter(status__in=MemberRegistration.ACTIVE_STATUSES).select_for_update():
-        _move(registration, to=MemberRegistration.Status.WITHDRAWN, actor=user, at=now, reason=_("撤回隐私同意"))
+        _move(registration, to=MemberRegistration.Status.WITHDRAWN, by=user, at=now, reason=_("撤回隐私同意"))
         registration.withdrawn_at = now
         registration.save(update_fields=["status", "withdrawn_at"])
     registrations.update(real_name="", phone="", address="", note="")
@@ -73,7 +73,7 @@ def _erase_party_details(*, user: User, now: dt.datetime) -> None:
 
 
 @transaction.atomic
-def withdraw_consent(*, user: User, purpose: str) -> tuple[ConsentWithdrawal, bool]:
+def withdraw_consent(*, by: User, purpose: str) -> tuple[ConsentWithdrawal, bool]:
     """Withdraw the consent given for `purpose`. Returns (withdrawal, created); again: the same one.
 
     party_member: the active 双报到 is withdrawn, service posts are left, and the name, phone,
@@ -83,17 +83,17 @@ def withdraw_consent(*, user: User, purpose: str) -> tuple[ConsentWithdrawal, bo
     """
     purpose = PrivacyConsent.Purpose(purpose)
     # The same lock as register_member: a registration and a withdrawal never interleave.
-    PartyMember.objects.select_for_update().filter(user=user).first()
-    latest = PrivacyConsent.objects.filter(user=user, purpose=purpose).order_by("-given_at", "-id").first()
+    PartyMember.objects.select_for_update().filter(user=by).first()
+    latest = PrivacyConsent.objects.filter(user=by, purpose=purpose).order_by("-given_at", "-id").first()
     if latest is None:
         raise DomainError("invalid_transition", _("您没有给出过该项同意"))
     existing = ConsentWithdrawal.objects.filter(consent=latest).first()
     if existing is not None:
         return existing, False
     now = timezone.now()
-    withdrawal = ConsentWithdrawal.objects.create(user=user, purpose=purpose, consent=latest, withdrawn_at=now)
+    withdrawal = ConsentWithdrawal.objects.create(user=by, purpose=purpose, consent=latest, withdrawn_at=now)
     if purpose == PrivacyConsent.Purpose.PARTY_MEMBER:
-        _erase_party_details(user=user, now=now)
+        _erase_party_details(user=by, now=now)
     return withdrawal, True
 
 

@@ -42,7 +42,7 @@ def _step(
     *,
     action: str,
     from_status: str,
-    actor: User | None,
+    by: User | None,
     assignee: User | None = None,
     note: str = "",
     evidence: Iterable[Any] = (),
@@ -53,7 +53,7 @@ def _step(
         action=action,
         from_status=from_status,
         to_status=demand.status,
-        actor=actor,
+        actor=by,
         assignee=assignee,
         note=note,
         at=at or timezone.now(),
@@ -64,9 +64,9 @@ def _step(
     return step
 
 
-def _announce(demand: Demand, *, action: str, actor: User | None, also: Iterable[int | None] = ()) -> None:
+def _announce(demand: Demand, *, action: str, by: User | None, also: Iterable[int | None] = ()) -> None:
     """Tell the people involved (who asked, who took it) about a step; not the one who took the step."""
-    people = {demand.requester_id, demand.claimed_by_id, *also} - {None, getattr(actor, "pk", None)}
+    people = {demand.requester_id, demand.claimed_by_id, *also} - {None, getattr(by, "pk", None)}
     if not people:
         return
     emit(
@@ -77,7 +77,7 @@ def _announce(demand: Demand, *, action: str, actor: User | None, also: Iterable
             "title": demand.title,
             "status": demand.status,
             "community": demand.community_id,
-            "actor": getattr(actor, "pk", None),
+            "actor": getattr(by, "pk", None),
         },
         audience=Audience.users(sorted(people)),
     )
@@ -94,7 +94,7 @@ def _transition_error(demand: Demand, action: str) -> DomainError:
 @transaction.atomic
 def file_demand(
     *,
-    user: User,
+    by: User,
     kind: str,
     community: Community,
     title: str,
@@ -120,17 +120,17 @@ def file_demand(
         description=description,
         contact_name=contact_name,
         contact_phone=contact_phone,
-        requester=user,
+        requester=by,
         client_id=client_id,
     )
     photos = list(photos)
     if photos:
         demand.photos.set(photos)
-    _step(demand, action=DemandStep.Action.CREATED, from_status="", actor=user, at=demand.created_at)
+    _step(demand, action=DemandStep.Action.CREATED, from_status="", by=by, at=demand.created_at)
     # Members and units of the community see it (to claim it) only once WeChat has passed it.
     moderation.submit(
         demand,
-        author=user,
+        author=by,
         community_id=community.pk,
         texts={"text": ("title", "description")},
         images=photos,
@@ -139,49 +139,49 @@ def file_demand(
 
 
 @transaction.atomic
-def submit_demand(*, user: User, client_id: uuid.UUID | None, **fields: Any) -> tuple[Demand, bool]:
+def submit_demand(*, by: User, client_id: uuid.UUID | None, **fields: Any) -> tuple[Demand, bool]:
     """`file_demand` for a phone that may retry: (demand, created). The same client_id from the same
     requester answers with the first demand and writes nothing; without one every call files anew."""
     if client_id is None:
-        return file_demand(user=user, **fields), True
-    existing = Demand.objects.filter(requester=user, client_id=client_id).first()
+        return file_demand(by=by, **fields), True
+    existing = Demand.objects.filter(requester=by, client_id=client_id).first()
     if existing is not None:
         return existing, False
     try:
         # A savepoint: a concurrent retry may win the race to the constraint.
         with transaction.atomic():
-            return file_demand(user=user, client_id=client_id, **fields), True
+            return file_demand(by=by, client_id=client_id, **fields), True
     except IntegrityError:
-        existing = Demand.objects.filter(requester=user, client_id=client_id).first()
+        existing = Demand.objects.filter(requester=by, client_id=client_id).first()
         if existing is None:
             raise
         return existing, False
 
 
 @transaction.atomic
-def claim_demand(*, demand: Demand, user: User, organization: PartyOrganization | None = None) -> Demand:
+def claim_demand(*, demand: Demand, by: User, organization: PartyOrganization | None = None) -> Demand:
     """党员接单: a registered member, or a registered unit through its liaison, takes an open demand."""
     demand = _lock_demand(demand)
     if demand.status != Demand.Status.OPEN:
         raise _transition_error(demand, DemandStep.Action.CLAIMED)
-    if demand.requester_id == user.pk:
+    if demand.requester_id == by.pk:
         raise DomainError("permission_denied", _("不能认领自己提出的需求"))
     moderation.require_visible(demand)
     if organization is not None:
-        if organization.pk not in get_scope(user).organization_ids or not selectors.unit_registered_with(
+        if organization.pk not in get_scope(by).organization_ids or not selectors.unit_registered_with(
             organization.pk, demand.community_id
         ):
             raise DomainError("permission_denied", _("只有已向本社区报到的共建单位联络员可以代表单位认领"))
-    elif selectors.approved_member_in(user, demand.community_id) is None:
+    elif selectors.approved_member_in(by, demand.community_id) is None:
         raise DomainError("permission_denied", _("只有在本社区报到的党员或共建单位可以认领"))
     previous = demand.status
     demand.status = Demand.Status.CLAIMED
-    demand.claimed_by = user
+    demand.claimed_by = by
     demand.claimed_organization = organization
     demand.claimed_at = timezone.now()
     demand.save(update_fields=["status", "claimed_by", "claimed_organization", "claimed_at"])
-    _step(demand, action=DemandStep.Action.CLAIMED, from_status=previous, actor=user, assignee=user)
-    _announce(demand, action="claimed", actor=user)
+    _step(demand, action=DemandStep.Action.CLAIMED, from_status=previous, by=by, assignee=by)
+    _announce(demand, action="claimed", by=by)
     return demand
 
 
@@ -207,11 +207,11 @@ def assign_demand(*, demand: Demand, by: User, member: PartyMember, note: str = 
         demand,
         action=DemandStep.Action.ASSIGNED,
         from_status=previous_status,
-        actor=by,
+        by=by,
         assignee=member.user,
         note=note,
     )
-    _announce(demand, action="assigned", actor=by, also=[previous_holder])
+    _announce(demand, action="assigned", by=by, also=[previous_holder])
     return demand
 
 
@@ -243,11 +243,11 @@ def complete_demand(*, demand: Demand, by: User, note: str = "", evidence: Itera
         demand,
         action=DemandStep.Action.DONE,
         from_status=Demand.Status.CLAIMED,
-        actor=by,
+        by=by,
         note=note.strip(),
         evidence=evidence,
     )
-    _announce(demand, action="done", actor=by)
+    _announce(demand, action="done", by=by)
     return demand
 
 
@@ -255,11 +255,11 @@ def auto_confirm_after() -> timedelta:
     return timedelta(days=int(settings.DEMAND_AUTO_CONFIRM_DAYS))
 
 
-def _confirm(demand: Demand, *, actor: User | None, note: str) -> Demand:
+def _confirm(demand: Demand, *, by: User | None, note: str) -> Demand:
     demand.status = Demand.Status.CONFIRMED
     demand.confirmed_at = timezone.now()
     demand.save(update_fields=["status", "confirmed_at"])
-    _step(demand, action=DemandStep.Action.CONFIRMED, from_status=Demand.Status.DONE, actor=actor, note=note)
+    _step(demand, action=DemandStep.Action.CONFIRMED, from_status=Demand.Status.DONE, by=by, note=note)
     if demand.claimed_by_id is not None:
         award_points(
             user=demand.claimed_by,
@@ -267,7 +267,7 @@ def _confirm(demand: Demand, *, actor: User | None, note: str) -> Demand:
             source=f"demand:{demand.pk}",
             community=demand.community,
         )
-    _announce(demand, action="confirmed", actor=actor)
+    _announce(demand, action="confirmed", by=by)
     return demand
 
 
@@ -285,7 +285,7 @@ def confirm_demand(*, demand: Demand, by: User, note: str = "") -> Demand:
                 "invalid_transition",
                 _("办结未满 %(days)s 天, 需由提出人确认") % {"days": settings.DEMAND_AUTO_CONFIRM_DAYS},
             )
-    return _confirm(demand, actor=by, note=note.strip())
+    return _confirm(demand, by=by, note=note.strip())
 
 
 def auto_confirm_due_demands(*, now: dt.datetime | None = None) -> int:
@@ -297,7 +297,7 @@ def auto_confirm_due_demands(*, now: dt.datetime | None = None) -> int:
             cutoff = (now or timezone.now()) - auto_confirm_after()
             if demand.status != Demand.Status.DONE or demand.done_at > cutoff:
                 continue
-            _confirm(demand, actor=None, note=_("办结后逾期未确认, 系统自动确认"))
+            _confirm(demand, by=None, note=_("办结后逾期未确认, 系统自动确认"))
             confirmed += 1
     return confirmed
 
@@ -313,6 +313,6 @@ def cancel_demand(*, demand: Demand, by: User, reason: str = "") -> Demand:
     demand.status = Demand.Status.CANCELLED
     demand.cancelled_at = timezone.now()
     demand.save(update_fields=["status", "cancelled_at"])
-    _step(demand, action=DemandStep.Action.CANCELLED, from_status=previous, actor=by, note=reason.strip())
-    _announce(demand, action="cancelled", actor=by)
+    _step(demand, action=DemandStep.Action.CANCELLED, from_status=previous, by=by, note=reason.strip())
+    _announce(demand, action="cancelled", by=by)
     return demand

@@ -55,11 +55,11 @@ def update_post(*, post: ServicePost, by: User, **changes: Any) -> ServicePost:
 
 
 @transaction.atomic
-def claim_post(*, post: ServicePost, user: User) -> tuple[PostAssignment, bool]:
+def claim_post(*, post: ServicePost, by: User) -> tuple[PostAssignment, bool]:
     """A registered member takes a post. Claiming a post already held answers with that assignment."""
     # Locking the post serialises claims, so two members cannot take its last place together.
     post = ServicePost.objects.select_for_update().get(pk=post.pk)
-    member = selectors.approved_member_in(user, post.community_id)
+    member = selectors.approved_member_in(by, post.community_id)
     if member is None:
         raise DomainError("permission_denied", _("只有在本社区报到的党员可以认领岗位"))
     held = PostAssignment.objects.filter(post=post, member=member, left_at__isnull=True).first()
@@ -73,10 +73,10 @@ def claim_post(*, post: ServicePost, user: User) -> tuple[PostAssignment, bool]:
 
 
 @transaction.atomic
-def leave_post(*, post: ServicePost, user: User) -> PostAssignment | None:
+def leave_post(*, post: ServicePost, by: User) -> PostAssignment | None:
     """Leave a post. Leaving one not held changes nothing, so a retried request is harmless."""
     assignment = (
-        PostAssignment.objects.select_for_update().filter(post=post, member__user=user, left_at__isnull=True).first()
+        PostAssignment.objects.select_for_update().filter(post=post, member__user=by, left_at__isnull=True).first()
     )
     if assignment is None:
         return None

@@ -48,7 +48,7 @@ def _registration_event(registration: MemberRegistration) -> dict[str, Any]:
 @transaction.atomic
 def register_member(
     *,
-    user: User,
+    by: User,
     community: Community,
     organization: PartyOrganization,
     real_name: str,
@@ -78,19 +78,19 @@ def register_member(
             raise field_error("id_number", exc.reason) from exc
 
     # The lock makes two taps on "submit" queue here: the second sees the first's registration.
-    member = PartyMember.objects.select_for_update().filter(user=user).first()
+    member = PartyMember.objects.select_for_update().filter(user=by).first()
     if member is not None and member.registrations.filter(status__in=MemberRegistration.ACTIVE_STATUSES).exists():
         raise DomainError("already_registered", _("您已有待审核或已通过的报到, 如已搬家请先撤回"))
     if number is not None:
-        taken = PartyMember.objects.filter(id_number_hash=crypto.keyed_hash(number)).exclude(user=user)
+        taken = PartyMember.objects.filter(id_number_hash=crypto.keyed_hash(number)).exclude(user=by)
         if taken.exists():
             raise DomainError("already_registered", _("该身份证号已由其他党员登记"))
 
     consent_row = PrivacyConsent.objects.create(
-        user=user, purpose=PrivacyConsent.Purpose.PARTY_MEMBER, version=privacy_notice_version()
+        user=by, purpose=PrivacyConsent.Purpose.PARTY_MEMBER, version=privacy_notice_version()
     )
     if member is None:
-        member = PartyMember(user=user)
+        member = PartyMember(user=by)
     # The organisation named is a claim: the member belongs to it only once staff approve.
     member.organization = None
     member.status = status
@@ -118,13 +118,13 @@ def register_member(
                 consent=consent_row,
             )
             RegistrationStep.objects.create(
-                registration=registration, to_status=registration.status, actor=user, at=registration.submitted_at
+                registration=registration, to_status=registration.status, actor=by, at=registration.submitted_at
             )
     except IntegrityError as exc:
         # A concurrent first registration of the same person (or of the same ID number) won.
         raise DomainError("already_registered", _("您已有待审核或已通过的报到")) from exc
-    if not user.real_name:
-        account_services.update_profile(user=user, real_name=real_name)
+    if not by.real_name:
+        account_services.update_profile(user=by, real_name=real_name)
     return registration
 
 
@@ -151,7 +151,7 @@ def approve_registration(*, registration: MemberRegistration, by: User) -> Membe
         registration, by=by, status=MemberRegistration.Status.PENDING, refusal=_("只有待审核的报到可以审核")
     )
     now = timezone.now()
-    _move(registration, to=MemberRegistration.Status.APPROVED, actor=by, at=now)
+    _move(registration, to=MemberRegistration.Status.APPROVED, by=by, at=now)
     registration.decided_at = now
     registration.decided_by = by
     registration.approved_at = now
@@ -173,7 +173,7 @@ def reject_registration(*, registration: MemberRegistration, by: User, reason: s
     if _blank(reason):
         raise field_error("reason", _("请填写驳回原因"))
     now = timezone.now()
-    _move(registration, to=MemberRegistration.Status.REJECTED, actor=by, reason=reason.strip(), at=now)
+    _move(registration, to=MemberRegistration.Status.REJECTED, by=by, reason=reason.strip(), at=now)
     registration.decided_at = now
     registration.decided_by = by
     registration.reason = reason.strip()
@@ -196,7 +196,7 @@ def withdraw_registration(*, registration: MemberRegistration, by: User) -> Memb
         return registration
     if registration.status not in MemberRegistration.ACTIVE_STATUSES:
         raise DomainError("invalid_transition", _("已驳回的报到无需撤回"))
-    _end_registration(registration, to=MemberRegistration.Status.WITHDRAWN, actor=by)
+    _end_registration(registration, to=MemberRegistration.Status.WITHDRAWN, by=by)
     return registration
 
 
@@ -210,7 +210,7 @@ def revoke_registration(*, registration: MemberRegistration, by: User, reason: s
     if _blank(reason):
         raise field_error("reason", _("请填写注销原因"))
     registration.reason = reason.strip()
-    _end_registration(registration, to=MemberRegistration.Status.REVOKED, actor=by, reason=registration.reason)
+    _end_registration(registration, to=MemberRegistration.Status.REVOKED, by=by, reason=registration.reason)
     emit(
         event="registration.revoked",
         data=_registration_event(registration),
@@ -219,11 +219,11 @@ def revoke_registration(*, registration: MemberRegistration, by: User, reason: s
     return registration
 
 
-def _end_registration(registration: MemberRegistration, *, to: str, actor: User, reason: str = "") -> None:
+def _end_registration(registration: MemberRegistration, *, to: str, by: User, reason: str = "") -> None:
     """A registration ends: its community's posts are left and the membership it made is gone."""
     was_approved = registration.status == MemberRegistration.Status.APPROVED
     now = timezone.now()
-    _move(registration, to=to, actor=actor, reason=reason, at=now)
+    _move(registration, to=to, by=by, reason=reason, at=now)
     registration.withdrawn_at = now
     registration.save(update_fields=["status", "withdrawn_at", "reason"])
     # Posts belong to the community they leave.
@@ -233,4 +233,4 @@ def _end_registration(registration: MemberRegistration, *, to: str, actor: User,
     if was_approved:
         _set_membership(registration.member, None)
         for _app, end in membership_ended.items():
-            end(user_id=registration.member.user_id, actor=actor)
+            end(user_id=registration.member.user_id, actor=by)

@@ -27,7 +27,7 @@ from ._common import _require_staff_of
 @transaction.atomic
 def offer_resource(
     *,
-    user: User,
+    by: User,
     community: Community,
     title: str,
     category: str = Resource.Category.OTHER,
@@ -35,24 +35,24 @@ def offer_resource(
     organization: PartyOrganization | None = None,
 ) -> Resource:
     """资源清单: a registered unit (through its liaison), a registered member, or staff list an offer."""
-    is_staff = can_act_on_community(user, community.pk)
+    is_staff = can_act_on_community(by, community.pk)
     if organization is not None:
-        is_liaison = organization.pk in get_scope(user).organization_ids and selectors.unit_registered_with(
+        is_liaison = organization.pk in get_scope(by).organization_ids and selectors.unit_registered_with(
             organization.pk, community.pk
         )
         if not (is_liaison or (is_staff and organization.is_unit)):
             raise field_error("organization", _("只能以已向本社区报到、且由您联络的单位名义登记"))
-    elif not is_staff and selectors.approved_member_in(user, community.pk) is None:
+    elif not is_staff and selectors.approved_member_in(by, community.pk) is None:
         raise DomainError("permission_denied", _("只有在本社区报到的党员、共建单位或社区工作人员可以登记资源"))
     resource = Resource.objects.create(
         community=community,
         title=title,
         category=category,
         description=description,
-        offered_by=user,
+        offered_by=by,
         organization=organization,
     )
-    _check_resource(resource, by=user)
+    _check_resource(resource, by=by)
     return resource
 
 

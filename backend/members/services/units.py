@@ -31,7 +31,7 @@ def _lock_unit_registration(registration: UnitRegistration) -> UnitRegistration:
 @transaction.atomic
 def register_unit(
     *,
-    user: User,
+    by: User,
     organization: PartyOrganization,
     community: Community,
     contact_name: str,
@@ -52,7 +52,7 @@ def register_unit(
             return UnitRegistration.objects.create(
                 organization=organization,
                 community=community,
-                filed_by=user,
+                filed_by=by,
                 contact_name=contact_name,
                 contact_phone=contact_phone,
                 agreement_date=agreement_date,

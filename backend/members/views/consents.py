@@ -43,7 +43,7 @@ class ConsentViewSet(viewsets.GenericViewSet):
     def withdraw(self, request):
         body = ConsentWithdrawSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        withdrawal, created = services.withdraw_consent(user=request.user, purpose=body.validated_data["purpose"])
+        withdrawal, created = services.withdraw_consent(by=request.user, purpose=body.validated_data["purpose"])
         return Response(
             ConsentWithdrawalSerializer(withdrawal).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -89,7 +89,7 @@ class DemandViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         demand, created = services.submit_demand(
-            user=request.user,
+            by=request.user,
             client_id=data.get("client_id"),
             kind=data["kind"],
             community=data["community"],
@@ -110,7 +110,7 @@ class DemandViewSet(
         body = ClaimSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         demand = services.claim_demand(
-            demand=demand, user=request.user, organization=body.validated_data.get("organization")
+            demand=demand, by=request.user, organization=body.validated_data.get("organization")
         )
         return self._detail(demand)
 

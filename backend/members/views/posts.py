@@ -83,7 +83,7 @@ class ServicePostViewSet(
     @extend_schema(request=None, responses={200: AssignmentSerializer, 201: AssignmentSerializer})
     @action(detail=True, methods=["post"])
     def claim(self, request, pk=None):
-        assignment, created = services.claim_post(post=self.get_object(), user=request.user)
+        assignment, created = services.claim_post(post=self.get_object(), by=request.user)
         return Response(
             AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -91,7 +91,7 @@ class ServicePostViewSet(
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
     def leave(self, request, pk=None):
-        services.leave_post(post=self.get_object(), user=request.user)
+        services.leave_post(post=self.get_object(), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: HolderSerializer(many=True)})

@@ -63,7 +63,7 @@ class MemberRegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         registration = services.register_member(
-            user=request.user,
+            by=request.user,
             community=data["community"],
             grid=data.get("grid"),
             organization=data["organization"],
@@ -147,7 +147,7 @@ class UnitRegistrationViewSet(
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.register_unit(
-            user=self.request.user,
+            by=self.request.user,
             organization=data["organization"],
             community=data["community"],
             contact_name=data["contact_name"],

@@ -47,7 +47,7 @@ class ResourceViewSet(
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.offer_resource(
-            user=self.request.user,
+            by=self.request.user,
             community=data["community"],
             title=data["title"],
             category=data.get("category", Resource.Category.OTHER),
