@@ -279,6 +279,26 @@ def test_cancel_by_requester_or_staff_only(community, resident, member, as_user)
     assert DemandStep.objects.filter(demand=demand, action="cancelled").get().note == "重复提交"
 
 
+def test_an_outsider_confirming_hears_403_whatever_the_demand_state(community, resident, member):
+    # Who may confirm comes before what state the demand is in: the helper is neither its requester
+    # nor staff, so an open demand answers permission_denied, not invalid_transition.
+    demand = DemandFactory(community=community, requester=resident)
+    with pytest.raises(DomainError) as caught:
+        services.confirm_demand(demand=demand, by=member.user)
+    assert caught.value.code == "permission_denied"
+    assert Demand.objects.get(pk=demand.pk).status == "open"
+
+
+def test_an_outsider_cancelling_hears_403_whatever_the_demand_state(community, resident, member):
+    demand = DemandFactory(community=community, requester=resident)
+    services.claim_demand(demand=demand, by=member.user)
+    services.complete_demand(demand=demand, by=member.user, note="完成")
+    with pytest.raises(DomainError) as caught:
+        services.cancel_demand(demand=demand, by=member.user)
+    assert caught.value.code == "permission_denied"
+    assert Demand.objects.get(pk=demand.pk).status == "done"
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -409,3 +429,4 @@ def test_without_a_client_id_each_filing_is_new(community, resident):
     services.submit_demand(by=resident, client_id=None, kind="wish", community=community, title="一")
     services.submit_demand(by=resident, client_id=None, kind="wish", community=community, title="二")
     assert Demand.objects.count() == 2
+

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from backend.accounts.scoping import get_scope
+from backend.core.errors import DomainError
 from backend.core.periods import parse_period
 
 from ..models import (
@@ -109,3 +110,17 @@ def grid_user_ids(grid_ids: Iterable[int]) -> set[int]:
             "member__user_id", flat=True
         )
     )
+
+
+def require_staff(user: Any) -> None:
+    """Staff pages and writes are refused before their input is read: whoever holds no staff role
+    hears permission_denied, not what their input lacks (the service then checks the community)."""
+    if not get_scope(user).is_staff:
+        raise DomainError("permission_denied", "需要社区工作人员权限")
+
+
+def require_staff_or_liaison(user: Any) -> None:
+    """The member list is for staff and for units' liaisons (who see their own unit's members)."""
+    scope = get_scope(user)
+    if not (scope.is_staff or scope.organization_ids):
+        raise DomainError("permission_denied", "需要社区工作人员或单位联络员权限")

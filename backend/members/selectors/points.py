@@ -13,6 +13,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Rank
 
+from backend.accounts.scoping import can_act_on_community
+from backend.communities.models import Community
+from backend.core.errors import DomainError
+
 from ..models import (
     MemberRegistration,
     PartyMember,
@@ -20,7 +24,7 @@ from ..models import (
     PointsRule,
 )
 from .members import year_points_subquery
-from .membership import APPROVED
+from .membership import APPROVED, approved_member_in, registered_community_ids
 
 
 def points_total(user: Any, *, year: int | None = None) -> int:
@@ -88,3 +92,26 @@ def member_street_id(member: PartyMember) -> int | None:
     if organization.community_id:
         return organization.community.street_id
     return None
+
+
+def ranking_community_id(user: Any, community_id: int | None) -> int:
+    """The community whose ranking the caller asks for (default: the first they are registered in).
+    Names in a members' ranking reveal party membership: only the community's own registered
+    members and the staff whose scope covers it may see it."""
+    if community_id is None:
+        registered = sorted(registered_community_ids(user))
+        if not registered:
+            raise DomainError("validation_error", "输入有误", fields={"community": ["请指定社区"]})
+        community_id = registered[0]
+    if not (can_act_on_community(user, community_id) or approved_member_in(user, community_id)):
+        raise DomainError("permission_denied", "只有本社区报到党员和工作人员可以查看积分排名")
+    return community_id
+
+
+def rules_for_user(user: Any) -> list[PointsRule]:
+    """The rules in force where the caller is registered (the global ones if nowhere)."""
+    community_ids = sorted(registered_community_ids(user))
+    street_id = None
+    if community_ids:
+        street_id = Community.objects.filter(pk=community_ids[0]).values_list("street_id", flat=True).first()
+    return rules_for_street(street_id)

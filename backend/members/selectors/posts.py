@@ -16,7 +16,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from backend.accounts.scoping import scope_q
+from backend.accounts.scoping import can_act_on_community, scope_q
+from backend.core.errors import DomainError
 
 from ..models import (
     PostAssignment,
@@ -50,7 +51,10 @@ def editable_posts(user: Any) -> QuerySet[ServicePost]:
     return posts_for(user).filter(scope_q(user, community="community", street="community__street"))
 
 
-def post_holders(post: ServicePost) -> QuerySet[PostAssignment]:
+def post_holders(post: ServicePost, *, by: Any) -> QuerySet[PostAssignment]:
+    """Who holds the post now; a list of party members, so for the staff of its community only."""
+    if not can_act_on_community(by, post.community_id):
+        raise DomainError("permission_denied", "需要本社区工作人员权限")
     return (
         PostAssignment.objects.filter(post=post, left_at__isnull=True)
         .select_related("member", "member__user")

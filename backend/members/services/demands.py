@@ -162,6 +162,8 @@ def submit_demand(*, by: User, client_id: uuid.UUID | None, **fields: Any) -> tu
 def claim_demand(*, demand: Demand, by: User, organization: PartyOrganization | None = None) -> Demand:
     """党员接单: a registered member, or a registered unit through its liaison, takes an open demand."""
     demand = _lock_demand(demand)
+    # The state first: a demand no longer open has nothing to claim, and two members racing for
+    # one hear that it was taken (409), whoever they are.
     if demand.status != Demand.Status.OPEN:
         raise _transition_error(demand, DemandStep.Action.CLAIMED)
     if demand.requester_id == by.pk:
@@ -229,6 +231,7 @@ def _may_work_on(user: User, demand: Demand) -> bool:
 @transaction.atomic
 def complete_demand(*, demand: Demand, by: User, note: str = "", evidence: Iterable[Any] = ()) -> Demand:
     demand = _lock_demand(demand)
+    # The state first: who may work on a demand is whoever holds it, and only a claimed one has a holder.
     if demand.status != Demand.Status.CLAIMED:
         raise _transition_error(demand, DemandStep.Action.DONE)
     if not _may_work_on(by, demand):
@@ -275,16 +278,16 @@ def _confirm(demand: Demand, *, by: User | None, note: str) -> Demand:
 def confirm_demand(*, demand: Demand, by: User, note: str = "") -> Demand:
     """Whoever asked confirms the result; staff may confirm for them once the waiting period has passed."""
     demand = _lock_demand(demand)
+    on_behalf = demand.requester_id != by.pk
+    if on_behalf and not can_act_on_community(by, demand.community_id):
+        raise DomainError("permission_denied", _("只有提出人可以确认"))
     if demand.status != Demand.Status.DONE:
         raise _transition_error(demand, DemandStep.Action.CONFIRMED)
-    if demand.requester_id != by.pk:
-        if not can_act_on_community(by, demand.community_id):
-            raise DomainError("permission_denied", _("只有提出人可以确认"))
-        if demand.done_at > timezone.now() - auto_confirm_after():
-            raise DomainError(
-                "invalid_transition",
-                _("办结未满 %(days)s 天, 需由提出人确认") % {"days": settings.DEMAND_AUTO_CONFIRM_DAYS},
-            )
+    if on_behalf and (demand.done_at is None or demand.done_at > timezone.now() - auto_confirm_after()):
+        raise DomainError(
+            "invalid_transition",
+            _("办结未满 %(days)s 天, 需由提出人确认") % {"days": settings.DEMAND_AUTO_CONFIRM_DAYS},
+        )
     return _confirm(demand, by=by, note=note.strip())
 
 
@@ -305,10 +308,10 @@ def auto_confirm_due_demands(*, now: dt.datetime | None = None) -> int:
 @transaction.atomic
 def cancel_demand(*, demand: Demand, by: User, reason: str = "") -> Demand:
     demand = _lock_demand(demand)
-    if demand.status not in (Demand.Status.OPEN, Demand.Status.CLAIMED):
-        raise _transition_error(demand, DemandStep.Action.CANCELLED)
     if demand.requester_id != by.pk and not can_act_on_community(by, demand.community_id):
         raise DomainError("permission_denied", _("只有提出人或社区工作人员可以取消"))
+    if demand.status not in (Demand.Status.OPEN, Demand.Status.CLAIMED):
+        raise _transition_error(demand, DemandStep.Action.CANCELLED)
     previous = demand.status
     demand.status = Demand.Status.CANCELLED
     demand.cancelled_at = timezone.now()

@@ -8,8 +8,6 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from backend.accounts.scoping import get_scope
-from backend.core.errors import DomainError
 from backend.core.fields import MAX_ID
 
 from .. import selectors, services
@@ -75,9 +73,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return selectors.member_list(self.request.user)
 
     def list(self, request, *args, **kwargs):
-        scope = get_scope(request.user)
-        if not (scope.is_staff or scope.organization_ids):
-            raise DomainError("permission_denied", "需要社区工作人员或单位联络员权限")
+        selectors.require_staff_or_liaison(request.user)
         response = super().list(request, *args, **kwargs)
         _audit_page(request, self._page_rows, what="party_member", subject=lambda member: member.user_id)
         return response

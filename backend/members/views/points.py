@@ -9,9 +9,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from backend.accounts.scoping import can_act_on_community, get_scope
-from backend.core.errors import DomainError
-
 from .. import selectors, services
 from ..models import (
     PointsEntry,
@@ -59,18 +56,7 @@ class PointsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         query = RankingQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         community = query.validated_data.get("community")
-        user = request.user
-        if community is None:
-            registered = sorted(selectors.registered_community_ids(user))
-            if not registered:
-                raise DomainError("validation_error", "输入有误", fields={"community": ["请指定社区"]})
-            community_id = registered[0]
-        else:
-            community_id = community.pk
-        # Names in a members' ranking reveal party membership: only the community's own registered
-        # members and the staff whose scope covers it may see it.
-        if not (can_act_on_community(user, community_id) or selectors.approved_member_in(user, community_id)):
-            raise DomainError("permission_denied", "只有本社区报到党员和工作人员可以查看积分排名")
+        community_id = selectors.ranking_community_id(request.user, community.pk if community else None)
         rows = selectors.points_ranking(
             community_id=community_id, year=query.validated_data.get("year") or selectors.current_year()
         )
@@ -80,20 +66,13 @@ class PointsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(responses={200: PointsRuleSerializer(many=True)})
     @action(detail=False, methods=["get"], pagination_class=None)
     def rules(self, request):
-        community_ids = sorted(selectors.registered_community_ids(request.user))
-        street_id = None
-        if community_ids:
-            from backend.communities.models import Community
-
-            street_id = Community.objects.filter(pk=community_ids[0]).values_list("street_id", flat=True).first()
-        rules = selectors.rules_for_street(street_id)
+        rules = selectors.rules_for_user(request.user)
         return Response(PointsRuleSerializer(rules, many=True).data)
 
     @extend_schema(request=CorrectionSerializer, responses={201: PointsEntrySerializer})
     @action(detail=False, methods=["post"])
     def corrections(self, request):
-        if not get_scope(request.user).is_staff:
-            raise DomainError("permission_denied", "需要社区工作人员权限")
+        selectors.require_staff(request.user)
         body = CorrectionSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -8,8 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from backend.accounts.scoping import can_act_on_community, get_scope, limit_choices
-from backend.core.errors import DomainError
+from backend.accounts.scoping import limit_choices
 
 from .. import selectors, services
 from ..models import (
@@ -58,8 +57,7 @@ class ServicePostViewSet(
         return self.get_queryset().get(pk=post.pk)
 
     def create(self, request, *args, **kwargs):
-        if not get_scope(request.user).is_staff:
-            raise DomainError("permission_denied", "需要社区工作人员权限")
+        selectors.require_staff(request.user)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -97,9 +95,6 @@ class ServicePostViewSet(
     @extend_schema(responses={200: HolderSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)
     def holders(self, request, pk=None):
-        post = self.get_object()
-        if not can_act_on_community(request.user, post.community_id):
-            raise DomainError("permission_denied", "需要本社区工作人员权限")
-        rows = list(selectors.post_holders(post))
+        rows = list(selectors.post_holders(self.get_object(), by=request.user))
         _audit_page(request, rows, what="post_holder")
         return Response(HolderSerializer(rows, many=True).data)

@@ -6,8 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
-from backend.accounts.scoping import get_scope, limit_choices
-from backend.core.errors import DomainError
+from backend.accounts.scoping import limit_choices
 
 from .. import selectors, services
 from ..models import (
@@ -98,8 +97,7 @@ class ServiceProjectViewSet(
             fields["resources"].child_relation.queryset = selectors.resources_for(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        if not get_scope(request.user).is_staff:
-            raise DomainError("permission_denied", "需要社区工作人员权限")
+        selectors.require_staff(request.user)
         serializer = self.get_serializer(data=request.data)
         self._linkable(serializer)
         choices = limit_choices(request.user, serializer.fields["community"].queryset.model)
