@@ -1,0 +1,73 @@
+"""Activities' reads: who sees which activities and who they are for (visibility), and attendance:
+the live counts, the ledger and attendance per member over a period (attendance). Callers import
+from here (`backend.activities.selectors.visible_activities`)."""
+
+from __future__ import annotations
+
+from .attendance import (
+    Attendance,
+    Ledger,
+    LedgerRow,
+    MemberAttendance,
+    attendance_counts,
+    attendance_ledger,
+    expected_user_ids,
+    member_attendance,
+)
+from .visibility import (
+    active_enrollment,
+    activity_for_check_in,
+    announcement_audience,
+    branch_member_user_ids,
+    community_party_member_user_ids,
+    enrolled_count,
+    enrollment_status,
+    filter_mine,
+    has_checked_in,
+    in_audience,
+    is_participant,
+    leave_requests_for,
+    manageable_activities,
+    may_manage,
+    may_watch,
+    notice_audience_activities,
+    personal_data,
+    photos_of,
+    signed_up_user_ids,
+    visible_activities,
+    waitlist_position,
+    with_counts,
+)
+
+__all__ = [
+    "Attendance",
+    "Ledger",
+    "LedgerRow",
+    "MemberAttendance",
+    "active_enrollment",
+    "activity_for_check_in",
+    "announcement_audience",
+    "attendance_counts",
+    "attendance_ledger",
+    "branch_member_user_ids",
+    "community_party_member_user_ids",
+    "enrolled_count",
+    "enrollment_status",
+    "expected_user_ids",
+    "filter_mine",
+    "has_checked_in",
+    "in_audience",
+    "is_participant",
+    "leave_requests_for",
+    "manageable_activities",
+    "may_manage",
+    "may_watch",
+    "member_attendance",
+    "notice_audience_activities",
+    "personal_data",
+    "photos_of",
+    "signed_up_user_ids",
+    "visible_activities",
+    "waitlist_position",
+    "with_counts",
+]
