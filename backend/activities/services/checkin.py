@@ -5,19 +5,19 @@ answered from the row that won."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
-from backend.core import geo
+from backend.core import geo, idempotency
 from backend.core.errors import DomainError, field_error
 
 from .. import selectors
@@ -63,47 +63,98 @@ def _require_may_check_in(activity: Activity, user: User) -> None:
         raise DomainError("not_in_audience", _("该活动不面向您"))
 
 
-def _answer_from_existing(*, activity: Activity, user: User, kind: str, client_id: uuid.UUID | None) -> CheckIn | None:
-    """What a repeat gets: the first answer for its own client_id, 409 for any other attempt."""
-    rows = list(
-        CheckIn.objects.filter(Q(activity=activity, user=user, kind=kind) | Q(user=user, client_id=client_id))
-        if client_id is not None
-        else CheckIn.objects.filter(activity=activity, user=user, kind=kind)
-    )
-    for row in rows:
-        if client_id is not None and row.client_id == client_id:
-            if row.activity_id == activity.pk and row.kind == kind:
-                return row
-            raise field_error("client_id", _("该 client_id 已用于另一次签到, 请为新的请求生成新的 client_id"))
-    for row in rows:
-        if row.activity_id == activity.pk and row.kind == kind:
-            if kind == CheckIn.Kind.IN:
-                raise DomainError("already_checked_in", _("您已签到"))
-            raise DomainError("already_checked_in", _("您已签退"))
-    return None
-
-
 @dataclass(frozen=True)
 class CheckInResult:
     check_in: CheckIn
     created: bool
 
 
-def _insert(*, activity: Activity, user: User, kind: str, client_id: uuid.UUID | None, row: CheckIn) -> CheckInResult:
+def _reused() -> DomainError:
+    return field_error("client_id", _("该 client_id 已用于另一次签到, 请为新的请求生成新的 client_id"))
+
+
+def _already(kind: str) -> DomainError:
+    return DomainError("already_checked_in", _("您已签到") if kind == CheckIn.Kind.IN else _("您已签退"))
+
+
+def _replayed(*, activity: Activity, user: User, kind: str, client_id: uuid.UUID) -> CheckIn | None:
+    """The row this client_id already made for this check-in (a retry's first answer), or None.
+
+    A client_id is unique with its user: one made for another check-in is refused.
+    """
+    row = idempotency.replay(CheckIn.objects, client_id=client_id, user=user)
+    if row is not None and (row.activity_id != activity.pk or row.kind != kind):
+        raise _reused()
+    return row
+
+
+def _exists(activity: Activity, user: User, kind: str) -> bool:
+    return CheckIn.objects.filter(activity=activity, user=user, kind=kind).exists()
+
+
+def _record(
+    *,
+    activity: Activity,
+    user: User,
+    kind: str,
+    client_id: uuid.UUID,
+    at: datetime,
+    accuracy: Decimal | float | None,
+    validate: Callable[[], tuple[int, bool]],
+) -> CheckInResult:
+    """Validate, then insert, on core.idempotency and replayed lazily: the first attempt reads
+    nothing before its insert.
+
+    A retry (the same client_id) is answered from the first row whether its code and window still
+    hold or not; any other attempt once the row of its kind exists is 409.
+    """
     try:
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                row.save(force_insert=True)
-        else:
-            # One INSERT is atomic by itself: no BEGIN and COMMIT round trips on the busiest path.
-            row.save(force_insert=True)
+        distance, inside = validate()
+    except DomainError:
+        first = _replayed(activity=activity, user=user, kind=kind, client_id=client_id)
+        if first is not None:
+            return CheckInResult(first, False)
+        # A check-in's own row is known from the activity's query.
+        made = selectors.has_checked_in(activity, user) if kind == CheckIn.Kind.IN else _exists(activity, user, kind)
+        if made:
+            raise _already(kind) from None
+        raise
+    if kind == CheckIn.Kind.IN and selectors.has_checked_in(activity, user):
+        # Checked in already (rows are never deleted): the insert could only fail.
+        first = _replayed(activity=activity, user=user, kind=kind, client_id=client_id)
+        if first is None:
+            raise _already(kind)
+        return CheckInResult(first, False)
+    row = CheckIn(
+        activity=activity,
+        user=user,
+        kind=kind,
+        at=at,
+        client_id=client_id,
+        distance_m=distance,
+        inside=inside,
+        accuracy_m=None if accuracy is None else round(float(accuracy)),
+    )
+
+    def insert() -> CheckIn:
+        row.save(force_insert=True)
+        return row
+
+    try:
+        made, created = idempotency.insert_once(
+            insert, CheckIn.objects, client_id=client_id, user=user, single_statement=True
+        )
     except IntegrityError:
-        existing = _answer_from_existing(activity=activity, user=user, kind=kind, client_id=client_id)
-        if existing is None:
-            raise
-        return CheckInResult(existing, False)
-    _after_attendance(activity, row)
-    return CheckInResult(row, True)
+        # Not this client_id's row: another attempt made the one of this kind first.
+        if _exists(activity, user, kind):
+            raise _already(kind) from None
+        raise
+    if not created:
+        if made.activity_id != activity.pk or made.kind != kind:
+            raise _reused() from None
+        return CheckInResult(made, False)
+    _after_attendance(activity, made)
+    return CheckInResult(made, True)
 
 
 def check_in(
@@ -122,33 +173,29 @@ def check_in(
     The same client_id again answers with the first row (also once the code or window has passed);
     any other second attempt is 409 `already_checked_in`. Nothing is written on refusal.
     """
-    now = now or timezone.now()
-    try:
-        verify_token(activity=activity, token=token, now=now)
-        if activity.status != Status.PUBLISHED or not (activity.checkin_opens_at() <= now < activity.ends_at):
+    moment = now or timezone.now()
+
+    def validate() -> tuple[int, bool]:
+        verify_token(activity=activity, token=token, now=moment)
+        if activity.status != Status.PUBLISHED or not (activity.checkin_opens_at() <= moment < activity.ends_at):
             raise DomainError(
                 "not_open",
                 _("签到时间为 %(start)s 至 %(end)s")
                 % {"start": _local(activity.checkin_opens_at()), "end": _local(activity.ends_at)},
             )
-        distance, inside = _locate(activity, latitude, longitude, accuracy)
+        located = _locate(activity, latitude, longitude, accuracy)
         _require_may_check_in(activity, user)
-    except DomainError:
-        existing = _answer_from_existing(activity=activity, user=user, kind=CheckIn.Kind.IN, client_id=client_id)
-        if existing is not None:
-            return CheckInResult(existing, False)
-        raise
-    row = CheckIn(
+        return located
+
+    return _record(
         activity=activity,
         user=user,
         kind=CheckIn.Kind.IN,
-        at=now,
         client_id=client_id,
-        distance_m=distance,
-        inside=inside,
-        accuracy_m=None if accuracy is None else round(float(accuracy)),
+        at=moment,
+        accuracy=accuracy,
+        validate=validate,
     )
-    return _insert(activity=activity, user=user, kind=CheckIn.Kind.IN, client_id=client_id, row=row)
 
 
 def check_out(
@@ -163,32 +210,25 @@ def check_out(
     now: datetime | None = None,
 ) -> CheckInResult:
     """签退: the same rules as check-in, after a check-in, until the check-out window closes."""
-    now = now or timezone.now()
-    try:
-        verify_token(activity=activity, token=token, now=now)
+    moment = now or timezone.now()
+
+    def validate() -> tuple[int, bool]:
+        verify_token(activity=activity, token=token, now=moment)
         if activity.status != Status.PUBLISHED or not (
-            activity.checkin_opens_at() <= now < activity.checkout_closes_at()
+            activity.checkin_opens_at() <= moment < activity.checkout_closes_at()
         ):
-            raise DomainError(
-                "not_open",
-                _("签退截止于 %(end)s") % {"end": _local(activity.checkout_closes_at())},
-            )
-        distance, inside = _locate(activity, latitude, longitude, accuracy)
+            raise DomainError("not_open", _("签退截止于 %(end)s") % {"end": _local(activity.checkout_closes_at())})
+        located = _locate(activity, latitude, longitude, accuracy)
         if not selectors.has_checked_in(activity, user):
             raise DomainError("not_checked_in", _("请先签到"))
-    except DomainError:
-        existing = _answer_from_existing(activity=activity, user=user, kind=CheckIn.Kind.OUT, client_id=client_id)
-        if existing is not None:
-            return CheckInResult(existing, False)
-        raise
-    row = CheckIn(
+        return located
+
+    return _record(
         activity=activity,
         user=user,
         kind=CheckIn.Kind.OUT,
-        at=now,
         client_id=client_id,
-        distance_m=distance,
-        inside=inside,
-        accuracy_m=None if accuracy is None else round(float(accuracy)),
+        at=moment,
+        accuracy=accuracy,
+        validate=validate,
     )
-    return _insert(activity=activity, user=user, kind=CheckIn.Kind.OUT, client_id=client_id, row=row)

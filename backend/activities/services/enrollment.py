@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
+from backend.core import idempotency
 from backend.core.errors import DomainError
 from backend.core.events import Audience, emit
 
@@ -31,7 +32,10 @@ def enroll(*, activity: Activity, user: User, now: datetime | None = None) -> En
     """Sign up, or join the waiting list when full. Enrolling again answers with the sign-up there is."""
     now = now or timezone.now()
     activity = _lock(activity)
-    existing = selectors.active_enrollment(activity, user)
+    # One active enrolment per person and activity (enrollment_one_active): enrolling again answers
+    # with it. The activity's lock queues enrolments; the constraint holds whatever the lock.
+    active = Enrollment.objects.filter(status__in=Enrollment.ACTIVE_STATUSES)
+    existing = idempotency.replay_key(active, activity=activity, user=user)
     if existing is not None:
         return EnrollmentResult(existing, False, selectors.waitlist_position(existing))
     if not activity.is_open_for_enrollment(now=now):
@@ -39,12 +43,19 @@ def enroll(*, activity: Activity, user: User, now: datetime | None = None) -> En
     if not selectors.in_audience(activity, user):
         raise DomainError("not_in_audience", _("该活动不面向您"))
     full = activity.capacity is not None and selectors.enrolled_count(activity) >= activity.capacity
-    enrollment = Enrollment.objects.create(
+    enrollment, created = idempotency.insert_once_key(
+        lambda: Enrollment.objects.create(
+            activity=activity,
+            user=user,
+            status=Enrollment.Status.WAITLISTED if full else Enrollment.Status.ENROLLED,
+            created_at=now,
+        ),
+        active,
         activity=activity,
         user=user,
-        status=Enrollment.Status.WAITLISTED if full else Enrollment.Status.ENROLLED,
-        created_at=now,
     )
+    if not created:
+        return EnrollmentResult(enrollment, False, selectors.waitlist_position(enrollment))
     position = selectors.waitlist_position(enrollment)
     emit(
         event="enrollment.created",

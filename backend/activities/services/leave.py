@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
+from backend.core import idempotency
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
@@ -34,22 +35,23 @@ def request_leave(*, activity: Activity, user: User, reason: str, now: datetime 
     # has since stopped being one an answer about the meeting.
     if user.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, user):
         raise DomainError("not_in_audience", _("该活动不面向您"))
-    existing = LeaveRequest.objects.filter(
-        activity=activity, user=user, status__in=LeaveRequest.ACTIVE_STATUSES
-    ).first()
+    # One active request per person and meeting (leaverequest_one_active): asking again answers with it.
+    active = LeaveRequest.objects.filter(status__in=LeaveRequest.ACTIVE_STATUSES)
+    existing = idempotency.replay_key(active, activity=activity, user=user)
     if existing is not None:
         return LeaveResult(existing, False)
     if _blank(reason):
         raise field_error("reason", _("请填写请假事由"))
     if activity.status != Status.PUBLISHED or now >= activity.starts_at:
         raise DomainError("not_open", _("请假须在活动开始前提出"))
-    try:
-        with transaction.atomic():
-            leave = LeaveRequest.objects.create(activity=activity, user=user, reason=reason.strip()[:500])
-    except IntegrityError:
-        return LeaveResult(
-            LeaveRequest.objects.get(activity=activity, user=user, status__in=LeaveRequest.ACTIVE_STATUSES), False
-        )
+    leave, created = idempotency.insert_once_key(
+        lambda: LeaveRequest.objects.create(activity=activity, user=user, reason=reason.strip()[:500]),
+        active,
+        activity=activity,
+        user=user,
+    )
+    if not created:
+        return LeaveResult(leave, False)
     emit(
         event="leave.requested",
         data={"id": leave.pk, "activity_id": activity.pk, "user_id": user.pk},
