@@ -18,7 +18,7 @@ from backend.core.moderation import visible_q, with_review
 from backend.members.models import MemberRegistration, PartyMember
 
 from .. import registry
-from ..models import Activity, ActivityPhoto, CheckIn, Enrollment, LeaveRequest
+from ..models import Activity, ActivityPhoto, CheckIn, Enrollment, LeaveRequest, Minutes
 
 Status = Activity.Status
 AudienceKind = Activity.Audience
@@ -317,6 +317,14 @@ def leave_requests_for(user: Any) -> QuerySet[LeaveRequest]:
     if get_scope(user).is_staff:
         visible |= scope_q(user, community="activity__community", street="activity__community__street")
     return LeaveRequest.objects.filter(visible).select_related("activity", "user", "decided_by")
+
+
+def minutes_for(activity: Activity, *, viewer: Any) -> Minutes | None:
+    """A meeting's minutes with their attachments, for its staff and participants; None for anyone
+    else, as when there are none."""
+    if not (may_manage(viewer, activity) or is_participant(activity, viewer)):
+        return None
+    return Minutes.objects.filter(activity=activity).prefetch_related("attachments").first()
 
 
 def photos_of(activity: Activity, *, viewer: Any) -> QuerySet[ActivityPhoto]:

@@ -25,6 +25,7 @@ from .lifecycle import (
     finish_activity,
     finish_due_activities,
     publish_activity,
+    require_may_create,
     update_activity,
     validate_activity,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "record_minutes",
     "reject_leave",
     "request_leave",
+    "require_may_create",
     "update_activity",
     "validate_activity",
     "verify_token",

@@ -176,6 +176,8 @@ def check_in(
     moment = now or timezone.now()
 
     def validate() -> tuple[int, bool]:
+        # Who may check in, then what is wrong with the code, the time or the place.
+        _require_may_check_in(activity, user)
         verify_token(activity=activity, token=token, now=moment)
         if activity.status != Status.PUBLISHED or not (activity.checkin_opens_at() <= moment < activity.ends_at):
             raise DomainError(
@@ -183,9 +185,7 @@ def check_in(
                 _("签到时间为 %(start)s 至 %(end)s")
                 % {"start": _local(activity.checkin_opens_at()), "end": _local(activity.ends_at)},
             )
-        located = _locate(activity, latitude, longitude, accuracy)
-        _require_may_check_in(activity, user)
-        return located
+        return _locate(activity, latitude, longitude, accuracy)
 
     return _record(
         activity=activity,
@@ -213,15 +213,15 @@ def check_out(
     moment = now or timezone.now()
 
     def validate() -> tuple[int, bool]:
+        # Only who checked in may check out, whatever the code, the time or the place.
+        if not selectors.has_checked_in(activity, user):
+            raise DomainError("not_checked_in", _("请先签到"))
         verify_token(activity=activity, token=token, now=moment)
         if activity.status != Status.PUBLISHED or not (
             activity.checkin_opens_at() <= moment < activity.checkout_closes_at()
         ):
             raise DomainError("not_open", _("签退截止于 %(end)s") % {"end": _local(activity.checkout_closes_at())})
-        located = _locate(activity, latitude, longitude, accuracy)
-        if not selectors.has_checked_in(activity, user):
-            raise DomainError("not_checked_in", _("请先签到"))
-        return located
+        return _locate(activity, latitude, longitude, accuracy)
 
     return _record(
         activity=activity,

@@ -38,10 +38,11 @@ def enroll(*, activity: Activity, user: User, now: datetime | None = None) -> En
     existing = idempotency.replay_key(active, activity=activity, user=user)
     if existing is not None:
         return EnrollmentResult(existing, False, selectors.waitlist_position(existing))
-    if not activity.is_open_for_enrollment(now=now):
-        raise DomainError("enrollment_closed", _("报名已截止"))
+    # Who may enrol before whether enrolment is still open: someone it is not for hears 403.
     if not selectors.in_audience(activity, user):
         raise DomainError("not_in_audience", _("该活动不面向您"))
+    if not activity.is_open_for_enrollment(now=now):
+        raise DomainError("enrollment_closed", _("报名已截止"))
     full = activity.capacity is not None and selectors.enrolled_count(activity) >= activity.capacity
     enrollment, created = idempotency.insert_once_key(
         lambda: Enrollment.objects.create(

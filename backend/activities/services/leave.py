@@ -29,12 +29,12 @@ class LeaveResult:
 def request_leave(*, activity: Activity, user: User, reason: str, now: datetime | None = None) -> LeaveResult:
     """请假 before a branch meeting starts; asking again answers with the request there is."""
     now = now or timezone.now()
-    if not activity.is_meeting:
-        raise field_error("activity", _("只有三会一课和党课可以请假"))
-    # The audience comes before a retry's answer: a request filed while a member gives no one who
-    # has since stopped being one an answer about the meeting.
+    # Who may ask comes first, before what is wrong with the asking, and before a retry's answer:
+    # a request filed while a member gives no one who has since stopped being one an answer.
     if user.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, user):
         raise DomainError("not_in_audience", _("该活动不面向您"))
+    if not activity.is_meeting:
+        raise field_error("activity", _("只有三会一课和党课可以请假"))
     # One active request per person and meeting (leaverequest_one_active): asking again answers with it.
     active = LeaveRequest.objects.filter(status__in=LeaveRequest.ACTIVE_STATUSES)
     existing = idempotency.replay_key(active, activity=activity, user=user)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
+from backend.accounts.scoping import get_scope
 from backend.brands.models import Brand
 from backend.communities.models import Community, PartyOrganization, Place
 from backend.core import geo
@@ -118,6 +119,13 @@ def validate_activity(activity: Activity) -> None:
 def _default_points(category: str, community: Community) -> int:
     rule = member_selectors.rule_for(code=category, street_id=community.street_id)
     return max(0, rule.points) if rule is not None else 0
+
+
+def require_may_create(*, by: User) -> None:
+    """Only staff create activities (in which community is create_activity's own check); the API
+    asks before it reads the form, so that a resident hears 403 rather than what the form lacks."""
+    if not get_scope(by).is_staff:
+        raise DomainError("permission_denied", _("需要社区工作人员权限"))
 
 
 @transaction.atomic
