@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -16,10 +15,20 @@ from backend.accounts.permissions import IsStaff
 from backend.communities.models import Community, Estate, Street
 from backend.communities.selectors import editable_estates
 from backend.core.errors import field_error
-from backend.core.fields import MAX_ID
 from backend.core.scoping import get_scope, limit_choices
 
 from . import selectors, services
+from .filters import (
+    AssessmentFilter,
+    FollowUpFilter,
+    GovernanceFilter,
+    GroupFilter,
+    GroupMeetingFilter,
+    JointMeetingFilter,
+    OwnersCommitteeFilter,
+    PropertyCompanyFilter,
+    ResidentsCommitteeFilter,
+)
 from .models import (
     AssessmentItem,
     AssessmentStandard,
@@ -96,24 +105,6 @@ class StaffViewSet(
 # Estate governance ------------------------------------------------------------------------------
 
 
-class GovernanceFilter(django_filters.FilterSet):
-    is_red_property = django_filters.BooleanFilter(field_name="red_property")
-    has_party_organization = django_filters.BooleanFilter(field_name="has_party_org")
-    owners_committee_required = django_filters.BooleanFilter(field_name="committee_required")
-    has_owners_committee = django_filters.BooleanFilter(
-        field_name="current_committee_id", lookup_expr="isnull", exclude=True
-    )
-    is_demonstration = django_filters.BooleanFilter(field_name="is_demonstration")
-    property_company = django_filters.NumberFilter(
-        field_name="governance__property_company", min_value=1, max_value=MAX_ID
-    )
-    street = django_filters.NumberFilter(field_name="community__street", min_value=1, max_value=MAX_ID)
-
-    class Meta:
-        model = Estate
-        fields = ["community", "grid", "has_property_service"]
-
-
 YEAR_PARAM = OpenApiParameter(
     "year", OpenApiTypes.INT, description="the assessment year shown (default: each estate's latest)"
 )
@@ -169,23 +160,6 @@ class GovernanceViewSet(
 # Property companies -----------------------------------------------------------------------------
 
 
-class PropertyCompanyFilter(django_filters.FilterSet):
-    has_party_organization = django_filters.BooleanFilter(
-        field_name="party_organization", lookup_expr="isnull", exclude=True
-    )
-    community = django_filters.NumberFilter(
-        field_name="governed_estates__estate__community",
-        distinct=True,
-        help_text="companies serving this community",
-        min_value=1,
-        max_value=MAX_ID,
-    )
-
-    class Meta:
-        model = PropertyCompany
-        fields = ["street"]
-
-
 @extend_schema_view(
     list=extend_schema(summary="物业公司名录", description="All staff read the register (contact phones masked)."),
     create=extend_schema(summary="登记物业公司", description="Staff of the company's street."),
@@ -238,23 +212,6 @@ class EstateScopedViewSet(StaffViewSet):
         return serializer
 
 
-class TermFilter(django_filters.FilterSet):
-    is_current = django_filters.BooleanFilter(method="filter_current", label="in office today")
-
-    def filter_current(self, queryset, name, value):
-        on = selectors.today()
-        current = queryset.filter(term_start__lte=on, term_end__gte=on)
-        return current if value else queryset.exclude(pk__in=current.values("pk"))
-
-
-class OwnersCommitteeFilter(TermFilter):
-    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
-
-    class Meta:
-        model = OwnersCommittee
-        fields = ["estate"]
-
-
 @extend_schema_view(
     list=extend_schema(summary="业委会", description="Members' phones are masked in the list."),
     create=extend_schema(summary="登记业委会", description="`members` with at most one 主任 (`director`)."),
@@ -283,12 +240,6 @@ class OwnersCommitteeViewSet(EstateScopedViewSet):
     def destroy(self, request, *args, **kwargs):
         services.delete_owners_committee(actor=request.user, committee=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ResidentsCommitteeFilter(TermFilter):
-    class Meta:
-        model = ResidentsCommittee
-        fields = ["community"]
 
 
 @extend_schema_view(
@@ -325,17 +276,6 @@ class ResidentsCommitteeViewSet(StaffViewSet):
 
 
 # 三方联动 ----------------------------------------------------------------------------------------
-
-
-class JointMeetingFilter(django_filters.FilterSet):
-    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
-    counts = django_filters.BooleanFilter(field_name="counts", help_text="all three sides present")
-    held_after = django_filters.DateFilter(field_name="held_on", lookup_expr="gte")
-    held_before = django_filters.DateFilter(field_name="held_on", lookup_expr="lte")
-
-    class Meta:
-        model = JointMeeting
-        fields = ["estate"]
 
 
 @extend_schema_view(
@@ -385,16 +325,6 @@ class JointMeetingViewSet(EstateScopedViewSet):
     def destroy(self, request, *args, **kwargs):
         services.delete_joint_meeting(actor=request.user, meeting=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class FollowUpFilter(django_filters.FilterSet):
-    estate = django_filters.NumberFilter(field_name="meeting__estate", min_value=1, max_value=MAX_ID)
-    community = django_filters.NumberFilter(field_name="meeting__estate__community", min_value=1, max_value=MAX_ID)
-    done = django_filters.BooleanFilter(field_name="done_on", lookup_expr="isnull", exclude=True)
-
-    class Meta:
-        model = FollowUpItem
-        fields = ["meeting"]
 
 
 @extend_schema_view(
@@ -532,15 +462,6 @@ class AssessmentItemViewSet(StreetSheetViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AssessmentFilter(django_filters.FilterSet):
-    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
-    is_demonstration = django_filters.BooleanFilter(field_name="is_demonstration")
-
-    class Meta:
-        model = EstateAssessment
-        fields = ["estate", "year"]
-
-
 @extend_schema_view(
     list=extend_schema(summary="红色物业考评"),
     create=extend_schema(
@@ -586,14 +507,6 @@ class EstateAssessmentViewSet(EstateScopedViewSet):
 # Self-governance --------------------------------------------------------------------------------
 
 
-class GroupFilter(TermFilter):
-    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
-
-    class Meta:
-        model = SelfGovernanceGroup
-        fields = ["estate"]
-
-
 @extend_schema_view(
     list=extend_schema(summary="无物业小区居民自治小组"),
     create=extend_schema(summary="登记自治小组", description="Only for an estate without property service."),
@@ -620,14 +533,6 @@ class SelfGovernanceGroupViewSet(EstateScopedViewSet):
     def destroy(self, request, *args, **kwargs):
         services.delete_self_governance_group(actor=request.user, group=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class GroupMeetingFilter(django_filters.FilterSet):
-    estate = django_filters.NumberFilter(field_name="group__estate", min_value=1, max_value=MAX_ID)
-
-    class Meta:
-        model = SelfGovernanceMeeting
-        fields = ["group"]
 
 
 @extend_schema_view(list=extend_schema(summary="自治小组会议"))
