@@ -119,27 +119,27 @@ def _tell_handlers(appeal: Appeal, *, event: str) -> None:
 # Filing -----------------------------------------------------------------------------------------
 
 
-def _grid_of_filing(*, filer: User, source: str, community: Community, estate: Estate | None) -> int | None:
+def _grid_of_filing(*, by: User, source: str, community: Community, estate: Estate | None) -> int | None:
     if estate is not None and estate.grid_id is not None:
         return estate.grid_id
     if source == Appeal.Source.GRID_WORKER:
         # A grid worker's own grid in that community, when the place does not name one.
-        worker_grids = Grid.objects.filter(pk__in=get_scope(filer).worker_grid_ids, community=community)
+        worker_grids = Grid.objects.filter(pk__in=get_scope(by).worker_grid_ids, community=community)
         return worker_grids.values_list("id", flat=True).order_by("id").first()
     return None
 
 
-def _check_source(*, filer: User, source: str, community: Community, ticket_number: str, contact_phone: str) -> None:
+def _check_source(*, by: User, source: str, community: Community, ticket_number: str, contact_phone: str) -> None:
     if source == Appeal.Source.HOTLINE:
-        if not can_act_on_community(filer, community.pk):
+        if not can_act_on_community(by, community.pk):
             raise DomainError("permission_denied", _("只有本社区工作人员可以登记 12345 热线工单"))
         if not ticket_number:
             raise field_error("ticket_number", _("热线工单须填写工单号"))
     elif ticket_number:
         raise field_error("ticket_number", _("只有 12345 热线工单有工单号"))
     if source == Appeal.Source.GRID_WORKER:
-        grids_here = community.grids.filter(pk__in=get_scope(filer).worker_grid_ids).exists()
-        if not (grids_here or can_act_on_community(filer, community.pk)):
+        grids_here = community.grids.filter(pk__in=get_scope(by).worker_grid_ids).exists()
+        if not (grids_here or can_act_on_community(by, community.pk)):
             raise DomainError("permission_denied", _("只有本社区的网格员或工作人员可以代居民提交"))
     if source != Appeal.Source.APP and not contact_phone:
         raise field_error("contact_phone", _("代居民提交时须填写居民的联系电话"))
@@ -148,7 +148,7 @@ def _check_source(*, filer: User, source: str, community: Community, ticket_numb
 @transaction.atomic
 def submit_appeal(
     *,
-    filer: User,
+    by: User,
     client_id: UUID,
     community: Community,
     category: str,
@@ -163,12 +163,13 @@ def submit_appeal(
     contact_phone: str = "",
     now: dt.datetime | None = None,
 ) -> tuple[Appeal, bool]:
-    """File an appeal; (appeal, created). The same client_id from the same filer returns the first one.
+    """File an appeal; (appeal, created). The same client_id from the same filer (`by`) returns the
+    first one.
 
     In the app the filer is the resident. A grid worker (source `grid_worker`) or staff (source
     `hotline`, with the 12345 ticket number) file for a resident given by their phone.
     """
-    existing = idempotency.replay(Appeal.objects, filed_by=filer, client_id=client_id)
+    existing = idempotency.replay(Appeal.objects, filed_by=by, client_id=client_id)
     if existing is not None:
         return existing, False
     content, place = _clean(content), _clean(place)
@@ -179,12 +180,12 @@ def submit_appeal(
     if estate is not None and estate.community_id != community.pk:
         raise field_error("estate", _("小区不属于该社区"))
     _check_source(
-        filer=filer, source=source, community=community, ticket_number=ticket_number or "", contact_phone=contact_phone
+        by=by, source=source, community=community, ticket_number=ticket_number or "", contact_phone=contact_phone
     )
     if source == Appeal.Source.APP:
-        resident: User | None = filer
-        contact_name = contact_name or filer.real_name or filer.nickname
-        contact_phone = contact_phone or filer.phone or ""
+        resident: User | None = by
+        contact_name = contact_name or by.real_name or by.nickname
+        contact_phone = contact_phone or by.phone or ""
     else:
         resident = selectors.resident_for_phone(contact_phone)
     if ticket_number and Appeal.objects.filter(ticket_number=ticket_number).exists():
@@ -201,12 +202,12 @@ def submit_appeal(
                 client_id=client_id,
                 source=source,
                 ticket_number=ticket_number,
-                filed_by=filer,
+                filed_by=by,
                 resident=resident,
                 contact_name=contact_name[:50],
                 contact_phone=contact_phone,
                 community=community,
-                grid_id=_grid_of_filing(filer=filer, source=source, community=community, estate=estate),
+                grid_id=_grid_of_filing(by=by, source=source, community=community, estate=estate),
                 estate=estate,
                 place=place,
                 category=category,
@@ -217,7 +218,7 @@ def submit_appeal(
                 resolve_due_at=local + resolve,
             ),
             Appeal.objects,
-            filed_by=filer,
+            filed_by=by,
             client_id=client_id,
         )
     except IntegrityError:
@@ -232,13 +233,13 @@ def submit_appeal(
     # Only its handlers read it: checked and flagged for them, never held from them.
     moderation.submit(
         appeal,
-        author=filer,
+        author=by,
         community_id=community.pk,
         texts={"text": ("content", "place")},
         images=photos,
         holds=False,
     )
-    step = _step(appeal, kind=Kind.SUBMITTED, actor=filer, at=submitted_at, content=content)
+    step = _step(appeal, kind=Kind.SUBMITTED, actor=by, at=submitted_at, content=content)
     _announce(appeal, step)
     _tell_handlers(appeal, event="appeal.submitted")
     return appeal, True

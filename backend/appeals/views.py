@@ -137,7 +137,7 @@ class AppealViewSet(
         body.is_valid(raise_exception=True)
         data = body.validated_data
         appeal, created = services.submit_appeal(
-            filer=request.user,
+            by=request.user,
             client_id=data["client_id"],
             community=data["community"],
             estate=data.get("estate"),

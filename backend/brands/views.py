@@ -113,18 +113,18 @@ class BrandViewSet(WriteViewSet):
             raise _denied("需要社区工作人员权限")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        brand = services.create_brand(actor=request.user, **serializer.validated_data)
+        brand = services.create_brand(by=request.user, **serializer.validated_data)
         return self._answer(brand, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         brand = self._editable()
         serializer = self.get_serializer(brand, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        brand = services.update_brand(actor=request.user, brand=brand, **serializer.validated_data)
+        brand = services.update_brand(by=request.user, brand=brand, **serializer.validated_data)
         return self._answer(brand)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_brand(actor=request.user, brand=self._editable())
+        services.delete_brand(by=request.user, brand=self._editable())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -135,7 +135,7 @@ class BrandViewSet(WriteViewSet):
     )
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
-        brand = services.publish_brand(actor=request.user, brand=self._editable())
+        brand = services.publish_brand(by=request.user, brand=self._editable())
         return self._answer(brand)
 
     @extend_schema(
@@ -146,7 +146,7 @@ class BrandViewSet(WriteViewSet):
     )
     @action(detail=True, methods=["post"])
     def retire(self, request, pk=None):
-        brand = services.retire_brand(actor=request.user, brand=self._editable())
+        brand = services.retire_brand(by=request.user, brand=self._editable())
         return self._answer(brand)
 
 
@@ -206,18 +206,18 @@ class PlanViewSet(WriteViewSet):
             raise _denied("品牌方案由本社区工作人员编写")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plan = services.create_plan(actor=request.user, brand=self.brand, **serializer.validated_data)
+        plan = services.create_plan(by=request.user, brand=self.brand, **serializer.validated_data)
         return self._answer(plan, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         plan = self._writable()
         serializer = self.get_serializer(plan, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        plan = services.update_plan(actor=request.user, plan=plan, **serializer.validated_data)
+        plan = services.update_plan(by=request.user, plan=plan, **serializer.validated_data)
         return self._answer(plan)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_plan(actor=request.user, plan=self._writable())
+        services.delete_plan(by=request.user, plan=self._writable())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -228,7 +228,7 @@ class PlanViewSet(WriteViewSet):
     )
     @action(detail=True, methods=["post"])
     def submit(self, request, brand_pk=None, pk=None):
-        plan = services.submit_plan(actor=request.user, plan=self._writable())
+        plan = services.submit_plan(by=request.user, plan=self._writable())
         return self._answer(plan)
 
     @extend_schema(
@@ -242,7 +242,7 @@ class PlanViewSet(WriteViewSet):
         plan = self._reviewable()
         serializer = ReviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plan = services.approve_plan(actor=request.user, plan=plan, comments=serializer.validated_data["comments"])
+        plan = services.approve_plan(by=request.user, plan=plan, comments=serializer.validated_data["comments"])
         return self._answer(plan)
 
     @extend_schema(
@@ -256,7 +256,7 @@ class PlanViewSet(WriteViewSet):
         plan = self._reviewable()
         serializer = ReturnSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plan = services.return_plan(actor=request.user, plan=plan, comments=serializer.validated_data["comments"])
+        plan = services.return_plan(by=request.user, plan=plan, comments=serializer.validated_data["comments"])
         return self._answer(plan)
 
 
@@ -301,18 +301,18 @@ class DeadlineViewSet(WriteViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        deadline = services.create_deadline(actor=request.user, **serializer.validated_data)
+        deadline = services.create_deadline(by=request.user, **serializer.validated_data)
         return self._answer(deadline, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         deadline = self.get_object()
         serializer = self.get_serializer(deadline, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        deadline = services.update_deadline(actor=request.user, deadline=deadline, **serializer.validated_data)
+        deadline = services.update_deadline(by=request.user, deadline=deadline, **serializer.validated_data)
         return self._answer(deadline)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_deadline(actor=request.user, deadline=self.get_object())
+        services.delete_deadline(by=request.user, deadline=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -374,16 +374,16 @@ class HonorViewSet(WriteViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        honor = services.create_honor(actor=request.user, **serializer.validated_data)
+        honor = services.create_honor(by=request.user, **serializer.validated_data)
         return self._answer(honor, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         honor = self._writable()
         serializer = self.get_serializer(honor, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        honor = services.update_honor(actor=request.user, honor=honor, **serializer.validated_data)
+        honor = services.update_honor(by=request.user, honor=honor, **serializer.validated_data)
         return self._answer(honor)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_honor(actor=request.user, honor=self._writable())
+        services.delete_honor(by=request.user, honor=self._writable())
         return Response(status=status.HTTP_204_NO_CONTENT)

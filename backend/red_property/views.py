@@ -153,7 +153,7 @@ class GovernanceViewSet(
         serializer = GovernanceUpdateSerializer(data=request.data, partial=True)
         _narrow(serializer, "property_company", selectors.property_companies_for(request.user))
         serializer.is_valid(raise_exception=True)
-        services.update_estate_governance(actor=request.user, estate=estate, **serializer.validated_data)
+        services.update_estate_governance(by=request.user, estate=estate, **serializer.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=estate.pk)).data)
 
 
@@ -187,16 +187,16 @@ class PropertyCompanyViewSet(StaffViewSet):
         return serializer
 
     def create(self, request, *args, **kwargs):
-        company = services.create_property_company(actor=request.user, **self._input())
+        company = services.create_property_company(by=request.user, **self._input())
         return self._answer(company, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         company = self.get_object()
-        company = services.update_property_company(actor=request.user, company=company, **self._input(instance=company))
+        company = services.update_property_company(by=request.user, company=company, **self._input(instance=company))
         return self._answer(company)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_property_company(actor=request.user, company=self.get_object())
+        services.delete_property_company(by=request.user, company=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -228,17 +228,17 @@ class OwnersCommitteeViewSet(EstateScopedViewSet):
         return selectors.owners_committees_for(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        committee = services.create_owners_committee(actor=request.user, **self._input())
+        committee = services.create_owners_committee(by=request.user, **self._input())
         return self._answer(committee, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         committee = self.get_object()
         data = self._input(instance=committee)
-        committee = services.update_owners_committee(actor=request.user, committee=committee, **data)
+        committee = services.update_owners_committee(by=request.user, committee=committee, **data)
         return self._answer(committee)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_owners_committee(actor=request.user, committee=self.get_object())
+        services.delete_owners_committee(by=request.user, committee=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -261,17 +261,17 @@ class ResidentsCommitteeViewSet(StaffViewSet):
         return serializer
 
     def create(self, request, *args, **kwargs):
-        committee = services.create_residents_committee(actor=request.user, **self._input())
+        committee = services.create_residents_committee(by=request.user, **self._input())
         return self._answer(committee, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         committee = self.get_object()
         data = self._input(instance=committee)
-        committee = services.update_residents_committee(actor=request.user, committee=committee, **data)
+        committee = services.update_residents_committee(by=request.user, committee=committee, **data)
         return self._answer(committee)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_residents_committee(actor=request.user, committee=self.get_object())
+        services.delete_residents_committee(by=request.user, committee=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -312,18 +312,18 @@ class JointMeetingViewSet(EstateScopedViewSet):
         return JointMeetingSerializer
 
     def create(self, request, *args, **kwargs):
-        meeting = services.create_joint_meeting(actor=request.user, **self._input())
+        meeting = services.create_joint_meeting(by=request.user, **self._input())
         return self._answer(meeting, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         meeting = self.get_object()
         data = self._input(instance=meeting)
         data.pop("follow_ups", None)
-        meeting = services.update_joint_meeting(actor=request.user, meeting=meeting, **data)
+        meeting = services.update_joint_meeting(by=request.user, meeting=meeting, **data)
         return self._answer(meeting)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_joint_meeting(actor=request.user, meeting=self.get_object())
+        services.delete_joint_meeting(by=request.user, meeting=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -353,18 +353,18 @@ class FollowUpViewSet(StaffViewSet):
         return serializer
 
     def create(self, request, *args, **kwargs):
-        item = services.add_follow_up(actor=request.user, **self._input())
+        item = services.add_follow_up(by=request.user, **self._input())
         return self._answer(item, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         item = self.get_object()
         serializer = FollowUpUpdateSerializer(item, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        item = services.update_follow_up(actor=request.user, item=item, **serializer.validated_data)
+        item = services.update_follow_up(by=request.user, item=item, **serializer.validated_data)
         return self._answer(item)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_follow_up(actor=request.user, item=self.get_object())
+        services.delete_follow_up(by=request.user, item=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -416,17 +416,17 @@ class AssessmentStandardViewSet(StreetSheetViewSet):
         return selectors.assessment_standards_for(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        standard = services.create_assessment_standard(actor=request.user, **self._input())
+        standard = services.create_assessment_standard(by=request.user, **self._input())
         return self._answer(standard, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         standard = self.get_object()
         data = self._input(instance=standard)
-        standard = services.update_assessment_standard(actor=request.user, standard=standard, **data)
+        standard = services.update_assessment_standard(by=request.user, standard=standard, **data)
         return self._answer(standard)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_assessment_standard(actor=request.user, standard=self.get_object())
+        services.delete_assessment_standard(by=request.user, standard=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -449,16 +449,16 @@ class AssessmentItemViewSet(StreetSheetViewSet):
         return selectors.assessment_items_for(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        item = services.create_assessment_item(actor=request.user, **self._input())
+        item = services.create_assessment_item(by=request.user, **self._input())
         return self._answer(item, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         item = self.get_object()
-        item = services.update_assessment_item(actor=request.user, item=item, **self._input(instance=item))
+        item = services.update_assessment_item(by=request.user, item=item, **self._input(instance=item))
         return self._answer(item)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_assessment_item(actor=request.user, item=self.get_object())
+        services.delete_assessment_item(by=request.user, item=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -490,17 +490,17 @@ class EstateAssessmentViewSet(EstateScopedViewSet):
         return serializer
 
     def create(self, request, *args, **kwargs):
-        assessment = services.create_assessment(actor=request.user, **self._input())
+        assessment = services.create_assessment(by=request.user, **self._input())
         return self._answer(assessment, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         assessment = self.get_object()
         data = self._input(instance=assessment)
-        assessment = services.update_assessment(actor=request.user, assessment=assessment, **data)
+        assessment = services.update_assessment(by=request.user, assessment=assessment, **data)
         return self._answer(assessment)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_assessment(actor=request.user, assessment=self.get_object())
+        services.delete_assessment(by=request.user, assessment=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -522,16 +522,16 @@ class SelfGovernanceGroupViewSet(EstateScopedViewSet):
         return selectors.self_governance_groups_for(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        group = services.create_self_governance_group(actor=request.user, **self._input())
+        group = services.create_self_governance_group(by=request.user, **self._input())
         return self._answer(group, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         group = self.get_object()
-        group = services.update_self_governance_group(actor=request.user, group=group, **self._input(instance=group))
+        group = services.update_self_governance_group(by=request.user, group=group, **self._input(instance=group))
         return self._answer(group)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_self_governance_group(actor=request.user, group=self.get_object())
+        services.delete_self_governance_group(by=request.user, group=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -552,15 +552,15 @@ class SelfGovernanceMeetingViewSet(StaffViewSet):
         return serializer
 
     def create(self, request, *args, **kwargs):
-        meeting = services.record_self_governance_meeting(actor=request.user, **self._input())
+        meeting = services.record_self_governance_meeting(by=request.user, **self._input())
         return self._answer(meeting, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         meeting = self.get_object()
         data = self._input(instance=meeting)
-        meeting = services.update_self_governance_meeting(actor=request.user, meeting=meeting, **data)
+        meeting = services.update_self_governance_meeting(by=request.user, meeting=meeting, **data)
         return self._answer(meeting)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_self_governance_meeting(actor=request.user, meeting=self.get_object())
+        services.delete_self_governance_meeting(by=request.user, meeting=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

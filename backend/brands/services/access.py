@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community, can_act_on_street
 from backend.core.errors import DomainError
 
@@ -24,20 +23,20 @@ def invalid_transition(detail: str) -> DomainError:
 # Who may do what --------------------------------------------------------------------------------
 
 
-def can_edit_brand(*, user: Any, community_id: int) -> bool:
+def can_edit_brand(*, user: User, community_id: int) -> bool:
     """The community's own staff, and the admins of its street."""
     return can_act_on_community(user, community_id)
 
 
-def can_write_plans(*, user: Any, brand: Brand) -> bool:
+def can_write_plans(*, user: User, brand: Brand) -> bool:
     """Plans are the community's own work: only its secretary and staff write and submit them."""
     return selectors.holds_community_role(user, brand.community_id)
 
 
-def can_review_plans(*, user: Any, brand: Brand) -> bool:
+def can_review_plans(*, user: User, brand: Brand) -> bool:
     """Only the admins of the brand's street review its plans."""
     return can_act_on_street(user, brand.community.street_id)
 
 
-def can_manage_street(*, user: Any, street_id: int) -> bool:
+def can_manage_street(*, user: User, street_id: int) -> bool:
     return can_act_on_street(user, street_id)

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.communities.models import Community
 from backend.core import moderation
 from backend.core.errors import field_error
@@ -30,7 +31,7 @@ def _clean_steps(steps: Sequence[str]) -> list[str]:
 @transaction.atomic
 def create_brand(
     *,
-    actor: Any,
+    by: User,
     community: Community,
     name: str,
     slogan: str = "",
@@ -40,7 +41,7 @@ def create_brand(
     method_problem: str = "",
     method_steps: Sequence[str] = (),
 ) -> Brand:
-    if not can_edit_brand(user=actor, community_id=community.pk):
+    if not can_edit_brand(user=by, community_id=community.pk):
         raise denied(_("只能为本社区创建品牌"))
     if logo is not None and logo.kind != Upload.Kind.IMAGE:
         raise field_error("logo", _("品牌标志须为图片"))
@@ -53,20 +54,20 @@ def create_brand(
         method_name=method_name,
         method_problem=method_problem,
         method_steps=_clean_steps(method_steps),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=by if getattr(by, "is_authenticated", False) else None,
     )
-    _check_content(brand, actor=actor)
+    _check_content(brand, by=by)
     return brand
 
 
 BRAND_TEXT_FIELDS = ("name", "slogan", "description", "method_name", "method_problem", "method_steps")
 
 
-def _check_content(brand: Brand, *, actor: Any) -> None:
+def _check_content(brand: Brand, *, by: User) -> None:
     """The public page waits for WeChat (its text and logo); unchanged parts keep their verdict."""
     moderation.submit(
         brand,
-        author=actor,
+        author=by,
         community_id=brand.community_id,
         texts={"text": BRAND_TEXT_FIELDS},
         images=[brand.logo],
@@ -75,12 +76,12 @@ def _check_content(brand: Brand, *, actor: Any) -> None:
 
 
 @transaction.atomic
-def update_brand(*, actor: Any, brand: Brand, **changes: Any) -> Brand:
+def update_brand(*, by: User, brand: Brand, **changes: Any) -> Brand:
     unknown = set(changes) - BRAND_FIELDS
     if unknown:
         raise ValueError(f"not brand fields: {sorted(unknown)}")
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
-    if not can_edit_brand(user=actor, community_id=brand.community_id):
+    if not can_edit_brand(user=by, community_id=brand.community_id):
         raise denied(_("只能修改本社区(街道)的品牌"))
     if brand.status == Brand.Status.RETIRED:
         raise invalid_transition(_("已停用的品牌不能修改"))
@@ -92,15 +93,15 @@ def update_brand(*, actor: Any, brand: Brand, **changes: Any) -> Brand:
     for name, value in changes.items():
         setattr(brand, name, value)
     brand.save()
-    _check_content(brand, actor=actor)
+    _check_content(brand, by=by)
     return brand
 
 
 @transaction.atomic
-def publish_brand(*, actor: Any, brand: Brand) -> Brand:
+def publish_brand(*, by: User, brand: Brand) -> Brand:
     """Make a draft the community's current brand; the brand it replaces is kept, retired."""
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
-    if not can_edit_brand(user=actor, community_id=brand.community_id):
+    if not can_edit_brand(user=by, community_id=brand.community_id):
         raise denied(_("只能发布本社区(街道)的品牌"))
     if brand.status != Brand.Status.DRAFT:
         raise invalid_transition(_("只有草稿状态的品牌可以发布"))
@@ -124,9 +125,9 @@ def publish_brand(*, actor: Any, brand: Brand) -> Brand:
 
 
 @transaction.atomic
-def retire_brand(*, actor: Any, brand: Brand) -> Brand:
+def retire_brand(*, by: User, brand: Brand) -> Brand:
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
-    if not can_edit_brand(user=actor, community_id=brand.community_id):
+    if not can_edit_brand(user=by, community_id=brand.community_id):
         raise denied(_("只能停用本社区(街道)的品牌"))
     if brand.status != Brand.Status.ACTIVE:
         raise invalid_transition(_("只有已发布的品牌可以停用"))
@@ -137,10 +138,10 @@ def retire_brand(*, actor: Any, brand: Brand) -> Brand:
 
 
 @transaction.atomic
-def delete_brand(*, actor: Any, brand: Brand) -> None:
+def delete_brand(*, by: User, brand: Brand) -> None:
     """Only a draft that nobody has reviewed anything of may go; anything public stays as history."""
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
-    if not can_edit_brand(user=actor, community_id=brand.community_id):
+    if not can_edit_brand(user=by, community_id=brand.community_id):
         raise denied(_("只能删除本社区(街道)的品牌"))
     if brand.status != Brand.Status.DRAFT:
         raise invalid_transition(_("已发布或已停用的品牌不能删除"))

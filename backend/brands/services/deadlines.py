@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.communities.models import Community, Street
 from backend.core.errors import field_error
 
@@ -43,14 +43,14 @@ def _check_deadline_communities(
 
 def check_deadline(
     *,
-    actor: Any,
+    by: User,
     street: Street,
     due_date: date,
     communities: Sequence[Community],
     deadline: BrandDeadline | None = None,
 ) -> list[Community]:
     """The checks of create/update without writing, for forms that show errors beside their fields."""
-    if not can_manage_street(user=actor, street_id=street.pk):
+    if not can_manage_street(user=by, street_id=street.pk):
         raise denied(_("只有街道管理员可以设置截止日期"))
     return _check_deadline_communities(street=street, communities=communities, year=due_date.year, deadline=deadline)
 
@@ -77,14 +77,14 @@ def _save_entries(deadline: BrandDeadline, communities: list[Community]) -> None
 
 @transaction.atomic
 def create_deadline(
-    *, actor: Any, street: Street, due_date: date, communities: Sequence[Community], title: str = ""
+    *, by: User, street: Street, due_date: date, communities: Sequence[Community], title: str = ""
 ) -> BrandDeadline:
-    chosen = check_deadline(actor=actor, street=street, due_date=due_date, communities=communities)
+    chosen = check_deadline(by=by, street=street, due_date=due_date, communities=communities)
     deadline = BrandDeadline.objects.create(
         street=street,
         title=title,
         due_date=due_date,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=by if getattr(by, "is_authenticated", False) else None,
     )
     _save_entries(deadline, chosen)
     return deadline
@@ -93,7 +93,7 @@ def create_deadline(
 @transaction.atomic
 def update_deadline(
     *,
-    actor: Any,
+    by: User,
     deadline: BrandDeadline,
     due_date: date | None = None,
     communities: Sequence[Community] | None = None,
@@ -102,9 +102,7 @@ def update_deadline(
     deadline = BrandDeadline.objects.select_for_update().select_related("street").get(pk=deadline.pk)
     new_due = due_date or deadline.due_date
     chosen_in = list(communities) if communities is not None else list(deadline.communities.all())
-    chosen = check_deadline(
-        actor=actor, street=deadline.street, due_date=new_due, communities=chosen_in, deadline=deadline
-    )
+    chosen = check_deadline(by=by, street=deadline.street, due_date=new_due, communities=chosen_in, deadline=deadline)
     deadline.due_date = new_due
     if title is not None:
         deadline.title = title
@@ -114,7 +112,7 @@ def update_deadline(
 
 
 @transaction.atomic
-def delete_deadline(*, actor: Any, deadline: BrandDeadline) -> None:
-    if not can_manage_street(user=actor, street_id=deadline.street_id):
+def delete_deadline(*, by: User, deadline: BrandDeadline) -> None:
+    if not can_manage_street(user=by, street_id=deadline.street_id):
         raise denied(_("只有街道管理员可以设置截止日期"))
     deadline.delete()

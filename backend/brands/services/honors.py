@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.communities.models import PartyOrganization
 from backend.core.errors import field_error
 
@@ -36,9 +37,9 @@ def _honor_street_id(*, brand: Brand | None, organization: PartyOrganization | N
     raise field_error("organization", _("该党组织不属于任何街道, 请由其所在街道登记"))
 
 
-def check_honor(*, actor: Any, brand: Brand | None, organization: PartyOrganization | None, awarded_on: date) -> int:
+def check_honor(*, by: User, brand: Brand | None, organization: PartyOrganization | None, awarded_on: date) -> int:
     street_id = _honor_street_id(brand=brand, organization=organization)
-    if not can_manage_street(user=actor, street_id=street_id):
+    if not can_manage_street(user=by, street_id=street_id):
         raise denied(_("只有本街道的管理员可以登记荣誉"))
     if awarded_on > timezone.localdate():
         raise field_error("awarded_on", _("授予日期不能晚于今天"))
@@ -48,7 +49,7 @@ def check_honor(*, actor: Any, brand: Brand | None, organization: PartyOrganizat
 @transaction.atomic
 def create_honor(
     *,
-    actor: Any,
+    by: User,
     level: str,
     title: str,
     issuer: str,
@@ -56,7 +57,7 @@ def create_honor(
     brand: Brand | None = None,
     organization: PartyOrganization | None = None,
 ) -> Honor:
-    street_id = check_honor(actor=actor, brand=brand, organization=organization, awarded_on=awarded_on)
+    street_id = check_honor(by=by, brand=brand, organization=organization, awarded_on=awarded_on)
     return Honor.objects.create(
         street_id=street_id,
         brand=brand,
@@ -65,17 +66,17 @@ def create_honor(
         title=title,
         issuer=issuer,
         awarded_on=awarded_on,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=by if getattr(by, "is_authenticated", False) else None,
     )
 
 
 @transaction.atomic
-def update_honor(*, actor: Any, honor: Honor, **changes: Any) -> Honor:
+def update_honor(*, by: User, honor: Honor, **changes: Any) -> Honor:
     unknown = set(changes) - HONOR_FIELDS
     if unknown:
         raise ValueError(f"not honor fields: {sorted(unknown)}")
     honor = Honor.objects.select_for_update().get(pk=honor.pk)
-    if not can_manage_street(user=actor, street_id=honor.street_id):
+    if not can_manage_street(user=by, street_id=honor.street_id):
         raise denied(_("只有本街道的管理员可以修改荣誉"))
     # Naming one recipient replaces the other.
     if changes.get("brand") is not None:
@@ -85,14 +86,14 @@ def update_honor(*, actor: Any, honor: Honor, **changes: Any) -> Honor:
     for name, value in changes.items():
         setattr(honor, name, value)
     honor.street_id = check_honor(
-        actor=actor, brand=honor.brand, organization=honor.organization, awarded_on=honor.awarded_on
+        by=by, brand=honor.brand, organization=honor.organization, awarded_on=honor.awarded_on
     )
     honor.save()
     return honor
 
 
 @transaction.atomic
-def delete_honor(*, actor: Any, honor: Honor) -> None:
-    if not can_manage_street(user=actor, street_id=honor.street_id):
+def delete_honor(*, by: User, honor: Honor) -> None:
+    if not can_manage_street(user=by, street_id=honor.street_id):
         raise denied(_("只有本街道的管理员可以删除荣誉"))
     honor.delete()

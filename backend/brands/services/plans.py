@@ -11,6 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.core.errors import field_error
 from backend.core.events import Audience, emit
 from backend.core.models import Upload
@@ -55,9 +56,9 @@ def _set_attachments(plan: BrandPlan, uploads: Iterable[Upload]) -> None:
     )
 
 
-def check_new_plan(*, actor: Any, brand: Brand) -> None:
-    """May `actor` start the next version now? (Also what the console's form asks before saving.)"""
-    if not can_write_plans(user=actor, brand=brand):
+def check_new_plan(*, by: User, brand: Brand) -> None:
+    """May `by` start the next version now? (Also what the console's form asks before saving.)"""
+    if not can_write_plans(user=by, brand=brand):
         raise denied(_("品牌方案由本社区工作人员编写"))
     if brand.status == Brand.Status.RETIRED:
         raise invalid_transition(_("已停用的品牌不能再提交方案"))
@@ -72,17 +73,17 @@ def check_new_plan(*, actor: Any, brand: Brand) -> None:
 
 
 @transaction.atomic
-def create_plan(*, actor: Any, brand: Brand, content: str, attachments: Iterable[Upload] = ()) -> BrandPlan:
+def create_plan(*, by: User, brand: Brand, content: str, attachments: Iterable[Upload] = ()) -> BrandPlan:
     """Start the next version. One version is in the works at a time: revise a returned one as new."""
     brand = Brand.objects.select_for_update().select_related("community").get(pk=brand.pk)
-    check_new_plan(actor=actor, brand=brand)
+    check_new_plan(by=by, brand=brand)
     version = (brand.plans.aggregate(last=Max("version"))["last"] or 0) + 1
     plan = BrandPlan.objects.create(
         brand=brand,
         version=version,
         year=timezone.localdate().year,
         content=content,
-        author=actor if getattr(actor, "is_authenticated", False) else None,
+        author=by if getattr(by, "is_authenticated", False) else None,
     )
     _set_attachments(plan, attachments)
     return plan
@@ -90,10 +91,10 @@ def create_plan(*, actor: Any, brand: Brand, content: str, attachments: Iterable
 
 @transaction.atomic
 def update_plan(
-    *, actor: Any, plan: BrandPlan, content: str | None = None, attachments: Iterable[Upload] | None = None
+    *, by: User, plan: BrandPlan, content: str | None = None, attachments: Iterable[Upload] | None = None
 ) -> BrandPlan:
     plan = _lock_plan(plan)
-    if not can_write_plans(user=actor, brand=plan.brand):
+    if not can_write_plans(user=by, brand=plan.brand):
         raise denied(_("品牌方案由本社区工作人员编写"))
     if plan.status != BrandPlan.Status.DRAFT:
         raise invalid_transition(_("只有草稿可以修改; 退回的方案请编写新版本"))
@@ -107,9 +108,9 @@ def update_plan(
 
 
 @transaction.atomic
-def delete_plan(*, actor: Any, plan: BrandPlan) -> None:
+def delete_plan(*, by: User, plan: BrandPlan) -> None:
     plan = _lock_plan(plan)
-    if not can_write_plans(user=actor, brand=plan.brand):
+    if not can_write_plans(user=by, brand=plan.brand):
         raise denied(_("品牌方案由本社区工作人员编写"))
     if plan.status != BrandPlan.Status.DRAFT:
         raise invalid_transition(_("只有草稿可以删除"))
@@ -117,9 +118,9 @@ def delete_plan(*, actor: Any, plan: BrandPlan) -> None:
 
 
 @transaction.atomic
-def submit_plan(*, actor: Any, plan: BrandPlan) -> BrandPlan:
+def submit_plan(*, by: User, plan: BrandPlan) -> BrandPlan:
     plan = _lock_plan(plan)
-    if not can_write_plans(user=actor, brand=plan.brand):
+    if not can_write_plans(user=by, brand=plan.brand):
         raise denied(_("品牌方案由本社区工作人员提交"))
     if plan.status != BrandPlan.Status.DRAFT:
         raise invalid_transition(_("只有草稿可以提交"))
@@ -127,7 +128,7 @@ def submit_plan(*, actor: Any, plan: BrandPlan) -> BrandPlan:
         raise invalid_transition(_("已停用的品牌不能再提交方案"))
     plan.status = BrandPlan.Status.SUBMITTED
     plan.submitted_at = timezone.now()
-    plan.submitted_by = actor if getattr(actor, "is_authenticated", False) else None
+    plan.submitted_by = by if getattr(by, "is_authenticated", False) else None
     plan.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
     admins = selectors.street_admin_ids(plan.brand.community.street_id)
     if admins:
@@ -139,9 +140,9 @@ def submit_plan(*, actor: Any, plan: BrandPlan) -> BrandPlan:
     return plan
 
 
-def _review(*, actor: Any, plan: BrandPlan, status: str, comments: str) -> BrandPlan:
+def _review(*, by: User, plan: BrandPlan, status: str, comments: str) -> BrandPlan:
     plan = _lock_plan(plan)
-    if not can_review_plans(user=actor, brand=plan.brand):
+    if not can_review_plans(user=by, brand=plan.brand):
         raise denied(_("品牌方案由街道审核"))
     # After the permission: a community asking to return its own plan hears 403, not 400.
     if status == BrandPlan.Status.RETURNED and not comments:
@@ -150,7 +151,7 @@ def _review(*, actor: Any, plan: BrandPlan, status: str, comments: str) -> Brand
         raise invalid_transition(_("只有待审核的方案可以审核"))
     plan.status = status
     plan.reviewed_at = timezone.now()
-    plan.reviewed_by = actor if getattr(actor, "is_authenticated", False) else None
+    plan.reviewed_by = by if getattr(by, "is_authenticated", False) else None
     plan.review_comments = comments
     plan.save(update_fields=["status", "reviewed_at", "reviewed_by", "review_comments", "updated_at"])
     event = "brand_plan.approved" if status == BrandPlan.Status.APPROVED else "brand_plan.returned"
@@ -159,14 +160,14 @@ def _review(*, actor: Any, plan: BrandPlan, status: str, comments: str) -> Brand
 
 
 @transaction.atomic
-def approve_plan(*, actor: Any, plan: BrandPlan, comments: str = "") -> BrandPlan:
-    return _review(actor=actor, plan=plan, status=BrandPlan.Status.APPROVED, comments=comments.strip())
+def approve_plan(*, by: User, plan: BrandPlan, comments: str = "") -> BrandPlan:
+    return _review(by=by, plan=plan, status=BrandPlan.Status.APPROVED, comments=comments.strip())
 
 
 @transaction.atomic
-def return_plan(*, actor: Any, plan: BrandPlan, comments: str) -> BrandPlan:
+def return_plan(*, by: User, plan: BrandPlan, comments: str) -> BrandPlan:
     """Send a plan back with what to change; the community answers with a new version."""
-    return _review(actor=actor, plan=plan, status=BrandPlan.Status.RETURNED, comments=(comments or "").strip())
+    return _review(by=by, plan=plan, status=BrandPlan.Status.RETURNED, comments=(comments or "").strip())
 
 
 def is_overdue(*, plan: BrandPlan, due_date: date | None, today: date) -> bool:

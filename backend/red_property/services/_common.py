@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.communities.models import Estate
 from backend.core.errors import DomainError, field_error
 from backend.core.scoping import can_act_on_community, get_scope
@@ -23,8 +24,8 @@ def denied(detail: str) -> DomainError:
     return DomainError("permission_denied", detail)
 
 
-def user_or_none(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
+def user_or_none(by: User) -> User | None:
+    return by if getattr(by, "is_authenticated", False) else None
 
 
 def check_fields(changes: Mapping[str, Any], allowed: set[str], what: str) -> None:
@@ -33,18 +34,18 @@ def check_fields(changes: Mapping[str, Any], allowed: set[str], what: str) -> No
         raise ValueError(f"not {what} fields: {sorted(unknown)}")
 
 
-def require_community(actor: Any, community_id: int) -> None:
-    if not can_act_on_community(actor, community_id):
+def require_community(by: User, community_id: int) -> None:
+    if not can_act_on_community(by, community_id):
         raise denied(_("只能处理本社区(街道)的事务"))
 
 
-def _is_street_admin_of(actor: Any, street_id: int) -> bool:
-    scope = get_scope(actor)
+def _is_street_admin_of(by: User, street_id: int) -> bool:
+    scope = get_scope(by)
     return scope.is_superuser or street_id in scope.street_ids
 
 
-def require_street_admin(actor: Any, street_id: int) -> None:
-    if not _is_street_admin_of(actor, street_id):
+def require_street_admin(by: User, street_id: int) -> None:
+    if not _is_street_admin_of(by, street_id):
         raise denied(_("需要该街道的管理员权限"))
 
 

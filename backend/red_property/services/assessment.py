@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.communities.models import Estate, Street
 from backend.core.errors import DomainError, field_error
 
@@ -32,9 +33,9 @@ ITEM_FIELDS = {"category", "name", "max_points", "guidance", "position"}
 
 @transaction.atomic
 def create_assessment_standard(
-    *, actor: Any, street: Street, year: int, demonstration_threshold: Decimal
+    *, by: User, street: Street, year: int, demonstration_threshold: Decimal
 ) -> AssessmentStandard:
-    require_street_admin(actor, street.pk)
+    require_street_admin(by, street.pk)
     if AssessmentStandard.objects.filter(street=street, year=year).exists():
         raise field_error("year", _("该街道本年度已设分数线, 请修改原记录"))
     try:
@@ -48,10 +49,10 @@ def create_assessment_standard(
 
 @transaction.atomic
 def update_assessment_standard(
-    *, actor: Any, standard: AssessmentStandard, demonstration_threshold: Decimal | None = None
+    *, by: User, standard: AssessmentStandard, demonstration_threshold: Decimal | None = None
 ) -> AssessmentStandard:
     standard = AssessmentStandard.objects.select_for_update().get(pk=standard.pk)
-    require_street_admin(actor, standard.street_id)
+    require_street_admin(by, standard.street_id)
     if demonstration_threshold is not None:
         standard.demonstration_threshold = demonstration_threshold
         standard.save()
@@ -59,8 +60,8 @@ def update_assessment_standard(
 
 
 @transaction.atomic
-def delete_assessment_standard(*, actor: Any, standard: AssessmentStandard) -> None:
-    require_street_admin(actor, standard.street_id)
+def delete_assessment_standard(*, by: User, standard: AssessmentStandard) -> None:
+    require_street_admin(by, standard.street_id)
     standard.delete()
 
 
@@ -81,7 +82,7 @@ def _save_item(item: AssessmentItem) -> AssessmentItem:
 @transaction.atomic
 def create_assessment_item(
     *,
-    actor: Any,
+    by: User,
     street: Street,
     year: int,
     category: str,
@@ -90,7 +91,7 @@ def create_assessment_item(
     guidance: str = "",
     position: int = 0,
 ) -> AssessmentItem:
-    require_street_admin(actor, street.pk)
+    require_street_admin(by, street.pk)
     item = AssessmentItem(
         street=street,
         year=year,
@@ -104,12 +105,12 @@ def create_assessment_item(
 
 
 @transaction.atomic
-def update_assessment_item(*, actor: Any, item: AssessmentItem, **changes: Any) -> AssessmentItem:
+def update_assessment_item(*, by: User, item: AssessmentItem, **changes: Any) -> AssessmentItem:
     """Edit a line of the sheet. Its full marks cannot drop below a score already given for it."""
     check_fields(changes, ITEM_FIELDS, "assessment item")
     # Scoring locks the item too, so no score above the new maximum can slip in meanwhile.
     item = AssessmentItem.objects.select_for_update().get(pk=item.pk)
-    require_street_admin(actor, item.street_id)
+    require_street_admin(by, item.street_id)
     if "max_points" in changes:
         highest = item.scores.aggregate(highest=Max("points"))["highest"]
         if highest is not None and changes["max_points"] < highest:
@@ -120,9 +121,9 @@ def update_assessment_item(*, actor: Any, item: AssessmentItem, **changes: Any) 
 
 
 @transaction.atomic
-def delete_assessment_item(*, actor: Any, item: AssessmentItem) -> None:
+def delete_assessment_item(*, by: User, item: AssessmentItem) -> None:
     item = AssessmentItem.objects.select_for_update().get(pk=item.pk)
-    require_street_admin(actor, item.street_id)
+    require_street_admin(by, item.street_id)
     if item.scores.exists():
         raise DomainError("conflict", _("已有小区按此项评分, 不能删除; 可修改其内容"))
     item.delete()
@@ -159,17 +160,17 @@ def _apply_scores(assessment: EstateAssessment, street_id: int, scores: Sequence
 @transaction.atomic
 def create_assessment(
     *,
-    actor: Any,
+    by: User,
     estate: Estate,
     year: int,
     scores: Sequence[Mapping[str, Any]] = (),
     notes: str = "",
 ) -> EstateAssessment:
     estate = lock_estate(estate)
-    require_community(actor, estate.community_id)
+    require_community(by, estate.community_id)
     if EstateAssessment.objects.filter(estate=estate, year=year).exists():
         raise field_error("year", _("该小区本年度已有考评, 请修改原考评"))
-    assessment = EstateAssessment.objects.create(estate=estate, year=year, notes=notes, assessed_by=user_or_none(actor))
+    assessment = EstateAssessment.objects.create(estate=estate, year=year, notes=notes, assessed_by=user_or_none(by))
     _apply_scores(assessment, estate.community.street_id, scores)
     return assessment
 
@@ -177,7 +178,7 @@ def create_assessment(
 @transaction.atomic
 def update_assessment(
     *,
-    actor: Any,
+    by: User,
     assessment: EstateAssessment,
     scores: Sequence[Mapping[str, Any]] | None = None,
     notes: str | None = None,
@@ -188,10 +189,10 @@ def update_assessment(
         .select_related("estate__community")
         .get(pk=assessment.pk)
     )
-    require_community(actor, assessment.estate.community_id)
+    require_community(by, assessment.estate.community_id)
     if notes is not None:
         assessment.notes = notes
-    assessment.assessed_by = user_or_none(actor)
+    assessment.assessed_by = user_or_none(by)
     assessment.save()
     if scores:
         _apply_scores(assessment, assessment.estate.community.street_id, scores)
@@ -199,7 +200,7 @@ def update_assessment(
 
 
 @transaction.atomic
-def delete_assessment(*, actor: Any, assessment: EstateAssessment) -> None:
+def delete_assessment(*, by: User, assessment: EstateAssessment) -> None:
     assessment = EstateAssessment.objects.select_for_update(of=("self",)).select_related("estate").get(pk=assessment.pk)
-    require_community(actor, assessment.estate.community_id)
+    require_community(by, assessment.estate.community_id)
     assessment.delete()

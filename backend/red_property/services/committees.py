@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from django.db import transaction
 
+from backend.accounts.models import User
 from backend.communities.models import Community, Estate
 
 from ..models import (
@@ -37,7 +38,7 @@ def _create_committee(
     model: type[Committee],
     member_model: type[Any],
     *,
-    actor: Any,
+    by: User,
     place: dict[str, Any],
     community_id: int,
     term_start: date,
@@ -47,12 +48,12 @@ def _create_committee(
 ) -> Committee:
     """A committee's new term for its place (`{"estate": …}` or `{"community": …}`, locked by the
     caller), with its members; terms of one place never overlap."""
-    require_community(actor, community_id)
+    require_community(by, community_id)
     check_term(term_start, term_end)
     cleaned = clean_members(members, head_role=OWNERS_HEAD[0], head_label=OWNERS_HEAD[1])
     check_no_overlap(model.objects.filter(**place), term_start=term_start, term_end=term_end)
     committee = model.objects.create(
-        **place, term_start=term_start, term_end=term_end, notes=notes, created_by=user_or_none(actor)
+        **place, term_start=term_start, term_end=term_end, notes=notes, created_by=user_or_none(by)
     )
     replace_members(committee, member_model, "committee", cleaned)
     return committee
@@ -62,14 +63,14 @@ def _update_committee(
     committee: Committee,
     member_model: type[Any],
     *,
-    actor: Any,
+    by: User,
     place: dict[str, Any],
     community_id: int,
     members: Sequence[Mapping[str, Any]] | None,
     changes: dict[str, Any],
 ) -> Committee:
     check_fields(changes, TERM_FIELDS, "committee")
-    require_community(actor, community_id)
+    require_community(by, community_id)
     model = type(committee)
     committee = model.objects.select_for_update().get(pk=committee.pk)
     for name, value in changes.items():
@@ -91,7 +92,7 @@ def _update_committee(
 @transaction.atomic
 def create_owners_committee(
     *,
-    actor: Any,
+    by: User,
     estate: Estate,
     term_start: date,
     term_end: date,
@@ -102,7 +103,7 @@ def create_owners_committee(
     return _create_committee(
         OwnersCommittee,
         OwnersCommitteeMember,
-        actor=actor,
+        by=by,
         place={"estate": estate},
         community_id=estate.community_id,
         term_start=term_start,
@@ -114,14 +115,14 @@ def create_owners_committee(
 
 @transaction.atomic
 def update_owners_committee(
-    *, actor: Any, committee: OwnersCommittee, members: Sequence[Mapping[str, Any]] | None = None, **changes: Any
+    *, by: User, committee: OwnersCommittee, members: Sequence[Mapping[str, Any]] | None = None, **changes: Any
 ) -> OwnersCommittee:
     """Change the term or notes; `members`, when given, replaces the whole list."""
     estate = lock_estate(committee.estate)
     return _update_committee(
         committee,
         OwnersCommitteeMember,
-        actor=actor,
+        by=by,
         place={"estate": estate},
         community_id=estate.community_id,
         members=members,
@@ -130,9 +131,9 @@ def update_owners_committee(
 
 
 @transaction.atomic
-def delete_owners_committee(*, actor: Any, committee: OwnersCommittee) -> None:
+def delete_owners_committee(*, by: User, committee: OwnersCommittee) -> None:
     committee = OwnersCommittee.objects.select_for_update(of=("self",)).select_related("estate").get(pk=committee.pk)
-    require_community(actor, committee.estate.community_id)
+    require_community(by, committee.estate.community_id)
     committee.delete()
 
 
@@ -143,7 +144,7 @@ def _lock_community(community: Community) -> Community:
 @transaction.atomic
 def create_residents_committee(
     *,
-    actor: Any,
+    by: User,
     community: Community,
     term_start: date,
     term_end: date,
@@ -154,7 +155,7 @@ def create_residents_committee(
     return _create_committee(
         ResidentsCommittee,
         ResidentsCommitteeMember,
-        actor=actor,
+        by=by,
         place={"community": community},
         community_id=community.pk,
         term_start=term_start,
@@ -166,13 +167,13 @@ def create_residents_committee(
 
 @transaction.atomic
 def update_residents_committee(
-    *, actor: Any, committee: ResidentsCommittee, members: Sequence[Mapping[str, Any]] | None = None, **changes: Any
+    *, by: User, committee: ResidentsCommittee, members: Sequence[Mapping[str, Any]] | None = None, **changes: Any
 ) -> ResidentsCommittee:
     community = _lock_community(committee.community)
     return _update_committee(
         committee,
         ResidentsCommitteeMember,
-        actor=actor,
+        by=by,
         place={"community": community},
         community_id=community.pk,
         members=members,
@@ -181,7 +182,7 @@ def update_residents_committee(
 
 
 @transaction.atomic
-def delete_residents_committee(*, actor: Any, committee: ResidentsCommittee) -> None:
+def delete_residents_committee(*, by: User, committee: ResidentsCommittee) -> None:
     committee = ResidentsCommittee.objects.select_for_update().get(pk=committee.pk)
-    require_community(actor, committee.community_id)
+    require_community(by, committee.community_id)
     committee.delete()

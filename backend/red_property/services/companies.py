@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.communities.models import PartyOrganization, Street
 from backend.core import credit_code
 from backend.core.errors import DomainError, field_error
@@ -35,7 +36,7 @@ COMPANY_FIELDS = {
 }
 
 
-def can_keep_register(*, user: Any, street_id: int) -> bool:
+def can_keep_register(*, user: User, street_id: int) -> bool:
     """The staff of the street: its admins and the staff of its communities."""
     streets = selectors.reachable_street_ids(user)
     return streets is None or street_id in streets
@@ -62,7 +63,7 @@ def _save_company(company: PropertyCompany) -> PropertyCompany:
 @transaction.atomic
 def create_property_company(
     *,
-    actor: Any,
+    by: User,
     name: str,
     credit_code: str,
     street: Street,
@@ -72,7 +73,7 @@ def create_property_company(
     party_organization: PartyOrganization | None = None,
     party_member_count: int = 0,
 ) -> PropertyCompany:
-    if not can_keep_register(user=actor, street_id=street.pk):
+    if not can_keep_register(user=by, street_id=street.pk):
         raise denied(_("只能登记本街道的物业公司"))
     company = PropertyCompany(
         name=name,
@@ -83,18 +84,18 @@ def create_property_company(
         contact_phone=contact_phone,
         party_organization=party_organization,
         party_member_count=party_member_count,
-        created_by=user_or_none(actor),
+        created_by=user_or_none(by),
     )
     return _save_company(company)
 
 
 @transaction.atomic
-def update_property_company(*, actor: Any, company: PropertyCompany, **changes: Any) -> PropertyCompany:
+def update_property_company(*, by: User, company: PropertyCompany, **changes: Any) -> PropertyCompany:
     check_fields(changes, COMPANY_FIELDS, "property company")
     company = PropertyCompany.objects.select_for_update().get(pk=company.pk)
-    if not can_keep_register(user=actor, street_id=company.street_id):
+    if not can_keep_register(user=by, street_id=company.street_id):
         raise denied(_("只能修改本街道登记的物业公司"))
-    if "street" in changes and not can_keep_register(user=actor, street_id=changes["street"].pk):
+    if "street" in changes and not can_keep_register(user=by, street_id=changes["street"].pk):
         raise field_error("street", _("只能转到本人所在的街道"))
     if "credit_code" in changes:
         changes["credit_code"] = _clean_credit_code(changes["credit_code"])
@@ -104,9 +105,9 @@ def update_property_company(*, actor: Any, company: PropertyCompany, **changes: 
 
 
 @transaction.atomic
-def delete_property_company(*, actor: Any, company: PropertyCompany) -> None:
+def delete_property_company(*, by: User, company: PropertyCompany) -> None:
     company = PropertyCompany.objects.select_for_update().get(pk=company.pk)
-    require_street_admin(actor, company.street_id)
+    require_street_admin(by, company.street_id)
     if EstateGovernance.objects.filter(property_company=company).exists():
         raise DomainError("conflict", _("该物业公司仍在服务小区, 请先在小区治理中更换或移除"))
     company.delete()

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.communities import services as map_services
 from backend.communities.models import Estate
 from backend.core.errors import field_error
@@ -36,7 +37,7 @@ GOVERNANCE_FIELDS = {
 
 
 @transaction.atomic
-def update_estate_governance(*, actor: Any, estate: Estate, **changes: Any) -> EstateGovernance:
+def update_estate_governance(*, by: User, estate: Estate, **changes: Any) -> EstateGovernance:
     """Change an estate's governance, creating it on first write.
 
     Keeping the map in agreement: a company recorded ⇒ the estate has property service; the
@@ -45,13 +46,13 @@ def update_estate_governance(*, actor: Any, estate: Estate, **changes: Any) -> E
     """
     check_fields(changes, GOVERNANCE_FIELDS, "governance")
     estate = lock_estate(estate)
-    require_community(actor, estate.community_id)
+    require_community(by, estate.community_id)
     governance, _created = EstateGovernance.objects.select_for_update().get_or_create(estate=estate)
     had_company = governance.property_company_id is not None
     wanted_service = changes.pop("has_property_service", None)
 
     if "is_red_property" in changes or "red_property_since" in changes:
-        require_street_admin(actor, estate.community.street_id)
+        require_street_admin(by, estate.community.street_id)
     organization = changes.get("party_organization")
     if organization is not None and (organization.is_unit or organization.community_id != estate.community_id):
         raise field_error("party_organization", _("应为本小区所在社区的党组织"))
@@ -77,7 +78,7 @@ def update_estate_governance(*, actor: Any, estate: Estate, **changes: Any) -> E
         service = False
     else:
         service = estate.has_property_service
-    governance.updated_by = user_or_none(actor)
+    governance.updated_by = user_or_none(by)
     governance.save()
     if service != estate.has_property_service:
         map_services.update_estate(estate=estate, has_property_service=service)

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.communities.models import Estate
 from backend.core.errors import field_error
 
@@ -50,7 +51,7 @@ def _check_follow_up_dates(*, held_on: date, due_date: date | None, done_on: dat
 @transaction.atomic
 def create_joint_meeting(
     *,
-    actor: Any,
+    by: User,
     estate: Estate,
     held_on: date,
     topics: str,
@@ -60,7 +61,7 @@ def create_joint_meeting(
     follow_ups: Sequence[Mapping[str, Any]] = (),
 ) -> JointMeeting:
     estate = lock_estate(estate)
-    require_community(actor, estate.community_id)
+    require_community(by, estate.community_id)
     not_in_future("held_on", held_on)
     cleaned = _clean_participants(participants)
     items = [{key: f[key] for key in FOLLOW_UP_KEYS} for f in follow_ups]
@@ -72,7 +73,7 @@ def create_joint_meeting(
         place=place,
         topics=topics,
         decisions=decisions,
-        created_by=user_or_none(actor),
+        created_by=user_or_none(by),
     )
     replace_members(meeting, JointMeetingParticipant, "meeting", cleaned)
     FollowUpItem.objects.bulk_create([FollowUpItem(meeting=meeting, **item) for item in items])
@@ -82,7 +83,7 @@ def create_joint_meeting(
 @transaction.atomic
 def update_joint_meeting(
     *,
-    actor: Any,
+    by: User,
     meeting: JointMeeting,
     participants: Sequence[Mapping[str, Any]] | None = None,
     **changes: Any,
@@ -90,7 +91,7 @@ def update_joint_meeting(
     """Change the record; `participants`, when given, replaces the whole list."""
     check_fields(changes, MEETING_FIELDS, "meeting")
     meeting = JointMeeting.objects.select_for_update(of=("self",)).select_related("estate").get(pk=meeting.pk)
-    require_community(actor, meeting.estate.community_id)
+    require_community(by, meeting.estate.community_id)
     for name, value in changes.items():
         setattr(meeting, name, value)
     if "held_on" in changes:
@@ -105,26 +106,26 @@ def update_joint_meeting(
 
 
 @transaction.atomic
-def delete_joint_meeting(*, actor: Any, meeting: JointMeeting) -> None:
+def delete_joint_meeting(*, by: User, meeting: JointMeeting) -> None:
     meeting = JointMeeting.objects.select_for_update(of=("self",)).select_related("estate").get(pk=meeting.pk)
-    require_community(actor, meeting.estate.community_id)
+    require_community(by, meeting.estate.community_id)
     meeting.delete()
 
 
 @transaction.atomic
-def add_follow_up(*, actor: Any, meeting: JointMeeting, content: str, owner: str, due_date: date) -> FollowUpItem:
+def add_follow_up(*, by: User, meeting: JointMeeting, content: str, owner: str, due_date: date) -> FollowUpItem:
     meeting = JointMeeting.objects.select_for_update(of=("self",)).select_related("estate").get(pk=meeting.pk)
-    require_community(actor, meeting.estate.community_id)
+    require_community(by, meeting.estate.community_id)
     _check_follow_up_dates(held_on=meeting.held_on, due_date=due_date, done_on=None)
     return FollowUpItem.objects.create(meeting=meeting, content=content, owner=owner, due_date=due_date)
 
 
 @transaction.atomic
-def update_follow_up(*, actor: Any, item: FollowUpItem, **changes: Any) -> FollowUpItem:
+def update_follow_up(*, by: User, item: FollowUpItem, **changes: Any) -> FollowUpItem:
     """Edit an item or mark it done (`done_on`, not in the future) or open again (`done_on=None`)."""
     check_fields(changes, FOLLOW_UP_FIELDS, "follow-up")
     item = FollowUpItem.objects.select_for_update(of=("self",)).select_related("meeting__estate").get(pk=item.pk)
-    require_community(actor, item.meeting.estate.community_id)
+    require_community(by, item.meeting.estate.community_id)
     for name, value in changes.items():
         setattr(item, name, value)
     _check_follow_up_dates(held_on=item.meeting.held_on, due_date=item.due_date, done_on=item.done_on)
@@ -133,7 +134,7 @@ def update_follow_up(*, actor: Any, item: FollowUpItem, **changes: Any) -> Follo
 
 
 @transaction.atomic
-def delete_follow_up(*, actor: Any, item: FollowUpItem) -> None:
+def delete_follow_up(*, by: User, item: FollowUpItem) -> None:
     item = FollowUpItem.objects.select_for_update(of=("self",)).select_related("meeting__estate").get(pk=item.pk)
-    require_community(actor, item.meeting.estate.community_id)
+    require_community(by, item.meeting.estate.community_id)
     item.delete()

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.communities.models import Estate
 from backend.core.errors import field_error
 
@@ -38,7 +39,7 @@ GROUP_HEAD = (SelfGovernanceMember.Role.LEADER, "组长")
 @transaction.atomic
 def create_self_governance_group(
     *,
-    actor: Any,
+    by: User,
     estate: Estate,
     name: str,
     term_start: date,
@@ -47,7 +48,7 @@ def create_self_governance_group(
     notes: str = "",
 ) -> SelfGovernanceGroup:
     estate = lock_estate(estate)
-    require_community(actor, estate.community_id)
+    require_community(by, estate.community_id)
     if estate.has_property_service:
         raise field_error("estate", _("该小区有物业服务, 居民自治小组用于无物业小区"))
     check_term(term_start, term_end)
@@ -59,7 +60,7 @@ def create_self_governance_group(
         term_start=term_start,
         term_end=term_end,
         notes=notes,
-        created_by=user_or_none(actor),
+        created_by=user_or_none(by),
     )
     replace_members(group, SelfGovernanceMember, "group", cleaned)
     return group
@@ -67,11 +68,11 @@ def create_self_governance_group(
 
 @transaction.atomic
 def update_self_governance_group(
-    *, actor: Any, group: SelfGovernanceGroup, members: Sequence[Mapping[str, Any]] | None = None, **changes: Any
+    *, by: User, group: SelfGovernanceGroup, members: Sequence[Mapping[str, Any]] | None = None, **changes: Any
 ) -> SelfGovernanceGroup:
     check_fields(changes, GROUP_FIELDS, "self-governance group")
     estate = lock_estate(group.estate)
-    require_community(actor, estate.community_id)
+    require_community(by, estate.community_id)
     group = SelfGovernanceGroup.objects.select_for_update().get(pk=group.pk)
     for name, value in changes.items():
         setattr(group, name, value)
@@ -90,16 +91,16 @@ def update_self_governance_group(
 
 
 @transaction.atomic
-def delete_self_governance_group(*, actor: Any, group: SelfGovernanceGroup) -> None:
+def delete_self_governance_group(*, by: User, group: SelfGovernanceGroup) -> None:
     group = SelfGovernanceGroup.objects.select_for_update(of=("self",)).select_related("estate").get(pk=group.pk)
-    require_community(actor, group.estate.community_id)
+    require_community(by, group.estate.community_id)
     group.delete()
 
 
 @transaction.atomic
 def record_self_governance_meeting(
     *,
-    actor: Any,
+    by: User,
     group: SelfGovernanceGroup,
     held_on: date,
     topics: str,
@@ -107,7 +108,7 @@ def record_self_governance_meeting(
     attendee_count: int = 0,
 ) -> SelfGovernanceMeeting:
     group = SelfGovernanceGroup.objects.select_for_update(of=("self",)).select_related("estate").get(pk=group.pk)
-    require_community(actor, group.estate.community_id)
+    require_community(by, group.estate.community_id)
     not_in_future("held_on", held_on)
     return SelfGovernanceMeeting.objects.create(
         group=group,
@@ -115,19 +116,19 @@ def record_self_governance_meeting(
         topics=topics,
         minutes=minutes,
         attendee_count=attendee_count,
-        created_by=user_or_none(actor),
+        created_by=user_or_none(by),
     )
 
 
 @transaction.atomic
 def update_self_governance_meeting(
-    *, actor: Any, meeting: SelfGovernanceMeeting, **changes: Any
+    *, by: User, meeting: SelfGovernanceMeeting, **changes: Any
 ) -> SelfGovernanceMeeting:
     check_fields(changes, GROUP_MEETING_FIELDS, "self-governance meeting")
     meeting = (
         SelfGovernanceMeeting.objects.select_for_update(of=("self",)).select_related("group__estate").get(pk=meeting.pk)
     )
-    require_community(actor, meeting.group.estate.community_id)
+    require_community(by, meeting.group.estate.community_id)
     if "held_on" in changes:
         not_in_future("held_on", changes["held_on"])
     for name, value in changes.items():
@@ -137,9 +138,9 @@ def update_self_governance_meeting(
 
 
 @transaction.atomic
-def delete_self_governance_meeting(*, actor: Any, meeting: SelfGovernanceMeeting) -> None:
+def delete_self_governance_meeting(*, by: User, meeting: SelfGovernanceMeeting) -> None:
     meeting = (
         SelfGovernanceMeeting.objects.select_for_update(of=("self",)).select_related("group__estate").get(pk=meeting.pk)
     )
-    require_community(actor, meeting.group.estate.community_id)
+    require_community(by, meeting.group.estate.community_id)
     meeting.delete()
