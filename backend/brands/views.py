@@ -8,14 +8,16 @@ from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backend.accounts.models import User
 from backend.accounts.permissions import IsStreetAdmin
 from backend.communities.models import PartyOrganization
-from backend.core.errors import DomainError
 from backend.core.fields import MAX_ID
 from backend.core.permissions import PublicReadAuthenticatedWrite
-from backend.core.scoping import get_scope, limit_choices
+from backend.core.scoping import limit_choices
 
 from . import selectors, services
 from .models import Brand, BrandDeadline, BrandPlan, Honor
@@ -29,8 +31,12 @@ from .serializers import (
 )
 
 
-def _denied(detail: str) -> DomainError:
-    return DomainError("permission_denied", detail)
+def _acting(request: Request) -> User:
+    """The signed-in caller (the permission classes have let no one else through to a write)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
 
 
 def _limit(serializer, user, names: tuple[str, ...]) -> None:
@@ -100,8 +106,7 @@ class BrandViewSet(WriteViewSet):
 
     def _editable(self) -> Brand:
         brand = self.get_object()
-        if not services.can_edit_brand(user=self.request.user, community_id=brand.community_id):
-            raise _denied("只能修改本社区(街道)的品牌")
+        services.require_brand_editor(by=_acting(self.request), brand=brand)
         return brand
 
     def _answer(self, brand: Brand, status_code: int = status.HTTP_200_OK) -> Response:
@@ -109,8 +114,7 @@ class BrandViewSet(WriteViewSet):
         return Response(self.get_serializer(brand).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
-        if not get_scope(request.user).is_staff:
-            raise _denied("需要社区工作人员权限")
+        services.require_staff(by=_acting(request))
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         brand = services.create_brand(by=request.user, **serializer.validated_data)
@@ -188,22 +192,19 @@ class PlanViewSet(WriteViewSet):
 
     def _writable(self) -> BrandPlan:
         plan = self.get_object()
-        if not services.can_write_plans(user=self.request.user, brand=self.brand):
-            raise _denied("品牌方案由本社区工作人员编写")
+        services.require_plan_writer(by=_acting(self.request), brand=self.brand)
         return plan
 
     def _reviewable(self) -> BrandPlan:
         plan = self.get_object()
-        if not services.can_review_plans(user=self.request.user, brand=self.brand):
-            raise _denied("品牌方案由街道审核")
+        services.require_plan_reviewer(by=_acting(self.request), brand=self.brand)
         return plan
 
     def _answer(self, plan: BrandPlan, status_code: int = status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(selectors.plan_with_due_date(plan)).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
-        if not services.can_write_plans(user=request.user, brand=self.brand):
-            raise _denied("品牌方案由本社区工作人员编写")
+        services.require_plan_writer(by=_acting(request), brand=self.brand)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         plan = services.create_plan(by=request.user, brand=self.brand, **serializer.validated_data)
@@ -364,8 +365,7 @@ class HonorViewSet(WriteViewSet):
 
     def _writable(self) -> Honor:
         honor = self.get_object()
-        if not services.can_manage_street(user=self.request.user, street_id=honor.street_id):
-            raise _denied("只有本街道的管理员可以修改荣誉")
+        services.require_honor_keeper(by=_acting(self.request), street_id=honor.street_id)
         return honor
 
     def _answer(self, honor: Honor, status_code: int = status.HTTP_200_OK) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,7 +16,7 @@ from backend.accounts.permissions import IsStaff
 from backend.communities.models import Community, Estate, Street
 from backend.communities.selectors import editable_estates
 from backend.core.errors import field_error
-from backend.core.scoping import get_scope, limit_choices
+from backend.core.scoping import limit_choices
 
 from . import selectors, services
 from .filters import (
@@ -88,7 +89,7 @@ class StaffViewSet(
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         # A list masks phones; one record, read or just written by staff in scope, shows them whole.
-        context[FULL_PHONES] = self.action != "list"
+        context[FULL_PHONES] = selectors.phones_shown_whole(self.request.user, one_record=self.action != "list")
         return context
 
     def _answer(self, obj: Any, status_code: int = status.HTTP_200_OK) -> Response:
@@ -150,6 +151,9 @@ class GovernanceViewSet(
 
     def partial_update(self, request, *args, **kwargs):
         estate = self.get_object()
+        # Who may change what is answered before what is wrong with the input.
+        named = request.data.keys() if isinstance(request.data, Mapping) else ()
+        services.check_may_change_governance(by=request.user, estate=estate, fields=named)
         serializer = GovernanceUpdateSerializer(data=request.data, partial=True)
         _narrow(serializer, "property_company", selectors.property_companies_for(request.user))
         serializer.is_valid(raise_exception=True)
@@ -390,8 +394,7 @@ class StreetAdminWrites(permissions.BasePermission):
     def has_permission(self, request, view):
         if request.method in permissions.SAFE_METHODS:
             return True
-        scope = get_scope(request.user)
-        return scope.is_superuser or bool(scope.street_ids)
+        return services.may_keep_sheets(user=request.user)
 
 
 class StreetSheetViewSet(StaffViewSet):

@@ -19,7 +19,7 @@ from ..models import (
     Brand,
     BrandPlan,
 )
-from .access import can_edit_brand, denied, invalid_transition
+from .access import can_edit_brand, denied, invalid_transition, require_brand_editor
 
 BRAND_FIELDS = {"name", "slogan", "description", "logo", "method_name", "method_problem", "method_steps"}
 
@@ -81,8 +81,7 @@ def update_brand(*, by: User, brand: Brand, **changes: Any) -> Brand:
     if unknown:
         raise ValueError(f"not brand fields: {sorted(unknown)}")
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
-    if not can_edit_brand(user=by, community_id=brand.community_id):
-        raise denied(_("只能修改本社区(街道)的品牌"))
+    require_brand_editor(by=by, brand=brand)
     if brand.status == Brand.Status.RETIRED:
         raise invalid_transition(_("已停用的品牌不能修改"))
     logo = changes.get("logo")
@@ -101,8 +100,7 @@ def update_brand(*, by: User, brand: Brand, **changes: Any) -> Brand:
 def publish_brand(*, by: User, brand: Brand) -> Brand:
     """Make a draft the community's current brand; the brand it replaces is kept, retired."""
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
-    if not can_edit_brand(user=by, community_id=brand.community_id):
-        raise denied(_("只能发布本社区(街道)的品牌"))
+    require_brand_editor(by=by, brand=brand, detail=_("只能发布本社区(街道)的品牌"))
     if brand.status != Brand.Status.DRAFT:
         raise invalid_transition(_("只有草稿状态的品牌可以发布"))
     now = timezone.now()
@@ -127,8 +125,7 @@ def publish_brand(*, by: User, brand: Brand) -> Brand:
 @transaction.atomic
 def retire_brand(*, by: User, brand: Brand) -> Brand:
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
-    if not can_edit_brand(user=by, community_id=brand.community_id):
-        raise denied(_("只能停用本社区(街道)的品牌"))
+    require_brand_editor(by=by, brand=brand, detail=_("只能停用本社区(街道)的品牌"))
     if brand.status != Brand.Status.ACTIVE:
         raise invalid_transition(_("只有已发布的品牌可以停用"))
     brand.status = Brand.Status.RETIRED
@@ -141,8 +138,7 @@ def retire_brand(*, by: User, brand: Brand) -> Brand:
 def delete_brand(*, by: User, brand: Brand) -> None:
     """Only a draft that nobody has reviewed anything of may go; anything public stays as history."""
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
-    if not can_edit_brand(user=by, community_id=brand.community_id):
-        raise denied(_("只能删除本社区(街道)的品牌"))
+    require_brand_editor(by=by, brand=brand, detail=_("只能删除本社区(街道)的品牌"))
     if brand.status != Brand.Status.DRAFT:
         raise invalid_transition(_("已发布或已停用的品牌不能删除"))
     if brand.plans.exclude(status=BrandPlan.Status.DRAFT).exists():

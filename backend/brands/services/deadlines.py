@@ -16,7 +16,7 @@ from ..models import (
     BrandDeadline,
     BrandDeadlineCommunity,
 )
-from .access import can_manage_street, denied
+from .access import require_street_admin
 
 
 def _check_deadline_communities(
@@ -50,8 +50,7 @@ def check_deadline(
     deadline: BrandDeadline | None = None,
 ) -> list[Community]:
     """The checks of create/update without writing, for forms that show errors beside their fields."""
-    if not can_manage_street(user=by, street_id=street.pk):
-        raise denied(_("只有街道管理员可以设置截止日期"))
+    require_street_admin(by=by, street_id=street.pk, detail=_("只有街道管理员可以设置截止日期"))
     return _check_deadline_communities(street=street, communities=communities, year=due_date.year, deadline=deadline)
 
 
@@ -113,6 +112,5 @@ def update_deadline(
 
 @transaction.atomic
 def delete_deadline(*, by: User, deadline: BrandDeadline) -> None:
-    if not can_manage_street(user=by, street_id=deadline.street_id):
-        raise denied(_("只有街道管理员可以设置截止日期"))
+    require_street_admin(by=by, street_id=deadline.street_id, detail=_("只有街道管理员可以设置截止日期"))
     deadline.delete()

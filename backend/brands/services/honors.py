@@ -17,30 +17,57 @@ from ..models import (
     Brand,
     Honor,
 )
-from .access import can_manage_street, denied
+from .access import denied, is_street_admin, require_honor_keeper, require_street_admin
 
 HONOR_FIELDS = {"level", "title", "issuer", "awarded_on", "brand", "organization"}
 
 
+ONE_RECIPIENT = _("请在品牌和党组织中选择且只选择一个")
+
+
+def _organization_street_id(organization: PartyOrganization) -> int | None:
+    if organization.street_id:
+        return organization.street_id
+    if organization.community is not None:
+        return organization.community.street_id
+    return None
+
+
+def _streets_named(*, brand: Brand | None, organization: PartyOrganization | None) -> list[int]:
+    """The streets of the recipients named, as far as they are known."""
+    streets = [brand.community.street_id] if brand is not None else []
+    organization_street = _organization_street_id(organization) if organization is not None else None
+    if organization_street is not None:
+        streets.append(organization_street)
+    return streets
+
+
 def _honor_street_id(*, brand: Brand | None, organization: PartyOrganization | None) -> int:
-    if (brand is None) == (organization is None):
-        raise field_error("non_field_errors", _("请在品牌和党组织中选择且只选择一个"))
-    if brand is not None:
+    if brand is not None and organization is None:
         if brand.status == Brand.Status.DRAFT:
             raise field_error("brand", _("品牌尚未发布"))
         return brand.community.street_id
-    assert organization is not None
-    if organization.street_id:
-        return organization.street_id
-    if organization.community_id:
-        return organization.community.street_id
-    raise field_error("organization", _("该党组织不属于任何街道, 请由其所在街道登记"))
+    if organization is None or brand is not None:
+        raise field_error("non_field_errors", ONE_RECIPIENT)
+    street_id = _organization_street_id(organization)
+    if street_id is None:
+        raise field_error("organization", _("该党组织不属于任何街道, 请由其所在街道登记"))
+    return street_id
 
 
 def check_honor(*, by: User, brand: Brand | None, organization: PartyOrganization | None, awarded_on: date) -> int:
+    """The street the honour is recorded in, once `by` may record it there and the input holds.
+
+    Who may act is asked first: the admins of the street of each recipient named (of some street
+    when no recipient's street is known), then what is wrong with the input.
+    """
+    detail = _("只有本街道的管理员可以登记荣誉")
+    streets = _streets_named(brand=brand, organization=organization)
+    for street_id in streets:
+        require_street_admin(by=by, street_id=street_id, detail=detail)
+    if not streets and not is_street_admin(by):
+        raise denied(detail)
     street_id = _honor_street_id(brand=brand, organization=organization)
-    if not can_manage_street(user=by, street_id=street_id):
-        raise denied(_("只有本街道的管理员可以登记荣誉"))
     if awarded_on > timezone.localdate():
         raise field_error("awarded_on", _("授予日期不能晚于今天"))
     return street_id
@@ -76,8 +103,9 @@ def update_honor(*, by: User, honor: Honor, **changes: Any) -> Honor:
     if unknown:
         raise ValueError(f"not honor fields: {sorted(unknown)}")
     honor = Honor.objects.select_for_update().get(pk=honor.pk)
-    if not can_manage_street(user=by, street_id=honor.street_id):
-        raise denied(_("只有本街道的管理员可以修改荣誉"))
+    require_honor_keeper(by=by, street_id=honor.street_id)
+    if changes.get("brand") is not None and changes.get("organization") is not None:
+        raise field_error("non_field_errors", ONE_RECIPIENT)
     # Naming one recipient replaces the other.
     if changes.get("brand") is not None:
         changes["organization"] = None
@@ -94,6 +122,5 @@ def update_honor(*, by: User, honor: Honor, **changes: Any) -> Honor:
 
 @transaction.atomic
 def delete_honor(*, by: User, honor: Honor) -> None:
-    if not can_manage_street(user=by, street_id=honor.street_id):
-        raise denied(_("只有本街道的管理员可以删除荣誉"))
+    require_honor_keeper(by=by, street_id=honor.street_id, detail=_("只有本街道的管理员可以删除荣誉"))
     honor.delete()

@@ -22,7 +22,7 @@ from ..models import (
     BrandPlan,
     BrandPlanAttachment,
 )
-from .access import can_review_plans, can_write_plans, denied, invalid_transition
+from .access import invalid_transition, require_plan_reviewer, require_plan_writer
 
 
 def _lock_plan(plan: BrandPlan) -> BrandPlan:
@@ -58,8 +58,7 @@ def _set_attachments(plan: BrandPlan, uploads: Iterable[Upload]) -> None:
 
 def check_new_plan(*, by: User, brand: Brand) -> None:
     """May `by` start the next version now? (Also what the console's form asks before saving.)"""
-    if not can_write_plans(user=by, brand=brand):
-        raise denied(_("品牌方案由本社区工作人员编写"))
+    require_plan_writer(by=by, brand=brand)
     if brand.status == Brand.Status.RETIRED:
         raise invalid_transition(_("已停用的品牌不能再提交方案"))
     open_plan = brand.plans.filter(status__in=BrandPlan.OPEN_STATUSES).first()
@@ -94,8 +93,7 @@ def update_plan(
     *, by: User, plan: BrandPlan, content: str | None = None, attachments: Iterable[Upload] | None = None
 ) -> BrandPlan:
     plan = _lock_plan(plan)
-    if not can_write_plans(user=by, brand=plan.brand):
-        raise denied(_("品牌方案由本社区工作人员编写"))
+    require_plan_writer(by=by, brand=plan.brand)
     if plan.status != BrandPlan.Status.DRAFT:
         raise invalid_transition(_("只有草稿可以修改; 退回的方案请编写新版本"))
     if content is not None:
@@ -110,8 +108,7 @@ def update_plan(
 @transaction.atomic
 def delete_plan(*, by: User, plan: BrandPlan) -> None:
     plan = _lock_plan(plan)
-    if not can_write_plans(user=by, brand=plan.brand):
-        raise denied(_("品牌方案由本社区工作人员编写"))
+    require_plan_writer(by=by, brand=plan.brand)
     if plan.status != BrandPlan.Status.DRAFT:
         raise invalid_transition(_("只有草稿可以删除"))
     plan.delete()
@@ -120,8 +117,7 @@ def delete_plan(*, by: User, plan: BrandPlan) -> None:
 @transaction.atomic
 def submit_plan(*, by: User, plan: BrandPlan) -> BrandPlan:
     plan = _lock_plan(plan)
-    if not can_write_plans(user=by, brand=plan.brand):
-        raise denied(_("品牌方案由本社区工作人员提交"))
+    require_plan_writer(by=by, brand=plan.brand, detail=_("品牌方案由本社区工作人员提交"))
     if plan.status != BrandPlan.Status.DRAFT:
         raise invalid_transition(_("只有草稿可以提交"))
     if plan.brand.status == Brand.Status.RETIRED:
@@ -142,8 +138,7 @@ def submit_plan(*, by: User, plan: BrandPlan) -> BrandPlan:
 
 def _review(*, by: User, plan: BrandPlan, status: str, comments: str) -> BrandPlan:
     plan = _lock_plan(plan)
-    if not can_review_plans(user=by, brand=plan.brand):
-        raise denied(_("品牌方案由街道审核"))
+    require_plan_reviewer(by=by, brand=plan.brand)
     # After the permission: a community asking to return its own plan hears 403, not 400.
     if status == BrandPlan.Status.RETURNED and not comments:
         raise field_error("comments", _("退回时请填写修改意见"))

@@ -23,6 +23,7 @@ from .assessment import (
     delete_assessment,
     delete_assessment_item,
     delete_assessment_standard,
+    may_keep_sheets,
     update_assessment,
     update_assessment_item,
     update_assessment_standard,
@@ -42,6 +43,7 @@ from .companies import (
     update_property_company,
 )
 from .governance import (
+    check_may_change_governance,
     update_estate_governance,
 )
 from .meetings import (
@@ -64,6 +66,7 @@ from .self_governance import (
 __all__ = [
     "add_follow_up",
     "can_keep_register",
+    "check_may_change_governance",
     "create_assessment",
     "create_assessment_item",
     "create_assessment_standard",
@@ -82,6 +85,7 @@ __all__ = [
     "delete_residents_committee",
     "delete_self_governance_group",
     "delete_self_governance_meeting",
+    "may_keep_sheets",
     "record_self_governance_meeting",
     "update_assessment",
     "update_assessment_item",

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.communities.models import Estate, Street
 from backend.core.errors import DomainError, field_error
+from backend.core.scoping import get_scope
 
 from ..models import (
     AssessmentItem,
@@ -29,6 +30,13 @@ from ._common import (
 )
 
 ITEM_FIELDS = {"category", "name", "max_points", "guidance", "position"}
+
+
+def may_keep_sheets(*, user: User) -> bool:
+    """The assessment sheet and the demonstration line are the street's: only street admins write
+    them (which street's, each service checks on the record)."""
+    scope = get_scope(user)
+    return scope.is_superuser or bool(scope.street_ids)
 
 
 @transaction.atomic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -34,6 +35,17 @@ GOVERNANCE_FIELDS = {
     "notes",
     "has_property_service",
 }
+# Naming a 红色物业示范小区 is the street's call.
+RED_PROPERTY_FIELDS = {"is_red_property", "red_property_since"}
+
+
+def check_may_change_governance(*, by: User, estate: Estate, fields: Iterable[str]) -> None:
+    """Who may change which parts of an estate's governance (403 otherwise), asked before the input
+    is read: the staff of its community and the admins of its street; the 示范小区 naming only the
+    street's admins."""
+    require_community(by, estate.community_id)
+    if RED_PROPERTY_FIELDS.intersection(fields):
+        require_street_admin(by, estate.community.street_id)
 
 
 @transaction.atomic
@@ -46,13 +58,11 @@ def update_estate_governance(*, by: User, estate: Estate, **changes: Any) -> Est
     """
     check_fields(changes, GOVERNANCE_FIELDS, "governance")
     estate = lock_estate(estate)
-    require_community(by, estate.community_id)
+    check_may_change_governance(by=by, estate=estate, fields=changes)
     governance, _created = EstateGovernance.objects.select_for_update().get_or_create(estate=estate)
     had_company = governance.property_company_id is not None
     wanted_service = changes.pop("has_property_service", None)
 
-    if "is_red_property" in changes or "red_property_since" in changes:
-        require_street_admin(by, estate.community.street_id)
     organization = changes.get("party_organization")
     if organization is not None and (organization.is_unit or organization.community_id != estate.community_id):
         raise field_error("party_organization", _("应为本小区所在社区的党组织"))
