@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, RoleGrant, User
+from backend.accounts.scoping import can_act_on_community, get_scope
 from backend.communities.models import Community
 from backend.core import idempotency
 from backend.core.errors import DomainError, field_error
@@ -56,11 +57,29 @@ def _secretary_name(community_id: int) -> str:
     return grant.user.real_name if grant is not None else ""
 
 
+def _issuing_community(by: User, community: Community | None) -> Community:
+    """The community a certificate is issued in the name of: the one asked for, else the issuer's only one.
+
+    Someone who is staff nowhere hears 403 whether or not they named a community.
+    """
+    if community is not None:
+        if not can_act_on_community(by, community.pk):
+            raise DomainError("permission_denied", _("只能以本社区名义出具证明"))
+        return community
+    scope = get_scope(by)
+    if not scope.is_staff:
+        raise DomainError("permission_denied", _("只能以本社区名义出具证明"))
+    communities = sorted(scope.community_ids)
+    if len(communities) != 1:
+        raise field_error("community", _("请指定出具证明的社区"))
+    return Community.objects.get(pk=communities[0])
+
+
 @transaction.atomic
 def issue_certificate(
     *,
     volunteer: Volunteer,
-    community: Community,
+    community: Community | None = None,
     by: User,
     period_start: date,
     period_end: date,
@@ -74,9 +93,11 @@ def issue_certificate(
     """志愿服务证明 from the community's approved hours of the period, as a snapshot.
 
     Idempotent on `client_id` (per issuer). A standing certificate for the same volunteer,
-    community and period must be revoked before another is issued.
+    community and period must be revoked before another is issued. Fields left out take their
+    defaults here: the community is the issuer's only one, the person in charge its secretary,
+    the handling officer and the contact number the issuer's.
     """
-    _require_staff_of(by, community.pk)
+    community = _issuing_community(by, community)
     today = today or timezone.localdate()
     if period_end < period_start:
         raise field_error("period_end", _("结束日期不能早于开始日期"))
