@@ -87,7 +87,7 @@ class VolunteerMeView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         _volunteer, created = services.register_volunteer(
-            user=request.user,
+            by=request.user,
             community=data.get("community"),
             real_name=data.get("real_name"),
             skills=data.get("skills", ""),
@@ -108,6 +108,7 @@ class VolunteerMeView(APIView):
         data = serializer.validated_data
         services.update_volunteer(
             volunteer=volunteer,
+            by=request.user,
             real_name=data.get("real_name"),
             skills=data.get("skills"),
             community=data.get("community"),
@@ -213,7 +214,7 @@ class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         record, created = services.file_record(
-            user=request.user,
+            by=request.user,
             community=data["community"],
             activity=data.get("activity"),
             content=data["content"],

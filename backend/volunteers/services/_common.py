@@ -18,8 +18,8 @@ def _blank(text: str | None) -> bool:
     return not (text or "").strip()
 
 
-def _require_staff_of(user: User | None, community_id: int) -> None:
-    if not can_act_on_community(user, community_id):
+def _require_staff_of(by: User | None, community_id: int) -> None:
+    if not can_act_on_community(by, community_id):
         raise DomainError("permission_denied", _("需要组织社区工作人员权限"))
 
 

@@ -86,7 +86,7 @@ def _record_event(record: ServiceRecord) -> dict[str, Any]:
 @transaction.atomic
 def file_record(
     *,
-    user: User,
+    by: User,
     community: Community,
     content: str,
     started_at: datetime,
@@ -103,7 +103,7 @@ def file_record(
     """
     now = now or timezone.now()
     # The volunteer's row queues their filings, so two overlapping ones cannot both pass the check.
-    volunteer = Volunteer.objects.select_for_update().filter(user=user).first()
+    volunteer = Volunteer.objects.select_for_update().filter(user=by).first()
     if volunteer is None:
         raise DomainError("permission_denied", _("请先注册为志愿者"))
     existing = idempotency.replay(ServiceRecord.objects, volunteer=volunteer, client_id=client_id)
@@ -114,7 +114,7 @@ def file_record(
     _check_times(started_at, ended_at, now=now)
     if activity is not None and activity.community_id != community.pk:
         raise field_error("activity", _("该活动不是所选社区组织的"))
-    if evidence is not None and evidence.owner_id != user.pk:
+    if evidence is not None and evidence.owner_id != by.pk:
         raise field_error("evidence", _("佐证材料不存在"))
     if _overlapping(volunteer.pk, started_at, ended_at).exists():
         raise DomainError("overlapping_record", _("与您已有的服务记录时间重叠"))
@@ -153,7 +153,7 @@ def record_from_checkout(*, span: AttendedSpan) -> ServiceRecord:
     user = User.objects.get(pk=span.user_id)
     activity = Activity.objects.select_related("community").get(pk=span.activity_id)
     volunteer, _created = register_volunteer(
-        user=user, community=activity.community, via=Volunteer.RegisteredVia.CHECKOUT
+        by=user, community=activity.community, via=Volunteer.RegisteredVia.CHECKOUT
     )
     volunteer = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
     existing = ServiceRecord.objects.filter(volunteer=volunteer, activity=activity, source=Source.CHECKOUT).first()

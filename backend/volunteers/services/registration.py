@@ -76,7 +76,7 @@ def _next_volunteer_number(community: Community) -> str:
 @transaction.atomic
 def register_volunteer(
     *,
-    user: User,
+    by: User,
     community: Community | None = None,
     real_name: str | None = None,
     skills: str = "",
@@ -86,11 +86,11 @@ def register_volunteer(
     consent_version: str | None = None,
     via: str = Volunteer.RegisteredVia.SELF,
 ) -> tuple[Volunteer, bool]:
-    """Register `user` as a volunteer; a second call answers with the profile (created False)."""
-    existing = Volunteer.objects.filter(user=user).first()
+    """Register `by` as a volunteer; a second call answers with the profile (created False)."""
+    existing = Volunteer.objects.filter(user=by).first()
     if existing is not None:
         return existing, False
-    community = community or user.community
+    community = community or by.community
     if community is None:
         raise field_error("community", _("请选择所在社区"))
     document = None
@@ -100,15 +100,15 @@ def register_volunteer(
         document = _validated_document(id_type, id_number or "")
     elif id_type:
         raise field_error("id_number", _("请填写证件号码"))
-    name = (real_name if real_name is not None else user.real_name or "").strip()
+    name = (real_name if real_name is not None else by.real_name or "").strip()
 
     # The community's row serialises its sequence of numbers (and a double tap of "register").
     community = Community.objects.select_for_update().get(pk=community.pk)
-    existing = Volunteer.objects.filter(user=user).first()
+    existing = Volunteer.objects.filter(user=by).first()
     if existing is not None:
         return existing, False
     volunteer = Volunteer(
-        user=user,
+        user=by,
         community=community,
         volunteer_number=_next_volunteer_number(community),
         real_name=name,
@@ -121,7 +121,7 @@ def register_volunteer(
         with transaction.atomic():
             volunteer.save(force_insert=True)
     except IntegrityError as exc:
-        existing = Volunteer.objects.filter(user=user).first()
+        existing = Volunteer.objects.filter(user=by).first()
         if existing is not None:
             return existing, False
         raise DomainError("already_registered", _("该证件号码已由其他志愿者登记")) from exc
@@ -132,6 +132,7 @@ def register_volunteer(
 def update_volunteer(
     *,
     volunteer: Volunteer,
+    by: User,
     real_name: str | None = None,
     skills: str | None = None,
     community: Community | None = None,
@@ -141,6 +142,8 @@ def update_volunteer(
     consent_version: str | None = None,
 ) -> Volunteer:
     """The volunteer's own changes. The volunteer number never changes, even on moving community."""
+    if volunteer.user_id != by.pk:
+        raise DomainError("permission_denied", _("只能修改本人的志愿者资料"))
     if real_name is not None and _blank(real_name):
         raise field_error("real_name", _("姓名不能为空"))
     document = None
