@@ -86,7 +86,7 @@ def build_person(community: Community, *, staff: User, copies: int = 1, wechat_o
 
     volunteer_id = fresh_id_number()
     volunteer, _ = volunteer_services.register_volunteer(
-        user=user,
+        by=user,
         community=community,
         real_name="张三丰",
         skills="急救",
