@@ -1,4 +1,5 @@
-"""Query parameters and the shape of every report (the selectors build the data; these describe it)."""
+"""Query parameters and every report: each serializer renders the selector's typed value and is the
+schema of that answer, one definition for both (backend/reports/selectors/common.py says why typed)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from backend.brands.models import Brand, BrandPlan, Honor
 from backend.core.periods import InvalidPeriod, parse_period
 
 from .models import FeedbackReport
-from .selectors import DeadlineStatus
+from .selectors.board import DeadlineStatus
 
 # The largest id a 64-bit key column holds: anything above cannot exist and must not reach the database.
 MAX_ID = 2**63 - 1
@@ -134,11 +135,13 @@ class CoverageSerializer(serializers.Serializer):
     )
     property_service = RatioSerializer(help_text="(3) estates with property service / estates")
     member_registration = MembershipRatioSerializer(
+        source="member_registration_with_reason",
         help_text="(4) members registered (approved) here / members known to live here: registered here, "
-        "applying here, or registered anywhere with this as their home community (User.community)"
+        "applying here, or registered anywhere with this as their home community (User.community)",
     )
     unit_registration = MembershipRatioSerializer(
-        help_text="(4) units registered (approved) / units co-building (pending or approved)"
+        source="unit_registration_with_reason",
+        help_text="(4) units registered (approved) / units co-building (pending or approved)",
     )
     red_property = RatioSerializer(
         help_text="(5) red property estates with property service / estates with property service"
@@ -150,7 +153,7 @@ class CoverageSerializer(serializers.Serializer):
 
 
 class CommunityRefSerializer(PlaceSerializer):
-    street = serializers.IntegerField()
+    street = serializers.IntegerField(source="street_id")
 
     class Meta:
         ref_name = "CoverageCommunity"
@@ -298,8 +301,21 @@ class FeedbackReportSerializer(FeedbackReportDataSerializer):
         ref_name = "FeedbackReport"
 
 
+class OwnReportLineSerializer(MemberLineSerializer):
+    """A member's own line (`members/me/`, whose schema gives it as JSON): the line, the period, the target."""
+
+    period = serializers.CharField(allow_null=True)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    target = TargetSerializer()
+
+    class Meta:
+        ref_name = "FeedbackReportOwnLine"
+
+
 class StoredReportSerializer(serializers.ModelSerializer):
-    data = FeedbackReportDataSerializer(help_text="the report as generated")
+    # The kept report's field, named as the model names it; the stubs know only Serializer.data.
+    data = FeedbackReportDataSerializer(help_text="the report as generated")  # type: ignore[assignment]
     file_url = serializers.SerializerMethodField()
     sent_notice = serializers.IntegerField(source="sent_notice_id", allow_null=True)
 
@@ -347,7 +363,7 @@ class BrandYearFiguresSerializer(BrandFiguresSerializer):
 
 
 class BrandRefSerializer(PlaceSerializer):
-    community = serializers.IntegerField()
+    community = serializers.IntegerField(source="community_id")
 
     class Meta:
         ref_name = "BrandFiguresBrand"
@@ -497,7 +513,7 @@ class DashboardAppealsSerializer(serializers.Serializer):
 
 class DashboardPlanRowSerializer(serializers.Serializer):
     community = PlaceSerializer()
-    brand = serializers.CharField(allow_null=True)
+    brand = serializers.CharField(source="brand_name", allow_null=True)
     plan_status = serializers.ChoiceField(choices=BrandPlan.Status.choices, allow_null=True)
     due_date = serializers.DateField(allow_null=True)
     deadline_status = serializers.ChoiceField(choices=DeadlineStatus.CHOICES)

@@ -32,8 +32,10 @@ from .serializers import (
     CommunityCoverageSerializer,
     DashboardQuerySerializer,
     DashboardSerializer,
+    FeedbackReportDataSerializer,
     FeedbackReportSerializer,
     ReportQuerySerializer,
+    SentRefSerializer,
     SentReportQuerySerializer,
     StoredReportSerializer,
     StreetCoverageSerializer,
@@ -87,7 +89,7 @@ def _require_report_reader(request) -> None:
 def _organization_in_reach(request, organization_id: int) -> tuple[PartyOrganization, selectors.ReportAccess]:
     organization = PartyOrganization.objects.filter(pk=organization_id).first()
     access = selectors.report_access(request.user, organization) if organization is not None else None
-    if access is None:
+    if organization is None or access is None:
         raise NotFound()
     return organization, access
 
@@ -123,7 +125,8 @@ class FeedbackReportView(ReportView):
         params = query.validated_data
         organization, access = _organization_in_reach(request, params["organization"])
         report = selectors.feedback_report(organization=organization, period=params["range"], label=params["period"])
-        data = selectors.restrict_report(report.as_data(), access)
+        # Restricted as rendered: the reports kept are JSON, and one rule cuts both.
+        data = selectors.restrict_report(FeedbackReportDataSerializer(report).data, access)
         _audit(request, data)
         return data, organization, access
 
@@ -136,18 +139,8 @@ class FeedbackReportView(ReportView):
         data, organization, access = self._report(request)
         if self.export or wants_xlsx(request):
             return xlsx_response(exports.feedback_workbook(data), exports.feedback_filename(data))
-        kept = FeedbackReport.objects.filter(organization=organization, period=data["period"]).first()
-        data["sent_report"] = (
-            {
-                "id": kept.pk,
-                "generated_at": selectors.iso(kept.generated_at),
-                "sent_at": selectors.iso(kept.sent_at),
-                "file_url": kept.xlsx.url if access.full and kept.xlsx else None,
-            }
-            if kept is not None
-            else None
-        )
-        return Response(data)
+        sent = selectors.sent_ref(organization, data["period"], access)
+        return Response({**data, "sent_report": SentRefSerializer(sent).data if sent is not None else None})
 
 
 class FeedbackReportExportView(FeedbackReportView):
@@ -186,7 +179,7 @@ class SentReportListView(generics.ListAPIView):
         if params.get("period"):
             reports = reports.filter(period=params["period"])
         page = self.paginate_queryset(reports)
-        for report in page:
+        for report in page or ():
             report.data = selectors.restrict_report(report.data, access)
             _audit(request, report.data)
         serializer = self.get_serializer(page, many=True, context={"request": request, "full": access.full})
@@ -214,7 +207,7 @@ class CommunityCoverageView(ReportView):
         if community is None:
             raise NotFound()
         on = timezone.localdate()
-        data = selectors.community_coverage_data(selectors.community_coverage(community, on=on), on=on)
+        data = CommunityCoverageSerializer(selectors.community_coverage(community, on=on)).data
         if self.export or wants_xlsx(request):
             content = exports.community_coverage_workbook(data)
             return xlsx_response(content, exports.coverage_filename(community.name, data["on"]))
@@ -247,7 +240,7 @@ class StreetCoverageView(ReportView):
         if street is None:
             raise NotFound()
         on = timezone.localdate()
-        data = selectors.street_coverage_data(selectors.street_coverage(street, on=on), on=on)
+        data = StreetCoverageSerializer(selectors.street_coverage(street, on=on)).data
         if self.export or wants_xlsx(request):
             return xlsx_response(
                 exports.street_coverage_workbook(data), exports.coverage_filename(street.name, data["on"])
@@ -277,7 +270,7 @@ class BrandFiguresView(APIView):
         brand = selectors.public_brands().filter(pk=pk).first()
         if brand is None:
             raise NotFound()
-        return Response(selectors.brand_figures(brand).as_data())
+        return Response(BrandFiguresReportSerializer(selectors.brand_figures(brand)).data)
 
 
 class BrandBoardView(ReportView):
@@ -302,7 +295,7 @@ class BrandBoardView(ReportView):
         query = BoardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         year = query.validated_data["year"]
-        data = selectors.brand_board_data(street, year=year)
+        data = BrandBoardSerializer(selectors.street_brand_board(street, year=year)).data
         if self.export or wants_xlsx(request):
             return xlsx_response(exports.board_workbook(data), exports.board_filename(street.name, year))
         return Response(data)
@@ -347,5 +340,7 @@ class DashboardView(APIView):
             street = Street.objects.filter(pk=params["street"]).first()
             if street is None:
                 raise NotFound()
-        data = selectors.dashboard(user=request.user, period=params["range"], community=community, street=street)
-        return Response({"period": params["period"], **data})
+        figures = selectors.dashboard(
+            user=request.user, period=params["range"], community=community, street=street, label=params["period"]
+        )
+        return Response(DashboardSerializer(figures).data)
