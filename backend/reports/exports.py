@@ -264,36 +264,26 @@ def coverage_filename(place: str, on: str) -> str:
     return f"五个全覆盖-{place}-{on}.xlsx"
 
 
-def community_coverage_workbook(data: dict[str, Any]) -> bytes:
+def _coverage_workbook(place: str, on: str, rows: list[tuple[Any, ...]]) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "五个全覆盖"
-    name = data["community"]["name"]
     _table(
-        sheet,
-        title=f"{name} 五个全覆盖 (截至 {data['on']})",
-        columns=COVERAGE_COLUMNS,
-        rows=[_coverage_row(name, data)],
-        formats=COVERAGE_FORMATS,
+        sheet, title=f"{place} 五个全覆盖 (截至 {on})", columns=COVERAGE_COLUMNS, rows=rows, formats=COVERAGE_FORMATS
     )
     return workbook_bytes(book)
+
+
+def community_coverage_workbook(data: dict[str, Any]) -> bytes:
+    name = data["community"]["name"]
+    return _coverage_workbook(name, data["on"], [_coverage_row(name, data)])
 
 
 def street_coverage_workbook(data: dict[str, Any]) -> bytes:
     """Each community on a row, the street's total last."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "五个全覆盖"
     rows = [_coverage_row(row["community"]["name"], row) for row in data["communities"]]
     rows.append(_coverage_row("合计", data["total"]))
-    _table(
-        sheet,
-        title=f"{data['street']['name']} 五个全覆盖 (截至 {data['on']})",
-        columns=COVERAGE_COLUMNS,
-        rows=rows,
-        formats=COVERAGE_FORMATS,
-    )
-    return workbook_bytes(book)
+    return _coverage_workbook(data["street"]["name"], data["on"], rows)
 
 
 # The brand board ----------------------------------------------------------------------------------

@@ -21,6 +21,16 @@ PERIOD_HELP = "2026, 2026H1, 2026Q3 or 2026-03 (not all)"
 HOURS_HELP = "hours, a decimal with two places"
 
 
+def hours_field(*, max_digits: int = 12, **kwargs: Any) -> serializers.DecimalField:
+    """Hours as every report sends them: a decimal string with two places."""
+    return serializers.DecimalField(max_digits=max_digits, decimal_places=2, **kwargs)
+
+
+def deadline_summary_field(**kwargs: Any) -> serializers.DictField:
+    """Communities per deadline status (every DeadlineStatus named)."""
+    return serializers.DictField(child=serializers.IntegerField(), **kwargs)
+
+
 def _bounded_period(value: str) -> str:
     try:
         period = parse_period(value)
@@ -188,7 +198,7 @@ class StreetCoverageSerializer(serializers.Serializer):
 
 
 class TargetSerializer(serializers.Serializer):
-    hours = serializers.DecimalField(max_digits=8, decimal_places=2, help_text="0: not measured")
+    hours = hours_field(max_digits=8, help_text="0: not measured")
     services = serializers.IntegerField(help_text="0: not measured")
 
     class Meta:
@@ -216,7 +226,7 @@ class MemberLineSerializer(serializers.Serializer):
     has_post = serializers.BooleanField()
     activities_attended = serializers.IntegerField()
     meetings = MeetingsSerializer(help_text="三会一课 and party lessons: attended, on approved leave, absent")
-    volunteer_hours = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="approved hours")
+    volunteer_hours = hours_field(max_digits=10, help_text="approved hours")
     volunteer_services = serializers.IntegerField(help_text="approved service records")
     demands_completed = serializers.IntegerField()
     services = serializers.IntegerField(help_text="volunteer_services + demands_completed, measured against the target")
@@ -239,7 +249,7 @@ class ReportSummarySerializer(serializers.Serializer):
     members = serializers.IntegerField()
     registration_rate = RatioSerializer(help_text="members registered with a community at the period's end / members")
     service_completion_rate = RatioSerializer(help_text="members meeting the target / members")
-    volunteer_hours = serializers.DecimalField(max_digits=12, decimal_places=2)
+    volunteer_hours = hours_field()
     volunteer_services = serializers.IntegerField()
     activities_attended = serializers.IntegerField()
     meetings_attended = serializers.IntegerField()
@@ -347,9 +357,7 @@ class BrandFiguresSerializer(serializers.Serializer):
     activities = serializers.IntegerField(help_text="activities held (published or finished, started)")
     participants = serializers.IntegerField(help_text="distinct people who checked in")
     check_ins = serializers.IntegerField()
-    volunteer_hours = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="approved, from these activities"
-    )
+    volunteer_hours = hours_field(help_text="approved, from these activities")
 
     class Meta:
         ref_name = "BrandFigures"
@@ -429,7 +437,7 @@ class BrandBoardSerializer(serializers.Serializer):
     street = PlaceSerializer()
     year = serializers.IntegerField()
     today = serializers.DateField()
-    summary = serializers.DictField(child=serializers.IntegerField(), help_text="communities per deadline_status")
+    summary = deadline_summary_field(help_text="communities per deadline_status")
     communities = BoardRowSerializer(many=True)
 
     class Meta:
@@ -439,8 +447,12 @@ class BrandBoardSerializer(serializers.Serializer):
 # Dashboards ---------------------------------------------------------------------------------------
 
 
-class RegistrationMonthSerializer(serializers.Serializer):
+# A month of a dashboard's series: every month of the period, zeros where nothing happened.
+class MonthSerializer(serializers.Serializer):
     month = serializers.CharField(help_text="YYYY-MM")
+
+
+class RegistrationMonthSerializer(MonthSerializer):
     members = serializers.IntegerField(help_text="member registrations approved")
     units = serializers.IntegerField(help_text="unit registrations approved")
 
@@ -448,8 +460,7 @@ class RegistrationMonthSerializer(serializers.Serializer):
         ref_name = "DashboardRegistrationMonth"
 
 
-class ActivityMonthSerializer(serializers.Serializer):
-    month = serializers.CharField()
+class ActivityMonthSerializer(MonthSerializer):
     activities = serializers.IntegerField()
     check_ins = serializers.IntegerField()
     participants = serializers.IntegerField(help_text="distinct people in the month")
@@ -458,9 +469,8 @@ class ActivityMonthSerializer(serializers.Serializer):
         ref_name = "DashboardActivityMonth"
 
 
-class HoursMonthSerializer(serializers.Serializer):
-    month = serializers.CharField()
-    hours = serializers.DecimalField(max_digits=12, decimal_places=2)
+class HoursMonthSerializer(MonthSerializer):
+    hours = hours_field()
     volunteers = serializers.IntegerField()
 
     class Meta:
@@ -472,14 +482,13 @@ class TopVolunteerSerializer(serializers.Serializer):
     volunteer_id = serializers.IntegerField()
     name = serializers.CharField(allow_blank=True)
     volunteer_number = serializers.CharField()
-    hours = serializers.DecimalField(max_digits=12, decimal_places=2)
+    hours = hours_field()
 
     class Meta:
         ref_name = "DashboardTopVolunteer"
 
 
-class AppealMonthSerializer(serializers.Serializer):
-    month = serializers.CharField()
+class AppealMonthSerializer(MonthSerializer):
     submitted = serializers.IntegerField()
 
     class Meta:
@@ -525,7 +534,7 @@ class DashboardPlanRowSerializer(serializers.Serializer):
 
 class DashboardPlansSerializer(serializers.Serializer):
     year = serializers.IntegerField()
-    summary = serializers.DictField(child=serializers.IntegerField())
+    summary = deadline_summary_field()
     communities = DashboardPlanRowSerializer(many=True)
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from django.http import HttpResponse
@@ -189,29 +190,57 @@ class SentReportListView(generics.ListAPIView):
 # 五个全覆盖 ------------------------------------------------------------------------------------------
 
 
-class CommunityCoverageView(ReportView):
-    """五个全覆盖 of a community, each rate as numerator / denominator / rate; `?format=xlsx` for Excel."""
+class CoverageView(ReportView):
+    """五个全覆盖 of a place in the caller's scope, each rate as numerator / denominator / rate;
+    `?format=xlsx` (or the export route) for Excel. A community and a street differ only in the
+    place, the selector and serializer, and the workbook's rows."""
 
     permission_classes = [IsStaff]
-    queryset = Community.objects.none()
     export = False
+    model: type[Community] | type[Street]
+
+    def coverage(self, request, pk: int) -> HttpResponse | Response:
+        if not self.in_reach(request.user, pk):
+            raise NotFound()
+        place = self.model.objects.filter(pk=pk).first()
+        if place is None:
+            raise NotFound()
+        data = self.render(place, timezone.localdate())
+        if self.export or wants_xlsx(request):
+            return xlsx_response(self.workbook(data), exports.coverage_filename(place.name, data["on"]))
+        return Response(data)
+
+    def in_reach(self, user: Any, pk: int) -> bool:
+        raise NotImplementedError
+
+    def render(self, place: Any, on: date) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def workbook(self, data: dict[str, Any]) -> bytes:
+        raise NotImplementedError
+
+
+class CommunityCoverageView(CoverageView):
+    """五个全覆盖 of a community, each rate as numerator / denominator / rate; `?format=xlsx` for Excel."""
+
+    queryset = Community.objects.none()
+    model = Community
+
+    def in_reach(self, user: Any, pk: int) -> bool:
+        return can_act_on_community(user, pk)
+
+    def render(self, place: Community, on: date) -> dict[str, Any]:
+        return CommunityCoverageSerializer(selectors.community_coverage(place, on=on)).data
+
+    def workbook(self, data: dict[str, Any]) -> bytes:
+        return exports.community_coverage_workbook(data)
 
     @extend_schema(
         operation_id="communities_coverage_retrieve",
         responses={(200, "application/json"): CommunityCoverageSerializer, (200, XLSX): XLSX_RESPONSE},
     )
     def get(self, request, pk: int):
-        if not can_act_on_community(request.user, pk):
-            raise NotFound()
-        community = Community.objects.filter(pk=pk).first()
-        if community is None:
-            raise NotFound()
-        on = timezone.localdate()
-        data = CommunityCoverageSerializer(selectors.community_coverage(community, on=on)).data
-        if self.export or wants_xlsx(request):
-            content = exports.community_coverage_workbook(data)
-            return xlsx_response(content, exports.coverage_filename(community.name, data["on"]))
-        return Response(data)
+        return self.coverage(request, pk)
 
 
 class CommunityCoverageExportView(CommunityCoverageView):
@@ -219,33 +248,30 @@ class CommunityCoverageExportView(CommunityCoverageView):
 
     @extend_schema(operation_id="communities_coverage_export_retrieve", responses={(200, XLSX): XLSX_RESPONSE})
     def get(self, request, pk: int):
-        return super().get(request, pk)
+        return self.coverage(request, pk)
 
 
-class StreetCoverageView(ReportView):
+class StreetCoverageView(CoverageView):
     """五个全覆盖 of every community of a street and the street's total, for its admins."""
 
-    permission_classes = [IsStaff]
     queryset = Street.objects.none()
-    export = False
+    model = Street
+
+    def in_reach(self, user: Any, pk: int) -> bool:
+        return can_act_on_street(user, pk)
+
+    def render(self, place: Street, on: date) -> dict[str, Any]:
+        return StreetCoverageSerializer(selectors.street_coverage(place, on=on)).data
+
+    def workbook(self, data: dict[str, Any]) -> bytes:
+        return exports.street_coverage_workbook(data)
 
     @extend_schema(
         operation_id="streets_coverage_retrieve",
         responses={(200, "application/json"): StreetCoverageSerializer, (200, XLSX): XLSX_RESPONSE},
     )
     def get(self, request, pk: int):
-        if not can_act_on_street(request.user, pk):
-            raise NotFound()
-        street = Street.objects.filter(pk=pk).first()
-        if street is None:
-            raise NotFound()
-        on = timezone.localdate()
-        data = StreetCoverageSerializer(selectors.street_coverage(street, on=on)).data
-        if self.export or wants_xlsx(request):
-            return xlsx_response(
-                exports.street_coverage_workbook(data), exports.coverage_filename(street.name, data["on"])
-            )
-        return Response(data)
+        return self.coverage(request, pk)
 
 
 class StreetCoverageExportView(StreetCoverageView):
@@ -253,7 +279,7 @@ class StreetCoverageExportView(StreetCoverageView):
 
     @extend_schema(operation_id="streets_coverage_export_retrieve", responses={(200, XLSX): XLSX_RESPONSE})
     def get(self, request, pk: int):
-        return super().get(request, pk)
+        return self.coverage(request, pk)
 
 
 # Brands -------------------------------------------------------------------------------------------
