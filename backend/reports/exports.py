@@ -167,40 +167,37 @@ def feedback_workbook(data: dict[str, Any]) -> bytes:
     for row, number_format in ((5, PERCENT), (6, HOURS), (9, PERCENT), (10, HOURS)):
         sheet.cell(row=row, column=2).number_format = number_format
     for group in data["communities"]:
-        sheet = book.create_sheet(_sheet_name(group["name"], taken))
-        rows = []
-        for number, line in enumerate(group["members"], start=1):
-            community = line["community"]
-            meetings = line["meetings"]
-            rows.append(
-                (
-                    number,
-                    line["name"],
-                    line["phone"] or "",
-                    community["name"] if community else "",
-                    line["grid"] or "",
-                    _day(line["registered_at"]),
-                    "、".join(line["posts"]),
-                    line["activities_attended"],
-                    meetings["attended"],
-                    meetings["on_leave"],
-                    meetings["absent"],
-                    _hours(line["volunteer_hours"]),
-                    line["volunteer_services"],
-                    line["demands_completed"],
-                    line["points"],
-                    _yes_no(line["meets_target"]),
-                    "" if line["has_post"] else "未认领岗位",
-                )
-            )
         _table(
-            sheet,
+            book.create_sheet(_sheet_name(group["name"], taken)),
             title=f"{group['name']} · {organization} {period} 双报告",
             columns=MEMBER_COLUMNS,
-            rows=rows,
+            rows=[_member_row(number, line) for number, line in enumerate(group["members"], start=1)],
             formats=MEMBER_FORMATS,
         )
     return workbook_bytes(book)
+
+
+def _member_row(number: int, line: dict[str, Any]) -> tuple[Any, ...]:
+    community, meetings = line["community"], line["meetings"]
+    return (
+        number,
+        line["name"],
+        line["phone"] or "",
+        community["name"] if community else "",
+        line["grid"] or "",
+        _day(line["registered_at"]),
+        "、".join(line["posts"]),
+        line["activities_attended"],
+        meetings["attended"],
+        meetings["on_leave"],
+        meetings["absent"],
+        _hours(line["volunteer_hours"]),
+        line["volunteer_services"],
+        line["demands_completed"],
+        line["points"],
+        _yes_no(line["meets_target"]),
+        "" if line["has_post"] else "未认领岗位",
+    )
 
 
 # 五个全覆盖 ------------------------------------------------------------------------------------------

@@ -145,12 +145,10 @@ class CoverageSerializer(serializers.Serializer):
     )
     property_service = RatioSerializer(help_text="(3) estates with property service / estates")
     member_registration = MembershipRatioSerializer(
-        source="member_registration_with_reason",
         help_text="(4) members registered (approved) here / members known to live here: registered here, "
         "applying here, or registered anywhere with this as their home community (User.community)",
     )
     unit_registration = MembershipRatioSerializer(
-        source="unit_registration_with_reason",
         help_text="(4) units registered (approved) / units co-building (pending or approved)",
     )
     red_property = RatioSerializer(
@@ -522,7 +520,7 @@ class DashboardAppealsSerializer(serializers.Serializer):
 
 class DashboardPlanRowSerializer(serializers.Serializer):
     community = PlaceSerializer()
-    brand = serializers.CharField(source="brand_name", allow_null=True)
+    brand = serializers.CharField(source="brand_name", allow_null=True)  # BoardRow.brand is the whole brand
     plan_status = serializers.ChoiceField(choices=BrandPlan.Status.choices, allow_null=True)
     due_date = serializers.DateField(allow_null=True)
     deadline_status = serializers.ChoiceField(choices=DeadlineStatus.CHOICES)

@@ -69,14 +69,8 @@ class BoardRow:
     days_left: int | None  # negative: days overdue
     figures: BrandFigures
     honors: tuple[BoardHonor, ...]
-
-    @property
-    def brand_name(self) -> str | None:
-        return self.brand.name if self.brand is not None else None
-
-    @property
-    def plan_status(self) -> str | None:
-        return self.plan.status if self.plan is not None else None
+    brand_name: str | None  # the dashboard's row names the brand only
+    plan_status: str | None  # and gives the plan's status only
 
     def as_data(self) -> dict[str, Any]:
         from ..serializers import BoardRowSerializer  # here: the serializers import the selectors
@@ -173,6 +167,8 @@ def brand_board(
                 days_left=(due_date - today).days if due_date is not None else None,
                 figures=figures.get((pk(brand),), BrandFigures()) if brand is not None else BrandFigures(),
                 honors=tuple(honors[cid]),
+                brand_name=brand.name if brand is not None else None,
+                plan_status=plans[cid].status if cid in plans else None,
             )
         )
     return rows

@@ -80,6 +80,9 @@ class MembershipRatio:
     def unknown(self) -> Unknown | None:
         return None if self.ratio.denominator else self.reason
 
+    def __add__(self, other: MembershipRatio) -> MembershipRatio:
+        return MembershipRatio(add(self.ratio, other.ratio), self.reason)
+
 
 def add(a: Ratio, b: Ratio) -> Ratio:
     return Ratio(a.numerator + b.numerator, a.denominator + b.denominator)

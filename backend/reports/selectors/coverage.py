@@ -25,15 +25,16 @@ class Coverage:
     property_company_party_organization: Ratio  # (1) companies serving here with one / companies serving here
     owners_committee: Ratio  # (2) estates with a 业委会 in office / estates that require one
     property_service: Ratio  # (3) estates with property service / estates
-    member_registration: Ratio  # (4) members registered here / members known to live here
-    unit_registration: Ratio  # (4) units registered here / units co-building here
+    member_registration: MembershipRatio  # (4) members registered here / members known to live here
+    unit_registration: MembershipRatio  # (4) units registered here / units co-building here
     red_property: Ratio  # (5) red property estates with property service / estates with property service
     registered_members: int  # members registered (approved) here, wherever they live
 
     @classmethod
     def empty(cls) -> Coverage:
         zero = Ratio(0, 0)
-        return cls(zero, zero, zero, zero, zero, zero, zero, 0)
+        members, units = MembershipRatio(zero, MEMBERS_UNKNOWN), MembershipRatio(zero, UNITS_UNKNOWN)
+        return cls(zero, zero, zero, zero, members, units, zero, 0)
 
     def __add__(self, other: Coverage) -> Coverage:
         return Coverage(
@@ -43,19 +44,11 @@ class Coverage:
             ),
             owners_committee=add(self.owners_committee, other.owners_committee),
             property_service=add(self.property_service, other.property_service),
-            member_registration=add(self.member_registration, other.member_registration),
-            unit_registration=add(self.unit_registration, other.unit_registration),
+            member_registration=self.member_registration + other.member_registration,
+            unit_registration=self.unit_registration + other.unit_registration,
             red_property=add(self.red_property, other.red_property),
             registered_members=self.registered_members + other.registered_members,
         )
-
-    @property
-    def member_registration_with_reason(self) -> MembershipRatio:
-        return MembershipRatio(self.member_registration, MEMBERS_UNKNOWN)
-
-    @property
-    def unit_registration_with_reason(self) -> MembershipRatio:
-        return MembershipRatio(self.unit_registration, UNITS_UNKNOWN)
 
     def as_data(self) -> dict[str, Any]:
         """The rates as the API sends them (CoverageSerializer)."""
@@ -151,8 +144,8 @@ def coverage_by_community(community_ids: Iterable[int], *, on: date | None = Non
             ),
             owners_committee=Ratio(e.committee_formed, e.committee_required),
             property_service=Ratio(e.with_property_service, e.estates),
-            member_registration=members[cid].ratio(),
-            unit_registration=units.get(cid, Ratio(0, 0)),
+            member_registration=MembershipRatio(members[cid].ratio(), MEMBERS_UNKNOWN),
+            unit_registration=MembershipRatio(units.get(cid, Ratio(0, 0)), UNITS_UNKNOWN),
             red_property=Ratio(red_served.get(cid, 0), e.with_property_service),
             registered_members=len(members[cid].registered),
         )
@@ -226,7 +219,7 @@ def street_coverage(street: Street, *, on: date | None = None) -> StreetCoverage
     total = replace(
         total,
         property_company_party_organization=Ratio(company_counts["with_party"], company_counts["serving"]),
-        member_registration=members.ratio(),
+        member_registration=MembershipRatio(members.ratio(), MEMBERS_UNKNOWN),
         registered_members=len(members.registered),
     )
     return StreetCoverage(street, on, total, rows)
