@@ -21,7 +21,7 @@ from backend.appeals.models import Appeal
 from backend.brands.models import BrandPlan
 from backend.communities.models import Community, Street
 from backend.core.periods import InvalidPeriod, parse_period
-from backend.reports import selectors as report_selectors
+from backend.reports import answers as report_selectors
 from backend.reports.selectors import DeadlineStatus
 
 from .pages import _local_moment
