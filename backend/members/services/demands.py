@@ -10,14 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community, get_scope
 from backend.communities.models import Community, Estate, Grid, PartyOrganization
-from backend.core import moderation
+from backend.core import idempotency, moderation
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
@@ -142,20 +142,12 @@ def file_demand(
 def submit_demand(*, by: User, client_id: uuid.UUID | None, **fields: Any) -> tuple[Demand, bool]:
     """`file_demand` for a phone that may retry: (demand, created). The same client_id from the same
     requester answers with the first demand and writes nothing; without one every call files anew."""
-    if client_id is None:
-        return file_demand(by=by, **fields), True
-    existing = Demand.objects.filter(requester=by, client_id=client_id).first()
+    existing = idempotency.replay(Demand.objects, client_id=client_id, requester=by)
     if existing is not None:
         return existing, False
-    try:
-        # A savepoint: a concurrent retry may win the race to the constraint.
-        with transaction.atomic():
-            return file_demand(by=by, client_id=client_id, **fields), True
-    except IntegrityError:
-        existing = Demand.objects.filter(requester=by, client_id=client_id).first()
-        if existing is None:
-            raise
-        return existing, False
+    return idempotency.insert_once(
+        lambda: file_demand(by=by, client_id=client_id, **fields), Demand.objects, client_id=client_id, requester=by
+    )
 
 
 @transaction.atomic
