@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from backend.core.moderation import visible_q, with_review
 
 from ..models import (
     Demand,
+    DemandStep,
     Resource,
     ServiceProject,
 )
@@ -50,11 +52,11 @@ def demands_for(user: Any) -> QuerySet[Demand]:
     )
 
 
-def demand_steps(demand: Demand) -> QuerySet:
+def demand_steps(demand: Demand) -> QuerySet[DemandStep]:
     return demand.steps.select_related("actor", "assignee").prefetch_related("evidence").order_by("id")
 
 
-def demands_due_for_auto_confirmation(*, now=None) -> QuerySet[Demand]:
+def demands_due_for_auto_confirmation(*, now: dt.datetime | None = None) -> QuerySet[Demand]:
     from datetime import timedelta
 
     now = now or timezone.now()

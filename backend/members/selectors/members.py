@@ -109,7 +109,7 @@ def member_in_staff_scope(user: Any, member: PartyMember) -> bool:
     return PartyMember.objects.filter(_staff_member_q(user), pk=member.pk).exists()
 
 
-def active_post_count_subquery() -> Subquery:
+def active_post_count_subquery() -> Coalesce:
     counts = (
         PostAssignment.objects.filter(member=OuterRef("pk"), left_at__isnull=True, post__is_active=True)
         .order_by()

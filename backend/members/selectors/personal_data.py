@@ -26,11 +26,12 @@ from ..models import (
 
 def my_consents(user: Any) -> list[dict[str, Any]]:
     """The user's consents, newest first, each with when it was withdrawn (null: standing or superseded)."""
-    return list(
-        PrivacyConsent.objects.filter(user=user)
+    return [
+        dict(consent)
+        for consent in PrivacyConsent.objects.filter(user=user)
         .order_by("-given_at", "-id")
         .values("id", "purpose", "version", "given_at", withdrawn_at=F("withdrawal__withdrawn_at"))
-    )
+    ]
 
 
 def personal_data(user: User) -> dict[str, Any]:

@@ -89,9 +89,8 @@ def member_street_id(member: PartyMember) -> int | None:
         return None
     if organization.street_id:
         return organization.street_id
-    if organization.community_id:
-        return organization.community.street_id
-    return None
+    community = organization.community
+    return community.street_id if community is not None else None
 
 
 def ranking_community_id(user: Any, community_id: int | None) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import serializers
 
@@ -75,4 +75,6 @@ class CorrectionSerializer(serializers.Serializer):
             from ..selectors import members_for
 
             # A member outside the caller's scope is "not found", as a wrong id would be.
-            self.fields["member"].queryset = members_for(request.user)
+            member = cast("serializers.PrimaryKeyRelatedField[PartyMember]", self.fields["member"])
+            # The DRF stubs declare `queryset` with Manager in its union, which mypy reads as a descriptor.
+            member.queryset = members_for(request.user)  # type: ignore[arg-type]

@@ -142,11 +142,14 @@ def file_demand(
 def submit_demand(*, by: User, client_id: uuid.UUID | None, **fields: Any) -> tuple[Demand, bool]:
     """`file_demand` for a phone that may retry: (demand, created). The same client_id from the same
     requester answers with the first demand and writes nothing; without one every call files anew."""
-    existing = idempotency.replay(Demand.objects, client_id=client_id, requester=by)
+    existing = idempotency.replay(Demand.objects.all(), client_id=client_id, requester=by)
     if existing is not None:
         return existing, False
     return idempotency.insert_once(
-        lambda: file_demand(by=by, client_id=client_id, **fields), Demand.objects, client_id=client_id, requester=by
+        lambda: file_demand(by=by, client_id=client_id, **fields),
+        Demand.objects.all(),
+        client_id=client_id,
+        requester=by,
     )
 
 
@@ -290,7 +293,7 @@ def auto_confirm_due_demands(*, now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             demand = _lock_demand(Demand(pk=demand_id))
             cutoff = (now or timezone.now()) - auto_confirm_after()
-            if demand.status != Demand.Status.DONE or demand.done_at > cutoff:
+            if demand.status != Demand.Status.DONE or demand.done_at is None or demand.done_at > cutoff:
                 continue
             _confirm(demand, by=None, note=_("办结后逾期未确认, 系统自动确认"))
             confirmed += 1

@@ -19,6 +19,7 @@ from ..serializers import (
     ServiceProjectSerializer,
     ServiceProjectUpdateSerializer,
 )
+from ._common import signed_in
 
 
 class ResourceViewSet(
@@ -46,7 +47,7 @@ class ResourceViewSet(
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.offer_resource(
-            by=self.request.user,
+            by=signed_in(self.request),
             community=data["community"],
             title=data["title"],
             category=data.get("category", Resource.Category.OTHER),
@@ -100,9 +101,10 @@ class ServiceProjectViewSet(
         selectors.require_staff(request.user)
         serializer = self.get_serializer(data=request.data)
         self._linkable(serializer)
-        choices = limit_choices(request.user, serializer.fields["community"].queryset.model)
+        community = getattr(serializer, "fields", {})["community"]
+        choices = limit_choices(request.user, community.queryset.model)
         if choices is not None:
-            serializer.fields["community"].queryset = choices
+            community.queryset = choices
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         project = services.create_project(
