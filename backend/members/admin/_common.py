@@ -12,9 +12,7 @@ from backend.accounts.audit import record_access, record_accesses
 from backend.core.console import ReasonForm, action_form_page, decision
 from backend.core.errors import DomainError
 
-from ..models import (
-    MemberRegistration,
-)
+from ..models import MemberRegistration
 
 if TYPE_CHECKING:
     # The mixins sit in front of a ModelAdmin, whose views they extend.

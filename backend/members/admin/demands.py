@@ -7,13 +7,7 @@ from django.contrib import admin
 from backend.core.console import ScopedAdmin
 
 from .. import services
-from ..models import (
-    Demand,
-    DemandStep,
-    Resource,
-    ServicePost,
-    ServiceProject,
-)
+from ..models import Demand, DemandStep, Resource, ServicePost, ServiceProject
 from ._common import ReadOnlyMixin
 
 

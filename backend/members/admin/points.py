@@ -9,10 +9,7 @@ from backend.core.console import ScopedAdmin
 from backend.core.scoping import get_scope, scope_q
 
 from .. import selectors, services
-from ..models import (
-    PointsEntry,
-    PointsRule,
-)
+from ..models import PointsEntry, PointsRule
 from ._common import ReadOnlyMixin
 
 # What an entry's `source` ("activity:12", "record:5:11") means, for the secretary reading the ledger.

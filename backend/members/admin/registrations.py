@@ -8,11 +8,7 @@ from backend.core.console import ScopedAdmin
 from backend.core.scoping import get_scope
 
 from .. import selectors, services
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-    UnitRegistration,
-)
+from ..models import MemberRegistration, PartyMember, UnitRegistration
 from ._common import AuditedMixin, ReadOnlyMixin, RevokeForm, _registration_decisions, _reject, _run
 
 

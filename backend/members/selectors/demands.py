@@ -6,22 +6,14 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.db.models import (
-    Q,
-    QuerySet,
-)
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.accounts.scoping import get_scope, scope_q
 from backend.core.moderation import visible_q, with_review
 
-from ..models import (
-    Demand,
-    DemandStep,
-    Resource,
-    ServiceProject,
-)
+from ..models import Demand, DemandStep, Resource, ServiceProject
 from .membership import _signed_in, approved_member_in, liaison_community_ids, registered_community_ids
 
 

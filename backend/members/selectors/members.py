@@ -5,30 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import (
-    Count,
-    Exists,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from backend.accounts.scoping import get_scope, scope_q
 
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-    PointsEntry,
-    PostAssignment,
-    RegistrationStep,
-    UnitRegistration,
-)
+from ..models import MemberRegistration, PartyMember, PointsEntry, PostAssignment, RegistrationStep, UnitRegistration
 from .membership import APPROVED, _signed_in, current_year
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import (
-    F,
-)
+from django.db.models import F
 
 from backend.accounts.models import User
 from backend.accounts.selectors import plain, row, rows

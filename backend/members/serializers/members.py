@@ -10,12 +10,7 @@ from rest_framework import serializers
 from backend.communities.models import Community
 from backend.core.periods import InvalidPeriod, parse_period
 
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-    PostAssignment,
-    ServicePost,
-)
+from ..models import MemberRegistration, PartyMember, PostAssignment, ServicePost
 from .fields import MaskedPhoneField
 from .registrations import RegistrationSerializer, UnitRegistrationSerializer
 

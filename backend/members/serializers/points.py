@@ -8,11 +8,7 @@ from rest_framework import serializers
 
 from backend.communities.models import Community
 
-from ..models import (
-    PartyMember,
-    PointsEntry,
-    PointsRule,
-)
+from ..models import PartyMember, PointsEntry, PointsRule
 
 
 class PointsEntrySerializer(serializers.ModelSerializer):

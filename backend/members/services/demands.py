@@ -22,11 +22,7 @@ from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
 from .. import selectors
-from ..models import (
-    Demand,
-    DemandStep,
-    PartyMember,
-)
+from ..models import Demand, DemandStep, PartyMember
 from ._common import _blank, _require_staff_of
 from .points import award_points
 

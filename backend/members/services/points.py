@@ -11,11 +11,7 @@ from backend.communities.models import Community, Street
 from backend.core.errors import DomainError, field_error
 
 from .. import selectors
-from ..models import (
-    PartyMember,
-    PointsEntry,
-    PointsRule,
-)
+from ..models import PartyMember, PointsEntry, PointsRule
 from ._common import _blank
 
 

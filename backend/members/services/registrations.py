@@ -16,13 +16,7 @@ from backend.core import crypto, idcard
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-    PostAssignment,
-    PrivacyConsent,
-    RegistrationStep,
-)
+from ..models import MemberRegistration, PartyMember, PostAssignment, PrivacyConsent, RegistrationStep
 from ..registry import membership_ended
 from ._common import _blank, _move, _require_staff_of
 from .consents import _require_consent, privacy_notice_version

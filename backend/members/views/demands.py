@@ -11,9 +11,7 @@ from rest_framework.response import Response
 from backend.accounts.audit import record_access
 
 from .. import selectors, services
-from ..models import (
-    Demand,
-)
+from ..models import Demand
 from ..serializers import (
     ClaimSerializer,
     DemandAssignSerializer,

@@ -11,15 +11,8 @@ from rest_framework.response import Response
 from backend.accounts.scoping import limit_choices
 
 from .. import selectors, services
-from ..models import (
-    ServicePost,
-)
-from ..serializers import (
-    AssignmentSerializer,
-    HolderSerializer,
-    ServicePostSerializer,
-    ServicePostUpdateSerializer,
-)
+from ..models import ServicePost
+from ..serializers import AssignmentSerializer, HolderSerializer, ServicePostSerializer, ServicePostUpdateSerializer
 from ._common import _audit_page, signed_in
 
 

@@ -9,10 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import selectors, services
-from ..models import (
-    MemberRegistration,
-    UnitRegistration,
-)
+from ..models import MemberRegistration, UnitRegistration
 from ..serializers import (
     ReasonSerializer,
     RegistrationCreateSerializer,

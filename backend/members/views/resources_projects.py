@@ -9,10 +9,7 @@ from rest_framework.response import Response
 from backend.accounts.scoping import limit_choices
 
 from .. import selectors, services
-from ..models import (
-    Resource,
-    ServiceProject,
-)
+from ..models import Resource, ServiceProject
 from ..serializers import (
     ResourceSerializer,
     ResourceUpdateSerializer,
