@@ -26,18 +26,18 @@ from uuid import UUID
 from django.db import IntegrityError, models, transaction
 
 M = TypeVar("M", bound=models.Model)
+# A model's manager or any queryset of it: `Appeal.objects` as well as `Appeal.objects.filter(...)`.
+Rows = models.QuerySet[M] | models.Manager[M]
 
 
-def replay(queryset: models.QuerySet[M], *, client_id: UUID | None, **owner: Any) -> M | None:
+def replay(queryset: Rows[M], *, client_id: UUID | None, **owner: Any) -> M | None:
     """The row this owner already made with this client_id, or None (always None without one)."""
     if client_id is None:
         return None
     return queryset.filter(client_id=client_id, **owner).first()
 
 
-def insert_once(
-    create: Callable[[], M], queryset: models.QuerySet[M], *, client_id: UUID | None, **owner: Any
-) -> tuple[M, bool]:
+def insert_once(create: Callable[[], M], queryset: Rows[M], *, client_id: UUID | None, **owner: Any) -> tuple[M, bool]:
     """(row, True) from `create()`, or (the first row, False) when a concurrent retry made it."""
     try:
         with transaction.atomic():

@@ -289,7 +289,7 @@ def media_url(upload: Upload) -> str | None:
     base = (getattr(settings, "MEDIA_PUBLIC_URL", "") or "").strip()
     if not base or not upload.file:
         return None
-    name = upload.file.name
+    name = upload.file.name or ""
     return f"{base.rstrip('/')}/{quote(name)}?{signed_query(name, lifetime=WECHAT_LINK_SECONDS)}"
 
 
@@ -492,7 +492,7 @@ def _pushed_text(value: Any, *, max_length: int) -> str | None:
 def record_push(event: Mapping[str, Any]) -> bool:
     """A `wxa_media_check` event pushed by WeChat (its signature already checked); False when no
     pending check has that trace_id (a late answer to an image sent again, or not ours)."""
-    trace_id = _pushed_text(event.get("trace_id"), max_length=ContentCheck._meta.get_field("trace_id").max_length)
+    trace_id = _pushed_text(event.get("trace_id"), max_length=ContentCheck.trace_id.field.max_length or 0)
     if trace_id is None:
         return False
     check = ContentCheck.objects.filter(trace_id=trace_id, kind=ContentCheck.Kind.MEDIA).only("id", "status").first()
@@ -500,7 +500,7 @@ def record_push(event: Mapping[str, Any]) -> bool:
         return False
     if check.status != Status.PENDING:
         return True  # WeChat repeats a push it thinks we missed
-    result = event.get("result") if isinstance(event.get("result"), Mapping) else {}
+    result: Mapping[str, Any] = event["result"] if isinstance(event.get("result"), Mapping) else {}
     suggest = result.get("suggest") if isinstance(result.get("suggest"), str) else None
     errcode = _as_int(event.get("errcode", 0))
     if errcode != 0 or suggest not in _VERDICTS:

@@ -21,6 +21,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from backend.accounts.audit import record_access, record_accesses
+from backend.accounts.requests import caller
 from backend.accounts.scoping import get_scope
 from backend.core.pagination import PageNumberPagination
 from backend.core.throttling import AnonThrottle, UserRateThrottle, UserThrottle
@@ -69,7 +70,7 @@ class VolunteerMeView(APIView):
     error_statuses = ("404", "409")
 
     def _profile(self, *, status_code: int = status.HTTP_200_OK) -> Response:
-        volunteer = selectors.volunteer_profile(user_id=self.request.user.pk)
+        volunteer = selectors.volunteer_profile(user_id=caller(self.request).pk)
         if volunteer is None:
             raise NotFound()
         return Response(VolunteerProfileSerializer(volunteer).data, status=status_code)

@@ -10,7 +10,7 @@ One module per part of the work; the names below are the package's public surfac
 
 from .certificates import issue_certificate, normalise_certificate_number, revoke_certificate
 from .corrections import correct_record
-from .records import check_effective_hours, file_record, record_from_checkout, sweep_missed_checkouts
+from .records import check_effective_hours, file_record, on_checkout, record_from_checkout, sweep_missed_checkouts
 from .registration import erase_personal_data, privacy_notice_version, register_volunteer, update_volunteer
 from .review import POINTS_RULE, approve_record, reject_record
 
@@ -23,6 +23,7 @@ __all__ = [
     "file_record",
     "issue_certificate",
     "normalise_certificate_number",
+    "on_checkout",
     "privacy_notice_version",
     "record_from_checkout",
     "register_volunteer",

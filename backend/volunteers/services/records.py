@@ -182,6 +182,11 @@ def record_from_checkout(*, span: AttendedSpan) -> ServiceRecord:
     return record
 
 
+def on_checkout(*, span: AttendedSpan) -> None:
+    """The listener activities calls after a check-out commits: the record is made, nothing answered."""
+    record_from_checkout(span=span)
+
+
 def sweep_missed_checkouts(*, since: datetime | None = None) -> int:
     """Records for check-outs whose listener never ran (a crash between commit and listener).
 
