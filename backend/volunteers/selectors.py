@@ -245,6 +245,9 @@ def leaderboard_page(
     the page, with the number ranked as a window over it and, for the page's rows only, the
     volunteers and their all-time totals behind the stars; and for the caller's row. A window ranks
     before WHERE, so the caller's rank cannot come from the ORM ranking the one volunteer alone.
+
+    Longer than most: one SQL statement and the loop reading its two parts, kept together so
+    the columns can be read against the SELECT that makes them.
     """
     ranked_sql, params = leaderboard(
         period=period, community_id=community_id, street_id=street_id
@@ -400,88 +403,91 @@ def effective_value_mismatches(*, chunk_size: int = 2000) -> Iterator[Mismatch]:
 # Personal data (accounts.registry) ------------------------------------------------------------
 
 
+_PROFILE_COLUMNS = (
+    "id",
+    "volunteer_number",
+    "community_id",
+    "real_name",
+    "skills",
+    "id_type",
+    "id_number_masked",
+    "consent_version",
+    "consent_at",
+    "registered_via",
+    "registered_on",
+    "created_at",
+)
+_RECORD_COLUMNS = (
+    "id",
+    "community_id",
+    "community__name",
+    "activity_id",
+    "activity__title",
+    "content",
+    "place",
+    "reported_started_at",
+    "reported_ended_at",
+    "started_at",
+    "ended_at",
+    "hours",
+    "source",
+    "status",
+    "created_at",
+    "approved_at",
+    "rejected_at",
+    "reject_reason",
+)
+_CORRECTION_COLUMNS = (
+    "id",
+    "record_id",
+    "previous_started_at",
+    "previous_ended_at",
+    "previous_hours",
+    "started_at",
+    "ended_at",
+    "hours",
+    "reason",
+    "corrected_at",
+)
+_CERTIFICATE_COLUMNS = (
+    "id",
+    "number",
+    "community_id",
+    "period_start",
+    "period_end",
+    "hours",
+    "record_count",
+    "volunteer_name",
+    "volunteer_number",
+    "id_type",
+    "id_number_masked",
+    "service_summary",
+    "issuer_name",
+    "issued_on",
+    "revoked_at",
+    "revoke_reason",
+)
+
+
 def personal_data(user: Any) -> dict[str, Any]:
     """The user's volunteer profile (ID number decrypted: it is their own export), records with
     their corrections, and certificates as issued."""
     volunteer = Volunteer.objects.select_related("community").filter(user=user).first()
-    profile = row(
-        volunteer,
-        (
-            "id",
-            "volunteer_number",
-            "community_id",
-            "real_name",
-            "skills",
-            "id_type",
-            "id_number_masked",
-            "consent_version",
-            "consent_at",
-            "registered_via",
-            "registered_on",
-            "created_at",
-        ),
-    )
+    profile = row(volunteer, _PROFILE_COLUMNS)
     if volunteer is None or profile is None:
         return {"volunteer": None, "service_records": [], "record_corrections": [], "certificates": []}
     profile["community_name"] = volunteer.community.name
     profile["id_number"] = crypto.decrypt(volunteer.id_number_encrypted) if volunteer.id_number_encrypted else None
     return {
         "volunteer": profile,
-        "service_records": rows(
-            ServiceRecord.objects.filter(volunteer=volunteer).order_by("id"),
-            "id",
-            "community_id",
-            "community__name",
-            "activity_id",
-            "activity__title",
-            "content",
-            "place",
-            "reported_started_at",
-            "reported_ended_at",
-            "started_at",
-            "ended_at",
-            "hours",
-            "source",
-            "status",
-            "created_at",
-            "approved_at",
-            "rejected_at",
-            "reject_reason",
-        ),
+        "service_records": rows(ServiceRecord.objects.filter(volunteer=volunteer).order_by("id"), *_RECORD_COLUMNS),
         "record_corrections": rows(
-            RecordCorrection.objects.filter(record__volunteer=volunteer).order_by("id"),
-            "id",
-            "record_id",
-            "previous_started_at",
-            "previous_ended_at",
-            "previous_hours",
-            "started_at",
-            "ended_at",
-            "hours",
-            "reason",
-            "corrected_at",
+            RecordCorrection.objects.filter(record__volunteer=volunteer).order_by("id"), *_CORRECTION_COLUMNS
         ),
         "certificates": [
             plain(certificate)
             for certificate in Certificate.objects.filter(volunteer=volunteer)
             .order_by("id")
-            .values(
-                "id",
-                "number",
-                "community_id",
-                "period_start",
-                "period_end",
-                "hours",
-                "record_count",
-                "volunteer_name",
-                "volunteer_number",
-                "id_type",
-                "id_number_masked",
-                "service_summary",
-                "issuer_name",
-                "issued_on",
-                "revoked_at",
-                "revoke_reason",
-            )
+            .values(*_CERTIFICATE_COLUMNS)
         ],
     }
