@@ -211,6 +211,7 @@ class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         request=ServiceRecordCreateSerializer, responses={201: ServiceRecordSerializer, 200: ServiceRecordSerializer}
     )
     def create(self, request):
+        services.require_volunteer(by=request.user)
         serializer = ServiceRecordCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -402,6 +403,7 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=CertificateIssueSerializer, responses={201: CertificateSerializer, 200: CertificateSerializer}
     )
     def create(self, request):
+        services.require_issuer(by=request.user)
         serializer = CertificateIssueSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -59,6 +59,12 @@ def _secretary_name(community_id: int) -> str:
     return grant.user.real_name if grant is not None else ""
 
 
+def require_issuer(*, by: User) -> None:
+    """Someone who is staff nowhere issues nothing: the API asks this before reading the request."""
+    if not get_scope(by).is_staff:
+        raise DomainError("permission_denied", _("只能以本社区名义出具证明"))
+
+
 def _issuing_community(by: User, community: Community | None) -> Community:
     """The community a certificate is issued in the name of: the one asked for, else the issuer's only one.
 
@@ -68,10 +74,8 @@ def _issuing_community(by: User, community: Community | None) -> Community:
         if not can_act_on_community(by, community.pk):
             raise DomainError("permission_denied", _("只能以本社区名义出具证明"))
         return community
-    scope = get_scope(by)
-    if not scope.is_staff:
-        raise DomainError("permission_denied", _("只能以本社区名义出具证明"))
-    communities = sorted(scope.community_ids)
+    require_issuer(by=by)
+    communities = sorted(get_scope(by).community_ids)
     if len(communities) != 1:
         raise field_error("community", _("请指定出具证明的社区"))
     return Community.objects.get(pk=communities[0])

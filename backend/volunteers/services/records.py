@@ -83,6 +83,12 @@ def _record_event(record: ServiceRecord) -> dict[str, Any]:
     }
 
 
+def require_volunteer(*, by: User) -> None:
+    """Only a registered volunteer files records: the API asks this before reading the request."""
+    if not Volunteer.objects.filter(user=by).exists():
+        raise DomainError("permission_denied", _("请先注册为志愿者"))
+
+
 @transaction.atomic
 def file_record(
     *,
