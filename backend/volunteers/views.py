@@ -20,9 +20,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from backend.accounts.audit import record_access, record_accesses
+from backend.accounts.audit import record_access, record_staff_accesses
 from backend.accounts.requests import caller
-from backend.accounts.scoping import get_scope
 from backend.core.pagination import PageNumberPagination
 from backend.core.throttling import AnonThrottle, UserRateThrottle, UserThrottle
 
@@ -57,8 +56,7 @@ def _attachment(data: bytes, *, content_type: str, filename: str) -> HttpRespons
 
 def _audit_others(request, reads: list[tuple[int, int]], *, what: str) -> None:
     """Staff reading other people's records: one audit row each, in one INSERT."""
-    if get_scope(request.user).has_any_role:
-        record_accesses(actor=request.user, reads=reads, what=what, path=request.get_full_path())
+    record_staff_accesses(actor=request.user, reads=reads, what=what, path=request.get_full_path())
 
 
 # Volunteers ------------------------------------------------------------------------------------
