@@ -7,6 +7,21 @@ from .console import ScopedAdmin, action_form_page
 from .errors import DomainError
 from .models import ContentCheck, Upload
 
+UPLOAD_FIELDS = (
+    "preview",
+    "file",
+    "thumbnail",
+    "kind",
+    "content_type",
+    "size",
+    "width",
+    "height",
+    "sha256",
+    "original_name",
+    "owner",
+    "created_at",
+)
+
 
 @admin.register(Upload)
 class UploadAdmin(admin.ModelAdmin):
@@ -17,21 +32,8 @@ class UploadAdmin(admin.ModelAdmin):
     search_fields = ["original_name", "sha256"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
-    fields = [
-        "preview",
-        "file",
-        "thumbnail",
-        "kind",
-        "content_type",
-        "size",
-        "width",
-        "height",
-        "sha256",
-        "original_name",
-        "owner",
-        "created_at",
-    ]
-    readonly_fields = fields
+    fields = UPLOAD_FIELDS
+    readonly_fields = UPLOAD_FIELDS
 
     @admin.display(description="预览")
     def preview(self, obj: Upload) -> str:

@@ -4,12 +4,16 @@ goes through the services (the same rules, locks and events as the API)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
 from backend.accounts.audit import record_access
+from backend.accounts.models import User
 from backend.communities.models import Community
 from backend.core.console import ScopedAdmin, action_form_page, decision, problem_column
 from backend.core.errors import DomainError
@@ -63,10 +67,12 @@ class IssueForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         choices = limit_choices(user, Community)
-        self.fields["community"].queryset = choices if choices is not None else Community.objects.all()
+        field = self.fields["community"]
+        if isinstance(field, forms.ModelChoiceField):
+            field.queryset = choices if choices is not None else Community.objects.all()
 
 
-def _issue(volunteer: Volunteer, by, data: dict) -> Certificate:
+def _issue(volunteer: Volunteer, by: User, data: dict[str, Any]) -> tuple[Certificate, bool]:
     return services.issue_certificate(
         volunteer=volunteer,
         community=data["community"],
@@ -138,8 +144,8 @@ class VolunteerAdmin(NoAddInConsole, ScopedAdmin):
         )
 
     @admin.display(description="累计服务时长(小时)", ordering="hours_total")
-    def total_hours(self, obj: Volunteer):
-        return obj.hours_total
+    def total_hours(self, obj: Volunteer) -> Decimal:
+        return obj.hours_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -207,22 +213,25 @@ class VolunteerTeamAdmin(ScopedAdmin):
 # Service records ---------------------------------------------------------------------------------
 
 
+CORRECTION_FIELDS = (
+    "previous_started_at",
+    "previous_ended_at",
+    "previous_hours",
+    "started_at",
+    "ended_at",
+    "hours",
+    "reason",
+    "corrected_by",
+    "corrected_at",
+)
+
+
 class CorrectionInline(admin.TabularInline):
     model = RecordCorrection
     extra = 0
     can_delete = False
-    fields = [
-        "previous_started_at",
-        "previous_ended_at",
-        "previous_hours",
-        "started_at",
-        "ended_at",
-        "hours",
-        "reason",
-        "corrected_by",
-        "corrected_at",
-    ]
-    readonly_fields = fields
+    fields = CORRECTION_FIELDS
+    readonly_fields = CORRECTION_FIELDS
 
     def has_add_permission(self, request, obj=None):
         return False

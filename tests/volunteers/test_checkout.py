@@ -131,7 +131,7 @@ def test_the_listener_running_twice_makes_one_record(service_activity):
 
 
 def test_the_listener_is_registered_with_activities():
-    assert registry.checkout_listeners.get("volunteers") is services.record_from_checkout
+    assert registry.checkout_listeners.get("volunteers") is services.on_checkout
 
 
 def test_the_sweep_makes_records_for_checkouts_the_listener_missed(service_activity, monkeypatch):
