@@ -376,7 +376,7 @@ def _end_registration(registration: MemberRegistration, *, to: str, actor: User,
     if was_approved:
         _set_membership(registration.member, None)
         for _app, end in membership_ended.items():
-            end(user_id=registration.member.user_id, actor=actor)
+            end(user_id=registration.member.user_id, by=actor)
 
 
 # 双报到: units --------------------------------------------------------------------------------
