@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
-from django.db.models import Q, QuerySet, TextChoices
+from django.db.models import Model, Q, QuerySet, TextChoices
 from django.utils import timezone
 
 from backend.accounts.models import User, mask_phone
@@ -16,6 +17,8 @@ from backend.members.models import PartyMember
 
 from ..models import Activity, CheckIn, Enrollment, LeaveRequest
 from .visibility import AudienceKind, Status, _count_of, branch_member_user_ids
+
+_M = TypeVar("_M", bound=Model)
 
 
 def attendance_counts(activity_id: int) -> dict[str, int]:
@@ -32,7 +35,16 @@ def attendance_counts(activity_id: int) -> dict[str, int]:
         .values("enrolled", "waitlisted", "checked_in", "checked_out", "on_leave")
         .first()
     )
-    return {"activity_id": activity_id, **(row or {})}
+    if row is None:
+        return {"activity_id": activity_id}
+    return {
+        "activity_id": activity_id,
+        "enrolled": row["enrolled"],
+        "waitlisted": row["waitlisted"],
+        "checked_in": row["checked_in"],
+        "checked_out": row["checked_out"],
+        "on_leave": row["on_leave"],
+    }
 
 
 class Attendance(TextChoices):
@@ -190,7 +202,7 @@ def member_attendance(
         activities = activities.filter(category__in=list(categories))
     wanted = None if user_ids is None else set(user_ids)
 
-    def users(qs: QuerySet) -> QuerySet:
+    def users(qs: QuerySet[_M]) -> QuerySet[_M]:
         return qs if wanted is None else qs.filter(user_id__in=wanted)
 
     result: dict[int, MemberAttendance] = {}

@@ -82,7 +82,7 @@ def _replayed(*, activity: Activity, by: User, kind: str, client_id: uuid.UUID) 
 
     A client_id is unique with its user: one made for another check-in is refused.
     """
-    row = idempotency.replay(CheckIn.objects, client_id=client_id, user=by)
+    row = idempotency.replay(CheckIn.objects.all(), client_id=client_id, user=by)
     if row is not None and (row.activity_id != activity.pk or row.kind != kind):
         raise _reused()
     return row
@@ -115,8 +115,8 @@ def _record(
         if first is not None:
             return CheckInResult(first, False)
         # A check-in's own row is known from the activity's query.
-        made = selectors.has_checked_in(activity, by) if kind == CheckIn.Kind.IN else _exists(activity, by, kind)
-        if made:
+        taken = selectors.has_checked_in(activity, by) if kind == CheckIn.Kind.IN else _exists(activity, by, kind)
+        if taken:
             raise _already(kind) from None
         raise
     if kind == CheckIn.Kind.IN and selectors.has_checked_in(activity, by):
@@ -142,7 +142,7 @@ def _record(
 
     try:
         made, created = idempotency.insert_once(
-            insert, CheckIn.objects, client_id=client_id, user=by, single_statement=True
+            insert, CheckIn.objects.all(), client_id=client_id, user=by, single_statement=True
         )
     except IntegrityError:
         # Not this client_id's row: another attempt made the one of this kind first.
