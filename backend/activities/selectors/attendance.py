@@ -3,7 +3,7 @@ and absence per member over a period (for the reports)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -96,6 +96,30 @@ def expected_user_ids(activity: Activity) -> set[int]:
     return expected
 
 
+def _judge(entries: Iterable[LedgerRow], *, closed: bool) -> dict[str, int]:
+    """How each person stands (set on their row), and the ledger's counts."""
+    counts = dict.fromkeys(("enrolled", "waitlisted", "checked_in", "checked_out", "on_leave", "absent"), 0)
+    expected = 0
+    for entry in entries:
+        if entry.checked_in_at is not None:
+            entry.attendance = Attendance.PRESENT
+        elif entry.leave == LeaveRequest.Status.APPROVED:
+            entry.attendance = Attendance.ON_LEAVE
+        elif entry.expected:
+            entry.attendance = Attendance.ABSENT if closed else Attendance.PENDING
+        elif entry.enrollment == Enrollment.Status.WAITLISTED:
+            entry.attendance = Attendance.WAITLISTED
+        counts["enrolled"] += entry.enrollment == Enrollment.Status.ENROLLED
+        counts["waitlisted"] += entry.enrollment == Enrollment.Status.WAITLISTED
+        counts["checked_in"] += entry.checked_in_at is not None
+        counts["checked_out"] += entry.checked_out_at is not None
+        counts["on_leave"] += entry.attendance == Attendance.ON_LEAVE
+        counts["absent"] += entry.attendance == Attendance.ABSENT
+        expected += entry.expected
+    counts["expected"] = expected
+    return counts
+
+
 def attendance_ledger(activity: Activity, *, now: datetime | None = None, full_phones: bool = False) -> Ledger:
     """台账: everyone enrolled, waiting, expected, checked in or asking for leave, with how they stand.
 
@@ -147,23 +171,7 @@ def attendance_ledger(activity: Activity, *, now: datetime | None = None, full_p
         phone = user.phone or member_phones.get(user.pk) or None
         entry.phone = phone if full_phones else mask_phone(phone)
 
-    counts = dict.fromkeys(("enrolled", "waitlisted", "checked_in", "checked_out", "on_leave", "absent"), 0)
-    for entry in rows.values():
-        if entry.checked_in_at is not None:
-            entry.attendance = Attendance.PRESENT
-        elif entry.leave == LeaveRequest.Status.APPROVED:
-            entry.attendance = Attendance.ON_LEAVE
-        elif entry.expected:
-            entry.attendance = Attendance.ABSENT if closed else Attendance.PENDING
-        elif entry.enrollment == Enrollment.Status.WAITLISTED:
-            entry.attendance = Attendance.WAITLISTED
-        counts["enrolled"] += entry.enrollment == Enrollment.Status.ENROLLED
-        counts["waitlisted"] += entry.enrollment == Enrollment.Status.WAITLISTED
-        counts["checked_in"] += entry.checked_in_at is not None
-        counts["checked_out"] += entry.checked_out_at is not None
-        counts["on_leave"] += entry.attendance == Attendance.ON_LEAVE
-        counts["absent"] += entry.attendance == Attendance.ABSENT
-    counts["expected"] = sum(1 for entry in rows.values() if entry.expected)
+    counts = _judge(rows.values(), closed=closed)
     ordered = sorted(rows.values(), key=lambda entry: entry.order)
     return Ledger(activity=activity, rows=ordered, closed=closed, counts=counts)
 
@@ -179,6 +187,37 @@ class MemberAttendance:
 
     def as_counts(self) -> dict[str, int]:
         return {"attended": len(self.attended), "on_leave": len(self.on_leave), "absent": len(self.absent)}
+
+
+def _expected(
+    activity_rows: Sequence[tuple[int, datetime, str, str, int | None]], *, now: datetime, wanted: set[int] | None
+) -> set[tuple[int, int]]:
+    """(user, activity) for whoever was expected at the activities whose check-in has closed: the
+    enrolled and, at a branch meeting, every current member of the branch and its groups."""
+    closed = {pk for pk, ends_at, *_ in activity_rows if ends_at <= now}
+    enrolled = Enrollment.objects.filter(activity_id__in=closed, status=Enrollment.Status.ENROLLED)
+    if wanted is not None:
+        enrolled = enrolled.filter(user_id__in=wanted)
+    expected: set[tuple[int, int]] = set(enrolled.values_list("user_id", "activity_id"))
+    branch_meetings = [
+        (pk, branch_id)
+        for pk, _ends, category, audience, branch_id in activity_rows
+        if pk in closed and category in Activity.MEETING_CATEGORIES and audience == AudienceKind.BRANCH and branch_id
+    ]
+    if branch_meetings:
+        branch_ids = {branch_id for _pk, branch_id in branch_meetings}
+        members = PartyMember.objects.filter(
+            Q(organization_id__in=branch_ids) | Q(organization__parent_id__in=branch_ids)
+        )
+        if wanted is not None:
+            members = members.filter(user_id__in=wanted)
+        for user_id, organization_id, parent_id in members.values_list(
+            "user_id", "organization_id", "organization__parent_id"
+        ):
+            for pk, branch_id in branch_meetings:
+                if branch_id in (organization_id, parent_id):
+                    expected.add((user_id, pk))
+    return expected
 
 
 def member_attendance(
@@ -223,26 +262,7 @@ def member_attendance(
     ).values_list("user_id", "activity_id"):
         entry(user_id).on_leave.add(activity_id)
 
-    closed = {pk for pk, ends_at, *_ in activity_rows if ends_at <= now}
-    expected: set[tuple[int, int]] = set(
-        users(Enrollment.objects.filter(activity_id__in=closed, status=Enrollment.Status.ENROLLED)).values_list(
-            "user_id", "activity_id"
-        )
-    )
-    branch_meetings = [
-        (pk, branch_id)
-        for pk, _ends, category, audience, branch_id in activity_rows
-        if pk in closed and category in Activity.MEETING_CATEGORIES and audience == AudienceKind.BRANCH and branch_id
-    ]
-    if branch_meetings:
-        branch_ids = {branch_id for _pk, branch_id in branch_meetings}
-        members = users(
-            PartyMember.objects.filter(Q(organization_id__in=branch_ids) | Q(organization__parent_id__in=branch_ids))
-        ).values_list("user_id", "organization_id", "organization__parent_id")
-        for user_id, organization_id, parent_id in members:
-            for pk, branch_id in branch_meetings:
-                if branch_id in (organization_id, parent_id):
-                    expected.add((user_id, pk))
+    expected = _expected(activity_rows, now=now, wanted=wanted)
     for user_id, activity_id in expected:
         record = entry(user_id)
         if activity_id not in record.attended and activity_id not in record.on_leave:

@@ -135,6 +135,11 @@ def _record(
         inside=inside,
         accuracy_m=None if accuracy is None else round(float(accuracy)),
     )
+    return _insert(row, activity=activity, by=by)
+
+
+def _insert(row: CheckIn, *, activity: Activity, by: User) -> CheckInResult:
+    """The one INSERT; a retry that met the constraint is answered from the row that won."""
 
     def insert() -> CheckIn:
         row.save(force_insert=True)
@@ -142,15 +147,15 @@ def _record(
 
     try:
         made, created = idempotency.insert_once(
-            insert, CheckIn.objects.all(), client_id=client_id, user=by, single_statement=True
+            insert, CheckIn.objects.all(), client_id=row.client_id, user=by, single_statement=True
         )
     except IntegrityError:
         # Not this client_id's row: another attempt made the one of this kind first.
-        if _exists(activity, by, kind):
-            raise _already(kind) from None
+        if _exists(activity, by, row.kind):
+            raise _already(row.kind) from None
         raise
     if not created:
-        if made.activity_id != activity.pk or made.kind != kind:
+        if made.activity_id != activity.pk or made.kind != row.kind:
             raise _reused() from None
         return CheckInResult(made, False)
     _after_attendance(activity, made)
