@@ -136,7 +136,7 @@ def build_person(community: Community, *, staff: User, copies: int = 1, wechat_o
         lat, lon = position_near(activity, i)
         person.positions.append((lat, lon))
         activity_services.check_in(
-            activity=activity, user=user, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
+            activity=activity, by=user, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
         )
         meeting = ActivityFactory(
             community=community,

@@ -27,7 +27,7 @@ def attend(activity: Activity, user, *, arrive, leave):
         call = activity_services.check_in if kind == "in" else activity_services.check_out
         call(
             activity=activity,
-            user=user,
+            by=user,
             client_id=uuid.uuid4(),
             token=token(activity, now=moment),
             latitude=lat,
