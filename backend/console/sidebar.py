@@ -109,6 +109,7 @@ SIDEBAR: list[tuple[str, list[Entry]]] = [
             Entry("街道对比", "compare", url_name="console-street", street_only=True),
             Entry("双报告", "summarize", "reports.feedbackreport"),
             Entry("Excel 导入", "upload_file", url_name="console-import-index"),
+            Entry("导入记录", "history", "console.importrun"),
         ],
     ),
     (

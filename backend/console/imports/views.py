@@ -35,6 +35,7 @@ from backend.core.xlsx import workbook_bytes
 from backend.members import services as member_services
 from backend.red_property import selectors as property_selectors
 
+from .. import services as console_services
 from ..pages import _page, _staff_only
 from .cells import ImportKind, _DryRun, _text
 from .kinds import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, IMPORTS, PAYLOAD_MAX_AGE
@@ -176,6 +177,38 @@ def run_import(kind: ImportKind, rows: list[dict[str, Any]], actor: Any, place: 
     return outcome
 
 
+def _record_run(
+    request: HttpRequest,
+    kind: ImportKind,
+    place: Any,
+    file_name: str,
+    *,
+    outcome: Outcome | None = None,
+    file_error: str = "",
+    saved: bool = False,
+) -> None:
+    """Every upload and confirmation leaves its row, errors by row and column, for the 工作台's
+    导入待处理 (nothing else of the sheet is kept)."""
+    if outcome is not None:
+        lines = [(line["number"], line["errors"]) for line in outcome.lines(kind)]
+        errors = console_services.import_errors(lines, columns=[column.header for column in kind.columns])
+        rows, bad = len(outcome.rows), outcome.bad
+    else:
+        errors = [{"row": None, "column": "", "message": file_error}]
+        rows, bad = 0, 0
+    console_services.record_import_run(
+        by=request.user,
+        kind=kind.slug,
+        place=place,
+        file_name=file_name,
+        rows=rows,
+        rows_applied=rows if saved and outcome is not None and not bad else 0,
+        error_rows=bad,
+        errors=errors,
+        saved=saved,
+    )
+
+
 def _signer(request: HttpRequest, kind: ImportKind) -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=f"console-import:{kind.slug}:{request.user.pk}")
 
@@ -253,6 +286,7 @@ def import_view(request: HttpRequest, kind: str) -> HttpResponse:
         if place is None:
             raise PermissionDenied
         outcome = run_import(kind, payload["rows"], request.user, place, payload["attested"], save=True)
+        _record_run(request, kind, place, payload.get("file_name", ""), outcome=outcome, saved=True)
         if not outcome.bad:
             messages.success(request, f"已导入 {len(outcome.rows)} 行")
             model = apps.get_model(kind.model)
@@ -264,18 +298,24 @@ def import_view(request: HttpRequest, kind: str) -> HttpResponse:
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES, kind=kind, places=places)
         if form.is_valid():
+            place = form.cleaned_data["place"]
+            file_name = form.cleaned_data["file"].name
             try:
                 rows = read_sheet(form.cleaned_data["file"].read(), kind)
             except forms.ValidationError as exc:
                 form.add_error("file", exc)
+                _record_run(request, kind, place, file_name, file_error="; ".join(exc.messages))
             else:
                 rows = [{key: _jsonable(value) for key, value in row.items()} for row in rows]
-                place = form.cleaned_data["place"]
                 attested = bool(form.cleaned_data.get("attested"))
                 outcome = run_import(kind, rows, request.user, place, attested, save=False)
+                _record_run(request, kind, place, file_name, outcome=outcome)
                 context.update(outcome=outcome, lines=outcome.lines(kind), place=place)
                 if not outcome.bad:
-                    payload = json.dumps({"rows": rows, "place": place.pk, "attested": attested}, ensure_ascii=False)
+                    payload = json.dumps(
+                        {"rows": rows, "place": place.pk, "attested": attested, "file_name": file_name},
+                        ensure_ascii=False,
+                    )
                     context["payload"] = _signer(request, kind).sign(payload)
     else:
         form = ImportForm(kind=kind, places=places)
