@@ -14,6 +14,7 @@ from backend.core.console import ScopedAdmin
 
 from .imports.kinds import IMPORTS
 from .models import ImportRun
+from .pages import account
 from .selectors import imports_needing_attention
 
 ATTENTION = "attention"
@@ -60,8 +61,10 @@ class ImportRunAdmin(ScopedAdmin):
         # Her community's runs (a street admin: his street's), and her own runs into a street's
         # register (property companies), which lie outside any community.
         qs = super(ScopedAdmin, self).get_queryset(request)
-        user = request.user
-        return qs.filter(scope_q(user, **self.scope_paths) | Q(by_id=user.pk))
+        user = account(request)
+        if user is None:
+            return qs.none()
+        return qs.filter(scope_q(user, community="community", street="street") | Q(by=user))
 
     def has_add_permission(self, request):
         return False

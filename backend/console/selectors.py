@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .models import ImportRun
-
-
-def _placed(runs: QuerySet[ImportRun]) -> QuerySet[ImportRun]:
-    # A street's own register has no community: 0 stands for "the street itself" so the two kinds
-    # of place compare alike.
-    return runs.annotate(place=Coalesce("community_id", Value(0)))
 
 
 def imports_needing_attention(runs: QuerySet[ImportRun]) -> QuerySet[ImportRun]:
     """Of `runs` (a user's scoped list), the latest run of each kind into each place when it had
     errors: a sheet not yet put right. Any later run of the same kind into the same place without
-    errors (a corrected upload, a confirmed save) settles it."""
-    later = _placed(runs).filter(
-        kind=OuterRef("kind"), street_id=OuterRef("street_id"), place=OuterRef("place"), id__gt=OuterRef("id")
+    errors (a corrected upload, a confirmed save) settles it. A place is a community, or a street
+    for the street's own registers (no community)."""
+    later_into_community = runs.filter(kind=OuterRef("kind"), community=OuterRef("community"), id__gt=OuterRef("id"))
+    later_into_street = runs.filter(
+        kind=OuterRef("kind"), street=OuterRef("street"), community__isnull=True, id__gt=OuterRef("id")
     )
-    return _placed(runs).filter(error_count__gt=0).exclude(Exists(later))
+    return runs.filter(error_count__gt=0).filter(
+        (Q(community__isnull=False) & ~Exists(later_into_community))
+        | (Q(community__isnull=True) & ~Exists(later_into_street))
+    )

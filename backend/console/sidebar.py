@@ -15,6 +15,8 @@ from django.utils.encoding import force_str
 
 from backend.accounts.scoping import get_scope
 
+from .pages import account
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -157,9 +159,9 @@ def sidebar_navigation(request: HttpRequest) -> list[dict[str, Any]]:
     site = admin.site
     if not site.has_permission(request):
         return []
-    scope = get_scope(request.user)
+    scope = get_scope(account(request))
     is_staff = scope.is_staff
-    groups = []
+    groups: list[dict[str, Any]] = []
     for title, entries in SIDEBAR:
         items = []
         for entry in entries:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import admin
-from django.db import transaction
+from django.db import models, transaction
 
 from backend.accounts import selectors as account_selectors
 from backend.accounts import services as account_services
@@ -52,7 +53,7 @@ Parsers = dict[str, Callable[[dict[str, Any]], Any]]
 def _cells(raw: dict[str, Any], parsers: Parsers) -> dict[str, Any]:
     """The row's values, one parser per key; every complaint of the row at once (RowError)."""
     errors: list[str] = []
-    values = {key: _collect(errors, lambda parse=parse: parse(raw)) for key, parse in parsers.items()}
+    values = {key: _collect(errors, partial(parse, raw)) for key, parse in parsers.items()}
     if errors:
         raise RowError(errors)
     return values
@@ -230,7 +231,10 @@ COMPANY_HEADERS = {column.key: column.header for column in COMPANY_COLUMNS}
 
 
 def _company_length(raw: dict[str, Any], key: str, required: bool = False) -> str:
-    most = PropertyCompany._meta.get_field(key).max_length
+    field = PropertyCompany._meta.get_field(key)
+    most = field.max_length if isinstance(field, models.CharField) else None
+    if most is None:
+        raise TypeError(f"{key} is not a text column of PropertyCompany")
     return _length(raw.get(key), COMPANY_HEADERS[key], most, required=required)
 
 
@@ -293,7 +297,7 @@ def import_committees(rows: list[dict[str, Any]], actor: Any, community: Communi
     groups: list[tuple[tuple[dt.date, dt.date], list[int], list[dict[str, Any]]]] = []
     for index, raw in enumerate(rows):
         term, member, errors = _committee_member(raw)
-        if errors:
+        if errors or term is None:
             results[index] = errors
             continue
         if groups and groups[-1][0] == term:
