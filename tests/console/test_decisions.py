@@ -64,6 +64,7 @@ def _held_content(places) -> ContentCheck:
         target="members.demand",
         object_id=demand.pk,
         field="text",
+        source_fields=["title", "description"],
         kind=ContentCheck.Kind.TEXT,
         author=demand.requester,
         community_id=places.home.pk,
