@@ -251,6 +251,29 @@ class LeaveRequestAdmin(ReadOnlyMixin, ScopedAdmin):
     search_fields = ["activity__title", "user__real_name"]
     list_select_related = ["activity", "user", "decided_by"]
     actions = ["approve", "reject"]
+    actions_detail = ["approve_one", "reject_one"]
+    actions_row = ["approve_one", "reject_one"]
+
+    approve_one = decision(
+        "approve_one",
+        description="批准",
+        applies=lambda leave: leave.status == LeaveRequest.Status.PENDING,
+        run=lambda leave, data, user: services.approve_leave(leave=leave, by=user),
+        title="批准请假",
+        intro="批准后该党员本次记为请假, 不计缺席; 本人会收到通知:",
+        submit_label="批准",
+        done="已批准请假",
+    )
+    reject_one = decision(
+        "reject_one",
+        description="不批准",
+        reject=True,
+        applies=lambda leave: leave.status == LeaveRequest.Status.PENDING,
+        run=lambda leave, data, user: services.reject_leave(leave=leave, by=user, note=data["reason"]),
+        title="不批准请假",
+        intro="不批准的理由会告知本人:",
+        done="已不批准请假",
+    )
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in LeaveRequest._meta.fields]

@@ -18,11 +18,11 @@ from backend.reports import exports as report_exports
 from backend.reports.selectors import DeadlineStatus
 
 from .dashboard import COVERAGE_LABELS, PLAN_STATUS, _percent
-from .pages import _page
+from .pages import _page, account
 
 
 def _streets(request: HttpRequest) -> list[Street]:
-    scope = get_scope(request.user)
+    scope = get_scope(account(request))
     if scope.is_superuser:
         return list(Street.objects.order_by("id"))
     if not scope.street_ids:

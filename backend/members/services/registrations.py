@@ -239,4 +239,4 @@ def _end_registration(registration: MemberRegistration, *, to: str, by: User, re
     if was_approved:
         _set_membership(registration.member, None)
         for _app, end in membership_ended.items():
-            end(user_id=registration.member.user_id, actor=by)
+            end(user_id=registration.member.user_id, by=by)
