@@ -17,8 +17,8 @@ from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community
 from backend.core.errors import DomainError
 
-from . import services
 from .models import Volunteer
+from .services.registration import apply_volunteer_changes
 
 AUDIT_WHAT = "volunteer_id_number"
 
@@ -43,7 +43,7 @@ def record_id_number(
     locked = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
     if not can_act_on_community(by, locked.community_id):
         raise DomainError("permission_denied", _("需要组织社区工作人员权限"))
-    updated = services.update_volunteer(
+    updated = apply_volunteer_changes(
         volunteer=locked,
         id_type=id_type,
         id_number=id_number,
