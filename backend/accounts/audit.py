@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .models import PersonalDataAccess, User
+from .scoping import get_scope
 
 PATH_MAX = PersonalDataAccess._meta.get_field("path").max_length
 
@@ -45,6 +46,17 @@ def record_accesses(
             PersonalDataAccess(actor=actor, subject_id=subject_id, what=what, object_id=object_id, path=path[:PATH_MAX])
         )
     return PersonalDataAccess.objects.bulk_create(rows) if rows else []
+
+
+def record_staff_accesses(
+    *, actor: User, reads: Iterable[tuple[User | int, int | None]], what: str, path: str = ""
+) -> list[PersonalDataAccess]:
+    """`record_accesses` for a caller holding a role (staff, grid worker, liaison); nothing for anyone
+    else. Whoever holds no role reaches only their own rows through the scoped querysets, and
+    reading one's own is not recorded."""
+    if not get_scope(actor).has_any_role:
+        return []
+    return record_accesses(actor=actor, reads=reads, what=what, path=path)
 
 
 def record_own_export(*, user: User, path: str = "") -> PersonalDataAccess:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
@@ -27,7 +28,8 @@ class DeferredUserJWTAuthentication(JWTAuthentication):
     active) is otherwise skipped.
     """
 
-    def get_user(self, validated_token: Any) -> User:
+    # simplejwt annotates the answer with a TypeVar nothing binds; the user model is what comes back.
+    def get_user(self, validated_token: Any) -> AbstractBaseUser:  # type: ignore[override]
         if api_settings.CHECK_REVOKE_TOKEN or User._meta.pk.attname != api_settings.USER_ID_FIELD:
             # The revocation check compares the token with the stored password, and a user found
             # by another field needs the row: read it as always.
@@ -35,14 +37,14 @@ class DeferredUserJWTAuthentication(JWTAuthentication):
         try:
             user_id = int(validated_token[api_settings.USER_ID_CLAIM])
         except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidToken(_("Token contained no recognizable user identification")) from exc
+            raise InvalidToken(str(_("Token contained no recognizable user identification"))) from exc
         return User.from_db(DEFAULT_DB_ALIAS, [User._meta.pk.attname], [user_id])
 
 
 def require_active(is_active: bool | None) -> None:
     """401 as simplejwt answers it, for an account that is gone or inactive."""
     if not is_active:
-        raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        raise AuthenticationFailed(str(_("User is inactive")), code="user_inactive")
 
 
 class DeferredUserJWTScheme(SimpleJWTScheme):
@@ -62,7 +64,8 @@ class SingleUseRefreshToken(RefreshToken):
     def blacklist(self) -> BlacklistedToken:
         try:
             with transaction.atomic():
-                outstanding, _created = self.outstand()
+                # outstand() answers get_or_create's (row, created); its annotation says a row or None.
+                outstanding, _created = self.outstand()  # type: ignore[misc]
                 return BlacklistedToken.objects.create(token=outstanding)
         except IntegrityError:
             raise TokenError(_("Token is blacklisted")) from None

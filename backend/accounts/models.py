@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, cast
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import RegexValidator
@@ -25,7 +27,8 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def create_user(self, phone: str | None = None, password: str | None = None, **extra):
-        user = self.model(phone=phone or None, **extra)
+        # BaseUserManager is generic only to the type checker: it cannot be subscripted at runtime.
+        user = cast("User", self.model(phone=phone or None, **extra))
         if password:
             user.set_password(password)
         else:
@@ -62,7 +65,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     objects = UserManager()
 
     USERNAME_FIELD = "phone"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = "用户"

@@ -34,4 +34,4 @@ class PersonalDataEraser(Protocol):
 
 personal_data_exporters: Registry[Callable[[User], dict[str, Any]]] = Registry("personal data export")
 personal_data_erasers: Registry[PersonalDataEraser] = Registry("personal data erasure")
-session_closers: Registry[Callable[[int], None]] = Registry("session close")
+session_closers: Registry[Callable[[int], object]] = Registry("session close")

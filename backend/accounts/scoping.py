@@ -77,11 +77,14 @@ def _cache_scope(user: User, grants: list[tuple[str, int | None, int | None, int
     if user.is_superuser:
         scope = Scope(True, frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
     else:
-        street_ids = {s for r, s, _c, _g, _o in grants if r == Role.STREET_ADMIN}
-        own_communities = {c for r, _s, c, _g, _o in grants if r in (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF)}
-        secretary_of = {c for r, _s, c, _g, _o in grants if r == Role.COMMUNITY_SECRETARY}
-        worker_grids = {g for r, _s, _c, g, _o in grants if r == Role.GRID_WORKER}
-        organizations = {o for r, _s, _c, _g, o in grants if r == Role.UNIT_LIAISON}
+        # Each role's grant names its place (a constraint); `is not None` tells the type checker so.
+        street_ids = {s for r, s, _c, _g, _o in grants if r == Role.STREET_ADMIN and s is not None}
+        own_communities = {
+            c for r, _s, c, _g, _o in grants if r in (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF) and c is not None
+        }
+        secretary_of = {c for r, _s, c, _g, _o in grants if r == Role.COMMUNITY_SECRETARY and c is not None}
+        worker_grids = {g for r, _s, _c, g, _o in grants if r == Role.GRID_WORKER and g is not None}
+        organizations = {o for r, _s, _c, _g, o in grants if r == Role.UNIT_LIAISON and o is not None}
         community_ids = set(own_communities)
         if street_ids:
             community_ids |= set(Community.objects.filter(street_id__in=street_ids).values_list("id", flat=True))

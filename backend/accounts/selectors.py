@@ -39,7 +39,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def rows(queryset: QuerySet, *fields: str) -> list[dict[str, Any]]:
+def rows(queryset: QuerySet[Any], *fields: str) -> list[dict[str, Any]]:
     """The queryset's rows as plain dicts of `fields` (lookups allowed: "community__name"): one query."""
     return [plain(row) for row in queryset.values(*fields)]
 
@@ -69,7 +69,7 @@ def account_sections(user: User) -> dict[str, Any]:
         ),
     )
     assert account is not None
-    account["community_name"] = user.community.name if user.community_id else None
+    account["community_name"] = user.community.name if user.community is not None else None
     account["has_password"] = user.has_usable_password()
     return {
         "account": account,

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -68,7 +71,7 @@ class PublicUserSerializer(serializers.ModelSerializer):
 class RoleGrantSerializer(serializers.ModelSerializer):
     user = PublicUserSerializer(read_only=True)
     role_display = serializers.CharField(source="get_role_display", read_only=True)
-    granted_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    granted_by = serializers.PrimaryKeyRelatedField[User](read_only=True, allow_null=True)
 
     class Meta:
         model = RoleGrant
@@ -104,15 +107,21 @@ class RoleGrantCreateSerializer(serializers.Serializer):
         request = self.context.get("request")
         if request is None:  # schema generation: no caller, no choices
             return
-        user = request.user
+        # Anonymous only when the schema is generated: an empty scope, no choices.
+        user = request.user if isinstance(request.user, User) else None
         scope = get_scope(user)
         # A place outside the granter's scope is "not found", exactly as a wrong id would be.
-        self.fields["street"].queryset = (
-            Street.objects.all() if scope.is_superuser else Street.objects.filter(id__in=scope.street_ids)
+        self._choose(
+            "street", Street.objects.all() if scope.is_superuser else Street.objects.filter(id__in=scope.street_ids)
         )
-        self.fields["community"].queryset = visible_communities(user)
-        self.fields["grid"].queryset = Grid.objects.filter(community__in=visible_communities(user))
-        self.fields["organization"].queryset = staff_organizations(user)
+        self._choose("community", visible_communities(user))
+        self._choose("grid", Grid.objects.filter(community__in=visible_communities(user)))
+        self._choose("organization", staff_organizations(user))
+
+    def _choose(self, name: str, queryset: QuerySet[Any]) -> None:
+        field = self.fields[name]
+        if isinstance(field, serializers.RelatedField):
+            field.queryset = queryset  # type: ignore[arg-type]  # the stubs read the attribute as a manager
 
 
 class AccountDeletionSerializer(serializers.Serializer):

@@ -20,27 +20,33 @@ from .selectors import grantable_account
 
 logger = logging.getLogger(__name__)
 
+# What a role is granted over: one of these, by role (SCOPE_FIELD_BY_ROLE).
+ScopePlace = Street | Community | Grid | PartyOrganization
+
 # The roles a community secretary may hand out inside their own community.
 SECRETARY_GRANTABLE = {Role.COMMUNITY_STAFF, Role.GRID_WORKER}
 
 
-def _scope_community_id(*, role: Role, target) -> int | None:
-    if role in (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF):
+def _scope_community_id(*, role: Role, target: ScopePlace) -> int | None:
+    if role in (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF) and isinstance(target, Community):
         return target.pk
-    if role == Role.GRID_WORKER:
+    if role == Role.GRID_WORKER and isinstance(target, Grid):
         return target.community_id
     return None
 
 
-def _scope_street_id(*, role: Role, target) -> int | None:
-    if role == Role.STREET_ADMIN:
+def _scope_street_id(*, role: Role, target: ScopePlace) -> int | None:
+    # Each role's place is of one kind (SCOPE_FIELD_BY_ROLE); the isinstance checks only name it.
+    if role == Role.STREET_ADMIN and isinstance(target, Street):
         return target.pk
-    if role in (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF):
+    if role in (Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF) and isinstance(target, Community):
         return target.street_id
-    if role == Role.GRID_WORKER:
+    if role == Role.GRID_WORKER and isinstance(target, Grid):
         return target.community.street_id
-    if role == Role.UNIT_LIAISON:
-        return target.street_id or (target.community.street_id if target.community_id else None)
+    if role == Role.UNIT_LIAISON and isinstance(target, PartyOrganization):
+        if target.street_id is not None:
+            return target.street_id
+        return target.community.street_id if target.community is not None else None
     return None
 
 
@@ -50,7 +56,7 @@ def manages_roles_in(*, granter: User, community_id: int | None) -> bool:
     return scope.is_superuser or (community_id is not None and community_id in scope.secretary_community_ids)
 
 
-def may_grant(*, granter: User, role: Role, target) -> bool:
+def may_grant(*, granter: User, role: Role, target: ScopePlace) -> bool:
     """Street admins grant any role inside their street; secretaries staff roles in their community."""
     scope = get_scope(granter)
     if scope.is_superuser:
@@ -62,7 +68,7 @@ def may_grant(*, granter: User, role: Role, target) -> bool:
     return role in SECRETARY_GRANTABLE and manages_roles_in(granter=granter, community_id=community_id)
 
 
-def _checked_place(*, granter: User | None, role: Role, places: dict) -> tuple[str, object]:
+def _checked_place(*, granter: User | None, role: Role, places: dict[str, ScopePlace | None]) -> tuple[str, ScopePlace]:
     """The one place `role` is granted over, and the granter's right to grant it there."""
     field = SCOPE_FIELD_BY_ROLE[role]
     target = places[field]
@@ -95,12 +101,19 @@ def grant_role_by_phone(
     a phone the granter may not see get the same answer.
     """
     role = Role(role)
-    places = {"street": street, "community": community, "grid": grid, "organization": organization}
+    places: dict[str, ScopePlace | None] = {
+        "street": street,
+        "community": community,
+        "grid": grid,
+        "organization": organization,
+    }
     _checked_place(granter=granter, role=role, places=places)
     user = grantable_account(granter=granter, phone=phone)
     if user is None:
         raise field_error("phone", _("未找到该手机号的账号: 请对方先登录小程序并选择所在社区"))
-    return grant_role(granter=granter, user=user, role=role, **places)
+    return grant_role(
+        granter=granter, user=user, role=role, street=street, community=community, grid=grid, organization=organization
+    )
 
 
 @transaction.atomic
@@ -195,7 +208,7 @@ def get_or_create_user_by_phone(*, phone: str, real_name: str = "") -> tuple[Use
 
 
 @transaction.atomic
-def update_profile(*, user: User, **changes) -> User:
+def update_profile(*, user: User, **changes: object) -> User:
     allowed = {"real_name", "nickname", "community"}
     unknown = set(changes) - allowed
     if unknown:

@@ -3,6 +3,8 @@ the attendance ledger to read and download. Every change goes through the servic
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -69,10 +71,13 @@ class ActivityForm(forms.ModelForm):
             # activity_form.js turns 须报名 off for these while the secretary has not set it herself.
             self.fields["category"].widget.attrs["data-open-door"] = " ".join(Activity.OPEN_DOOR_CATEGORIES)
         if "venue" in self.fields:
-            self.fields["venue"].label_from_instance = lambda place: f"{place.community.name}·{place.name}"
+            venue = cast(forms.ModelChoiceField, self.fields["venue"])
+            # Django's documented way to label a ModelChoiceField's options.
+            venue.label_from_instance = lambda obj: f"{obj.community.name}·{obj.name}"  # type: ignore[method-assign]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("venue") is not None:
             return cleaned
         for name, text in (
@@ -86,7 +91,7 @@ class ActivityForm(forms.ModelForm):
 
     def _post_clean(self):
         # The instance holds the form's values only from here on: check them with the services' rules.
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # Django's own hook; the stubs do not declare it
         if self.errors:
             return
         instance = self.instance
@@ -246,6 +251,29 @@ class LeaveRequestAdmin(ReadOnlyMixin, ScopedAdmin):
     search_fields = ["activity__title", "user__real_name"]
     list_select_related = ["activity", "user", "decided_by"]
     actions = ["approve", "reject"]
+    actions_detail = ["approve_one", "reject_one"]
+    actions_row = ["approve_one", "reject_one"]
+
+    approve_one = decision(
+        "approve_one",
+        description="批准",
+        applies=lambda leave: leave.status == LeaveRequest.Status.PENDING,
+        run=lambda leave, data, user: services.approve_leave(leave=leave, by=user),
+        title="批准请假",
+        intro="批准后该党员本次记为请假, 不计缺席; 本人会收到通知:",
+        submit_label="批准",
+        done="已批准请假",
+    )
+    reject_one = decision(
+        "reject_one",
+        description="不批准",
+        reject=True,
+        applies=lambda leave: leave.status == LeaveRequest.Status.PENDING,
+        run=lambda leave, data, user: services.reject_leave(leave=leave, by=user, note=data["reason"]),
+        title="不批准请假",
+        intro="不批准的理由会告知本人:",
+        done="已不批准请假",
+    )
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in LeaveRequest._meta.fields]
@@ -279,7 +307,8 @@ class MinutesForm(forms.ModelForm):
         fields = ["activity", "topics", "decisions", "content"]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         activity = cleaned.get("activity") or getattr(self.instance, "activity", None)
         if activity is not None and activity.status not in (Activity.Status.PUBLISHED, Activity.Status.FINISHED):
             raise ValidationError("只有已发布或已结束的活动可以记录会议记录")

@@ -149,6 +149,12 @@ class Activity(models.Model):
             models.Index(fields=["status", "ends_at"], name="activity_status_ends"),
         ]
 
+    # Not columns: the caller's standing, set on the row selectors.activity_for_check_in reads.
+    caller_id: int
+    caller_enrollment: str | None
+    caller_checked_in: bool
+    caller_active: bool
+
     def __str__(self) -> str:
         return self.title
 

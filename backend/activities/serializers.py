@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
@@ -124,10 +124,11 @@ class ActivityWriteSerializer(serializers.ModelSerializer):
         choices = limit_choices(getattr(request, "user", None), Community)
         if choices is not None:
             # A community outside the caller's scope reads as one that does not exist.
-            fields["community"].queryset = choices
+            # The stubs declare RelatedField.queryset as a manager descriptor, not a settable value.
+            fields["community"].queryset = choices  # type: ignore[attr-defined]
         places = limit_choices(getattr(request, "user", None), Place)
         if places is not None:
-            fields["venue"].queryset = places
+            fields["venue"].queryset = places  # type: ignore[attr-defined]  # as above
         if isinstance(self.instance, Activity):
             fields["community"].read_only = True
         return fields
@@ -219,7 +220,7 @@ def _moments() -> Callable[[datetime | None], str | None]:
     return moment
 
 
-def activity_rows(activities: Iterable[Activity], *, context: dict[str, Any]) -> list[dict[str, Any]]:
+def activity_rows(activities: Iterable[Activity], *, context: Mapping[str, Any]) -> list[dict[str, Any]]:
     """What ActivitySerializer writes for a list, written directly: the community's activities are read
     by everyone who opens the mini-program, and DRF's field machinery (41 fields a row, four of them
     display methods it inspects per row) was most of the page's CPU. The rows come from
@@ -301,7 +302,8 @@ class ActivityDetailSerializer(ActivitySerializer):
     @extend_schema_field(PhotoSerializer(many=True))
     def get_photos(self, activity: Activity) -> list[dict[str, Any]]:
         photos = self.context.get("photos", [])
-        return PhotoSerializer(photos, many=True, context=self.context).data
+        # many=True gives a ReturnList; the stubs type every serializer's .data as a ReturnDict.
+        return PhotoSerializer(photos, many=True, context=self.context).data  # type: ignore[return-value]
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_my_position(self, activity: Activity) -> int | None:

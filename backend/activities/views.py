@@ -217,9 +217,9 @@ class ActivityViewSet(
     def enrollment(self, request, pk=None):
         activity = self.get_object()
         if request.method == "DELETE":
-            services.withdraw(activity=activity, user=request.user)
+            services.withdraw(activity=activity, by=request.user)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        result = services.enroll(activity=activity, user=request.user)
+        result = services.enroll(activity=activity, by=request.user)
         return Response(
             EnrollmentResultSerializer(result).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
@@ -256,7 +256,7 @@ class ActivityViewSet(
         data = serializer.validated_data
         result = service(
             activity=activity,
-            user=request.user,
+            by=request.user,
             client_id=data["client_id"],
             token=data["token"],
             latitude=data["latitude"],
@@ -388,7 +388,7 @@ class ActivityViewSet(
             serializer = LeaveInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             result = services.request_leave(
-                activity=activity, user=request.user, reason=serializer.validated_data["reason"]
+                activity=activity, by=request.user, reason=serializer.validated_data["reason"]
             )
             return Response(
                 LeaveRequestSerializer(result.leave).data,

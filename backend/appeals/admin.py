@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -60,6 +60,14 @@ def _assignable_users(community_id: int):
     )
 
 
+def _rows_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    """A field choosing rows, whose choices the form narrows to the caller's."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ModelChoiceField):
+        raise TypeError(f"{name} does not choose rows")
+    return field
+
+
 class WorkflowForm(forms.Form):
     step = forms.ChoiceField(choices=[(step, label) for step, label, _manager in WORKFLOW_STEPS])
     content = forms.CharField(
@@ -73,7 +81,7 @@ class WorkflowForm(forms.Form):
 
     def __init__(self, *args, appeal: Appeal, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = _assignable_users(appeal.community_id)
+        _rows_field(self, "assignee").queryset = _assignable_users(appeal.community_id)
 
 
 class IntakeForm(forms.Form):
@@ -97,17 +105,20 @@ class IntakeForm(forms.Form):
         super().__init__(*args, **kwargs)
         communities = limit_choices(user, Community)
         communities = Community.objects.all() if communities is None else communities
-        self.fields["community"].queryset = communities
-        self.fields["estate"].queryset = Estate.objects.filter(community__in=communities)
+        _rows_field(self, "community").queryset = communities
+        _rows_field(self, "estate").queryset = Estate.objects.filter(community__in=communities)
         if not self.is_bound:
             self.initial["client_id"] = uuid.uuid4()
+
+
+STEP_FIELDS = ("at", "kind", "actor", "assignee", "content")
 
 
 class AppealStepInline(admin.TabularInline):
     model = AppealStep
     extra = 0
-    fields = ["at", "kind", "actor", "assignee", "content"]
-    readonly_fields = fields
+    fields = STEP_FIELDS
+    readonly_fields = STEP_FIELDS
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -181,7 +192,9 @@ class AppealAdmin(ScopedAdmin):
     actions = ["accept_selected"]
 
     def get_queryset(self, request):
-        qs = admin.ModelAdmin.get_queryset(self, request).select_related("community", "grid", "assignee")
+        qs: QuerySet[Appeal] = admin.ModelAdmin.get_queryset(self, request).select_related(
+            "community", "grid", "assignee"
+        )
         qs = with_review(qs, holds=False)
         return qs.filter(scope_q(request.user, **self.scope_paths, **self.scope_options) | Q(assignee=request.user))
 
@@ -305,7 +318,9 @@ class AppealAdmin(ScopedAdmin):
                     contact_phone=data["contact_phone"],
                 )
             except DomainError as exc:
-                for field, errors in (exc.fields or {None: [str(exc.detail)]}).items():
+                if not exc.fields:
+                    form.add_error(None, str(exc.detail))
+                for field, errors in (exc.fields or {}).items():
                     for error in errors:
                         form.add_error(field if field in form.fields else None, error)
             else:

@@ -112,7 +112,7 @@ def overdue_for(user: Any, *, now: datetime | None = None) -> QuerySet[Appeal]:
     # The deadline an appeal has missed: accepting it for one still waiting, else resolving it.
     missed = Case(When(status=Appeal.Status.SUBMITTED, then=F("respond_due_at")), default=F("resolve_due_at"))
     overdue = Appeal.objects.filter(_handler_q(user)).filter(late).annotate(overdue_since=missed)
-    return _with_details(overdue).order_by("overdue_since", "id")
+    return _with_details(overdue.order_by("overdue_since", "id"))
 
 
 def assignable_user(user_id: int, community_id: int) -> User | None:

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from backend.accounts.models import User, mask_phone
 from backend.communities.models import Community, Estate
 from backend.core.fields import ContentReviewField, UploadListField, UploadSerializer
+from backend.core.models import Upload
 from backend.core.periods import ALL, InvalidPeriod, parse_period
 
 from .models import Appeal, AppealStep
@@ -43,7 +44,7 @@ class AppealSerializer(serializers.ModelSerializer):
 
     community_name = serializers.CharField(source="community.name", read_only=True)
     estate_name = serializers.CharField(source="estate.name", read_only=True, allow_null=True)
-    photos = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    photos: serializers.PrimaryKeyRelatedField[Upload] = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     photo_files = UploadSerializer(source="photos", many=True, read_only=True)
     assignee = PersonSerializer(read_only=True, allow_null=True)
     filed_by = PersonSerializer(read_only=True, allow_null=True)
@@ -126,7 +127,8 @@ class AppealCreateSerializer(serializers.Serializer):
     urgency = serializers.ChoiceField(choices=Appeal.Urgency.choices, required=False, default=Appeal.Urgency.GENERAL)
     content = serializers.CharField(max_length=2000)
     photos = UploadListField(kind="image", required=False, default=list, max_length=9, help_text="upload ids")
-    source = serializers.ChoiceField(
+    # Named like the model's field; DRF collects it from the class body over Field.source.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=Appeal.Source.choices,
         required=False,
         default=Appeal.Source.APP,

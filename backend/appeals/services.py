@@ -91,7 +91,7 @@ def _step(
 
 def _announce(appeal: Appeal, step: AppealStep, *, also: Iterable[int | None] = ()) -> None:
     """Tell the resident (and whoever else is named) about a step, once it is committed."""
-    people = sorted({appeal.resident_id, *also} - {None})
+    people = sorted(person for person in {appeal.resident_id, *also} if person is not None)
     if not people:
         return
     emit(
@@ -183,7 +183,7 @@ def submit_appeal(
     In the app the filer is the resident. A grid worker (source `grid_worker`) or staff (source
     `hotline`, with the 12345 ticket number) file for a resident given by their phone.
     """
-    existing = idempotency.replay(Appeal.objects, filed_by=by, client_id=client_id)
+    existing = idempotency.replay(Appeal.objects.all(), filed_by=by, client_id=client_id)
     if existing is not None:
         return existing, False
     _check_may_file(by=by, source=source, community=community)
@@ -195,67 +195,82 @@ def submit_appeal(
     if estate is not None and estate.community_id != community.pk:
         raise field_error("estate", _("小区不属于该社区"))
     _check_source_fields(source=source, ticket_number=ticket_number or "", contact_phone=contact_phone)
-    if source == Appeal.Source.APP:
-        resident: User | None = by
-        contact_name = contact_name or by.real_name or by.nickname
-        contact_phone = contact_phone or by.phone or ""
-    else:
-        resident = selectors.resident_for_phone(contact_phone)
+    resident, contact_name, contact_phone = _for_whom(
+        by=by, source=source, contact_name=contact_name, contact_phone=contact_phone
+    )
     if ticket_number and Appeal.objects.filter(ticket_number=ticket_number).exists():
-        raise DomainError("duplicate_ticket", _("工单号 %(number)s 已登记") % {"number": ticket_number})
+        raise _duplicate_ticket(ticket_number)
 
     submitted_at = _now(now)
     respond, resolve = selectors.deadlines_for(urgency)
     local = timezone.localtime(submitted_at)
+    appeal, created = _insert_once(
+        by=by,
+        client_id=client_id,
+        ticket_number=ticket_number,
+        source=source,
+        resident=resident,
+        contact_name=contact_name[:50],
+        contact_phone=contact_phone,
+        community=community,
+        grid_id=_grid_of_filing(by=by, source=source, community=community, estate=estate),
+        estate=estate,
+        place=place,
+        category=category,
+        urgency=urgency,
+        content=content,
+        submitted_at=submitted_at,
+        respond_due_at=local + respond,
+        resolve_due_at=local + resolve,
+    )
+    if created:
+        _announce_filing(appeal, by=by, photos=list(photos))
+    return appeal, created
+
+
+def _for_whom(*, by: User, source: str, contact_name: str, contact_phone: str) -> tuple[User | None, str, str]:
+    """(resident, contact name, contact phone): the filer in the app, else whoever has that phone."""
+    if source == Appeal.Source.APP:
+        return by, contact_name or by.real_name or by.nickname, contact_phone or by.phone or ""
+    return selectors.resident_for_phone(contact_phone), contact_name, contact_phone
+
+
+def _duplicate_ticket(number: str) -> DomainError:
+    return DomainError("duplicate_ticket", _("工单号 %(number)s 已登记") % {"number": number})
+
+
+def _insert_once(*, by: User, client_id: UUID, ticket_number: str | None, **fields: Any) -> tuple[Appeal, bool]:
     try:
         # A concurrent retry may win the race to the constraint (answered with its row), or a
         # concurrent ticket with the same number (refused below).
-        appeal, created = idempotency.insert_once(
-            lambda: Appeal.objects.create(
-                client_id=client_id,
-                source=source,
-                ticket_number=ticket_number,
-                filed_by=by,
-                resident=resident,
-                contact_name=contact_name[:50],
-                contact_phone=contact_phone,
-                community=community,
-                grid_id=_grid_of_filing(by=by, source=source, community=community, estate=estate),
-                estate=estate,
-                place=place,
-                category=category,
-                urgency=urgency,
-                content=content,
-                submitted_at=submitted_at,
-                respond_due_at=local + respond,
-                resolve_due_at=local + resolve,
-            ),
-            Appeal.objects,
+        return idempotency.insert_once(
+            lambda: Appeal.objects.create(client_id=client_id, filed_by=by, ticket_number=ticket_number, **fields),
+            Appeal.objects.all(),
             filed_by=by,
             client_id=client_id,
         )
     except IntegrityError:
         if ticket_number and Appeal.objects.filter(ticket_number=ticket_number).exists():
-            raise DomainError("duplicate_ticket", _("工单号 %(number)s 已登记") % {"number": ticket_number}) from None
+            raise _duplicate_ticket(ticket_number) from None
         raise
-    if not created:
-        return appeal, False
-    photos = list(photos)
+
+
+def _announce_filing(appeal: Appeal, *, by: User, photos: list[Any]) -> None:
+    """A new appeal's photos, its content check, its first step, and who hears of it."""
     if photos:
         appeal.photos.set(photos)
     # Only its handlers read it: checked and flagged for them, never held from them.
     moderation.submit(
         appeal,
         author=by,
-        community_id=community.pk,
+        community_id=appeal.community_id,
         texts={"text": ("content", "place")},
         images=photos,
         holds=False,
     )
-    step = _step(appeal, kind=Kind.SUBMITTED, actor=by, at=submitted_at, content=content)
+    step = _step(appeal, kind=Kind.SUBMITTED, actor=by, at=appeal.submitted_at, content=appeal.content)
     _announce(appeal, step)
     _tell_handlers(appeal, event="appeal.submitted")
-    return appeal, True
 
 
 # The workflow -----------------------------------------------------------------------------------
@@ -351,7 +366,8 @@ def rate(*, appeal: Appeal, by: User, score: int, comment: str = "", now: dt.dat
         raise field_error("score", _("评分须在 1 到 5 之间"))
     _require_step(appeal, Kind.RATED)
     at = _now(now)
-    if at > appeal.resolved_at + selectors.rating_window():
+    # A resolved appeal always has its resolved_at (the step above holds only from `resolved`).
+    if appeal.resolved_at is None or at > appeal.resolved_at + selectors.rating_window():
         raise DomainError("invalid_transition", _("已超过评价期限"))
     comment = _clean(comment)
     appeal.status = Status.RATED
@@ -405,7 +421,7 @@ def close_unrated(*, now: dt.datetime | None = None) -> int:
     for appeal_id in list(selectors.appeals_to_close_unrated(now=now).values_list("id", flat=True)):
         with transaction.atomic():
             appeal = Appeal.objects.select_for_update().get(pk=appeal_id)
-            if appeal.status != Status.RESOLVED or appeal.resolved_at > cutoff:
+            if appeal.status != Status.RESOLVED or appeal.resolved_at is None or appeal.resolved_at > cutoff:
                 continue
             appeal.status = Status.CLOSED
             appeal.closed_at = now

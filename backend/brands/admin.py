@@ -6,15 +6,30 @@ refusal shows beside the field instead of failing the save.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 
+from backend.accounts.models import User
+from backend.communities.models import Community
 from backend.core.console import ScopedAdmin, action_form_page, decision
 from backend.core.errors import DomainError
 from backend.core.scoping import get_scope
 
 from . import selectors, services
 from .models import Brand, BrandDeadline, BrandPlan, Honor, PlanReminder
+
+
+class ActingForm(forms.ModelForm):
+    """A console form whose checks ask the services on behalf of the staff member filling it in."""
+
+    by: User  # set on the class `get_form` answers (see `_bound`)
+
+
+def _bound(form: type[ActingForm], by: User) -> type[ActingForm]:
+    """The admin's form class with the acting user, so `clean()` asks the services as them."""
+    return type(form.__name__, (form,), {"by": by})
 
 
 def _add_domain_error(form: forms.BaseForm, exc: DomainError, default_field: str | None = None) -> None:
@@ -129,21 +144,18 @@ class BrandAdmin(ScopedAdmin):
 # Plans ------------------------------------------------------------------------------------------
 
 
-class PlanForm(forms.ModelForm):
+class PlanForm(ActingForm):
     class Meta:
         model = BrandPlan
         fields = ["brand", "content"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.actor = None
-
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         brand = cleaned.get("brand")
         try:
             if self.instance.pk is None and brand is not None:
-                services.check_new_plan(by=self.actor, brand=brand)
+                services.check_new_plan(by=self.by, brand=brand)
             elif self.instance.pk is not None and self.instance.status != BrandPlan.Status.DRAFT:
                 raise DomainError("invalid_transition", "只有草稿可以修改; 退回的方案请编写新版本")
         except DomainError as exc:
@@ -222,14 +234,7 @@ class BrandPlanAdmin(ScopedAdmin):
         return super().has_change_permission(request, obj)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-
-        class BoundPlanForm(form):
-            def __init__(self, *args, **inner):
-                super().__init__(*args, **inner)
-                self.actor = request.user
-
-        return BoundPlanForm
+        return _bound(super().get_form(request, obj, change=change, **kwargs), request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "brand":
@@ -309,14 +314,19 @@ class BrandPlanAdmin(ScopedAdmin):
 # Deadlines and honours: the street's records ------------------------------------------------------
 
 
-class StreetAdminWrites:
+if TYPE_CHECKING:
+    _AdminBase = ScopedAdmin
+else:
+    _AdminBase = object
+
+
+class StreetAdminWrites(_AdminBase):
     """Only street admins (and superusers) add, change or delete; `street_only_view` hides it from others."""
 
     street_only_view = False
 
     def _is_street_admin(self, request) -> bool:
-        scope = get_scope(request.user)
-        return scope.is_superuser or bool(scope.street_ids)
+        return services.is_street_admin(request.user)
 
     def has_module_permission(self, request):
         return self._is_street_admin(request) if self.street_only_view else super().has_module_permission(request)
@@ -334,8 +344,10 @@ class StreetAdminWrites:
         return self._is_street_admin(request)
 
 
-class DeadlineForm(forms.ModelForm):
-    communities = forms.ModelMultipleChoiceField(label="社区", queryset=None, widget=forms.CheckboxSelectMultiple)
+class DeadlineForm(ActingForm):
+    communities: forms.ModelMultipleChoiceField[Community] = forms.ModelMultipleChoiceField(
+        label="社区", queryset=None, widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = BrandDeadline
@@ -343,19 +355,24 @@ class DeadlineForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.actor = None
+        street_id = self.instance.street_id if self.instance.pk else None
+        communities = self.fields["communities"]
+        if not isinstance(communities, forms.ModelMultipleChoiceField):
+            raise TypeError("communities does not choose rows")
+        communities.queryset = selectors.deadline_community_choices(self.by, street_id=street_id)
         if self.instance.pk:
-            self.fields["communities"].initial = list(self.instance.communities.values_list("pk", flat=True))
+            communities.initial = list(self.instance.communities.values_list("pk", flat=True))
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         street = cleaned.get("street") or (self.instance.street if self.instance.pk else None)
         due_date, communities = cleaned.get("due_date"), cleaned.get("communities")
         if street is None or due_date is None or communities is None:
             return cleaned
         try:
             services.check_deadline(
-                by=self.actor,
+                by=self.by,
                 street=street,
                 due_date=due_date,
                 communities=list(communities),
@@ -383,18 +400,7 @@ class BrandDeadlineAdmin(StreetAdminWrites, ScopedAdmin):
         return ["street"] if obj is not None else []
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-
-        class BoundDeadlineForm(form):
-            def __init__(self, *args, **inner):
-                super().__init__(*args, **inner)
-                self.actor = request.user
-                street_id = obj.street_id if obj is not None else None
-                self.fields["communities"].queryset = selectors.deadline_community_choices(
-                    request.user, street_id=street_id
-                )
-
-        return BoundDeadlineForm
+        return _bound(super().get_form(request, obj, change=change, **kwargs), request.user)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -428,22 +434,19 @@ class BrandDeadlineAdmin(StreetAdminWrites, ScopedAdmin):
 # Honours ----------------------------------------------------------------------------------------
 
 
-class HonorForm(forms.ModelForm):
+class HonorForm(ActingForm):
     class Meta:
         model = Honor
         fields = ["brand", "organization", "level", "title", "issuer", "awarded_on"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.actor = None
-
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("awarded_on") is None:
             return cleaned
         try:
             services.check_honor(
-                by=self.actor,
+                by=self.by,
                 brand=cleaned.get("brand"),
                 organization=cleaned.get("organization"),
                 awarded_on=cleaned["awarded_on"],
@@ -463,14 +466,7 @@ class HonorAdmin(StreetAdminWrites, ScopedAdmin):
     scope_paths = {"street": "street", "community": "brand__community"}
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-
-        class BoundHonorForm(form):
-            def __init__(self, *args, **inner):
-                super().__init__(*args, **inner)
-                self.actor = request.user
-
-        return BoundHonorForm
+        return _bound(super().get_form(request, obj, change=change, **kwargs), request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "brand":

@@ -226,8 +226,8 @@ class HonorSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_brand_name(self, honor: Honor) -> str | None:
-        return honor.brand.name if honor.brand_id else None
+        return honor.brand.name if honor.brand is not None else None
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_organization_name(self, honor: Honor) -> str | None:
-        return honor.organization.name if honor.organization_id else None
+        return honor.organization.name if honor.organization is not None else None

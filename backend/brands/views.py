@@ -180,7 +180,8 @@ class PlanViewSet(WriteViewSet):
 
     @cached_property
     def brand(self) -> Brand:
-        brand = selectors.staff_brands(self.request.user).filter(pk=self.kwargs.get("brand_pk")).first()
+        brand_pk = self.kwargs.get("brand_pk")
+        brand = None if brand_pk is None else selectors.staff_brands(self.request.user).filter(pk=brand_pk).first()
         if brand is None:
             raise Http404
         return brand

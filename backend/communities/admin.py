@@ -63,8 +63,8 @@ class PartyOrganizationAdmin(ScopedAdmin):
     list_filter = ["kind", "is_unit", "street"]
     search_fields = ["name", "employer"]
     list_select_related = ["parent", "street", "community"]
-    scope_paths = {"community": "community", "street": "street"}
-    scope_options = {"organization": "id", "include_liaisons": True}
+    scope_paths = {"community": "community", "street": "street", "organization": "id"}
+    scope_options = {"include_liaisons": True}
 
 
 class PlaceForm(forms.ModelForm):
@@ -76,7 +76,7 @@ class PlaceForm(forms.ModelForm):
 
     def _post_clean(self):
         # The instance holds the form's values from here on: check them with the service's rules.
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # ModelForm's own hook, absent from the stubs
         if self.errors:
             return
         try:

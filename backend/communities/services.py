@@ -50,7 +50,7 @@ def create_estate(
 
 
 @transaction.atomic
-def update_estate(*, estate: Estate, **changes) -> Estate:
+def update_estate(*, estate: Estate, **changes: object) -> Estate:
     unknown = set(changes) - ESTATE_FIELDS
     if unknown:
         raise ValueError(f"not estate fields: {sorted(unknown)}")

@@ -4,6 +4,8 @@ hand for people without a phone (through the activities service, which records w
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
 from django.db.models import Q
@@ -48,7 +50,7 @@ class ManualAttendanceForm(forms.Form):
         # decides whether this person may attend: enrolled or in the audience).
         enrolled = Enrollment.objects.filter(activity=activity).values("user_id")
         checked = CheckIn.objects.filter(activity=activity).values("user_id")
-        self.fields["user"].queryset = (
+        cast(PersonChoiceField, self.fields["user"]).queryset = (
             User.objects.filter(is_active=True, anonymised_at__isnull=True)
             .filter(Q(community_id=activity.community_id) | Q(pk__in=enrolled) | Q(pk__in=checked))
             .only("id", "real_name", "nickname", "phone")
@@ -82,7 +84,7 @@ def _render(request: HttpRequest, activity: Activity, form: ManualAttendanceForm
 
 @require_POST
 def record_attendance(request: HttpRequest, activity_id: int) -> HttpResponse:
-    _staff_only(request)
+    user = _staff_only(request)
     activity = _manageable(request, activity_id)
     form = ManualAttendanceForm(request.POST, activity=activity)
     if not form.is_valid():
@@ -90,13 +92,13 @@ def record_attendance(request: HttpRequest, activity_id: int) -> HttpResponse:
     data = form.cleaned_data
     try:
         row = activity_services.record_attendance(
-            activity=activity, by=request.user, user=data["user"], reason=data["reason"], kind=data["kind"]
+            activity=activity, by=user, user=data["user"], reason=data["reason"], kind=data["kind"]
         )
     except DomainError as exc:
         for name, texts in (exc.fields or {"__all__": [str(exc.detail)]}).items():
             for text in texts:
                 form.add_error(name if name in form.fields else None, text)
         return _render(request, activity, form, status=400)
-    label = form.fields["user"].label_from_instance(data["user"])
+    label = cast(PersonChoiceField, form.fields["user"]).label_from_instance(data["user"])
     messages.success(request, f"已为 {label} 人工登记{row.get_kind_display()}")
     return redirect("console-attendance", activity_id=activity.pk)

@@ -73,10 +73,10 @@ def _code_json(code: activity_services.CheckinCode) -> dict[str, Any]:
 @never_cache
 def checkin_screen(request: HttpRequest, activity_id: int) -> HttpResponse:
     """The rotating QR code full-screen for a projector or a staff phone, with the live count."""
-    _staff_only(request)
+    user = _staff_only(request)
     activity = _manageable(request, activity_id)
     try:
-        code = activity_services.issue_checkin_code(activity=activity, by=request.user)
+        code = activity_services.issue_checkin_code(activity=activity, by=user)
     except DomainError as exc:
         return _page(request, "console/checkin_closed.html", "签到屏", activity=activity, reason=str(exc.detail))
     config = {
@@ -109,8 +109,8 @@ def socket_token(request: HttpRequest) -> JsonResponse:
     A page cannot read its session cookie into a WebSocket URL, and the socket takes only JWTs.
     POST with the CSRF token, so another site cannot have a browser fetch one. Never logged.
     """
-    _staff_only(request)
-    token = AccessToken.for_user(request.user)
+    user = _staff_only(request)
+    token = AccessToken.for_user(user)
     token.set_exp(lifetime=timedelta(minutes=settings.CONSOLE_SOCKET_TOKEN_MINUTES))
     expires_at = dt.datetime.fromtimestamp(token["exp"], tz=dt.UTC)
     return JsonResponse({"token": str(token), "expires_at": expires_at.isoformat()})

@@ -21,10 +21,10 @@ from backend.appeals.models import Appeal
 from backend.brands.models import BrandPlan
 from backend.communities.models import Community, Street
 from backend.core.periods import InvalidPeriod, parse_period
-from backend.reports import selectors as report_selectors
+from backend.reports import answers as report_selectors
 from backend.reports.selectors import DeadlineStatus
 
-from .pages import _local_moment
+from .pages import _local_moment, account
 from .workbench import workbench_context
 
 site = admin.site
@@ -90,12 +90,13 @@ class DashboardScope:
 
 def dashboard_scope(request: HttpRequest) -> DashboardScope | None:
     """Whose figures: a community the user acts on, or a street they administer (the widest by default)."""
-    scope = get_scope(request.user)
+    user = account(request)
+    scope = get_scope(user)
     if scope.is_superuser:
         streets = list(Street.objects.order_by("id"))
     else:
         streets = list(Street.objects.filter(id__in=scope.street_ids).order_by("id"))
-    communities = list(visible_communities(request.user).select_related("street").order_by("street_id", "id"))
+    communities = list(visible_communities(user).select_related("street").order_by("street_id", "id"))
     if not streets and not communities:
         return None
     wanted_community = request.GET.get("community")
@@ -113,7 +114,8 @@ def dashboard_scope(request: HttpRequest) -> DashboardScope | None:
 
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     place = dashboard_scope(request)
-    if place is None or not get_scope(request.user).is_staff:
+    user = account(request)
+    if place is None or user is None or not get_scope(user).is_staff:
         return {"dashboard": None}
     year = timezone.localdate().year
     period_text = request.GET.get("period") or str(year)
@@ -122,9 +124,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     except InvalidPeriod:
         period_text = str(year)
         period = parse_period(period_text)
-    figures = report_selectors.dashboard(
-        user=request.user, period=period, community=place.community, street=place.street
-    )
+    figures = report_selectors.dashboard(user=user, period=period, community=place.community, street=place.street)
 
     coverage = figures["coverage"]
     coverage_rows = [
@@ -140,8 +140,10 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     if place.street is not None:
         by_community = report_selectors.street_coverage(place.street).communities
         rows = [(row.community.name, row.coverage.as_data()) for row in by_community]
-    else:
+    elif place.community is not None:
         rows = [(place.community.name, report_selectors.community_coverage(place.community).coverage.as_data())]
+    else:
+        rows = []
     registration_rows = [{"name": name, **data["member_registration"]} for name, data in rows]
     unit_rows = {name: data["unit_registration"] for name, data in rows}
     for row in registration_rows:
@@ -244,7 +246,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
 def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
     """Unfold's DASHBOARD_CALLBACK: the console's first page is the 工作台: what waits for the user,
     then the figures of their scope."""
-    scope = get_scope(request.user)
+    scope = get_scope(account(request))
     if scope.is_staff:
         context["workbench"] = workbench_context(request, reviewer=scope.is_superuser or bool(scope.street_ids))
     context.update(dashboard_context(request))

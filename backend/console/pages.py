@@ -11,13 +11,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from backend.accounts.scoping import (
-    get_scope,
-)
+from backend.accounts.models import User
+from backend.accounts.scoping import get_scope
 
 site = admin.site
 
-site = admin.site
+
+def account(request: HttpRequest) -> User | None:
+    """The signed-in account, None for an anonymous request (the console's login lets none in, but
+    the sidebar and the dashboard callback are asked for every page the admin draws)."""
+    user = request.user
+    return user if isinstance(user, User) else None
 
 
 def _local_moment(value: Any) -> dt.datetime | None:
@@ -28,9 +32,12 @@ def _local_moment(value: Any) -> dt.datetime | None:
     return timezone.localtime(moment) if timezone.is_aware(moment) else moment
 
 
-def _staff_only(request: HttpRequest) -> None:
-    if not get_scope(request.user).is_staff:
+def _staff_only(request: HttpRequest) -> User:
+    """The signed-in staff member (street or community staff, or a superuser); anyone else is refused."""
+    user = account(request)
+    if user is None or not get_scope(user).is_staff:
         raise PermissionDenied
+    return user
 
 
 def _page(request: HttpRequest, template: str, title: str, **context: Any) -> HttpResponse:

@@ -15,6 +15,8 @@ from django.utils.encoding import force_str
 
 from backend.accounts.scoping import get_scope
 
+from .pages import account
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -109,6 +111,7 @@ SIDEBAR: list[tuple[str, list[Entry]]] = [
             Entry("街道对比", "compare", url_name="console-street", street_only=True),
             Entry("双报告", "summarize", "reports.feedbackreport"),
             Entry("Excel 导入", "upload_file", url_name="console-import-index"),
+            Entry("导入记录", "history", "console.importrun"),
         ],
     ),
     (
@@ -156,9 +159,9 @@ def sidebar_navigation(request: HttpRequest) -> list[dict[str, Any]]:
     site = admin.site
     if not site.has_permission(request):
         return []
-    scope = get_scope(request.user)
+    scope = get_scope(account(request))
     is_staff = scope.is_staff
-    groups = []
+    groups: list[dict[str, Any]] = []
     for title, entries in SIDEBAR:
         items = []
         for entry in entries:

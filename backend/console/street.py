@@ -13,16 +13,16 @@ from django.utils import timezone
 from backend.accounts.scoping import get_scope
 from backend.communities.models import Street
 from backend.core.console import XLSX_CONTENT_TYPE
+from backend.reports import answers as report_selectors
 from backend.reports import exports as report_exports
-from backend.reports import selectors as report_selectors
 from backend.reports.selectors import DeadlineStatus
 
 from .dashboard import COVERAGE_LABELS, PLAN_STATUS, _percent
-from .pages import _page
+from .pages import _page, account
 
 
 def _streets(request: HttpRequest) -> list[Street]:
-    scope = get_scope(request.user)
+    scope = get_scope(account(request))
     if scope.is_superuser:
         return list(Street.objects.order_by("id"))
     if not scope.street_ids:

@@ -29,5 +29,5 @@ urlpatterns = [
     path("socket-token/", site.admin_view(console_view(socket_token)), name="console-socket-token"),
     path("street/", site.admin_view(console_view(street_view)), name="console-street"),
     path("import/", site.admin_view(console_view(import_index)), name="console-import-index"),
-    path("import/<slug:kind>/", site.admin_view(console_view(import_view)), name="console-import"),
+    path("import/<slug:slug>/", site.admin_view(console_view(import_view)), name="console-import"),
 ]

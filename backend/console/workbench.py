@@ -22,6 +22,9 @@ from backend.core.models import ContentCheck
 from backend.members.models import MemberRegistration, UnitRegistration
 from backend.volunteers.models import ServiceRecord
 
+from .models import ImportRun
+from .selectors import imports_needing_attention
+
 # An open appeal whose next deadline falls within this window is shown as due.
 APPEAL_DUE_WINDOW = dt.timedelta(hours=24)
 
@@ -95,6 +98,20 @@ def _plans(request: HttpRequest, *, reviewer: bool) -> Todo | None:
     return Todo("plans_to_submit", "品牌方案待提交(草稿、退回)", count, url, "按街道设定的截止时间提交")
 
 
+def _imports(request: HttpRequest) -> Todo | None:
+    rows, url = _rows(request, ImportRun)
+    if rows is None:
+        return None
+    count = imports_needing_attention(rows).count()
+    return Todo(
+        "imports",
+        "导入待处理",
+        count,
+        _link(url, attention="1"),
+        "最近一次导入有错误的表格, 改正后重新上传",
+    )
+
+
 def todos(request: HttpRequest, *, reviewer: bool) -> list[Todo]:
     """Her 待办 in the order she works through them; lists she may not open are left out."""
     items = [
@@ -122,6 +139,7 @@ def todos(request: HttpRequest, *, reviewer: bool) -> list[Todo]:
             label="内容待人工复核",
             hint="微信内容安全检测未能判定, 待工作人员查看",
         ),
+        _imports(request),
     ]
     return [item for item in items if item is not None]
 

@@ -3,9 +3,24 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from . import moderation
-from .console import ScopedAdmin, action_form_page
+from .console import ScopedAdmin, action_form_page, decision
 from .errors import DomainError
 from .models import ContentCheck, Upload
+
+UPLOAD_FIELDS = (
+    "preview",
+    "file",
+    "thumbnail",
+    "kind",
+    "content_type",
+    "size",
+    "width",
+    "height",
+    "sha256",
+    "original_name",
+    "owner",
+    "created_at",
+)
 
 
 @admin.register(Upload)
@@ -17,21 +32,8 @@ class UploadAdmin(admin.ModelAdmin):
     search_fields = ["original_name", "sha256"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
-    fields = [
-        "preview",
-        "file",
-        "thumbnail",
-        "kind",
-        "content_type",
-        "size",
-        "width",
-        "height",
-        "sha256",
-        "original_name",
-        "owner",
-        "created_at",
-    ]
-    readonly_fields = fields
+    fields = UPLOAD_FIELDS
+    readonly_fields = UPLOAD_FIELDS
 
     @admin.display(description="预览")
     def preview(self, obj: Upload) -> str:
@@ -53,6 +55,12 @@ class UploadAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class HoldForm(forms.Form):
+    reason = forms.CharField(
+        label="复核意见", max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="作者会看到"
+    )
 
 
 class DecisionForm(forms.Form):
@@ -119,6 +127,31 @@ class ContentCheckAdmin(ScopedAdmin):
     ]
     readonly_fields = fields
     actions = ["approve", "reject"]
+    actions_detail = ["pass_one", "hold_one"]
+    actions_row = ["pass_one", "hold_one"]
+
+    pass_one = decision(
+        "pass_one",
+        description="通过",
+        applies=lambda check: check.status == ContentCheck.Status.REVIEW,
+        run=lambda check, data, user: moderation.decide(check=check, by=user, approve=True),
+        title="通过内容",
+        intro="通过后内容对他人展示:",
+        submit_label="通过",
+        done="已通过内容",
+    )
+    hold_one = decision(
+        "hold_one",
+        description="不予展示",
+        reject=True,
+        applies=lambda check: check.status == ContentCheck.Status.REVIEW,
+        run=lambda check, data, user: moderation.decide(check=check, by=user, approve=False, note=data["reason"]),
+        form_class=HoldForm,
+        title="不予展示",
+        intro="内容将不对他人展示, 作者会收到通知和复核意见:",
+        submit_label="不予展示",
+        done="已设为不予展示",
+    )
 
     def has_module_permission(self, request):
         return self._scope(request).is_staff

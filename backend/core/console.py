@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import display_for_field, display_for_value, get_fields_from_path, label_for_field
 from django.contrib.admin.utils import lookup_field as admin_lookup_field
 from django.contrib.auth import REDIRECT_FIELD_NAME
@@ -111,7 +112,7 @@ def _cell(model_admin: admin.ModelAdmin, name: str, obj: Any) -> Any:
     return strip_tags(force_str(text))
 
 
-def ledger_workbook(model_admin: admin.ModelAdmin, request: HttpRequest, objects: Iterable[Any]) -> bytes:
+def ledger_workbook(model_admin: ScopedAdmin, request: HttpRequest, objects: Iterable[Any]) -> bytes:
     """The rows as the list shows them (masked where the list masks), one sheet, Chinese headers."""
     names = [name for name in model_admin.get_export_fields(request) if name != "action_checkbox"]
     book = Workbook()
@@ -155,7 +156,7 @@ def styled(form: forms.BaseForm) -> forms.BaseForm:
             continue
         widget = replacement(attrs=dict(field.widget.attrs))
         if hasattr(field, "choices"):
-            widget.choices = field.choices
+            widget.choices = field.choices  # type: ignore[attr-defined]  # a choice widget, as the field has choices
         if isinstance(field.widget, forms.DateTimeInput):
             widget.attrs.setdefault("placeholder", "如 2026-03-01 09:00")
         widget.is_required = field.widget.is_required
@@ -184,7 +185,7 @@ def action_form_page(
         "form": styled(form),
         "action_name": action_name,
         "submit_label": submit_label,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "console/action_form.html", context)
 
@@ -373,6 +374,7 @@ class ScopedAdmin(UnfoldModelAdmin):
     # Export fields that hold a full phone number, each with the masked field the list shows: only
     # staff in scope get the full one, anyone else (a unit liaison, a grid worker) the masked one.
     full_phone_fields: dict[str, str] = {}
+    action_form: type[forms.Form]  # set on ModelAdmin; declared here for the check in __init__
 
     def __init__(self, model, admin_site):
         super().__init__(model, admin_site)
@@ -494,7 +496,7 @@ class ScopedAdmin(UnfoldModelAdmin):
         def phone(obj):
             return admin_lookup_field(name if self.gets_full_phone(request, obj) else masked, obj, self)[2]
 
-        phone.short_description = label_for_field(name, self.model, model_admin=self)
+        phone.short_description = label_for_field(name, self.model, model_admin=self)  # type: ignore[attr-defined]  # the admin's column title
         return phone
 
     def get_actions(self, request):

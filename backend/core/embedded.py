@@ -53,7 +53,8 @@ class EmbeddedServer(Server):
         from twisted.internet import reactor
 
         reactor.callWhenRunning(self.start_worker)
-        reactor.addSystemEventTrigger("before", "shutdown", self.stop_worker)
+        # The interface declares its methods without self, so the stubs read each argument one place off.
+        reactor.addSystemEventTrigger("before", "shutdown", self.stop_worker)  # type: ignore[arg-type]
         super().run()
 
     def start_worker(self) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from .registry import Registry
 
@@ -38,7 +39,7 @@ watch_permission: Registry[Callable[[Any, int], bool]] = Registry("watch")
 
 # What of a kind a staff member may address a notice to, for pickers by name: key "activity":
 # provider(user) -> QuerySet of the objects (their str() is the name shown).
-audience_choices = Registry("audience choices")
+audience_choices: Registry[Callable[[Any], QuerySet[Any]]] = Registry("audience choices")
 
 
 def register_audience_provider(kind: str, app_label: str, provider: Callable[[tuple[int, ...]], Iterable[int]]):

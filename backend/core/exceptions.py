@@ -72,10 +72,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(error_body("file_too_large", _("请求体过大")), status=413)
 
     if isinstance(exc, drf.APIException):
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)
+        if wait:
+            headers["Retry-After"] = str(int(wait))
         set_rollback()
         if isinstance(exc, drf.ValidationError):
             return Response(

@@ -38,9 +38,11 @@ from uuid import UUID
 from django.db import IntegrityError, models, transaction
 
 M = TypeVar("M", bound=models.Model)
+# A model's manager or any queryset of it: `Appeal.objects` as well as `Appeal.objects.filter(...)`.
+Rows = models.QuerySet[M] | models.Manager[M]
 
 
-def replay(queryset: models.QuerySet[M], *, client_id: UUID | None, **owner: Any) -> M | None:
+def replay(queryset: Rows[M], *, client_id: UUID | None, **owner: Any) -> M | None:
     """The row this owner already made with this client_id, or None (always None without one)."""
     if client_id is None:
         return None
@@ -49,7 +51,7 @@ def replay(queryset: models.QuerySet[M], *, client_id: UUID | None, **owner: Any
 
 def insert_once(
     create: Callable[[], M],
-    queryset: models.QuerySet[M],
+    queryset: Rows[M],
     *,
     client_id: UUID | None,
     single_statement: bool = False,
@@ -59,12 +61,12 @@ def insert_once(
     return _insert(create, lambda: replay(queryset, client_id=client_id, **owner), single_statement=single_statement)
 
 
-def replay_key(queryset: models.QuerySet[M], **key: Any) -> M | None:
+def replay_key(queryset: Rows[M], **key: Any) -> M | None:
     """The row already made under this unique key, or None."""
     return queryset.filter(**key).first()
 
 
-def insert_once_key(create: Callable[[], M], queryset: models.QuerySet[M], **key: Any) -> tuple[M, bool]:
+def insert_once_key(create: Callable[[], M], queryset: Rows[M], **key: Any) -> tuple[M, bool]:
     """(row, True) from `create()`, or (the row, False) when a concurrent call made the one its key allows."""
     return _insert(create, lambda: replay_key(queryset, **key), single_statement=False)
 

@@ -26,6 +26,7 @@ from django.core import signing
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils._os import safe_join
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import iri_to_uri
@@ -64,7 +65,7 @@ class SignedFileSystemStorage(FileSystemStorage):
         return f"{super().url(name)}?{signed_query(name or '')}"
 
 
-def serve(request: HttpRequest, path: str) -> HttpResponse:
+def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     """A stored file for a valid link; 404 for anything else (as for a file that is not there)."""
     if not link_is_valid(path, request.GET.get("e", ""), request.GET.get("s", "")):
         raise Http404
@@ -74,7 +75,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
         raise Http404 from None
     content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
     if settings.MEDIA_ACCEL_REDIRECT:
-        response = HttpResponse(content_type=content_type)
+        response: HttpResponseBase = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = iri_to_uri(ACCEL_PREFIX + path)
     else:
         try:

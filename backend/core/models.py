@@ -45,7 +45,7 @@ class Upload(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.original_name or self.file.name
+        return self.original_name or self.file.name or ""
 
 
 class ContentCheck(models.Model):

@@ -112,6 +112,73 @@ def _reset(check: ContentCheck, *, now: datetime) -> None:
     check.decision_note = ""
 
 
+def _text_checks(
+    obj: models.Model,
+    target: str,
+    texts: Mapping[str, Sequence[str]],
+    common: dict[str, Any],
+    *,
+    now: datetime,
+) -> list[ContentCheck]:
+    """A check per text part that changed (an unchanged part keeps its verdict, an emptied one goes)."""
+    touched: list[ContentCheck] = []
+    for part, names in texts.items():
+        text = _text_of(obj, names)
+        existing = (
+            ContentCheck.objects.select_for_update()
+            .filter(target=target, object_id=obj.pk, field=part, upload__isnull=True)
+            .first()
+        )
+        if not text.strip():
+            if existing is not None:
+                existing.delete()
+            continue
+        digest = _digest(text)
+        if existing is not None and existing.digest == digest:
+            continue
+        check = existing or ContentCheck(target=target, object_id=obj.pk, field=part, kind=ContentCheck.Kind.TEXT)
+        for name, value in common.items():
+            setattr(check, name, value)
+        check.source_fields = list(names)
+        check.digest = digest
+        _reset(check, now=now)
+        check.save()
+        touched.append(check)
+    return touched
+
+
+def _image_checks(
+    obj: models.Model,
+    target: str,
+    images: Iterable[Upload | None],
+    common: dict[str, Any],
+    *,
+    now: datetime,
+) -> list[ContentCheck]:
+    """A check per new image of the record's set; those of images no longer in it are forgotten."""
+    wanted = {u.pk: u for u in images if u is not None and u.kind == Upload.Kind.IMAGE}
+    current = ContentCheck.objects.filter(target=target, object_id=obj.pk, kind=ContentCheck.Kind.MEDIA)
+    current.exclude(upload_id__in=list(wanted)).delete()
+    known = set(current.values_list("upload_id", flat=True))
+    touched: list[ContentCheck] = []
+    for upload_id, upload in wanted.items():
+        if upload_id in known:
+            continue
+        check = ContentCheck(
+            target=target,
+            object_id=obj.pk,
+            field="media",
+            kind=ContentCheck.Kind.MEDIA,
+            upload=upload,
+            digest=upload.sha256,
+            **common,
+        )
+        _reset(check, now=now)
+        check.save()
+        touched.append(check)
+    return touched
+
+
 @transaction.atomic
 def submit(
     obj: models.Model,
@@ -139,49 +206,9 @@ def submit(
     # staff member (staff write in the console, with no openid WeChat could check it under).
     on_authority = author is not None and community_id is not None and can_act_on_community(author, community_id)
     common = {"holds": holds, "author": author, "community_id": community_id, "scene": scene}
-    touched: list[ContentCheck] = []
-    for part, names in (texts or {}).items():
-        text = _text_of(obj, names)
-        existing = (
-            ContentCheck.objects.select_for_update()
-            .filter(target=target, object_id=obj.pk, field=part, upload__isnull=True)
-            .first()
-        )
-        if not text.strip():
-            if existing is not None:
-                existing.delete()
-            continue
-        digest = _digest(text)
-        if existing is not None and existing.digest == digest:
-            continue
-        check = existing or ContentCheck(target=target, object_id=obj.pk, field=part, kind=ContentCheck.Kind.TEXT)
-        for name, value in common.items():
-            setattr(check, name, value)
-        check.source_fields = list(names)
-        check.digest = digest
-        _reset(check, now=now)
-        check.save()
-        touched.append(check)
+    touched = _text_checks(obj, target, texts or {}, common, now=now)
     if images is not None:
-        wanted = {u.pk: u for u in images if u is not None and u.kind == Upload.Kind.IMAGE}
-        current = ContentCheck.objects.filter(target=target, object_id=obj.pk, kind=ContentCheck.Kind.MEDIA)
-        current.exclude(upload_id__in=list(wanted)).delete()
-        known = set(current.values_list("upload_id", flat=True))
-        for upload_id, upload in wanted.items():
-            if upload_id in known:
-                continue
-            check = ContentCheck(
-                target=target,
-                object_id=obj.pk,
-                field="media",
-                kind=ContentCheck.Kind.MEDIA,
-                upload=upload,
-                digest=upload.sha256,
-                **common,
-            )
-            _reset(check, now=now)
-            check.save()
-            touched.append(check)
+        touched += _image_checks(obj, target, images, common, now=now)
     if touched and on_authority:
         for check in touched:
             check.decided_by = author
@@ -289,7 +316,7 @@ def media_url(upload: Upload) -> str | None:
     base = (getattr(settings, "MEDIA_PUBLIC_URL", "") or "").strip()
     if not base or not upload.file:
         return None
-    name = upload.file.name
+    name = upload.file.name or ""
     return f"{base.rstrip('/')}/{quote(name)}?{signed_query(name, lifetime=WECHAT_LINK_SECONDS)}"
 
 
@@ -492,7 +519,7 @@ def _pushed_text(value: Any, *, max_length: int) -> str | None:
 def record_push(event: Mapping[str, Any]) -> bool:
     """A `wxa_media_check` event pushed by WeChat (its signature already checked); False when no
     pending check has that trace_id (a late answer to an image sent again, or not ours)."""
-    trace_id = _pushed_text(event.get("trace_id"), max_length=ContentCheck._meta.get_field("trace_id").max_length)
+    trace_id = _pushed_text(event.get("trace_id"), max_length=ContentCheck.trace_id.field.max_length or 0)
     if trace_id is None:
         return False
     check = ContentCheck.objects.filter(trace_id=trace_id, kind=ContentCheck.Kind.MEDIA).only("id", "status").first()
@@ -500,7 +527,7 @@ def record_push(event: Mapping[str, Any]) -> bool:
         return False
     if check.status != Status.PENDING:
         return True  # WeChat repeats a push it thinks we missed
-    result = event.get("result") if isinstance(event.get("result"), Mapping) else {}
+    result: Mapping[str, Any] = event["result"] if isinstance(event.get("result"), Mapping) else {}
     suggest = result.get("suggest") if isinstance(result.get("suggest"), str) else None
     errcode = _as_int(event.get("errcode", 0))
     if errcode != 0 or suggest not in _VERDICTS:

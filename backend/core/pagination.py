@@ -2,18 +2,24 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, QuerySet, Window
 from django.db.models.query import ModelIterable
 from rest_framework import pagination
+from rest_framework.request import Request
 
 TOTAL = "_page_total"
 # No list of the administrative tree has this many pages; larger numbers are past the end.
 MAX_PAGE = 2**31
+DEFAULT_PAGE_SIZE = 20
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=N&page_size=M`, M capped at 100 (API.md). Links use the forwarded host behind nginx."""
 
-    page_size = 20
+    page_size = DEFAULT_PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int:
+        # DRF answers None only when no page size is set at all; one always is here.
+        return super().get_page_size(request) or DEFAULT_PAGE_SIZE
 
 
 class CountInPagePaginator(Paginator):
@@ -41,7 +47,8 @@ class CountInPagePaginator(Paginator):
         )
 
     def page(self, number):
-        if not self._counts_in_page():
+        objects = self.object_list
+        if not isinstance(objects, QuerySet) or not self._counts_in_page():
             return super().page(number)
         try:
             if isinstance(number, float) and not number.is_integer():
@@ -56,11 +63,11 @@ class CountInPagePaginator(Paginator):
             # sent first, and one past a 64-bit integer is a database error, not an empty page.
             raise EmptyPage(self.error_messages["no_results"])
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list.annotate(**{TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
+        rows = list(objects.annotate(**{TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
         if not rows:
             return super().page(number)
         self.count = getattr(rows[0], TOTAL)
-        return self._get_page(rows, number, self)
+        return self._get_page(rows, number, self)  # type: ignore[attr-defined]  # Paginator's own hook, unstubbed
 
 
 class SmallListPagination(PageNumberPagination):

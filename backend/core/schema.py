@@ -11,7 +11,8 @@ from .errors import STATUS_BY_CODE
 class ErrorSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=sorted(STATUS_BY_CODE), help_text="stable code to switch on")
     detail = serializers.CharField(help_text="human-readable text, zh-hans by default")
-    fields = serializers.DictField(
+    # The error body's own `fields` key: it shadows Serializer.fields on purpose.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="per input field, for validation errors only",

@@ -20,7 +20,7 @@ class StringInputsBeforeThrottles:
         }
         if wrong:
             raise ValidationError(wrong)
-        super().check_throttles(request)
+        super().check_throttles(request)  # type: ignore[misc]  # a mixin: the view it is mixed into has it
 
 
 def _key(value: str) -> str:
@@ -38,6 +38,10 @@ class CounterThrottle(throttling.SimpleRateThrottle):
     duration, so a client gets at most twice the rate across two back-to-back windows: for abuse
     limits that slack is accepted, for what it saves on every request.
     """
+
+    # Set from the rate by SimpleRateThrottle.__init__ (parse_rate); the stubs do not declare them.
+    num_requests: int
+    duration: int
 
     def allow_request(self, request, view):
         if self.rate is None:

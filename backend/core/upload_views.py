@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotAuthenticated, ParseError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -66,5 +67,8 @@ class UploadView(APIView):
             raise field_error("file", _("每次只能上传一个文件"))
         serializer = UploadRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        upload = store_upload(owner=request.user, file=serializer.validated_data["file"])
+        owner = request.user
+        if not isinstance(owner, AbstractBaseUser):  # the permission check let only signed-in users in
+            raise NotAuthenticated()
+        upload = store_upload(owner=owner, file=serializer.validated_data["file"])
         return Response(UploadSerializer(upload, context={"request": request}).data, status=status.HTTP_201_CREATED)

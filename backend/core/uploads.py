@@ -240,7 +240,7 @@ def _has_word_document_stream(file: IO[bytes], size: int) -> bool:
             return False
         fat.extend(struct.unpack(f"<{per_sector}I", block))
 
-    current, seen = first_directory, set()
+    current, seen = first_directory, set[int]()
     while current <= _OLE_MAX_REGULAR_SECTOR and current not in seen and len(seen) < max_sectors:
         seen.add(current)
         block = sector(current)
@@ -386,7 +386,8 @@ def _save(*, owner: AbstractBaseUser | None, checked: _Checked, original_name: s
             written.append(thumbnail_name)
         with transaction.atomic():
             return Upload.objects.create(
-                owner=owner,
+                # By id: core names no user model, and the owner is whichever one AUTH_USER_MODEL is.
+                owner_id=owner.pk if owner is not None else None,
                 kind=checked.kind,
                 file=file_name,
                 thumbnail=thumbnail_name,

@@ -73,13 +73,13 @@ class SeedResult:
 def _differs(obj: models.Model, name: str, value: Any) -> bool:
     if isinstance(value, models.Model) or value is None:
         field_ = obj._meta.get_field(name)
-        if field_.is_relation:
-            return getattr(obj, field_.attname) != (value.pk if value is not None else None)
-    return getattr(obj, name) != value
+        if isinstance(field_, models.Field) and field_.is_relation:
+            return bool(getattr(obj, field_.attname) != (value.pk if value is not None else None))
+    return bool(getattr(obj, name) != value)
 
 
 def _upsert(model: type[M], lookup: dict[str, Any], values: dict[str, Any]) -> tuple[M, Status]:
-    obj, created = model.objects.get_or_create(**lookup, defaults=values)
+    obj, created = model._default_manager.get_or_create(**lookup, defaults=values)
     if created:
         return obj, "created"
     changed = [name for name, value in values.items() if _differs(obj, name, value)]
@@ -179,10 +179,11 @@ def _seed_account(spec: data.AccountSpec, result: SeedResult) -> None:
             password=spec.password,
             role=spec.role,
             real_name=spec.real_name,
-            **{scope_field: place},
+            # The place is of the kind scope_field names (_place looked it up by that field).
+            **{scope_field: place},  # type: ignore[arg-type]
         )
     result.counts["accounts"].add(status)
-    scope = str(place) if scope_field != "community" else f"{place.street.name}{place}"
+    scope = f"{place.street.name}{place}" if isinstance(place, Community) else str(place)
     result.accounts.append(DemoAccount(spec.phone, spec.password, spec.role, spec.real_name, scope, status))
 
 

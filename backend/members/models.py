@@ -350,6 +350,8 @@ class Demand(models.Model):
     # A phone's retry carries the same id and gets the first demand back (null: the console, imports).
     client_id = models.UUIDField("客户端请求号", null=True, blank=True, editable=False)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.OPEN)
+    # The detail view sets its history here, read in one query (selectors.demand_steps); not a column.
+    ordered_steps: list[DemandStep]
     claimed_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, null=True, blank=True, related_name="claimed_demands", verbose_name="认领人"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q
@@ -65,7 +67,7 @@ class NoticeSendForm(forms.ModelForm):
     )
     grid = GridChoiceField(label="网格", queryset=Grid.objects.none(), required=False, help_text="接收范围为网格时选择")
     # The activities app offers its activities through audience_choices (limit_to sets them).
-    activity = forms.ModelChoiceField(
+    activity: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label="活动",
         queryset=None,
         required=False,
@@ -85,24 +87,35 @@ class NoticeSendForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [c for c in Notice.Kind.choices if c[0] != Notice.Kind.SYSTEM]
-        self.sender = None
+        kind = self.fields["kind"]
+        if isinstance(kind, forms.ChoiceField):
+            kind.choices = [c for c in Notice.Kind.choices if c[0] != Notice.Kind.SYSTEM]
+        self.sender: User | None = None
         self.audience: Audience | None = None
 
-    def limit_to(self, sender) -> None:
+    def _picker(self, name: str) -> forms.ModelChoiceField[Any]:
+        field = self.fields[name]
+        if not isinstance(field, forms.ModelChoiceField):
+            raise TypeError(f"{name} is not a model choice field")
+        return field
+
+    def limit_to(self, sender: User) -> None:
         """Offer only what the sender may write to (the service checks again when it sends)."""
         self.sender = sender
-        for name, model in (("street", Street), ("community", Community), ("grid", Grid)):
-            choices = limit_choices(sender, model)
-            self.fields[name].queryset = model.objects.all() if choices is None else choices
-        self.fields["grid"].queryset = self.fields["grid"].queryset.select_related("community")
-        self.fields["users"].queryset = selectors.users_in_reach(sender).order_by("real_name", "pk")
+        street, community, grid = self._picker("street"), self._picker("community"), self._picker("grid")
+        choices = limit_choices(sender, Street)
+        street.queryset = Street.objects.all() if choices is None else choices
+        choices = limit_choices(sender, Community)
+        community.queryset = Community.objects.all() if choices is None else choices
+        choices = limit_choices(sender, Grid)
+        grid.queryset = (Grid.objects.all() if choices is None else choices).select_related("community")
+        self._picker("users").queryset = selectors.users_in_reach(sender).order_by("real_name", "pk")
         activities = audience_choices.get("activity")
         # Without a provider there is nothing to choose (and check_audience refuses the kind).
-        self.fields["activity"].queryset = activities(sender) if activities else Notice.objects.none()
+        self._picker("activity").queryset = activities(sender) if activities else Notice.objects.none()
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         kind = cleaned.get("audience_kind")
         if not kind:
             return cleaned
@@ -115,6 +128,8 @@ class NoticeSendForm(forms.ModelForm):
             self.add_error(picker, f"请选择接收的{Notice.AudienceKind(kind).label}")
             return cleaned
         audience = Audience(kind, ids)
+        if self.sender is None:
+            raise TypeError("limit_to names the sender before the form is cleaned")
         try:
             services.check_audience(sender=self.sender, audience=audience)
         except DomainError as exc:
@@ -155,7 +170,7 @@ class NoticeAdmin(ScopedAdmin):
             kwargs["form"] = NoticeSendForm
             form = super().get_form(request, obj, change=change, **kwargs)
 
-            class BoundSendForm(form):
+            class BoundSendForm(form):  # type: ignore[valid-type,misc]  # a class get_form made
                 def __init__(self, *args, **inner):
                     super().__init__(*args, **inner)
                     self.limit_to(request.user)

@@ -203,6 +203,8 @@ class NoticeConsumer(AsyncJsonWebsocketConsumer):
             await self.presence_call(presence.arefresh)
 
     async def presence_call(self, call: Callable[[int], Awaitable[Any]]) -> None:
+        if self.user_id is None:  # presence is kept from the socket's welcome on, for its user
+            return
         try:
             await call(self.user_id)
         except Exception:

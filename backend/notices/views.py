@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from backend.accounts.requests import caller
 from backend.accounts.scoping import get_scope
 from backend.core.errors import DomainError
 from backend.core.pagination import PageNumberPagination
@@ -45,7 +46,7 @@ class ReceiptPagination(PageNumberPagination):
     def get_paginated_response(self, data):
         return Response(
             {
-                "count": self.page.paginator.count,
+                "count": self.page.paginator.count if self.page is not None else 0,
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 **self.totals,
@@ -70,7 +71,7 @@ class NoticeViewSet(viewsets.GenericViewSet):
     def _sent_notice(self) -> Notice:
         """A notice whose receipts the caller may see; any other answers 404."""
         notice = Notice.objects.filter(pk=self._notice_id()).first()
-        if notice is None or not selectors.can_view_receipts(user=self.request.user, notice=notice):
+        if notice is None or not selectors.can_view_receipts(user=caller(self.request), notice=notice):
             raise _not_found()
         return notice
 
@@ -175,7 +176,7 @@ class NoticeViewSet(viewsets.GenericViewSet):
             if lowered not in ("true", "false", "1", "0"):
                 raise DomainError("validation_error", _("输入有误"), fields={"read": [_("应为 true 或 false")]})
             read = lowered in ("true", "1")
-        paginator = self.paginator
+        paginator = ReceiptPagination()  # the action's pagination_class, typed
         paginator.totals = selectors.receipt_totals(notice=notice)
         page = paginator.paginate_queryset(selectors.receipts_of(notice=notice, read=read), request, view=self)
         rows = [
@@ -183,7 +184,7 @@ class NoticeViewSet(viewsets.GenericViewSet):
                 "user": {"id": r.user_id, "real_name": r.user.real_name, "masked_phone": r.user.masked_phone},
                 "read_at": r.read_at,
             }
-            for r in page
+            for r in page or []
         ]
         return paginator.get_paginated_response(ReceiptSerializer(rows, many=True).data)
 

@@ -95,8 +95,9 @@ def _rows(formset: forms.BaseFormSet) -> list[dict[str, Any]]:
     return rows
 
 
-def _formset_for(formsets, model) -> forms.BaseFormSet | None:
-    return next((fs for fs in formsets if fs.model is model), None)
+def _formset_for(formsets, model) -> forms.BaseFormSet:
+    """The inline formset of `model` (each admin that asks declares that inline)."""
+    return next(fs for fs in formsets if fs.model is model)
 
 
 # Property companies -----------------------------------------------------------------------------
@@ -548,11 +549,11 @@ class EstateAssessmentAdmin(ServiceAdmin):
 
     @admin.display(description="总分")
     def total(self, obj: EstateAssessment) -> Any:
-        return obj.total
+        return obj.total  # type: ignore[attr-defined]  # annotated by selectors.assessments_for
 
     @admin.display(description="示范小区", boolean=True)
     def is_demonstration(self, obj: EstateAssessment) -> bool:
-        return obj.is_demonstration
+        return obj.is_demonstration  # type: ignore[attr-defined]  # annotated by selectors.assessments_for
 
     def get_readonly_fields(self, request, obj=None):
         return ["estate", "year"] if obj is not None else []

@@ -88,7 +88,7 @@ class RedPropertySeedResult:
 
 
 def _upsert(model: type[models.Model], lookup: dict[str, Any], values: dict[str, Any], tally: Counter) -> Any:
-    obj, created = model.objects.get_or_create(**lookup, defaults=values)
+    obj, created = model._default_manager.get_or_create(**lookup, defaults=values)
     if created:
         tally["created"] += 1
         return obj
@@ -119,6 +119,17 @@ def seed_red_property() -> RedPropertySeedResult:
         street=street, parent=None, kind=PartyOrganization.Kind.WORKING_COMMITTEE
     ).first()
 
+    companies = _seed_companies(street, committee, tally)
+    _seed_served(estates, companies, tally)
+    _seed_pilots(estates, tally)
+    _seed_sheet(street, tally)
+    return result
+
+
+Estates = dict[tuple[str, str], Estate]
+
+
+def _seed_companies(street: Street, committee: PartyOrganization | None, tally: Counter) -> list[PropertyCompany]:
     companies = []
     for name, code, with_branch, party_members in COMPANIES:
         branch = None
@@ -137,7 +148,10 @@ def seed_red_property() -> RedPropertySeedResult:
                 tally,
             )
         )
+    return companies
 
+
+def _seed_served(estates: Estates, companies: list[PropertyCompany], tally: Counter) -> None:
     for estate_name, community_name, company_index, branch_name in SERVED:
         estate = estates.get((community_name, estate_name))
         if estate is None:
@@ -160,6 +174,8 @@ def seed_red_property() -> RedPropertySeedResult:
             tally,
         )
 
+
+def _seed_pilots(estates: Estates, tally: Counter) -> None:
     for estate_name, community_name, members in PILOTS:
         estate = estates.get((community_name, estate_name))
         if estate is None or estate.has_property_service:
@@ -179,6 +195,8 @@ def seed_red_property() -> RedPropertySeedResult:
                 tally,
             )
 
+
+def _seed_sheet(street: Street, tally: Counter) -> None:
     for position, (category, item_name, max_points, guidance) in enumerate(SHEET, start=1):
         _upsert(
             AssessmentItem,
@@ -192,4 +210,3 @@ def seed_red_property() -> RedPropertySeedResult:
         {"demonstration_threshold": DEMONSTRATION_THRESHOLD},
         tally,
     )
-    return result

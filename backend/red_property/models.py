@@ -8,6 +8,7 @@ demonstration estate).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -21,7 +22,8 @@ PHONE_RE = r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$"
 phone_validator = RegexValidator(PHONE_RE, "请输入有效的手机号或带区号的固定电话", code="invalid_phone")
 
 YEAR_VALIDATORS = [MinValueValidator(2000), MaxValueValidator(2100)]
-POINTS = {"max_digits": 5, "decimal_places": 1}
+# Field kwargs splatted into each points field (the stubs type a bare dict literal by its values).
+POINTS: dict[str, Any] = {"max_digits": 5, "decimal_places": 1}
 
 
 def owners_committee_threshold() -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -33,9 +34,10 @@ from .models import (
 )
 from .selectors import today
 
-PHONE_ERRORS = {"invalid": _("请输入有效的手机号或带区号的固定电话")}
-POINTS = {"max_digits": 5, "decimal_places": 1}
-TOTAL_POINTS = {"max_digits": 8, "decimal_places": 1}
+# Field kwargs splatted into several fields: typed as kwargs, not by their values.
+PHONE_ERRORS: dict[str, Any] = {"invalid": _("请输入有效的手机号或带区号的固定电话")}
+POINTS: dict[str, Any] = {"max_digits": 5, "decimal_places": 1}
+TOTAL_POINTS: dict[str, Any] = {"max_digits": 8, "decimal_places": 1}
 
 # Context key: set by views that show one record to staff in scope, where phones are shown whole.
 FULL_PHONES = "full_phones"
@@ -50,6 +52,8 @@ def _show_phone(serializer: serializers.Field, phone: str) -> str:
 def _today(serializer: serializers.Field) -> date:
     # One date per response, so every row of a list is judged against the same day.
     context = serializer.context
+    if not isinstance(context, MutableMapping):
+        return today()
     if "today" not in context:
         context["today"] = today()
     return context["today"]
@@ -76,7 +80,13 @@ class EstateChoiceField(serializers.PrimaryKeyRelatedField):
         super().__init__(**kwargs)
 
 
-class CreateOnlyMixin:
+if TYPE_CHECKING:
+    _SerializerBase = serializers.ModelSerializer
+else:
+    _SerializerBase = object
+
+
+class CreateOnlyMixin(_SerializerBase):
     """Fields that place a record (its estate, street, year) are set once, then read only."""
 
     create_only_fields: tuple[str, ...] = ()
@@ -360,7 +370,9 @@ class JointMeetingSerializer(CreateOnlyMixin, serializers.ModelSerializer):
     estate_name = serializers.CharField(source="estate.name", read_only=True)
     community = serializers.IntegerField(source="estate.community_id", read_only=True)
     participants = ParticipantSerializer(many=True, help_text="owners 业主/业委会, property 物业公司, party 社区党组织")
-    follow_ups = NewFollowUpSerializer(many=True, required=False, write_only=True, help_text="only when creating")
+    follow_ups: serializers.Field = NewFollowUpSerializer(
+        many=True, required=False, write_only=True, help_text="only when creating"
+    )
     counts = serializers.BooleanField(read_only=True, help_text="三方均有人参加才计为一次三方联动")
     sides_present = serializers.SerializerMethodField()
 

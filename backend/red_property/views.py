@@ -87,7 +87,7 @@ class StaffViewSet(
     output_serializer_class: Any = None
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         # A list masks phones; one record, read or just written by staff in scope, shows them whole.
         context[FULL_PHONES] = selectors.phones_shown_whole(self.request.user, one_record=self.action != "list")
         return context

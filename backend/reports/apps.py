@@ -12,7 +12,7 @@ class ReportsConfig(AppConfig):
         from backend.core.scheduler import register_job
         from backend.members.registry import report_lines
 
-        from .selectors import member_report_line
+        from .answers import member_report_line
         from .tasks import produce_quarterly_feedback_reports
 
         report_lines.register("line", member_report_line)

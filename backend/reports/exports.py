@@ -167,40 +167,37 @@ def feedback_workbook(data: dict[str, Any]) -> bytes:
     for row, number_format in ((5, PERCENT), (6, HOURS), (9, PERCENT), (10, HOURS)):
         sheet.cell(row=row, column=2).number_format = number_format
     for group in data["communities"]:
-        sheet = book.create_sheet(_sheet_name(group["name"], taken))
-        rows = []
-        for number, line in enumerate(group["members"], start=1):
-            community = line["community"]
-            meetings = line["meetings"]
-            rows.append(
-                (
-                    number,
-                    line["name"],
-                    line["phone"] or "",
-                    community["name"] if community else "",
-                    line["grid"] or "",
-                    _day(line["registered_at"]),
-                    "、".join(line["posts"]),
-                    line["activities_attended"],
-                    meetings["attended"],
-                    meetings["on_leave"],
-                    meetings["absent"],
-                    _hours(line["volunteer_hours"]),
-                    line["volunteer_services"],
-                    line["demands_completed"],
-                    line["points"],
-                    _yes_no(line["meets_target"]),
-                    "" if line["has_post"] else "未认领岗位",
-                )
-            )
         _table(
-            sheet,
+            book.create_sheet(_sheet_name(group["name"], taken)),
             title=f"{group['name']} · {organization} {period} 双报告",
             columns=MEMBER_COLUMNS,
-            rows=rows,
+            rows=[_member_row(number, line) for number, line in enumerate(group["members"], start=1)],
             formats=MEMBER_FORMATS,
         )
     return workbook_bytes(book)
+
+
+def _member_row(number: int, line: dict[str, Any]) -> tuple[Any, ...]:
+    community, meetings = line["community"], line["meetings"]
+    return (
+        number,
+        line["name"],
+        line["phone"] or "",
+        community["name"] if community else "",
+        line["grid"] or "",
+        _day(line["registered_at"]),
+        "、".join(line["posts"]),
+        line["activities_attended"],
+        meetings["attended"],
+        meetings["on_leave"],
+        meetings["absent"],
+        _hours(line["volunteer_hours"]),
+        line["volunteer_services"],
+        line["demands_completed"],
+        line["points"],
+        _yes_no(line["meets_target"]),
+        "" if line["has_post"] else "未认领岗位",
+    )
 
 
 # 五个全覆盖 ------------------------------------------------------------------------------------------
@@ -264,36 +261,26 @@ def coverage_filename(place: str, on: str) -> str:
     return f"五个全覆盖-{place}-{on}.xlsx"
 
 
-def community_coverage_workbook(data: dict[str, Any]) -> bytes:
+def _coverage_workbook(place: str, on: str, rows: list[tuple[Any, ...]]) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "五个全覆盖"
-    name = data["community"]["name"]
     _table(
-        sheet,
-        title=f"{name} 五个全覆盖 (截至 {data['on']})",
-        columns=COVERAGE_COLUMNS,
-        rows=[_coverage_row(name, data)],
-        formats=COVERAGE_FORMATS,
+        sheet, title=f"{place} 五个全覆盖 (截至 {on})", columns=COVERAGE_COLUMNS, rows=rows, formats=COVERAGE_FORMATS
     )
     return workbook_bytes(book)
+
+
+def community_coverage_workbook(data: dict[str, Any]) -> bytes:
+    name = data["community"]["name"]
+    return _coverage_workbook(name, data["on"], [_coverage_row(name, data)])
 
 
 def street_coverage_workbook(data: dict[str, Any]) -> bytes:
     """Each community on a row, the street's total last."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "五个全覆盖"
     rows = [_coverage_row(row["community"]["name"], row) for row in data["communities"]]
     rows.append(_coverage_row("合计", data["total"]))
-    _table(
-        sheet,
-        title=f"{data['street']['name']} 五个全覆盖 (截至 {data['on']})",
-        columns=COVERAGE_COLUMNS,
-        rows=rows,
-        formats=COVERAGE_FORMATS,
-    )
-    return workbook_bytes(book)
+    return _coverage_workbook(data["street"]["name"], data["on"], rows)
 
 
 # The brand board ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Query parameters and the shape of every report (the selectors build the data; these describe it)."""
+"""Query parameters and every report: each serializer renders the selector's typed value and is the
+schema of that answer, one definition for both (backend/reports/selectors/common.py says why typed)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,22 @@ from backend.brands.models import Brand, BrandPlan, Honor
 from backend.core.periods import InvalidPeriod, parse_period
 
 from .models import FeedbackReport
-from .selectors import DeadlineStatus
+from .selectors.board import DeadlineStatus
 
 # The largest id a 64-bit key column holds: anything above cannot exist and must not reach the database.
 MAX_ID = 2**63 - 1
 PERIOD_HELP = "2026, 2026H1, 2026Q3 or 2026-03 (not all)"
 HOURS_HELP = "hours, a decimal with two places"
+
+
+def hours_field(*, max_digits: int = 12, **kwargs: Any) -> serializers.DecimalField:
+    """Hours as every report sends them: a decimal string with two places."""
+    return serializers.DecimalField(max_digits=max_digits, decimal_places=2, **kwargs)
+
+
+def deadline_summary_field(**kwargs: Any) -> serializers.DictField:
+    """Communities per deadline status (every DeadlineStatus named)."""
+    return serializers.DictField(child=serializers.IntegerField(), **kwargs)
 
 
 def _bounded_period(value: str) -> str:
@@ -135,10 +146,10 @@ class CoverageSerializer(serializers.Serializer):
     property_service = RatioSerializer(help_text="(3) estates with property service / estates")
     member_registration = MembershipRatioSerializer(
         help_text="(4) members registered (approved) here / members known to live here: registered here, "
-        "applying here, or registered anywhere with this as their home community (User.community)"
+        "applying here, or registered anywhere with this as their home community (User.community)",
     )
     unit_registration = MembershipRatioSerializer(
-        help_text="(4) units registered (approved) / units co-building (pending or approved)"
+        help_text="(4) units registered (approved) / units co-building (pending or approved)",
     )
     red_property = RatioSerializer(
         help_text="(5) red property estates with property service / estates with property service"
@@ -150,7 +161,7 @@ class CoverageSerializer(serializers.Serializer):
 
 
 class CommunityRefSerializer(PlaceSerializer):
-    street = serializers.IntegerField()
+    street = serializers.IntegerField(source="street_id")
 
     class Meta:
         ref_name = "CoverageCommunity"
@@ -185,7 +196,7 @@ class StreetCoverageSerializer(serializers.Serializer):
 
 
 class TargetSerializer(serializers.Serializer):
-    hours = serializers.DecimalField(max_digits=8, decimal_places=2, help_text="0: not measured")
+    hours = hours_field(max_digits=8, help_text="0: not measured")
     services = serializers.IntegerField(help_text="0: not measured")
 
     class Meta:
@@ -213,7 +224,7 @@ class MemberLineSerializer(serializers.Serializer):
     has_post = serializers.BooleanField()
     activities_attended = serializers.IntegerField()
     meetings = MeetingsSerializer(help_text="三会一课 and party lessons: attended, on approved leave, absent")
-    volunteer_hours = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="approved hours")
+    volunteer_hours = hours_field(max_digits=10, help_text="approved hours")
     volunteer_services = serializers.IntegerField(help_text="approved service records")
     demands_completed = serializers.IntegerField()
     services = serializers.IntegerField(help_text="volunteer_services + demands_completed, measured against the target")
@@ -236,7 +247,7 @@ class ReportSummarySerializer(serializers.Serializer):
     members = serializers.IntegerField()
     registration_rate = RatioSerializer(help_text="members registered with a community at the period's end / members")
     service_completion_rate = RatioSerializer(help_text="members meeting the target / members")
-    volunteer_hours = serializers.DecimalField(max_digits=12, decimal_places=2)
+    volunteer_hours = hours_field()
     volunteer_services = serializers.IntegerField()
     activities_attended = serializers.IntegerField()
     meetings_attended = serializers.IntegerField()
@@ -298,8 +309,21 @@ class FeedbackReportSerializer(FeedbackReportDataSerializer):
         ref_name = "FeedbackReport"
 
 
+class OwnReportLineSerializer(MemberLineSerializer):
+    """A member's own line (`members/me/`, whose schema gives it as JSON): the line, the period, the target."""
+
+    period = serializers.CharField(allow_null=True)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    target = TargetSerializer()
+
+    class Meta:
+        ref_name = "FeedbackReportOwnLine"
+
+
 class StoredReportSerializer(serializers.ModelSerializer):
-    data = FeedbackReportDataSerializer(help_text="the report as generated")
+    # The kept report's field, named as the model names it; the stubs know only Serializer.data.
+    data = FeedbackReportDataSerializer(help_text="the report as generated")  # type: ignore[assignment]
     file_url = serializers.SerializerMethodField()
     sent_notice = serializers.IntegerField(source="sent_notice_id", allow_null=True)
 
@@ -331,9 +355,7 @@ class BrandFiguresSerializer(serializers.Serializer):
     activities = serializers.IntegerField(help_text="activities held (published or finished, started)")
     participants = serializers.IntegerField(help_text="distinct people who checked in")
     check_ins = serializers.IntegerField()
-    volunteer_hours = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="approved, from these activities"
-    )
+    volunteer_hours = hours_field(help_text="approved, from these activities")
 
     class Meta:
         ref_name = "BrandFigures"
@@ -347,7 +369,7 @@ class BrandYearFiguresSerializer(BrandFiguresSerializer):
 
 
 class BrandRefSerializer(PlaceSerializer):
-    community = serializers.IntegerField()
+    community = serializers.IntegerField(source="community_id")
 
     class Meta:
         ref_name = "BrandFiguresBrand"
@@ -413,7 +435,7 @@ class BrandBoardSerializer(serializers.Serializer):
     street = PlaceSerializer()
     year = serializers.IntegerField()
     today = serializers.DateField()
-    summary = serializers.DictField(child=serializers.IntegerField(), help_text="communities per deadline_status")
+    summary = deadline_summary_field(help_text="communities per deadline_status")
     communities = BoardRowSerializer(many=True)
 
     class Meta:
@@ -423,8 +445,12 @@ class BrandBoardSerializer(serializers.Serializer):
 # Dashboards ---------------------------------------------------------------------------------------
 
 
-class RegistrationMonthSerializer(serializers.Serializer):
+# A month of a dashboard's series: every month of the period, zeros where nothing happened.
+class MonthSerializer(serializers.Serializer):
     month = serializers.CharField(help_text="YYYY-MM")
+
+
+class RegistrationMonthSerializer(MonthSerializer):
     members = serializers.IntegerField(help_text="member registrations approved")
     units = serializers.IntegerField(help_text="unit registrations approved")
 
@@ -432,8 +458,7 @@ class RegistrationMonthSerializer(serializers.Serializer):
         ref_name = "DashboardRegistrationMonth"
 
 
-class ActivityMonthSerializer(serializers.Serializer):
-    month = serializers.CharField()
+class ActivityMonthSerializer(MonthSerializer):
     activities = serializers.IntegerField()
     check_ins = serializers.IntegerField()
     participants = serializers.IntegerField(help_text="distinct people in the month")
@@ -442,9 +467,8 @@ class ActivityMonthSerializer(serializers.Serializer):
         ref_name = "DashboardActivityMonth"
 
 
-class HoursMonthSerializer(serializers.Serializer):
-    month = serializers.CharField()
-    hours = serializers.DecimalField(max_digits=12, decimal_places=2)
+class HoursMonthSerializer(MonthSerializer):
+    hours = hours_field()
     volunteers = serializers.IntegerField()
 
     class Meta:
@@ -456,14 +480,13 @@ class TopVolunteerSerializer(serializers.Serializer):
     volunteer_id = serializers.IntegerField()
     name = serializers.CharField(allow_blank=True)
     volunteer_number = serializers.CharField()
-    hours = serializers.DecimalField(max_digits=12, decimal_places=2)
+    hours = hours_field()
 
     class Meta:
         ref_name = "DashboardTopVolunteer"
 
 
-class AppealMonthSerializer(serializers.Serializer):
-    month = serializers.CharField()
+class AppealMonthSerializer(MonthSerializer):
     submitted = serializers.IntegerField()
 
     class Meta:
@@ -497,7 +520,7 @@ class DashboardAppealsSerializer(serializers.Serializer):
 
 class DashboardPlanRowSerializer(serializers.Serializer):
     community = PlaceSerializer()
-    brand = serializers.CharField(allow_null=True)
+    brand = serializers.CharField(source="brand_name", allow_null=True)  # BoardRow.brand is the whole brand
     plan_status = serializers.ChoiceField(choices=BrandPlan.Status.choices, allow_null=True)
     due_date = serializers.DateField(allow_null=True)
     deadline_status = serializers.ChoiceField(choices=DeadlineStatus.CHOICES)
@@ -509,7 +532,7 @@ class DashboardPlanRowSerializer(serializers.Serializer):
 
 class DashboardPlansSerializer(serializers.Serializer):
     year = serializers.IntegerField()
-    summary = serializers.DictField(child=serializers.IntegerField())
+    summary = deadline_summary_field()
     communities = DashboardPlanRowSerializer(many=True)
 
     class Meta:

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import secrets
 from datetime import date, datetime
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -53,12 +54,13 @@ def generate_feedback_report(
     if existing is not None:
         return existing
     now = now or timezone.now()
-    data = selectors.feedback_report(organization=organization, period=bounds, label=label, now=now).as_data()
+    value = selectors.feedback_report(organization=organization, period=bounds, label=label, now=now)
+    data = value.as_data()
     report = FeedbackReport(
         organization=organization,
         period=label,
-        period_start=bounds.start,
-        period_end=bounds.end,
+        period_start=value.start,
+        period_end=value.end,
         generated_at=now,
         data=data,
     )
@@ -99,7 +101,7 @@ def _notice_text(report: FeedbackReport) -> tuple[str, str]:
     }
     registration, completion = summary["registration_rate"], summary["service_completion_rate"]
 
-    def percent(ratio: dict) -> str:
+    def percent(ratio: dict[str, Any]) -> str:
         return "—" if ratio["rate"] is None else f"{ratio['rate'] * 100:.1f}%"
 
     body = _(
@@ -131,8 +133,9 @@ def send_feedback_report(*, report: FeedbackReport) -> FeedbackReport:
     liaisons = selectors.liaison_user_ids(report.organization_id)
     if not liaisons:
         return report
-    if report.attachment_id is None:
-        report.attachment = _attachment(report)
+    attachment = report.attachment if report.attachment_id is not None else None
+    if attachment is None:
+        attachment = report.attachment = _attachment(report)
     title, body = _notice_text(report)
     notice = create_notice(
         sender=None,
@@ -140,7 +143,7 @@ def send_feedback_report(*, report: FeedbackReport) -> FeedbackReport:
         body=body,
         kind=Notice.Kind.REGISTRATION,
         audience=Audience.users(liaisons),
-        attachments=[report.attachment.pk],
+        attachments=[attachment.pk],
     )
     report.sent_notice = notice
     report.sent_at = timezone.now()

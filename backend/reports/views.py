@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from django.http import HttpResponse
@@ -32,8 +33,10 @@ from .serializers import (
     CommunityCoverageSerializer,
     DashboardQuerySerializer,
     DashboardSerializer,
+    FeedbackReportDataSerializer,
     FeedbackReportSerializer,
     ReportQuerySerializer,
+    SentRefSerializer,
     SentReportQuerySerializer,
     StoredReportSerializer,
     StreetCoverageSerializer,
@@ -87,7 +90,7 @@ def _require_report_reader(request) -> None:
 def _organization_in_reach(request, organization_id: int) -> tuple[PartyOrganization, selectors.ReportAccess]:
     organization = PartyOrganization.objects.filter(pk=organization_id).first()
     access = selectors.report_access(request.user, organization) if organization is not None else None
-    if access is None:
+    if organization is None or access is None:
         raise NotFound()
     return organization, access
 
@@ -123,7 +126,8 @@ class FeedbackReportView(ReportView):
         params = query.validated_data
         organization, access = _organization_in_reach(request, params["organization"])
         report = selectors.feedback_report(organization=organization, period=params["range"], label=params["period"])
-        data = selectors.restrict_report(report.as_data(), access)
+        # Restricted as rendered: the reports kept are JSON, and one rule cuts both.
+        data = selectors.restrict_report(FeedbackReportDataSerializer(report).data, access)
         _audit(request, data)
         return data, organization, access
 
@@ -136,18 +140,8 @@ class FeedbackReportView(ReportView):
         data, organization, access = self._report(request)
         if self.export or wants_xlsx(request):
             return xlsx_response(exports.feedback_workbook(data), exports.feedback_filename(data))
-        kept = FeedbackReport.objects.filter(organization=organization, period=data["period"]).first()
-        data["sent_report"] = (
-            {
-                "id": kept.pk,
-                "generated_at": selectors.iso(kept.generated_at),
-                "sent_at": selectors.iso(kept.sent_at),
-                "file_url": kept.xlsx.url if access.full and kept.xlsx else None,
-            }
-            if kept is not None
-            else None
-        )
-        return Response(data)
+        sent = selectors.sent_ref(organization, data["period"], access)
+        return Response({**data, "sent_report": SentRefSerializer(sent).data if sent is not None else None})
 
 
 class FeedbackReportExportView(FeedbackReportView):
@@ -186,7 +180,7 @@ class SentReportListView(generics.ListAPIView):
         if params.get("period"):
             reports = reports.filter(period=params["period"])
         page = self.paginate_queryset(reports)
-        for report in page:
+        for report in page or ():
             report.data = selectors.restrict_report(report.data, access)
             _audit(request, report.data)
         serializer = self.get_serializer(page, many=True, context={"request": request, "full": access.full})
@@ -196,29 +190,57 @@ class SentReportListView(generics.ListAPIView):
 # 五个全覆盖 ------------------------------------------------------------------------------------------
 
 
-class CommunityCoverageView(ReportView):
-    """五个全覆盖 of a community, each rate as numerator / denominator / rate; `?format=xlsx` for Excel."""
+class CoverageView(ReportView):
+    """五个全覆盖 of a place in the caller's scope, each rate as numerator / denominator / rate;
+    `?format=xlsx` (or the export route) for Excel. A community and a street differ only in the
+    place, the selector and serializer, and the workbook's rows."""
 
     permission_classes = [IsStaff]
-    queryset = Community.objects.none()
     export = False
+    model: type[Community] | type[Street]
+
+    def coverage(self, request, pk: int) -> HttpResponse | Response:
+        if not self.in_reach(request.user, pk):
+            raise NotFound()
+        place = self.model.objects.filter(pk=pk).first()
+        if place is None:
+            raise NotFound()
+        data = self.render(place, timezone.localdate())
+        if self.export or wants_xlsx(request):
+            return xlsx_response(self.workbook(data), exports.coverage_filename(place.name, data["on"]))
+        return Response(data)
+
+    def in_reach(self, user: Any, pk: int) -> bool:
+        raise NotImplementedError
+
+    def render(self, place: Any, on: date) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def workbook(self, data: dict[str, Any]) -> bytes:
+        raise NotImplementedError
+
+
+class CommunityCoverageView(CoverageView):
+    """五个全覆盖 of a community, each rate as numerator / denominator / rate; `?format=xlsx` for Excel."""
+
+    queryset = Community.objects.none()
+    model = Community
+
+    def in_reach(self, user: Any, pk: int) -> bool:
+        return can_act_on_community(user, pk)
+
+    def render(self, place: Community, on: date) -> dict[str, Any]:
+        return CommunityCoverageSerializer(selectors.community_coverage(place, on=on)).data
+
+    def workbook(self, data: dict[str, Any]) -> bytes:
+        return exports.community_coverage_workbook(data)
 
     @extend_schema(
         operation_id="communities_coverage_retrieve",
         responses={(200, "application/json"): CommunityCoverageSerializer, (200, XLSX): XLSX_RESPONSE},
     )
     def get(self, request, pk: int):
-        if not can_act_on_community(request.user, pk):
-            raise NotFound()
-        community = Community.objects.filter(pk=pk).first()
-        if community is None:
-            raise NotFound()
-        on = timezone.localdate()
-        data = selectors.community_coverage_data(selectors.community_coverage(community, on=on), on=on)
-        if self.export or wants_xlsx(request):
-            content = exports.community_coverage_workbook(data)
-            return xlsx_response(content, exports.coverage_filename(community.name, data["on"]))
-        return Response(data)
+        return self.coverage(request, pk)
 
 
 class CommunityCoverageExportView(CommunityCoverageView):
@@ -226,33 +248,30 @@ class CommunityCoverageExportView(CommunityCoverageView):
 
     @extend_schema(operation_id="communities_coverage_export_retrieve", responses={(200, XLSX): XLSX_RESPONSE})
     def get(self, request, pk: int):
-        return super().get(request, pk)
+        return self.coverage(request, pk)
 
 
-class StreetCoverageView(ReportView):
+class StreetCoverageView(CoverageView):
     """五个全覆盖 of every community of a street and the street's total, for its admins."""
 
-    permission_classes = [IsStaff]
     queryset = Street.objects.none()
-    export = False
+    model = Street
+
+    def in_reach(self, user: Any, pk: int) -> bool:
+        return can_act_on_street(user, pk)
+
+    def render(self, place: Street, on: date) -> dict[str, Any]:
+        return StreetCoverageSerializer(selectors.street_coverage(place, on=on)).data
+
+    def workbook(self, data: dict[str, Any]) -> bytes:
+        return exports.street_coverage_workbook(data)
 
     @extend_schema(
         operation_id="streets_coverage_retrieve",
         responses={(200, "application/json"): StreetCoverageSerializer, (200, XLSX): XLSX_RESPONSE},
     )
     def get(self, request, pk: int):
-        if not can_act_on_street(request.user, pk):
-            raise NotFound()
-        street = Street.objects.filter(pk=pk).first()
-        if street is None:
-            raise NotFound()
-        on = timezone.localdate()
-        data = selectors.street_coverage_data(selectors.street_coverage(street, on=on), on=on)
-        if self.export or wants_xlsx(request):
-            return xlsx_response(
-                exports.street_coverage_workbook(data), exports.coverage_filename(street.name, data["on"])
-            )
-        return Response(data)
+        return self.coverage(request, pk)
 
 
 class StreetCoverageExportView(StreetCoverageView):
@@ -260,7 +279,7 @@ class StreetCoverageExportView(StreetCoverageView):
 
     @extend_schema(operation_id="streets_coverage_export_retrieve", responses={(200, XLSX): XLSX_RESPONSE})
     def get(self, request, pk: int):
-        return super().get(request, pk)
+        return self.coverage(request, pk)
 
 
 # Brands -------------------------------------------------------------------------------------------
@@ -277,7 +296,7 @@ class BrandFiguresView(APIView):
         brand = selectors.public_brands().filter(pk=pk).first()
         if brand is None:
             raise NotFound()
-        return Response(selectors.brand_figures(brand).as_data())
+        return Response(BrandFiguresReportSerializer(selectors.brand_figures(brand)).data)
 
 
 class BrandBoardView(ReportView):
@@ -302,7 +321,7 @@ class BrandBoardView(ReportView):
         query = BoardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         year = query.validated_data["year"]
-        data = selectors.brand_board_data(street, year=year)
+        data = BrandBoardSerializer(selectors.street_brand_board(street, year=year)).data
         if self.export or wants_xlsx(request):
             return xlsx_response(exports.board_workbook(data), exports.board_filename(street.name, year))
         return Response(data)
@@ -347,5 +366,7 @@ class DashboardView(APIView):
             street = Street.objects.filter(pk=params["street"]).first()
             if street is None:
                 raise NotFound()
-        data = selectors.dashboard(user=request.user, period=params["range"], community=community, street=street)
-        return Response({"period": params["period"], **data})
+        figures = selectors.dashboard(
+            user=request.user, period=params["range"], community=community, street=street, label=params["period"]
+        )
+        return Response(DashboardSerializer(figures).data)

@@ -4,19 +4,23 @@ goes through the services (the same rules, locks and events as the API)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
 from backend.accounts.audit import record_access
+from backend.accounts.models import User
 from backend.communities.models import Community
 from backend.core.console import ScopedAdmin, action_form_page, decision, problem_column
 from backend.core.errors import DomainError
 from backend.core.scoping import limit_choices
 
-from . import selectors, services
-from .models import Certificate, RecordCorrection, ServiceRecord, Volunteer, VolunteerTeam
+from . import documents, selectors, services
+from .models import Certificate, IdType, RecordCorrection, ServiceRecord, Volunteer, VolunteerTeam
 
 STREET_OR_COMMUNITY = {"community": "community", "street": "community__street"}
 
@@ -63,10 +67,42 @@ class IssueForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         choices = limit_choices(user, Community)
-        self.fields["community"].queryset = choices if choices is not None else Community.objects.all()
+        field = self.fields["community"]
+        if isinstance(field, forms.ModelChoiceField):
+            field.queryset = choices if choices is not None else Community.objects.all()
 
 
-def _issue(volunteer: Volunteer, by, data: dict) -> Certificate:
+class IdNumberForm(forms.Form):
+    """What the paper registration form gives: the document, and the volunteer's signature under the
+    privacy notice (attested by the staff member typing it in)."""
+
+    id_type = forms.ChoiceField(label="证件类型", choices=IdType.choices, initial=IdType.RESIDENT_ID)
+    id_number = forms.CharField(
+        label="证件号码", max_length=32, help_text="居民身份证为18位, 末位校验码; 保存后只显示脱敏号码"
+    )
+    consent = forms.BooleanField(label="同意", required=True)
+    # The version the secretary was shown: a notice changed meanwhile is refused, as for the app.
+    consent_version = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        version = services.privacy_notice_version()
+        self.fields["consent_version"].initial = version
+        self.fields["consent"].label = f"志愿者已在纸质登记表上签字, 同意现行隐私政策(版本 {version})"
+
+
+def _record_id_number(volunteer: Volunteer, by: User, data: dict[str, Any]) -> Volunteer:
+    return documents.record_id_number(
+        volunteer=volunteer,
+        by=by,
+        id_type=data["id_type"],
+        id_number=data["id_number"],
+        consent=data["consent"],
+        consent_version=data["consent_version"],
+    )
+
+
+def _issue(volunteer: Volunteer, by: User, data: dict[str, Any]) -> tuple[Certificate, bool]:
     return services.issue_certificate(
         volunteer=volunteer,
         community=data["community"],
@@ -114,7 +150,19 @@ class VolunteerAdmin(NoAddInConsole, ScopedAdmin):
     ]
     readonly_fields = fields
     actions = ["issue_certificate"]
-    actions_detail = ["issue_one"]
+    actions_detail = ["record_id_number", "issue_one"]
+
+    record_id_number = decision(
+        "record_id_number",
+        description="登记证件号码",
+        icon="badge",
+        run=lambda volunteer, data, user: _record_id_number(volunteer, user, data),
+        form_class=IdNumberForm,
+        title="登记志愿者证件号码",
+        intro="按志愿者签字的纸质登记表填写; 号码加密保存, 页面和列表只显示脱敏号码, 志愿服务证明上打印完整号码:",
+        submit_label="保存",
+        done="已登记证件号码",
+    )
 
     issue_one = decision(
         "issue_one",
@@ -138,8 +186,8 @@ class VolunteerAdmin(NoAddInConsole, ScopedAdmin):
         )
 
     @admin.display(description="累计服务时长(小时)", ordering="hours_total")
-    def total_hours(self, obj: Volunteer):
-        return obj.hours_total
+    def total_hours(self, obj: Volunteer) -> Decimal:
+        return obj.hours_total  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -207,22 +255,25 @@ class VolunteerTeamAdmin(ScopedAdmin):
 # Service records ---------------------------------------------------------------------------------
 
 
+CORRECTION_FIELDS = (
+    "previous_started_at",
+    "previous_ended_at",
+    "previous_hours",
+    "started_at",
+    "ended_at",
+    "hours",
+    "reason",
+    "corrected_by",
+    "corrected_at",
+)
+
+
 class CorrectionInline(admin.TabularInline):
     model = RecordCorrection
     extra = 0
     can_delete = False
-    fields = [
-        "previous_started_at",
-        "previous_ended_at",
-        "previous_hours",
-        "started_at",
-        "ended_at",
-        "hours",
-        "reason",
-        "corrected_by",
-        "corrected_at",
-    ]
-    readonly_fields = fields
+    fields = CORRECTION_FIELDS
+    readonly_fields = CORRECTION_FIELDS
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -24,7 +24,7 @@ class VolunteersConfig(AppConfig):
         activity_registry.audience_members.register("volunteers", selectors.is_activity_volunteer)
         activity_registry.audience_user_ids.register("volunteers", selectors.activity_volunteer_user_ids)
         # A check-out of a counts_as_service activity becomes a pending service record.
-        activity_registry.checkout_listeners.register("volunteers", services.record_from_checkout)
+        activity_registry.checkout_listeners.register("volunteers", services.on_checkout)
         # And if that listener never ran (a crash right after the check-out's commit), the sweep makes it.
         register_job(
             name="volunteers.sweep_checkouts", every=timedelta(hours=1), enqueue=sweep_missed_checkouts.enqueue

@@ -82,12 +82,21 @@ def _render(certificate: Certificate) -> bytes:
     pdf.add_font(FONT_FAMILY, "", font_path())
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
+    _heading(pdf, certificate, width)
+    _statement(pdf, certificate, width)
+    issuer_top = _table(pdf, certificate, width)
+    _issuer(pdf, certificate, width, top=issuer_top)
+    _footer(pdf, certificate, width)
+    return bytes(pdf.output())
 
+
+def _heading(pdf: FPDF, certificate: Certificate, width: float) -> None:
+    """The red frame, the revocation mark if any, the title and the number."""
     pdf.set_draw_color(180, 30, 30)
     pdf.set_line_width(0.8)
     pdf.rect(15, 15, pdf.w - 30, pdf.h - 30)
 
-    if certificate.is_revoked:
+    if certificate.revoked_at is not None:
         pdf.set_text_color(200, 0, 0)
         pdf.set_font(FONT_FAMILY, size=14)
         pdf.set_xy(pdf.l_margin, 20)
@@ -102,6 +111,8 @@ def _render(certificate: Certificate) -> bytes:
     pdf.set_xy(pdf.l_margin, 54)
     pdf.cell(width, 7, f"证明编号: {certificate.number}", align="C")
 
+
+def _statement(pdf: FPDF, certificate: Certificate, width: float) -> None:
     pdf.set_font(FONT_FAMILY, size=13)
     pdf.set_xy(pdf.l_margin, 72)
     # No spaces in the paragraph: fpdf2 then breaks it between any two characters, as Chinese wraps.
@@ -118,6 +129,9 @@ def _render(certificate: Certificate) -> bytes:
     pdf.ln(4)
     pdf.multi_cell(width, 9, "\u3000\u3000特此证明。", align="L")
 
+
+def _table(pdf: FPDF, certificate: Certificate, width: float) -> float:
+    """The essentials as a bordered table; answers where the issuer's block starts below it."""
     rows = [
         ("志愿者姓名", certificate.volunteer_name),
         ("证件类型", certificate.get_id_type_display()),
@@ -136,8 +150,11 @@ def _render(certificate: Certificate) -> bytes:
         pdf.set_xy(pdf.l_margin, y)
         pdf.cell(label_width, 9, label, border=1, align="C")
         pdf.cell(width - label_width, 9, f" {value}", border=1)
+    return top + len(rows) * 9 + 14
 
-    issuer_top = top + len(rows) * 9 + 14
+
+def _issuer(pdf: FPDF, certificate: Certificate, width: float, *, top: float) -> None:
+    """Who issues it (the seal goes here) and, beside it, the QR code of the verify page."""
     pdf.set_font(FONT_FAMILY, size=12)
     issuer_lines = [
         f"出具单位(盖章): {certificate.issuer_name}",
@@ -147,16 +164,18 @@ def _render(certificate: Certificate) -> bytes:
         f"出具日期: {_date(certificate.issued_on)}",
     ]
     for index, line in enumerate(issuer_lines):
-        pdf.set_xy(pdf.l_margin, issuer_top + index * 8)
+        pdf.set_xy(pdf.l_margin, top + index * 8)
         pdf.cell(width - 45, 8, line)
 
     qr_size = 36
     qr_x = pdf.w - pdf.r_margin - qr_size
-    pdf.image(_qr_png(verify_url(certificate)), x=qr_x, y=issuer_top - 2, w=qr_size, h=qr_size)
+    pdf.image(_qr_png(verify_url(certificate)), x=qr_x, y=top - 2, w=qr_size, h=qr_size)
     pdf.set_font(FONT_FAMILY, size=9)
-    pdf.set_xy(qr_x - 6, issuer_top + qr_size - 1)
+    pdf.set_xy(qr_x - 6, top + qr_size - 1)
     pdf.cell(qr_size + 12, 5, "扫码核验证明真伪", align="C")
 
+
+def _footer(pdf: FPDF, certificate: Certificate, width: float) -> None:
     pdf.set_font(FONT_FAMILY, size=9)
     pdf.set_text_color(90, 90, 90)
     pdf.set_xy(pdf.l_margin, pdf.h - 32)
@@ -167,4 +186,3 @@ def _render(certificate: Certificate) -> bytes:
         f"志愿服务记录为准。核验地址: {verify_url(certificate)}",
         align="L",
     )
-    return bytes(pdf.output())

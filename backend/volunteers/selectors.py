@@ -8,14 +8,14 @@ street's, the hours served for any of its communities. A record counts in the pe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
+from django.db.models import Count, DecimalField, F, Field, Model, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, Rank
 
 from backend.accounts.models import User
@@ -26,6 +26,8 @@ from backend.core import crypto
 from backend.core.periods import Period
 
 from .models import Certificate, RecordCorrection, ServiceRecord, Volunteer, hours_between, mask_name
+
+_M = TypeVar("_M", bound=Model)
 
 APPROVED = ServiceRecord.Status.APPROVED
 ZERO = Decimal("0.00")
@@ -100,7 +102,7 @@ def volunteer_profile(*, user_id: int) -> Volunteer | None:
 # Who sees what -------------------------------------------------------------------------------------
 
 
-def _own_or_scope(user: Any, qs: QuerySet, *, owner: str, community: str, street: str) -> QuerySet:
+def _own_or_scope(user: Any, qs: QuerySet[_M], *, owner: str, community: str, street: str) -> QuerySet[_M]:
     scope = get_scope(user)
     if scope.is_superuser:
         return qs
@@ -164,10 +166,14 @@ def _approved_in(period: Period, *, community_id: int | None, street_id: int | N
     qs = ServiceRecord.objects.filter(status=APPROVED).filter(period.q("started_at"))
     if community_id is not None:
         return qs.filter(community_id=community_id)
+    if street_id is None:
+        raise ValueError("give one of community_id or street_id")
     return qs.filter(community__street_id=street_id)
 
 
-def leaderboard(*, period: Period, community_id: int | None = None, street_id: int | None = None) -> QuerySet:
+def leaderboard(
+    *, period: Period, community_id: int | None = None, street_id: int | None = None
+) -> QuerySet[ServiceRecord, Mapping[str, Any]]:
     """Rows `{volunteer_id, total, rank}`, most hours first, over every volunteer with hours there."""
     if (community_id is None) == (street_id is None):
         raise ValueError("give exactly one of community_id or street_id")
@@ -184,7 +190,7 @@ def leaderboard_place_exists(*, community_id: int | None = None, street_id: int 
     """Whether the community or street ranked exists: an empty board there is a page, elsewhere a 404."""
     if community_id is not None:
         return Community.objects.filter(pk=community_id).exists()
-    return Community.objects.filter(street_id=street_id).exists()
+    return street_id is not None and Community.objects.filter(street_id=street_id).exists()
 
 
 @dataclass(frozen=True)
@@ -208,9 +214,13 @@ class LeaderboardRow:
     star_level: int
 
 
-def _quoted(model, field: str | None = None) -> str:
-    name = model._meta.db_table if field is None else model._meta.get_field(field).column
-    return connection.ops.quote_name(name)
+def _quoted(model: type[Model], field: str | None = None) -> str:
+    if field is None:
+        return connection.ops.quote_name(model._meta.db_table)
+    column = model._meta.get_field(field)
+    if not isinstance(column, Field) or column.column is None:
+        raise ValueError(f"{model.__name__}.{field} has no column")
+    return connection.ops.quote_name(column.column)
 
 
 @dataclass(frozen=True)
@@ -235,6 +245,9 @@ def leaderboard_page(
     the page, with the number ranked as a window over it and, for the page's rows only, the
     volunteers and their all-time totals behind the stars; and for the caller's row. A window ranks
     before WHERE, so the caller's rank cannot come from the ORM ranking the one volunteer alone.
+
+    Longer than most: one SQL statement and the loop reading its two parts, kept together so
+    the columns can be read against the SELECT that makes them.
     """
     ranked_sql, params = leaderboard(
         period=period, community_id=community_id, street_id=street_id
@@ -390,88 +403,91 @@ def effective_value_mismatches(*, chunk_size: int = 2000) -> Iterator[Mismatch]:
 # Personal data (accounts.registry) ------------------------------------------------------------
 
 
+_PROFILE_COLUMNS = (
+    "id",
+    "volunteer_number",
+    "community_id",
+    "real_name",
+    "skills",
+    "id_type",
+    "id_number_masked",
+    "consent_version",
+    "consent_at",
+    "registered_via",
+    "registered_on",
+    "created_at",
+)
+_RECORD_COLUMNS = (
+    "id",
+    "community_id",
+    "community__name",
+    "activity_id",
+    "activity__title",
+    "content",
+    "place",
+    "reported_started_at",
+    "reported_ended_at",
+    "started_at",
+    "ended_at",
+    "hours",
+    "source",
+    "status",
+    "created_at",
+    "approved_at",
+    "rejected_at",
+    "reject_reason",
+)
+_CORRECTION_COLUMNS = (
+    "id",
+    "record_id",
+    "previous_started_at",
+    "previous_ended_at",
+    "previous_hours",
+    "started_at",
+    "ended_at",
+    "hours",
+    "reason",
+    "corrected_at",
+)
+_CERTIFICATE_COLUMNS = (
+    "id",
+    "number",
+    "community_id",
+    "period_start",
+    "period_end",
+    "hours",
+    "record_count",
+    "volunteer_name",
+    "volunteer_number",
+    "id_type",
+    "id_number_masked",
+    "service_summary",
+    "issuer_name",
+    "issued_on",
+    "revoked_at",
+    "revoke_reason",
+)
+
+
 def personal_data(user: Any) -> dict[str, Any]:
     """The user's volunteer profile (ID number decrypted: it is their own export), records with
     their corrections, and certificates as issued."""
     volunteer = Volunteer.objects.select_related("community").filter(user=user).first()
-    profile = row(
-        volunteer,
-        (
-            "id",
-            "volunteer_number",
-            "community_id",
-            "real_name",
-            "skills",
-            "id_type",
-            "id_number_masked",
-            "consent_version",
-            "consent_at",
-            "registered_via",
-            "registered_on",
-            "created_at",
-        ),
-    )
+    profile = row(volunteer, _PROFILE_COLUMNS)
     if volunteer is None or profile is None:
         return {"volunteer": None, "service_records": [], "record_corrections": [], "certificates": []}
     profile["community_name"] = volunteer.community.name
     profile["id_number"] = crypto.decrypt(volunteer.id_number_encrypted) if volunteer.id_number_encrypted else None
     return {
         "volunteer": profile,
-        "service_records": rows(
-            ServiceRecord.objects.filter(volunteer=volunteer).order_by("id"),
-            "id",
-            "community_id",
-            "community__name",
-            "activity_id",
-            "activity__title",
-            "content",
-            "place",
-            "reported_started_at",
-            "reported_ended_at",
-            "started_at",
-            "ended_at",
-            "hours",
-            "source",
-            "status",
-            "created_at",
-            "approved_at",
-            "rejected_at",
-            "reject_reason",
-        ),
+        "service_records": rows(ServiceRecord.objects.filter(volunteer=volunteer).order_by("id"), *_RECORD_COLUMNS),
         "record_corrections": rows(
-            RecordCorrection.objects.filter(record__volunteer=volunteer).order_by("id"),
-            "id",
-            "record_id",
-            "previous_started_at",
-            "previous_ended_at",
-            "previous_hours",
-            "started_at",
-            "ended_at",
-            "hours",
-            "reason",
-            "corrected_at",
+            RecordCorrection.objects.filter(record__volunteer=volunteer).order_by("id"), *_CORRECTION_COLUMNS
         ),
         "certificates": [
             plain(certificate)
             for certificate in Certificate.objects.filter(volunteer=volunteer)
             .order_by("id")
-            .values(
-                "id",
-                "number",
-                "community_id",
-                "period_start",
-                "period_end",
-                "hours",
-                "record_count",
-                "volunteer_name",
-                "volunteer_number",
-                "id_type",
-                "id_number_masked",
-                "service_summary",
-                "issuer_name",
-                "issued_on",
-                "revoked_at",
-                "revoke_reason",
-            )
+            .values(*_CERTIFICATE_COLUMNS)
         ],
     }

@@ -18,7 +18,7 @@ from backend.core.periods import InvalidPeriod, parse_period
 from . import selectors
 from .models import Certificate, IdType, RecordCorrection, ServiceRecord, Volunteer, VolunteerTeam
 
-HOURS = {"max_digits": 10, "decimal_places": 2, "coerce_to_string": True}
+HOURS: dict[str, Any] = {"max_digits": 10, "decimal_places": 2, "coerce_to_string": True}
 TWO_PLACES = Decimal("0.01")
 
 
@@ -137,7 +137,8 @@ class VolunteerSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.IntegerField(min_value=0))
     def get_star_level(self, volunteer: Volunteer) -> int:
-        return selectors.star_level(volunteer.total_hours)
+        # Annotated by the viewset's queryset (selectors.total_hours_subquery).
+        return selectors.star_level(getattr(volunteer, "total_hours", None))
 
 
 # Service records -------------------------------------------------------------------------------
@@ -253,7 +254,11 @@ class PeriodField(serializers.CharField):
 
 class ExportQuerySerializer(serializers.Serializer):
     community = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    period = PeriodField(required=False, default=parse_period("all"), help_text="2026, 2026H1, 2026Q3, 2026-03 or all")
+    period = PeriodField(
+        required=False,
+        default=parse_period("all"),  # type: ignore[arg-type]  # a Period, as to_internal_value makes one
+        help_text="2026, 2026H1, 2026Q3, 2026-03 or all",
+    )
 
 
 # Leaderboards ----------------------------------------------------------------------------------
@@ -262,7 +267,11 @@ class ExportQuerySerializer(serializers.Serializer):
 class LeaderboardQuerySerializer(serializers.Serializer):
     community = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     street = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-    period = PeriodField(required=False, default=parse_period("all"), help_text="2026, 2026H1, 2026Q3, 2026-03 or all")
+    period = PeriodField(
+        required=False,
+        default=parse_period("all"),  # type: ignore[arg-type]  # a Period, as to_internal_value makes one
+        help_text="2026, 2026H1, 2026Q3, 2026-03 or all",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("community" in attrs) == ("street" in attrs):

@@ -20,8 +20,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from backend.accounts.audit import record_access, record_accesses
-from backend.accounts.scoping import get_scope
+from backend.accounts.audit import record_access, record_staff_accesses
+from backend.accounts.requests import caller
 from backend.core.pagination import PageNumberPagination
 from backend.core.throttling import AnonThrottle, UserRateThrottle, UserThrottle
 
@@ -56,8 +56,7 @@ def _attachment(data: bytes, *, content_type: str, filename: str) -> HttpRespons
 
 def _audit_others(request, reads: list[tuple[int, int]], *, what: str) -> None:
     """Staff reading other people's records: one audit row each, in one INSERT."""
-    if get_scope(request.user).has_any_role:
-        record_accesses(actor=request.user, reads=reads, what=what, path=request.get_full_path())
+    record_staff_accesses(actor=request.user, reads=reads, what=what, path=request.get_full_path())
 
 
 # Volunteers ------------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ class VolunteerMeView(APIView):
     error_statuses = ("404", "409")
 
     def _profile(self, *, status_code: int = status.HTTP_200_OK) -> Response:
-        volunteer = selectors.volunteer_profile(user_id=self.request.user.pk)
+        volunteer = selectors.volunteer_profile(user_id=caller(self.request).pk)
         if volunteer is None:
             raise NotFound()
         return Response(VolunteerProfileSerializer(volunteer).data, status=status_code)
@@ -210,6 +209,7 @@ class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         request=ServiceRecordCreateSerializer, responses={201: ServiceRecordSerializer, 200: ServiceRecordSerializer}
     )
     def create(self, request):
+        services.require_volunteer(by=request.user)
         serializer = ServiceRecordCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -401,6 +401,7 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=CertificateIssueSerializer, responses={201: CertificateSerializer, 200: CertificateSerializer}
     )
     def create(self, request):
+        services.require_issuer(by=request.user)
         serializer = CertificateIssueSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

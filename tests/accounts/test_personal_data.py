@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from backend.accounts import services
+from backend.accounts.audit import record_staff_accesses
 from backend.accounts.models import PersonalDataAccess, RoleGrant, User
 from backend.accounts.scoping import get_scope
 from backend.activities.models import CheckIn, Enrollment, LeaveRequest
@@ -334,3 +335,12 @@ def test_deletion_attempts_are_throttled(resident, as_user):
         assert delete(client, current_password="wrong").status_code == 400
     assert_error(delete(client, current_password="pass-Word-123"), 429, "throttled")
     assert User.objects.get(pk=resident.pk).is_active
+
+
+def test_only_callers_holding_a_role_leave_audit_rows(community):
+    subject = factories.UserFactory()
+    resident = factories.UserFactory()
+    assert record_staff_accesses(actor=resident, reads=[(subject, 1)], what="volunteer") == []
+    secretary = factories.staff_of(community)
+    assert len(record_staff_accesses(actor=secretary, reads=[(subject, 1), (secretary, 2)], what="volunteer")) == 1
+    assert list(PersonalDataAccess.objects.values_list("actor_id", "subject_id")) == [(secretary.pk, subject.pk)]

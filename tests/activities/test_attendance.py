@@ -240,7 +240,7 @@ def test_detail_shows_photos_and_my_place(as_user, community):
     activity = ActivityFactory(community=community, capacity=1)
     enrol(activity)
     user = factories.UserFactory(community=community)
-    services.enroll(activity=activity, user=user)
+    services.enroll(activity=activity, by=user)
     staff = factories.staff_of(community)
     services.attach_photos(activity=activity, by=staff, uploads=[image_upload(staff)])
     data = as_user(user).get(f"/api/v1/activities/{activity.pk}/").json()

@@ -67,19 +67,19 @@ def test_a_member_asks_for_leave_and_staff_approve(
 
 def test_rejecting_needs_a_note(community, meeting, member):
     staff = factories.staff_of(community)
-    leave = services.request_leave(activity=meeting, user=member, reason="身体不适").leave
+    leave = services.request_leave(activity=meeting, by=member, reason="身体不适").leave
     with pytest.raises(DomainError) as caught:
         services.reject_leave(leave=leave, by=staff, note="")
     assert caught.value.fields and "note" in caught.value.fields
     leave = services.reject_leave(leave=leave, by=staff, note="请准时参加")
     assert leave.status == "rejected"
     # A rejected request leaves room for a new one.
-    assert services.request_leave(activity=meeting, user=member, reason="家中有事").created
+    assert services.request_leave(activity=meeting, by=member, reason="家中有事").created
 
 
 def test_the_owner_rejecting_their_own_leave_without_a_note_is_refused_403_not_400(as_user, meeting, member):
     # Authorization before validation: the missing note is not the member's problem to hear about.
-    leave = services.request_leave(activity=meeting, user=member, reason="身体不适").leave
+    leave = services.request_leave(activity=meeting, by=member, reason="身体不适").leave
     response = as_user(member).post(f"/api/v1/activities/leave-requests/{leave.pk}/reject/", {"note": ""})
     assert response.status_code == 403, response.content
     assert response.json()["code"] == "permission_denied"
@@ -109,7 +109,7 @@ def test_leave_only_before_the_start(community, branch, member):
         ends_at=now + timedelta(hours=1),
     )
     with pytest.raises(DomainError) as caught:
-        services.request_leave(activity=started, user=member, reason="迟到")
+        services.request_leave(activity=started, by=member, reason="迟到")
     assert caught.value.code == "not_open"
     assert not LeaveRequest.objects.exists()
 
@@ -117,14 +117,14 @@ def test_leave_only_before_the_start(community, branch, member):
 def test_leave_only_for_branch_meetings_and_their_people(community, meeting):
     day = ActivityFactory(community=community, category="party_day")
     with pytest.raises(DomainError) as caught:
-        services.request_leave(activity=day, user=enrol(day).user, reason="有事")
+        services.request_leave(activity=day, by=enrol(day).user, reason="有事")
     assert caught.value.code == "validation_error"
     outsider = party_member(community, organization=factories.OrganizationFactory(community=community)).user
     with pytest.raises(DomainError) as caught:
-        services.request_leave(activity=meeting, user=outsider, reason="有事")
+        services.request_leave(activity=meeting, by=outsider, reason="有事")
     assert caught.value.code == "not_in_audience"
     with pytest.raises(DomainError) as caught:
-        services.request_leave(activity=meeting, user=party_member(organization=meeting.branch).user, reason=" ")
+        services.request_leave(activity=meeting, by=party_member(organization=meeting.branch).user, reason=" ")
     assert caught.value.fields and "reason" in caught.value.fields
 
 
@@ -135,15 +135,15 @@ def test_someone_it_is_not_for_hears_403_before_what_is_wrong_with_the_request(a
     response = as_user(stranger).post(f"/api/v1/activities/{day.pk}/leave/", {"reason": "有事"}, format="json")
     assert response.status_code == 403 and response.json()["code"] == "not_in_audience"
     with pytest.raises(DomainError) as caught:
-        services.request_leave(activity=day, user=stranger, reason="有事")
+        services.request_leave(activity=day, by=stranger, reason="有事")
     assert caught.value.code == "not_in_audience"
     assert not LeaveRequest.objects.exists()
 
 
 def test_members_see_only_their_own_leave(as_user, community, meeting, member, branch):
     other = party_member(organization=branch).user
-    services.request_leave(activity=meeting, user=member, reason="出差")
-    services.request_leave(activity=meeting, user=other, reason="生病")
+    services.request_leave(activity=meeting, by=member, reason="出差")
+    services.request_leave(activity=meeting, by=other, reason="生病")
     mine = as_user(member).get(f"/api/v1/activities/{meeting.pk}/leave/").json()
     assert [row["user"] for row in mine] == [member.pk]
     staff_view = as_user(factories.staff_of(community)).get(f"/api/v1/activities/{meeting.pk}/leave/").json()
@@ -156,8 +156,8 @@ def test_staff_reading_others_leave_reasons_are_audited(as_user, community, meet
     from backend.accounts.models import PersonalDataAccess
 
     other = party_member(organization=branch).user
-    mine = services.request_leave(activity=meeting, user=member, reason="出差").leave
-    theirs = services.request_leave(activity=meeting, user=other, reason="生病").leave
+    mine = services.request_leave(activity=meeting, by=member, reason="出差").leave
+    theirs = services.request_leave(activity=meeting, by=other, reason="生病").leave
     as_user(member).get(f"/api/v1/activities/{meeting.pk}/leave/")
     assert not PersonalDataAccess.objects.exists()  # one's own reason is not a read of someone else's
     staff = factories.staff_of(community)
@@ -271,7 +271,7 @@ def test_a_revoked_member_who_left_the_meeting_sees_it_no_more(as_user, communit
     again = as_user(dave).post(f"{url}leave/", {"reason": "出差"})
     assert again.status_code == 404
     with pytest.raises(DomainError) as refused:
-        services.request_leave(activity=meeting, user=dave, reason="出差")
+        services.request_leave(activity=meeting, by=dave, reason="出差")
     assert refused.value.code == "not_in_audience"
     # The request he left behind was ended with his membership, not left for staff to decide.
     leave = LeaveRequest.objects.get(user=dave)
@@ -295,10 +295,10 @@ def test_withdrawing_a_registration_ends_pending_leave_only_for_meetings_no_long
     dave = party_member(community, organization=branch).user
     dave.community = community
     dave.save(update_fields=["community"])
-    services.request_leave(activity=meeting, user=dave, reason="出差")
-    services.request_leave(activity=open_meeting, user=dave, reason="出差")
+    services.request_leave(activity=meeting, by=dave, reason="出差")
+    services.request_leave(activity=open_meeting, by=dave, reason="出差")
     stayer = party_member(community, organization=branch).user
-    services.request_leave(activity=meeting, user=stayer, reason="出差")
+    services.request_leave(activity=meeting, by=stayer, reason="出差")
 
     registration = MemberRegistration.objects.get(member__user=dave)
     member_services.withdraw_registration(registration=registration, by=dave)

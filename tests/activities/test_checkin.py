@@ -260,7 +260,7 @@ def test_attendance_changed_is_emitted_with_counts(
     lat, lon = north_of(VENUE, 10)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.check_in(
-            activity=activity, user=member, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
+            activity=activity, by=member, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
         )
     assert captured_events == []
     for callback in callbacks:
@@ -284,7 +284,7 @@ def test_a_refused_check_in_sends_nothing(
 ):
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(DomainError):
         services.check_in(
-            activity=activity, user=member, client_id=uuid.uuid4(), token="bad", latitude=VENUE[0], longitude=VENUE[1]
+            activity=activity, by=member, client_id=uuid.uuid4(), token="bad", latitude=VENUE[0], longitude=VENUE[1]
         )
     assert captured_events == []
 
@@ -325,11 +325,11 @@ def test_check_out_window_runs_past_the_end(community, settings):
     lat, lon = north_of(VENUE, 10)
     position = {"activity": activity, "latitude": lat, "longitude": lon}
     # 90 minutes after the end: still open.
-    assert services.check_out(user=early, client_id=uuid.uuid4(), token=token(activity, now=now), now=now, **position)
+    assert services.check_out(by=early, client_id=uuid.uuid4(), token=token(activity, now=now), now=now, **position)
     # 121 minutes after the end: closed.
     after = now + timedelta(minutes=31)
     with pytest.raises(DomainError) as caught:
-        services.check_out(user=late, client_id=uuid.uuid4(), token=token(activity, now=after), now=after, **position)
+        services.check_out(by=late, client_id=uuid.uuid4(), token=token(activity, now=after), now=after, **position)
     assert caught.value.code == "not_open"
     assert CheckIn.objects.filter(kind="out").count() == 1
 
@@ -341,7 +341,7 @@ def test_service_check_out_announces_the_span_after_commit(community, django_cap
     registry.checkout_listeners.register("test", lambda *, span: spans.append(span))
     try:
         lat, lon = north_of(VENUE, 10)
-        common = {"activity": activity, "user": user, "token": token(activity), "latitude": lat, "longitude": lon}
+        common = {"activity": activity, "by": user, "token": token(activity), "latitude": lat, "longitude": lon}
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             checked_in = services.check_in(client_id=uuid.uuid4(), **common).check_in
             checked_out = services.check_out(client_id=uuid.uuid4(), **common).check_in
@@ -367,7 +367,7 @@ def test_a_failing_listener_does_not_undo_the_check_out(community, django_captur
     registry.checkout_listeners.register("broken", broken)
     try:
         lat, lon = north_of(VENUE, 10)
-        common = {"activity": activity, "user": user, "token": token(activity), "latitude": lat, "longitude": lon}
+        common = {"activity": activity, "by": user, "token": token(activity), "latitude": lat, "longitude": lon}
         with django_capture_on_commit_callbacks(execute=True):
             services.check_in(client_id=uuid.uuid4(), **common)
             services.check_out(client_id=uuid.uuid4(), **common)
@@ -383,7 +383,7 @@ def test_ordinary_activities_announce_no_span(community, django_capture_on_commi
     registry.checkout_listeners.register("test", lambda *, span: spans.append(span))
     try:
         lat, lon = north_of(VENUE, 10)
-        common = {"activity": activity, "user": user, "token": token(activity), "latitude": lat, "longitude": lon}
+        common = {"activity": activity, "by": user, "token": token(activity), "latitude": lat, "longitude": lon}
         with django_capture_on_commit_callbacks(execute=True):
             services.check_in(client_id=uuid.uuid4(), **common)
             services.check_out(client_id=uuid.uuid4(), **common)
@@ -437,7 +437,7 @@ def test_manual_and_phone_check_ins_cannot_both_exist(community, activity, membe
     lat, lon = north_of(VENUE, 10)
     with pytest.raises(DomainError) as caught:
         services.check_in(
-            activity=activity, user=member, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
+            activity=activity, by=member, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
         )
     assert caught.value.code == "already_checked_in"
 
@@ -538,7 +538,7 @@ def test_watchers_get_the_counts_at_most_about_once_a_second(
     def arrive(user):
         with django_capture_on_commit_callbacks(execute=True):
             services.check_in(
-                activity=activity, user=user, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
+                activity=activity, by=user, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
             )
 
     arrive(people[0])

@@ -73,11 +73,11 @@ def test_withdrawing_from_the_waiting_list_promotes_no_one(community):
     holder = enrol(activity)
     users = [neighbour(community) for _ in range(2)]
     for user in users:
-        services.enroll(activity=activity, user=user)
-    services.withdraw(activity=activity, user=users[0])
+        services.enroll(activity=activity, by=user)
+    services.withdraw(activity=activity, by=users[0])
     assert Enrollment.objects.get(user=holder.user).status == "enrolled"
     assert Enrollment.objects.get(user=users[1]).status == "waitlisted"
-    again = services.enroll(activity=activity, user=users[0])
+    again = services.enroll(activity=activity, by=users[0])
     assert again.created and again.enrollment.status == "waitlisted" and again.position == 2
 
 
@@ -172,7 +172,7 @@ def test_party_member_audience(as_user, community):
 def test_party_member_audience_refused_by_the_service(community):
     activity = ActivityFactory(community=community, audience="party_members")
     with pytest.raises(DomainError) as caught:
-        services.enroll(activity=activity, user=neighbour(community))
+        services.enroll(activity=activity, by=neighbour(community))
     assert caught.value.code == "not_in_audience"
 
 
@@ -188,7 +188,7 @@ def test_branch_audience(as_user, community):
     outsider = party_member(community, organization=other_branch)
     assert as_user(outsider.user).post(url(activity)).status_code == 404
     with pytest.raises(DomainError) as caught:
-        services.enroll(activity=activity, user=outsider.user)
+        services.enroll(activity=activity, by=outsider.user)
     assert caught.value.code == "not_in_audience"
 
 
@@ -200,9 +200,9 @@ def test_volunteer_audience_asks_the_registry(community):
     installed = registry.audience_members.get("volunteers")  # the volunteers app's own, when installed
     registry.audience_members.register("volunteers", lambda user, _activity: user.pk == volunteer.pk)
     try:
-        assert services.enroll(activity=activity, user=volunteer).created
+        assert services.enroll(activity=activity, by=volunteer).created
         with pytest.raises(DomainError) as caught:
-            services.enroll(activity=activity, user=other)
+            services.enroll(activity=activity, by=other)
         assert caught.value.code == "not_in_audience"
     finally:
         if installed is not None:
@@ -215,7 +215,7 @@ def test_enrolment_announces_to_the_user_after_commit(community, captured_events
     user = neighbour(community)
     activity = ActivityFactory(community=community)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.enroll(activity=activity, user=user)
+        services.enroll(activity=activity, by=user)
     assert captured_events == []
     for callback in callbacks:
         callback()

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def check_in(activity, user):
     lat, lon = north_of(VENUE, 15)
     return services.check_in(
-        activity=activity, user=user, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
+        activity=activity, by=user, client_id=uuid.uuid4(), token=token(activity), latitude=lat, longitude=lon
     )
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from backend.accounts.models import Role
-from backend.activities.models import Activity
+from backend.activities.models import Activity, LeaveRequest
 from tests import factories
 from tests.activities.factories import VENUE, ActivityFactory
 from tests.members.factories import RegistrationFactory
@@ -60,6 +60,49 @@ def _history(street, home, neighbour, secretary) -> None:
     deadline_for(street, [home, neighbour], timezone.localdate() + timedelta(days=30), title="年度品牌方案")
 
 
+def _decisions(home) -> dict:
+    """What waits for one click: two leave requests for a branch meeting, a wish WeChat could not
+    decide alone, and a volunteer who registered on paper without an ID number."""
+    from backend.core.models import ContentCheck
+    from tests.members.factories import DemandFactory
+    from tests.volunteers.factories import VolunteerFactory
+
+    now = timezone.now()
+    meeting = ActivityFactory(
+        community=home,
+        title="三月支部党员大会",
+        category=Activity.Category.THREE_MEETINGS_ONE_LESSON,
+        starts_at=now + timedelta(days=3),
+        ends_at=now + timedelta(days=3, hours=2),
+    )
+    leaves = [
+        LeaveRequest.objects.create(
+            activity=meeting, user=factories.UserFactory(community=home, real_name=name), reason=reason
+        )
+        for name, reason in (("钱请假", "出差在外"), ("孙请假", "家中有事"))
+    ]
+    demand = DemandFactory(community=home, title="想要一台收音机", description="联系我 微信 abc123")
+    check = ContentCheck.objects.create(
+        target="members.demand",
+        object_id=demand.pk,
+        field="text",
+        source_fields=["title", "description"],
+        kind=ContentCheck.Kind.TEXT,
+        author=demand.requester,
+        community_id=home.pk,
+        status=ContentCheck.Status.REVIEW,
+        reason="wechat",
+        suggest="review",
+        label=21000,
+    )
+    volunteer = VolunteerFactory(community=home, real_name="周志愿")
+    return {
+        "leave_ids": [leave.pk for leave in leaves],
+        "check_id": check.pk,
+        "volunteer_id": volunteer.pk,
+    }
+
+
 def build() -> dict:
     street = factories.StreetFactory(name="岳阳楼街道", city="岳阳市岳阳楼区")
     home = factories.CommunityFactory(street=street, name="东湖社区")
@@ -72,7 +115,7 @@ def build() -> dict:
     registration = RegistrationFactory(community=home, member__real_name="王建国", real_name="王建国")
     to_reject = RegistrationFactory(community=home, member__real_name="刘待定", real_name="刘待定")
     street_admin = factories.admin_of(street)
-    RegistrationFactory(community=neighbour, member__real_name="邻社区党员", real_name="邻社区党员")
+    neighbour_approve = RegistrationFactory(community=neighbour, member__real_name="邻社区党员", real_name="邻社区党员")
     now = timezone.now()
     activity = ActivityFactory(
         community=home,
@@ -87,12 +130,19 @@ def build() -> dict:
     )
     member = factories.UserFactory(community=home, real_name="赵志愿")
     _history(street, home, neighbour, secretary)
+    neighbour_registration = RegistrationFactory(
+        community=neighbour, member__real_name="邻社区待驳回", real_name="邻社区待驳回"
+    )
+    decisions = _decisions(home)
     world = {
         "secretary_phone": secretary.phone,
         "password": PASSWORD,
         "registration_id": registration.pk,
         "reject_id": to_reject.pk,
         "street_admin_phone": street_admin.phone,
+        "neighbour_approve_id": neighbour_approve.pk,
+        "neighbour_reject_id": neighbour_registration.pk,
+        **decisions,
         "activity_id": activity.pk,
         "venue": list(VENUE),
         "member_token": str(AccessToken.for_user(member)),

@@ -145,8 +145,9 @@ def test_a_secretary_opens_on_her_todos(console):
     todos = console.page.locator("#todos")
     registrations = todos.locator('[data-todo="member_registrations"] .count').inner_text()
     assert registrations == "2"  # hers, not the neighbour's
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    console.page.screenshot(path=str(IMAGES / "workbench.png"))
+    assert todos.locator('[data-todo="leave"] .count').inner_text() == "2"
+    assert todos.locator('[data-todo="content_review"] .count').inner_text() == "1"
+    assert todos.locator('[data-todo="imports"] .count').inner_text() == "0"
     todos.locator('[data-todo="member_registrations"] a').click()
     console.page.wait_for_load_state()
     page_text = console.page.locator("#result_list").inner_text()
@@ -159,7 +160,6 @@ def test_she_approves_and_rejects_from_the_registration_page(console, site):
     content = page.locator("#content").inner_text()
     for needed in ("联系电话", "党员类别", "入党日期", "工作单位"):
         assert needed in content, needed
-    page.screenshot(path=str(IMAGES / "decision-buttons.png"))
     page.locator('a[href$="/approve_one/"]').click()
     page.wait_for_selector("#decision-form")
     page.locator("#decision-submit").click()
@@ -176,6 +176,66 @@ def test_she_approves_and_rejects_from_the_registration_page(console, site):
     page.wait_for_load_state()
     assert "已驳回报到" in page.content()
     assert "所在党组织填写有误" in page.locator("#content").inner_text()
+    assert console.errors == [], console.errors
+
+
+def _decide_on_the_page(console, change: str, action: str, done: str, reason: str = "") -> None:
+    """Open the row's page, click its decision button, give a reason where one is asked, submit."""
+    page = console.page
+    console.goto(change)
+    page.locator(f'a[href$="/{action}/"]').first.click()
+    page.wait_for_selector("#decision-form")
+    if reason:
+        page.fill("#decision-form textarea[name=reason]", reason)
+    page.locator("#decision-submit").click()
+    page.wait_for_load_state()
+    assert done in page.content(), page.locator("#content").inner_text()[:500]
+
+
+def test_she_decides_leave_and_content_with_one_button_each(console, site):
+    page = console.page
+    leave = f"/admin/activities/leaverequest/{site['leave_ids'][0]}/change/"
+    console.goto(leave)
+    assert page.locator('a[href$="/approve_one/"]').first.is_visible()
+    assert page.locator('a[href$="/reject_one/"]').first.is_visible()
+    page.screenshot(path=str(IMAGES / "decision-buttons.png"))
+    _decide_on_the_page(console, leave, "approve_one", "已批准请假")
+    assert "已批准" in page.locator("#content").inner_text()
+    assert page.locator('a[href$="/approve_one/"]').count() == 0, "a decided request has no buttons"
+
+    check = f"/admin/core/contentcheck/{site['check_id']}/change/"
+    console.goto(check)
+    assert "联系我 微信 abc123" in page.locator("#content").inner_text()
+    _decide_on_the_page(console, check, "hold_one", "已设为不予展示", reason="含联系方式, 请删除后重新发布")
+    assert "含联系方式" in page.locator("#content").inner_text()
+    assert console.errors == [], console.errors
+
+
+def _resident_id(first17: str = "43060219850315123") -> str:
+    from backend.core import idcard
+
+    return first17 + idcard.check_character(first17)
+
+
+def test_she_records_a_volunteers_id_number_from_the_paper_form(console, site):
+    page = console.page
+    number = _resident_id()
+    volunteer = f"/admin/volunteers/volunteer/{site['volunteer_id']}/change/"
+    console.goto(volunteer)
+    page.locator('a[href$="/record_id_number/"]').click()
+    page.wait_for_selector("#decision-form")
+    page.fill("input[name=id_number]", number[:-1] + "0" if number[-1] != "0" else number[:-1] + "1")
+    page.check("input[name=consent]")
+    page.locator("#decision-submit").click()
+    page.wait_for_load_state()
+    assert "身份证号校验位不正确" in page.locator("#decision-form").inner_text()
+    page.fill("input[name=id_number]", number)
+    page.check("input[name=consent]")
+    page.locator("#decision-submit").click()
+    page.wait_for_load_state()
+    assert "已登记证件号码" in page.content()
+    content = page.locator("#content").inner_text()
+    assert f"{number[:3]}{'*' * 11}{number[-4:]}" in content and number not in content
     assert console.errors == [], console.errors
 
 
@@ -283,6 +343,21 @@ def test_a_members_sheet_with_three_bad_rows_reports_them_all_at_once(console):
     assert console.errors == [], console.errors
 
 
+def test_the_sheet_waits_in_her_todos_until_it_is_put_right(console):
+    page = console.page
+    console.goto("/admin/")
+    todos = page.locator("#todos")
+    assert todos.locator('[data-todo="imports"] .count').inner_text() == "1"
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMAGES / "workbench.png"))
+    todos.locator('[data-todo="imports"] a').click()
+    page.wait_for_load_state()
+    listed = page.locator("#result_list").inner_text()
+    assert "党员台账.xlsx" in listed and "3 行有错误" in listed
+    assert "第 3 行 手机号: 请输入有效的中国大陆手机号" in listed
+    assert console.errors == [], console.errors
+
+
 def test_the_dashboard_draws_its_charts_with_the_figures_beside_them(console):
     page = console.page
     console.goto("/admin/")
@@ -312,7 +387,8 @@ def test_a_street_admin_opens_on_the_streets_todos_and_compares_communities(cons
     page.wait_for_url(re.compile(r".*/admin/$"), timeout=15000)
     todos = page.locator("#todos")
     assert todos.locator('[data-todo="plans_to_review"] .count').inner_text() == "1"
-    assert todos.locator('[data-todo="member_registrations"] .count').inner_text() == "1"  # the neighbour's
+    assert todos.locator('[data-todo="member_registrations"] .count').inner_text() == "2"  # the neighbour's
+    assert todos.locator('[data-todo="imports"] .count').inner_text() == "1"  # the secretary's sheet, his street
 
     console.goto("/admin/console/street/")
     page.wait_for_selector("#street-compare")
@@ -323,6 +399,48 @@ def test_a_street_admin_opens_on_the_streets_todos_and_compares_communities(cons
     with page.expect_download() as download:
         page.locator("#export-coverage").click()
     assert download.value.suggested_filename.endswith(".xlsx")
+    assert console.errors == [], console.errors
+
+
+def test_the_street_admin_decides_from_the_detail_pages(console, site):
+    page = console.page
+    registrations = "/admin/members/memberregistration/{}/change/"
+    _decide_on_the_page(console, registrations.format(site["neighbour_approve_id"]), "approve_one", "已通过报到")
+    _decide_on_the_page(
+        console, registrations.format(site["neighbour_reject_id"]), "reject_one", "已驳回报到", reason="不在本街道居住"
+    )
+    assert "不在本街道居住" in page.locator("#content").inner_text()
+    leave = f"/admin/activities/leaverequest/{site['leave_ids'][1]}/change/"
+    _decide_on_the_page(console, leave, "reject_one", "已不批准请假", reason="支部大会须本人参加")
+    assert "支部大会须本人参加" in page.locator("#content").inner_text()
+    console.goto("/admin/")
+    todos = page.locator("#todos")
+    assert todos.locator('[data-todo="member_registrations"] .count').inner_text() == "0"
+    assert todos.locator('[data-todo="leave"] .count').inner_text() == "0"
+    assert console.errors == [], console.errors
+
+
+def test_the_street_admin_imports_a_sheet_with_three_bad_rows_for_a_community(console):
+    page = console.page
+    console.goto("/admin/console/import/members/")
+    page.select_option("#id_place", label="东湖社区")
+    page.set_input_files(
+        "input[name=file]",
+        files=[
+            {
+                "name": "街道汇总.xlsx",
+                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "buffer": _members_sheet(),
+            }
+        ],
+    )
+    page.check("input[name=attested]")
+    page.locator("#import-form button[type=submit]").click()
+    page.wait_for_selector("#import-preview")
+    assert page.locator("#import-rows tr.row-error").count() == 3
+    assert page.locator("#import-confirm").count() == 0
+    console.goto("/admin/console/importrun/")
+    assert "街道汇总.xlsx" in page.locator("#result_list").inner_text()
     assert console.errors == [], console.errors
 
 

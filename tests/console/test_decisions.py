@@ -14,15 +14,18 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from backend.activities.models import Activity
+from backend.accounts.models import Role
+from backend.activities.models import Activity, LeaveRequest
 from backend.brands.models import BrandPlan
+from backend.core.models import ContentCheck
 from backend.members.models import MemberRegistration, UnitRegistration
 from backend.volunteers.models import Certificate, ServiceRecord
+from tests import factories
 from tests.activities.factories import ActivityFactory
 from tests.brands.factories import BrandFactory, PlanFactory
-from tests.members.factories import RegistrationFactory
+from tests.members.factories import DemandFactory, RegistrationFactory
 
-from .test_actions import _days_ago, _pending_unit, _record, _status
+from .test_actions import _days_ago, _leave, _pending_unit, _record, _status
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +55,24 @@ def _draft_activity(places):
 
 def _submitted_plan(places):
     return PlanFactory(brand=BrandFactory(community=places.home, active=True), submitted=True)
+
+
+def _held_content(places) -> ContentCheck:
+    """A wish WeChat could not decide alone: it waits for staff, hidden from others meanwhile."""
+    demand = DemandFactory(community=places.home)
+    return ContentCheck.objects.create(
+        target="members.demand",
+        object_id=demand.pk,
+        field="text",
+        source_fields=["title", "description"],
+        kind=ContentCheck.Kind.TEXT,
+        author=demand.requester,
+        community_id=places.home.pk,
+        status=ContentCheck.Status.REVIEW,
+        reason="wechat",
+        suggest="review",
+        label=21000,
+    )
 
 
 def _certificates(volunteer) -> int:
@@ -133,6 +154,40 @@ DECISIONS = {
         },
         button="出具志愿服务证明",
     ),
+    "leave-approve": Decision(
+        "admin:activities_leaverequest_approve_one",
+        "admin:activities_leaverequest_change",
+        _leave,
+        _status,
+        LeaveRequest.Status.APPROVED,
+        button="批准",
+    ),
+    "leave-reject": Decision(
+        "admin:activities_leaverequest_reject_one",
+        "admin:activities_leaverequest_change",
+        _leave,
+        _status,
+        LeaveRequest.Status.REJECTED,
+        data=lambda p: REASON,
+        button="不批准",
+    ),
+    "content-pass": Decision(
+        "admin:core_contentcheck_pass_one",
+        "admin:core_contentcheck_change",
+        _held_content,
+        _status,
+        ContentCheck.Status.PASSED,
+        button="通过",
+    ),
+    "content-hold": Decision(
+        "admin:core_contentcheck_hold_one",
+        "admin:core_contentcheck_change",
+        _held_content,
+        _status,
+        ContentCheck.Status.REJECTED,
+        data=lambda p: {"reason": "含联系方式, 请删除后重新发布"},
+        button="不予展示",
+    ),
     "plan-approve": Decision(
         "admin:brands_brandplan_approve_one",
         "admin:brands_brandplan_change",
@@ -186,7 +241,9 @@ def test_a_decision_from_the_rows_page(client, places, name):
     assert LogEntry.objects.filter(object_id=str(obj.pk), user=getattr(places, case.actor)).exists()
 
 
-@pytest.mark.parametrize("name", ["registration-reject", "record-reject", "plan-return"])
+@pytest.mark.parametrize(
+    "name", ["registration-reject", "record-reject", "plan-return", "leave-reject", "content-hold"]
+)
 def test_a_reason_is_asked_for_and_a_blank_one_writes_nothing(client, places, name):
     case = DECISIONS[name]
     obj = case.build(places)
@@ -245,3 +302,82 @@ def test_rows_of_the_list_carry_the_decisions(client, places):
     client.force_login(places.secretary)
     page = client.get(reverse("admin:members_memberregistration_changelist")).content.decode()
     assert reverse("admin:members_memberregistration_reject_one", args=[registration.pk]) in page
+
+
+# Leave and content review: one button per decision, each through the API's service.
+
+NEW_DECISIONS = ["leave-approve", "leave-reject", "content-pass", "content-hold"]
+
+
+def _grid_worker(places):
+    worker = factories.UserFactory()
+    factories.grant(worker, Role.GRID_WORKER, factories.GridFactory(community=places.home))
+    return worker
+
+
+@pytest.mark.parametrize("name", NEW_DECISIONS)
+def test_a_role_that_does_not_decide_is_refused_and_nothing_changes(client, places, name):
+    case = DECISIONS[name]
+    obj = case.build(places)
+    before = case.state(obj)
+    client.force_login(_grid_worker(places))
+    url = reverse(case.url_name, args=[obj.pk])
+    assert client.post(url, case.data(places)).status_code in (403, 404)
+    assert case.state(obj) == before
+    assert not LogEntry.objects.filter(object_id=str(obj.pk)).exists()
+
+
+@pytest.mark.parametrize("name", NEW_DECISIONS)
+def test_the_street_admin_decides_for_the_streets_communities(client, places, name):
+    case = DECISIONS[name]
+    obj = case.build(places)
+    client.force_login(places.street_admin)
+    assert client.post(reverse(case.url_name, args=[obj.pk]), case.data(places)).status_code == 302
+    assert case.state(obj) == case.after
+
+
+@pytest.mark.parametrize("name", NEW_DECISIONS)
+def test_the_list_rows_carry_the_new_decisions(client, places, name):
+    case = DECISIONS[name]
+    obj = case.build(places)
+    client.force_login(places.secretary)
+    changelist = case.change.replace("_change", "_changelist")
+    assert reverse(case.url_name, args=[obj.pk]) in client.get(reverse(changelist)).content.decode()
+
+
+def test_a_held_note_reaches_the_check_and_a_decided_one_has_no_buttons(client, places):
+    check = _held_content(places)
+    client.force_login(places.secretary)
+    hold = reverse("admin:core_contentcheck_hold_one", args=[check.pk])
+    assert client.post(hold, {"reason": "含联系方式"}).status_code == 302
+    check.refresh_from_db()
+    assert (check.decided_by, check.decision_note) == (places.secretary, "含联系方式")
+    page = client.get(reverse("admin:core_contentcheck_change", args=[check.pk])).content.decode()
+    assert hold not in page
+    assert reverse("admin:core_contentcheck_pass_one", args=[check.pk]) not in page
+    again = client.post(reverse("admin:core_contentcheck_pass_one", args=[check.pk]))
+    assert again.status_code == 200 and 'class="console-errors"' in again.content.decode()
+    assert _status(check) == ContentCheck.Status.REJECTED
+
+
+def test_no_one_decides_on_their_own_content(client, places):
+    check = _held_content(places)
+    author = check.author
+    factories.grant(author, Role.COMMUNITY_STAFF, places.home)
+    client.force_login(author)
+    response = client.post(reverse("admin:core_contentcheck_pass_one", args=[check.pk]))
+    assert response.status_code == 200 and "不能复核自己发布的内容" in response.content.decode()
+    assert _status(check) == ContentCheck.Status.REVIEW
+    assert not LogEntry.objects.filter(object_id=str(check.pk)).exists()
+
+
+def test_a_leave_decision_tells_the_member(client, places):
+    leave = _leave(places)
+    client.force_login(places.secretary)
+    client.post(reverse("admin:activities_leaverequest_reject_one", args=[leave.pk]), {"reason": "支部大会须参加"})
+    leave.refresh_from_db()
+    assert (leave.status, leave.decided_by, leave.decision_note) == (
+        LeaveRequest.Status.REJECTED,
+        places.secretary,
+        "支部大会须参加",
+    )

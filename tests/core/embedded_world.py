@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from backend.accounts.models import Role
+from backend.communities.models import Place
 from tests import factories
 from tests.activities.factories import VENUE, ActivityFactory
 
@@ -36,11 +37,19 @@ def build(activities: int = 2) -> dict:
     factories.GridFactory(community=home, name="第一网格")
     scanner = factories.UserFactory(community=home, real_name="赵扫码")
     factories.UserFactory(community=home, real_name="王奶奶", phone="13900002468")
+    # Saved places: one in each community of the street, and one of another street no one here sees.
+    neighbour = factories.CommunityFactory(street=street, name="九华山社区")
+    outside = factories.CommunityFactory(street=factories.StreetFactory(name="外街道"), name="外街道社区")
+    for community, name in ((home, "东湖文化广场"), (neighbour, "九华山广场"), (outside, "外街道广场")):
+        Place.objects.create(community=community, name=name, latitude=VENUE[0], longitude=VENUE[1], radius_m=200)
+    street_admin = factories.admin_of(street)
     world = {
         "activity_ids": ids,
         "venue": list(VENUE),
         "secretary_phone": secretary.phone,
         "secretary_token": str(AccessToken.for_user(secretary)),
+        "street_admin_phone": street_admin.phone,
+        "street_admin_token": str(AccessToken.for_user(street_admin)),
         "member_tokens": [str(AccessToken.for_user(member)) for member in members],
         "scanner_token": str(AccessToken.for_user(scanner)),
         "password": "pass-Word-123",  # the factories' password

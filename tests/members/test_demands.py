@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backend.core import scheduler
+from backend.core import idempotency, scheduler
 from backend.core.errors import DomainError
 from backend.core.models import Upload
 from backend.members import services
@@ -430,3 +430,25 @@ def test_without_a_client_id_each_filing_is_new(community, resident):
     services.submit_demand(by=resident, client_id=None, kind="wish", community=community, title="二")
     assert Demand.objects.count() == 2
 
+
+def test_a_retry_that_loses_the_race_to_the_constraint_answers_with_the_winner(community, resident, monkeypatch):
+    # A concurrent retry commits its demand after this call looked for one and before it inserts:
+    # the insert meets the constraint, and the call answers with the winner's demand.
+    client_id = uuid.uuid4()
+    real_replay = idempotency.replay
+    winner = []
+
+    def too_early(queryset, **kwargs):
+        if not winner:
+            winner.append(DemandFactory(community=community, requester=resident, client_id=client_id))
+            return None
+        return real_replay(queryset, **kwargs)
+
+    monkeypatch.setattr(idempotency, "replay", too_early)
+    demand, created = services.submit_demand(
+        by=resident, client_id=client_id, kind="service", community=community, title="第二次"
+    )
+    assert created is False
+    assert demand.pk == winner[0].pk
+    assert Demand.objects.count() == 1
+    assert DemandStep.objects.filter(demand=demand).count() == 1

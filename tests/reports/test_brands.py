@@ -41,7 +41,7 @@ def test_a_year_is_the_shanghai_year_an_activity_started(town):
     # 00:30 on 1 January 2026 in Shanghai is still 2025 in UTC.
     new_year = activity(town.a, starts_at=at(2026, 1, 1, 0, 30), brand=town.brand_a, organiser=town.staff_a)
     checked_in(new_year, town.m4.user, by=town.staff_a)
-    years = {row[0]: row[1] for row in selectors.brand_figures(town.brand_a).years}
+    years = {row.year: row for row in selectors.brand_figures(town.brand_a).years}
     assert years[2026].activities == 1 and years[2026].check_ins == 1
     assert years[2025].activities == 1
 

@@ -23,7 +23,7 @@ def by_month(series: list[dict], *fields: str) -> dict[str, tuple]:
 
 
 def test_a_community_over_a_year(town):
-    data = selectors.dashboard(user=town.staff_a, period=parse_period("2025"), community=town.a)
+    data = selectors.dashboard(user=town.staff_a, period=parse_period("2025"), community=town.a).as_data()
     assert [row["month"] for row in data["registrations"]] == [f"2025-{m:02d}" for m in range(1, 13)]
     # 张一 in January, 周七 in March (钱五's was in 2024); U1's unit registration in January.
     assert by_month(data["registrations"], "members", "units") == {"2025-01": (1, 1), "2025-03": (1, 0)}
@@ -64,7 +64,7 @@ def test_a_community_over_a_year(town):
 
 
 def test_a_street_over_a_quarter(town):
-    data = selectors.dashboard(user=town.admin, period=parse_period("2025Q1"), street=town.street)
+    data = selectors.dashboard(user=town.admin, period=parse_period("2025Q1"), street=town.street).as_data()
     assert [row["month"] for row in data["activities"]] == ["2025-01", "2025-02", "2025-03"]
     # 李二's 13 hours were served for B.
     assert by_month(data["volunteer_hours"], "hours", "volunteers") == {
@@ -151,8 +151,8 @@ def test_equal_hours_share_a_rank(town):
     for m in (town.m7, town.m5):
         volunteer_hours(m.user, town.a, started_at=at(2025, 6, 1), hours=6, approved_by=town.staff_a)
     volunteer_hours(town.m6.user, town.a, started_at=at(2025, 6, 2), hours=1, approved_by=town.staff_a)
-    top = selectors.dashboard(user=town.staff_a, period=parse_period("2025"), community=town.a)["top_volunteers"]
-    assert [(v["rank"], v["name"], v["hours"]) for v in top] == [
+    top = selectors.dashboard(user=town.staff_a, period=parse_period("2025"), community=town.a).top_volunteers
+    assert [(v.rank, v.name, str(v.hours)) for v in top] == [
         (1, "张一", "6.00"),
         (1, "周七", "6.00"),  # ties in the order the volunteers registered
         (1, "钱五", "6.00"),

@@ -155,7 +155,7 @@ def test_a_unit_without_members(town):
 
 
 def test_member_report_line(town):
-    line = selectors.member_report_line(town.m1.user, parse_period("2025Q1"), label="2025Q1")
+    line = selectors.member_report_line(town.m1.user, parse_period("2025Q1"), label="2025Q1").as_data()
     assert figures(line) == EXPECTED_Q1["张一"]
     assert line["period"] == "2025Q1" and line["target"] == {"hours": "12.50", "services": 3}
     assert line["start"] == "2025-01-01T00:00:00+08:00"

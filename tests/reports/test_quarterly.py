@@ -121,8 +121,8 @@ def test_another_worker_generating_first_wins(town, monkeypatch):
         theirs["report"] = FeedbackReport.objects.create(
             organization=town.u1,
             period="2025Q1",
-            period_start=data.period.start,
-            period_end=data.period.end,
+            period_start=data.start,
+            period_end=data.end,
             data={"from": "the other worker"},
             xlsx="reports/feedback/2025/theirs.xlsx",
         )

@@ -95,7 +95,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "appeals/rates/"): ANY_STAFF,
     ("GET", "appeals/{pk}/"): "401 ok 404 404 ok ok 404 ok 404 404",
     ("POST", "appeals/{pk}/accept/"): "401 403 404 404 ok ok 404 ok 404 404",
-    ("POST", "appeals/{pk}/assign/"): "401 ok 404 404 ok ok 404 ok 404 404",
+    # Assigning is the community staff's: the resident and the grid worker see the appeal, and hear 403
+    # whatever the body holds.
+    ("POST", "appeals/{pk}/assign/"): "401 403 404 404 403 ok 404 ok 404 404",
     ("POST", "appeals/{pk}/rate/"): "401 ok 404 404 403 403 404 403 404 404",
     ("POST", "appeals/{pk}/reject/"): "401 403 404 404 ok ok 404 ok 404 404",
     ("POST", "appeals/{pk}/reply/"): "401 403 404 404 ok ok 404 ok 404 404",

@@ -69,7 +69,7 @@ def run_concurrent_retries() -> str:
     for volunteer in volunteers:
         activity_services.check_in(
             activity=activity,
-            user=volunteer.user,
+            by=volunteer.user,
             client_id=uuid.uuid4(),
             token=token(activity, now=arrive),
             latitude=lat,
@@ -80,7 +80,7 @@ def run_concurrent_retries() -> str:
     def check_out(volunteer, client_id):
         return lambda: activity_services.check_out(
             activity=activity,
-            user=volunteer.user,
+            by=volunteer.user,
             client_id=client_id,
             token=token(activity, now=leave),
             latitude=lat,

@@ -153,7 +153,7 @@ class LedgerMachine(RuleBasedStateMachine):
         with TestCase.captureOnCommitCallbacks(execute=True):
             return call(
                 activity=activity,
-                user=self.volunteers[v].user,
+                by=self.volunteers[v].user,
                 client_id=client_id,
                 token=token(activity, now=at),
                 latitude=self.position[0],

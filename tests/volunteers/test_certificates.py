@@ -328,3 +328,9 @@ def test_the_service_asks_a_street_admin_to_name_the_community(named_volunteer, 
             period_end=timezone.localdate(),
         )
     assert missing.value.code == "validation_error" and "community" in missing.value.fields
+
+
+def test_someone_staff_nowhere_hears_403_before_what_their_request_lacks(as_user, resident):
+    response = as_user(resident).post(URL, {})
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "permission_denied"

@@ -27,7 +27,7 @@ def attend(activity: Activity, user, *, arrive, leave):
         call = activity_services.check_in if kind == "in" else activity_services.check_out
         call(
             activity=activity,
-            user=user,
+            by=user,
             client_id=uuid.uuid4(),
             token=token(activity, now=moment),
             latitude=lat,
@@ -131,7 +131,7 @@ def test_the_listener_running_twice_makes_one_record(service_activity):
 
 
 def test_the_listener_is_registered_with_activities():
-    assert registry.checkout_listeners.get("volunteers") is services.record_from_checkout
+    assert registry.checkout_listeners.get("volunteers") is services.on_checkout
 
 
 def test_the_sweep_makes_records_for_checkouts_the_listener_missed(service_activity, monkeypatch):

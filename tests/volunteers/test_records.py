@@ -143,6 +143,12 @@ def test_only_volunteers_file_records(as_user, resident, community):
     assert response.json()["code"] == "permission_denied"
 
 
+def test_someone_not_a_volunteer_hears_403_before_what_their_record_lacks(as_user, resident):
+    response = as_user(resident).post(URL, {})
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "permission_denied"
+
+
 def test_list_shows_own_records_and_staff_see_their_communities(
     as_user, volunteer, community, other_community, secretary, other_secretary
 ):

@@ -3,11 +3,12 @@ and absence per member over a period (for the reports)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
-from django.db.models import Q, QuerySet, TextChoices
+from django.db.models import Model, Q, QuerySet, TextChoices
 from django.utils import timezone
 
 from backend.accounts.models import User, mask_phone
@@ -16,6 +17,8 @@ from backend.members.models import PartyMember
 
 from ..models import Activity, CheckIn, Enrollment, LeaveRequest
 from .visibility import AudienceKind, Status, _count_of, branch_member_user_ids
+
+_M = TypeVar("_M", bound=Model)
 
 
 def attendance_counts(activity_id: int) -> dict[str, int]:
@@ -32,7 +35,16 @@ def attendance_counts(activity_id: int) -> dict[str, int]:
         .values("enrolled", "waitlisted", "checked_in", "checked_out", "on_leave")
         .first()
     )
-    return {"activity_id": activity_id, **(row or {})}
+    if row is None:
+        return {"activity_id": activity_id}
+    return {
+        "activity_id": activity_id,
+        "enrolled": row["enrolled"],
+        "waitlisted": row["waitlisted"],
+        "checked_in": row["checked_in"],
+        "checked_out": row["checked_out"],
+        "on_leave": row["on_leave"],
+    }
 
 
 class Attendance(TextChoices):
@@ -82,6 +94,30 @@ def expected_user_ids(activity: Activity) -> set[int]:
     if activity.is_meeting and activity.audience == AudienceKind.BRANCH and activity.branch_id is not None:
         expected |= branch_member_user_ids(activity.branch_id)
     return expected
+
+
+def _judge(entries: Iterable[LedgerRow], *, closed: bool) -> dict[str, int]:
+    """How each person stands (set on their row), and the ledger's counts."""
+    counts = dict.fromkeys(("enrolled", "waitlisted", "checked_in", "checked_out", "on_leave", "absent"), 0)
+    expected = 0
+    for entry in entries:
+        if entry.checked_in_at is not None:
+            entry.attendance = Attendance.PRESENT
+        elif entry.leave == LeaveRequest.Status.APPROVED:
+            entry.attendance = Attendance.ON_LEAVE
+        elif entry.expected:
+            entry.attendance = Attendance.ABSENT if closed else Attendance.PENDING
+        elif entry.enrollment == Enrollment.Status.WAITLISTED:
+            entry.attendance = Attendance.WAITLISTED
+        counts["enrolled"] += entry.enrollment == Enrollment.Status.ENROLLED
+        counts["waitlisted"] += entry.enrollment == Enrollment.Status.WAITLISTED
+        counts["checked_in"] += entry.checked_in_at is not None
+        counts["checked_out"] += entry.checked_out_at is not None
+        counts["on_leave"] += entry.attendance == Attendance.ON_LEAVE
+        counts["absent"] += entry.attendance == Attendance.ABSENT
+        expected += entry.expected
+    counts["expected"] = expected
+    return counts
 
 
 def attendance_ledger(activity: Activity, *, now: datetime | None = None, full_phones: bool = False) -> Ledger:
@@ -135,23 +171,7 @@ def attendance_ledger(activity: Activity, *, now: datetime | None = None, full_p
         phone = user.phone or member_phones.get(user.pk) or None
         entry.phone = phone if full_phones else mask_phone(phone)
 
-    counts = dict.fromkeys(("enrolled", "waitlisted", "checked_in", "checked_out", "on_leave", "absent"), 0)
-    for entry in rows.values():
-        if entry.checked_in_at is not None:
-            entry.attendance = Attendance.PRESENT
-        elif entry.leave == LeaveRequest.Status.APPROVED:
-            entry.attendance = Attendance.ON_LEAVE
-        elif entry.expected:
-            entry.attendance = Attendance.ABSENT if closed else Attendance.PENDING
-        elif entry.enrollment == Enrollment.Status.WAITLISTED:
-            entry.attendance = Attendance.WAITLISTED
-        counts["enrolled"] += entry.enrollment == Enrollment.Status.ENROLLED
-        counts["waitlisted"] += entry.enrollment == Enrollment.Status.WAITLISTED
-        counts["checked_in"] += entry.checked_in_at is not None
-        counts["checked_out"] += entry.checked_out_at is not None
-        counts["on_leave"] += entry.attendance == Attendance.ON_LEAVE
-        counts["absent"] += entry.attendance == Attendance.ABSENT
-    counts["expected"] = sum(1 for entry in rows.values() if entry.expected)
+    counts = _judge(rows.values(), closed=closed)
     ordered = sorted(rows.values(), key=lambda entry: entry.order)
     return Ledger(activity=activity, rows=ordered, closed=closed, counts=counts)
 
@@ -167,6 +187,37 @@ class MemberAttendance:
 
     def as_counts(self) -> dict[str, int]:
         return {"attended": len(self.attended), "on_leave": len(self.on_leave), "absent": len(self.absent)}
+
+
+def _expected(
+    activity_rows: Sequence[tuple[int, datetime, str, str, int | None]], *, now: datetime, wanted: set[int] | None
+) -> set[tuple[int, int]]:
+    """(user, activity) for whoever was expected at the activities whose check-in has closed: the
+    enrolled and, at a branch meeting, every current member of the branch and its groups."""
+    closed = {pk for pk, ends_at, *_ in activity_rows if ends_at <= now}
+    enrolled = Enrollment.objects.filter(activity_id__in=closed, status=Enrollment.Status.ENROLLED)
+    if wanted is not None:
+        enrolled = enrolled.filter(user_id__in=wanted)
+    expected: set[tuple[int, int]] = set(enrolled.values_list("user_id", "activity_id"))
+    branch_meetings = [
+        (pk, branch_id)
+        for pk, _ends, category, audience, branch_id in activity_rows
+        if pk in closed and category in Activity.MEETING_CATEGORIES and audience == AudienceKind.BRANCH and branch_id
+    ]
+    if branch_meetings:
+        branch_ids = {branch_id for _pk, branch_id in branch_meetings}
+        members = PartyMember.objects.filter(
+            Q(organization_id__in=branch_ids) | Q(organization__parent_id__in=branch_ids)
+        )
+        if wanted is not None:
+            members = members.filter(user_id__in=wanted)
+        for user_id, organization_id, parent_id in members.values_list(
+            "user_id", "organization_id", "organization__parent_id"
+        ):
+            for pk, branch_id in branch_meetings:
+                if branch_id in (organization_id, parent_id):
+                    expected.add((user_id, pk))
+    return expected
 
 
 def member_attendance(
@@ -190,7 +241,7 @@ def member_attendance(
         activities = activities.filter(category__in=list(categories))
     wanted = None if user_ids is None else set(user_ids)
 
-    def users(qs: QuerySet) -> QuerySet:
+    def users(qs: QuerySet[_M]) -> QuerySet[_M]:
         return qs if wanted is None else qs.filter(user_id__in=wanted)
 
     result: dict[int, MemberAttendance] = {}
@@ -211,26 +262,7 @@ def member_attendance(
     ).values_list("user_id", "activity_id"):
         entry(user_id).on_leave.add(activity_id)
 
-    closed = {pk for pk, ends_at, *_ in activity_rows if ends_at <= now}
-    expected: set[tuple[int, int]] = set(
-        users(Enrollment.objects.filter(activity_id__in=closed, status=Enrollment.Status.ENROLLED)).values_list(
-            "user_id", "activity_id"
-        )
-    )
-    branch_meetings = [
-        (pk, branch_id)
-        for pk, _ends, category, audience, branch_id in activity_rows
-        if pk in closed and category in Activity.MEETING_CATEGORIES and audience == AudienceKind.BRANCH and branch_id
-    ]
-    if branch_meetings:
-        branch_ids = {branch_id for _pk, branch_id in branch_meetings}
-        members = users(
-            PartyMember.objects.filter(Q(organization_id__in=branch_ids) | Q(organization__parent_id__in=branch_ids))
-        ).values_list("user_id", "organization_id", "organization__parent_id")
-        for user_id, organization_id, parent_id in members:
-            for pk, branch_id in branch_meetings:
-                if branch_id in (organization_id, parent_id):
-                    expected.add((user_id, pk))
+    expected = _expected(activity_rows, now=now, wanted=wanted)
     for user_id, activity_id in expected:
         record = entry(user_id)
         if activity_id not in record.attended and activity_id not in record.on_leave:

@@ -3,10 +3,10 @@ belongs to an audience, leave requests, photos and a person's data."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from backend.accounts.models import User
@@ -20,6 +20,7 @@ from backend.members.models import MemberRegistration, PartyMember
 from .. import registry
 from ..models import Activity, ActivityPhoto, CheckIn, Enrollment, LeaveRequest, Minutes
 
+_M = TypeVar("_M", bound=Model)
 Status = Activity.Status
 AudienceKind = Activity.Audience
 APPROVED = MemberRegistration.Status.APPROVED
@@ -57,7 +58,7 @@ def may_manage(user: Any, activity: Activity) -> bool:
     return can_act_on_community(user, activity.community_id)
 
 
-def _member_organization_ids(user: Any) -> QuerySet:
+def _member_organization_ids(user: Any) -> QuerySet[PartyMember, Mapping[str, object]]:
     return PartyMember.objects.filter(user=user).values("organization_id")
 
 
@@ -91,7 +92,7 @@ def visible_activities(user: Any) -> QuerySet[Activity]:
     return Activity.objects.filter(visible)
 
 
-def _count_of(queryset: QuerySet, path: str = "activity") -> Coalesce:
+def _count_of(queryset: QuerySet[_M], path: str = "activity") -> Coalesce:
     counted = queryset.filter(**{path: OuterRef("pk")}).order_by().values(path).annotate(n=Count("id")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
@@ -173,7 +174,7 @@ def enrollment_status(activity: Activity, user: Any) -> str | None:
     """The user's active enrolment status (enrolled / waitlisted) or None."""
     known, status = _caller_fact(activity, user, "caller_enrollment")
     if known:
-        return status
+        return None if status is None else str(status)
     return (
         Enrollment.objects.filter(activity=activity, user=user, status__in=Enrollment.ACTIVE_STATUSES)
         .values_list("status", flat=True)

@@ -28,9 +28,9 @@ def _blank(text: str | None) -> bool:
     return not (text or "").strip()
 
 
-def _require_manager(user: User | None, activity: Activity | Community) -> None:
+def _require_manager(by: User, activity: Activity | Community) -> None:
     community_id = activity.pk if isinstance(activity, Community) else activity.community_id
-    if not can_act_on_community(user, community_id):
+    if not can_act_on_community(by, community_id):
         raise DomainError("permission_denied", _("需要本社区工作人员权限"))
 
 

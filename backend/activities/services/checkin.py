@@ -51,15 +51,15 @@ def _locate(activity: Activity, latitude: Any, longitude: Any, accuracy: Any) ->
     return round(distance), inside
 
 
-def _require_may_check_in(activity: Activity, user: User) -> None:
+def _require_may_check_in(activity: Activity, by: User) -> None:
     if activity.enrollment_required:
-        status = selectors.enrollment_status(activity, user)
+        status = selectors.enrollment_status(activity, by)
         if status == Enrollment.Status.ENROLLED:
             return
         if status == Enrollment.Status.WAITLISTED:
             raise DomainError("not_enrolled", _("您还在候补名单中, 不能签到"))
         raise DomainError("not_enrolled", _("请先报名该活动"))
-    if not selectors.in_audience(activity, user):
+    if not selectors.in_audience(activity, by):
         raise DomainError("not_in_audience", _("该活动不面向您"))
 
 
@@ -77,25 +77,25 @@ def _already(kind: str) -> DomainError:
     return DomainError("already_checked_in", _("您已签到") if kind == CheckIn.Kind.IN else _("您已签退"))
 
 
-def _replayed(*, activity: Activity, user: User, kind: str, client_id: uuid.UUID) -> CheckIn | None:
+def _replayed(*, activity: Activity, by: User, kind: str, client_id: uuid.UUID) -> CheckIn | None:
     """The row this client_id already made for this check-in (a retry's first answer), or None.
 
     A client_id is unique with its user: one made for another check-in is refused.
     """
-    row = idempotency.replay(CheckIn.objects, client_id=client_id, user=user)
+    row = idempotency.replay(CheckIn.objects.all(), client_id=client_id, user=by)
     if row is not None and (row.activity_id != activity.pk or row.kind != kind):
         raise _reused()
     return row
 
 
-def _exists(activity: Activity, user: User, kind: str) -> bool:
-    return CheckIn.objects.filter(activity=activity, user=user, kind=kind).exists()
+def _exists(activity: Activity, by: User, kind: str) -> bool:
+    return CheckIn.objects.filter(activity=activity, user=by, kind=kind).exists()
 
 
 def _record(
     *,
     activity: Activity,
-    user: User,
+    by: User,
     kind: str,
     client_id: uuid.UUID,
     at: datetime,
@@ -111,23 +111,23 @@ def _record(
     try:
         distance, inside = validate()
     except DomainError:
-        first = _replayed(activity=activity, user=user, kind=kind, client_id=client_id)
+        first = _replayed(activity=activity, by=by, kind=kind, client_id=client_id)
         if first is not None:
             return CheckInResult(first, False)
         # A check-in's own row is known from the activity's query.
-        made = selectors.has_checked_in(activity, user) if kind == CheckIn.Kind.IN else _exists(activity, user, kind)
-        if made:
+        taken = selectors.has_checked_in(activity, by) if kind == CheckIn.Kind.IN else _exists(activity, by, kind)
+        if taken:
             raise _already(kind) from None
         raise
-    if kind == CheckIn.Kind.IN and selectors.has_checked_in(activity, user):
+    if kind == CheckIn.Kind.IN and selectors.has_checked_in(activity, by):
         # Checked in already (rows are never deleted): the insert could only fail.
-        first = _replayed(activity=activity, user=user, kind=kind, client_id=client_id)
+        first = _replayed(activity=activity, by=by, kind=kind, client_id=client_id)
         if first is None:
             raise _already(kind)
         return CheckInResult(first, False)
     row = CheckIn(
         activity=activity,
-        user=user,
+        user=by,
         kind=kind,
         at=at,
         client_id=client_id,
@@ -135,6 +135,11 @@ def _record(
         inside=inside,
         accuracy_m=None if accuracy is None else round(float(accuracy)),
     )
+    return _insert(row, activity=activity, by=by)
+
+
+def _insert(row: CheckIn, *, activity: Activity, by: User) -> CheckInResult:
+    """The one INSERT; a retry that met the constraint is answered from the row that won."""
 
     def insert() -> CheckIn:
         row.save(force_insert=True)
@@ -142,15 +147,15 @@ def _record(
 
     try:
         made, created = idempotency.insert_once(
-            insert, CheckIn.objects, client_id=client_id, user=user, single_statement=True
+            insert, CheckIn.objects.all(), client_id=row.client_id, user=by, single_statement=True
         )
     except IntegrityError:
         # Not this client_id's row: another attempt made the one of this kind first.
-        if _exists(activity, user, kind):
-            raise _already(kind) from None
+        if _exists(activity, by, row.kind):
+            raise _already(row.kind) from None
         raise
     if not created:
-        if made.activity_id != activity.pk or made.kind != kind:
+        if made.activity_id != activity.pk or made.kind != row.kind:
             raise _reused() from None
         return CheckInResult(made, False)
     _after_attendance(activity, made)
@@ -160,7 +165,7 @@ def _record(
 def check_in(
     *,
     activity: Activity,
-    user: User,
+    by: User,
     client_id: uuid.UUID,
     token: str,
     latitude: Decimal | float,
@@ -177,7 +182,7 @@ def check_in(
 
     def validate() -> tuple[int, bool]:
         # Who may check in, then what is wrong with the code, the time or the place.
-        _require_may_check_in(activity, user)
+        _require_may_check_in(activity, by)
         verify_token(activity=activity, token=token, now=moment)
         if activity.status != Status.PUBLISHED or not (activity.checkin_opens_at() <= moment < activity.ends_at):
             raise DomainError(
@@ -189,7 +194,7 @@ def check_in(
 
     return _record(
         activity=activity,
-        user=user,
+        by=by,
         kind=CheckIn.Kind.IN,
         client_id=client_id,
         at=moment,
@@ -201,7 +206,7 @@ def check_in(
 def check_out(
     *,
     activity: Activity,
-    user: User,
+    by: User,
     client_id: uuid.UUID,
     token: str,
     latitude: Decimal | float,
@@ -214,7 +219,7 @@ def check_out(
 
     def validate() -> tuple[int, bool]:
         # Only who checked in may check out, whatever the code, the time or the place.
-        if not selectors.has_checked_in(activity, user):
+        if not selectors.has_checked_in(activity, by):
             raise DomainError("not_checked_in", _("请先签到"))
         verify_token(activity=activity, token=token, now=moment)
         if activity.status != Status.PUBLISHED or not (
@@ -225,7 +230,7 @@ def check_out(
 
     return _record(
         activity=activity,
-        user=user,
+        by=by,
         kind=CheckIn.Kind.OUT,
         client_id=client_id,
         at=moment,

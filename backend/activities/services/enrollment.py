@@ -28,18 +28,18 @@ class EnrollmentResult:
 
 
 @transaction.atomic
-def enroll(*, activity: Activity, user: User, now: datetime | None = None) -> EnrollmentResult:
+def enroll(*, activity: Activity, by: User, now: datetime | None = None) -> EnrollmentResult:
     """Sign up, or join the waiting list when full. Enrolling again answers with the sign-up there is."""
     now = now or timezone.now()
     activity = _lock(activity)
     # One active enrolment per person and activity (enrollment_one_active): enrolling again answers
     # with it. The activity's lock queues enrolments; the constraint holds whatever the lock.
     active = Enrollment.objects.filter(status__in=Enrollment.ACTIVE_STATUSES)
-    existing = idempotency.replay_key(active, activity=activity, user=user)
+    existing = idempotency.replay_key(active, activity=activity, user=by)
     if existing is not None:
         return EnrollmentResult(existing, False, selectors.waitlist_position(existing))
     # Who may enrol before whether enrolment is still open: someone it is not for hears 403.
-    if not selectors.in_audience(activity, user):
+    if not selectors.in_audience(activity, by):
         raise DomainError("not_in_audience", _("该活动不面向您"))
     if not activity.is_open_for_enrollment(now=now):
         raise DomainError("enrollment_closed", _("报名已截止"))
@@ -47,13 +47,13 @@ def enroll(*, activity: Activity, user: User, now: datetime | None = None) -> En
     enrollment, created = idempotency.insert_once_key(
         lambda: Enrollment.objects.create(
             activity=activity,
-            user=user,
+            user=by,
             status=Enrollment.Status.WAITLISTED if full else Enrollment.Status.ENROLLED,
             created_at=now,
         ),
         active,
         activity=activity,
-        user=user,
+        user=by,
     )
     if not created:
         return EnrollmentResult(enrollment, False, selectors.waitlist_position(enrollment))
@@ -61,18 +61,18 @@ def enroll(*, activity: Activity, user: User, now: datetime | None = None) -> En
     emit(
         event="enrollment.created",
         data={"activity_id": activity.pk, "status": enrollment.status, "position": position},
-        audience=Audience.user(user),
+        audience=Audience.user(by),
     )
     _announce_attendance(activity.pk)
     return EnrollmentResult(enrollment, True, position)
 
 
 @transaction.atomic
-def withdraw(*, activity: Activity, user: User, now: datetime | None = None) -> Enrollment:
+def withdraw(*, activity: Activity, by: User, now: datetime | None = None) -> Enrollment:
     """Give up a place (or a place in line) before the start; the first in line moves up."""
     now = now or timezone.now()
     activity = _lock(activity)
-    enrollment = selectors.active_enrollment(activity, user)
+    enrollment = selectors.active_enrollment(activity, by)
     if enrollment is None:
         raise DomainError("not_enrolled", _("您没有报名该活动"))
     if activity.status != Status.PUBLISHED or now >= activity.starts_at:

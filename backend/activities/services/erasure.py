@@ -21,5 +21,5 @@ def erase_personal_data(user: User, *, now: datetime) -> None:
         activity__starts_at__gt=now,
     ).select_related("activity")
     for enrollment in upcoming:
-        withdraw(activity=enrollment.activity, user=user, now=now)
+        withdraw(activity=enrollment.activity, by=user, now=now)
     LeaveRequest.objects.filter(user=user).exclude(reason="").update(reason="")

@@ -26,18 +26,18 @@ class LeaveResult:
 
 
 @transaction.atomic
-def request_leave(*, activity: Activity, user: User, reason: str, now: datetime | None = None) -> LeaveResult:
+def request_leave(*, activity: Activity, by: User, reason: str, now: datetime | None = None) -> LeaveResult:
     """请假 before a branch meeting starts; asking again answers with the request there is."""
     now = now or timezone.now()
     # Who may ask comes first, before what is wrong with the asking, and before a retry's answer:
     # a request filed while a member gives no one who has since stopped being one an answer.
-    if user.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, user):
+    if by.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, by):
         raise DomainError("not_in_audience", _("该活动不面向您"))
     if not activity.is_meeting:
         raise field_error("activity", _("只有三会一课和党课可以请假"))
     # One active request per person and meeting (leaverequest_one_active): asking again answers with it.
     active = LeaveRequest.objects.filter(status__in=LeaveRequest.ACTIVE_STATUSES)
-    existing = idempotency.replay_key(active, activity=activity, user=user)
+    existing = idempotency.replay_key(active, activity=activity, user=by)
     if existing is not None:
         return LeaveResult(existing, False)
     if _blank(reason):
@@ -45,17 +45,17 @@ def request_leave(*, activity: Activity, user: User, reason: str, now: datetime 
     if activity.status != Status.PUBLISHED or now >= activity.starts_at:
         raise DomainError("not_open", _("请假须在活动开始前提出"))
     leave, created = idempotency.insert_once_key(
-        lambda: LeaveRequest.objects.create(activity=activity, user=user, reason=reason.strip()[:500]),
+        lambda: LeaveRequest.objects.create(activity=activity, user=by, reason=reason.strip()[:500]),
         active,
         activity=activity,
-        user=user,
+        user=by,
     )
     if not created:
         return LeaveResult(leave, False)
     emit(
         event="leave.requested",
-        data={"id": leave.pk, "activity_id": activity.pk, "user_id": user.pk},
-        audience=Audience.user(user),
+        data={"id": leave.pk, "activity_id": activity.pk, "user_id": by.pk},
+        audience=Audience.user(by),
     )
     return LeaveResult(leave, True)
 
@@ -90,7 +90,7 @@ def _decide_leave(*, leave: LeaveRequest, by: User, status: str, note: str) -> L
 
 
 @transaction.atomic
-def end_leave_of_former_member(*, user_id: int, actor: User, now: datetime | None = None) -> int:
+def end_leave_of_former_member(*, user_id: int, by: User, now: datetime | None = None) -> int:
     """A membership ended: the person's pending leave for upcoming meetings that are no longer for
     them is refused, so it neither lingers in the ledger nor waits for a decision. Returns how many."""
     now = now or timezone.now()
@@ -107,7 +107,7 @@ def end_leave_of_former_member(*, user_id: int, actor: User, now: datetime | Non
         if selectors.in_audience(leave.activity, leave.user):
             continue
         leave.status = LeaveRequest.Status.REJECTED
-        leave.decided_by = actor
+        leave.decided_by = by
         leave.decided_at = now
         leave.decision_note = _("党员报到已结束, 该活动不再面向您")
         leave.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])

@@ -5,10 +5,12 @@ residents' committees, each row through the same service as the API.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import admin
-from django.db import transaction
+from django.db import models, transaction
 
 from backend.accounts import selectors as account_selectors
 from backend.accounts import services as account_services
@@ -44,6 +46,41 @@ from .cells import (
 )
 
 site = admin.site
+
+Parsers = dict[str, Callable[[dict[str, Any]], Any]]
+
+
+def _cells(raw: dict[str, Any], parsers: Parsers) -> dict[str, Any]:
+    """The row's values, one parser per key; every complaint of the row at once (RowError)."""
+    errors: list[str] = []
+    values = {key: _collect(errors, partial(parse, raw)) for key, parse in parsers.items()}
+    if errors:
+        raise RowError(errors)
+    return values
+
+
+def _each_row(
+    rows: list[dict[str, Any]],
+    parse: Callable[[dict[str, Any]], dict[str, Any]],
+    apply: Callable[[dict[str, Any]], Any],
+    headers: dict[str, str],
+) -> list[list[str]]:
+    """The shape every one-row-one-record sheet shares: each row's cells parsed (all its complaints
+    at once), then its service in a savepoint of its own, whose refusal becomes the row's messages
+    under the sheet's headers. Returns each row's messages, [] for a row that went in."""
+    results: list[list[str]] = []
+    for raw in rows:
+        try:
+            values = parse(raw)
+            with transaction.atomic():
+                apply(values)
+        except RowError as exc:
+            results.append(exc.messages)
+        except DomainError as exc:
+            results.append(_domain_messages(exc, headers))
+        else:
+            results.append([])
+    return results
 
 
 # Party members: each row is a paper 双报到 form the member signed, taken in for them.
@@ -85,24 +122,22 @@ def _grid(name: str, community: Community, header: str = "网格") -> Grid | Non
 
 
 def _member_row(raw: dict[str, Any], community: Community, actor: Any) -> dict[str, Any]:
-    errors: list[str] = []
-    row = {
-        "real_name": _collect(errors, lambda: _length(raw.get("real_name"), "姓名", 50, required=True)),
-        "phone": _collect(errors, lambda: _mobile(raw.get("phone"), "手机号")),
-        "status": _collect(errors, lambda: _choice(raw.get("status"), "党员类别", PartyMember.Status.choices)),
-        "organization": _collect(
-            errors,
-            lambda: _organization(_length(raw.get("organization"), "组织关系所在党组织", 200, required=True), actor),
-        ),
-        "grid": _collect(errors, lambda: _grid(_text(raw.get("grid")), community)),
-        "joined_on": _collect(errors, lambda: _date(raw.get("joined_on"), "入党日期")),
-        "employer": _collect(errors, lambda: _length(raw.get("employer"), "工作单位", 150)),
-        "id_number": _collect(errors, lambda: _id_number(raw.get("id_number"), "身份证号")),
-        "address": _collect(errors, lambda: _length(raw.get("address"), "居住地址", 200)),
-    }
-    if errors:
-        raise RowError(errors)
-    return row
+    return _cells(
+        raw,
+        {
+            "real_name": lambda raw: _length(raw.get("real_name"), "姓名", 50, required=True),
+            "phone": lambda raw: _mobile(raw.get("phone"), "手机号"),
+            "status": lambda raw: _choice(raw.get("status"), "党员类别", PartyMember.Status.choices),
+            "organization": lambda raw: _organization(
+                _length(raw.get("organization"), "组织关系所在党组织", 200, required=True), actor
+            ),
+            "grid": lambda raw: _grid(_text(raw.get("grid")), community),
+            "joined_on": lambda raw: _date(raw.get("joined_on"), "入党日期"),
+            "employer": lambda raw: _length(raw.get("employer"), "工作单位", 150),
+            "id_number": lambda raw: _id_number(raw.get("id_number"), "身份证号"),
+            "address": lambda raw: _length(raw.get("address"), "居住地址", 200),
+        },
+    )
 
 
 # One answer for every phone a row may not reach, so the preview is no way to find out who holds a
@@ -128,38 +163,29 @@ def _member_account(row: dict[str, Any], actor: Any) -> User:
 
 
 def import_members(rows: list[dict[str, Any]], actor: Any, community: Community, attested: bool) -> list[list[str]]:
-    results = []
-    for raw in rows:
-        try:
-            row = _member_row(raw, community, actor)
-            with transaction.atomic():
-                user = _member_account(row, actor)
-                registration = member_services.register_member(
-                    by=user,
-                    community=community,
-                    organization=row["organization"],
-                    real_name=row["real_name"],
-                    phone=row["phone"],
-                    status=row["status"],
-                    # The member's signature on the paper form, which carries the notice: the
-                    # importing staff member attests to it on the form, and it is recorded per member.
-                    consent=attested,
-                    consent_version=member_services.privacy_notice_version(),
-                    grid=row["grid"],
-                    joined_on=row["joined_on"],
-                    employer=row["employer"],
-                    id_number=row["id_number"],
-                    address=row["address"],
-                    note="Excel 导入",
-                )
-                member_services.approve_registration(registration=registration, by=actor)
-        except RowError as exc:
-            results.append(exc.messages)
-        except DomainError as exc:
-            results.append(_domain_messages(exc, MEMBER_HEADERS))
-        else:
-            results.append([])
-    return results
+    def apply(row: dict[str, Any]) -> None:
+        user = _member_account(row, actor)
+        registration = member_services.register_member(
+            by=user,
+            community=community,
+            organization=row["organization"],
+            real_name=row["real_name"],
+            phone=row["phone"],
+            status=row["status"],
+            # The member's signature on the paper form, which carries the notice: the
+            # importing staff member attests to it on the form, and it is recorded per member.
+            consent=attested,
+            consent_version=member_services.privacy_notice_version(),
+            grid=row["grid"],
+            joined_on=row["joined_on"],
+            employer=row["employer"],
+            id_number=row["id_number"],
+            address=row["address"],
+            note="Excel 导入",
+        )
+        member_services.approve_registration(registration=registration, by=actor)
+
+    return _each_row(rows, lambda raw: _member_row(raw, community, actor), apply, MEMBER_HEADERS)
 
 
 # Estates
@@ -175,32 +201,20 @@ ESTATE_HEADERS = {column.key: column.header for column in ESTATE_COLUMNS}
 
 
 def import_estates(rows: list[dict[str, Any]], actor: Any, community: Community, attested: bool) -> list[list[str]]:
-    results = []
-    for raw in rows:
-        errors: list[str] = []
-        values = {
-            "name": _collect(errors, lambda raw=raw: _length(raw.get("name"), "小区名称", 100, required=True)),
-            "address": _collect(errors, lambda raw=raw: _length(raw.get("address"), "地址", 200)),
-            "households": _collect(errors, lambda raw=raw: _int(raw.get("households"), "户数")),
-            "has_property_service": _collect(
-                errors, lambda raw=raw: _bool(raw.get("has_property_service"), "有无物业", default=True)
-            ),
-            "grid": _collect(errors, lambda raw=raw: _grid(_text(raw.get("grid")), community)),
-        }
-        if errors:
-            results.append(errors)
-            continue
+    parsers: Parsers = {
+        "name": lambda raw: _length(raw.get("name"), "小区名称", 100, required=True),
+        "address": lambda raw: _length(raw.get("address"), "地址", 200),
+        "households": lambda raw: _int(raw.get("households"), "户数"),
+        "has_property_service": lambda raw: _bool(raw.get("has_property_service"), "有无物业", default=True),
+        "grid": lambda raw: _grid(_text(raw.get("grid")), community),
+    }
+
+    def apply(values: dict[str, Any]) -> None:
         if not can_act_on_community(actor, community.pk):
-            results.append(["只能导入本社区的小区"])
-            continue
-        try:
-            with transaction.atomic():
-                map_services.create_estate(community=community, **values)
-        except DomainError as exc:
-            results.append(_domain_messages(exc, ESTATE_HEADERS))
-        else:
-            results.append([])
-    return results
+            raise RowError(["只能导入本社区的小区"])
+        map_services.create_estate(community=community, **values)
+
+    return _each_row(rows, lambda raw: _cells(raw, parsers), apply, ESTATE_HEADERS)
 
 
 # Property companies: the street's register
@@ -217,40 +231,32 @@ COMPANY_HEADERS = {column.key: column.header for column in COMPANY_COLUMNS}
 
 
 def _company_length(raw: dict[str, Any], key: str, required: bool = False) -> str:
-    most = PropertyCompany._meta.get_field(key).max_length
+    field = PropertyCompany._meta.get_field(key)
+    most = field.max_length if isinstance(field, models.CharField) else None
+    if most is None:
+        raise TypeError(f"{key} is not a text column of PropertyCompany")
     return _length(raw.get(key), COMPANY_HEADERS[key], most, required=required)
 
 
+def _optional_phone(value: Any, header: str) -> str:
+    text = _text(value)
+    return _check(text, phone_validator, header) if text else ""
+
+
 def import_companies(rows: list[dict[str, Any]], actor: Any, street: Street, attested: bool) -> list[list[str]]:
-    results = []
-    for raw in rows:
-        errors: list[str] = []
-        values = {
-            "name": _collect(errors, lambda raw=raw: _company_length(raw, "name", required=True)),
-            "credit_code": _collect(errors, lambda raw=raw: _company_length(raw, "credit_code", required=True)),
-            "address": _collect(errors, lambda raw=raw: _company_length(raw, "address")),
-            "contact_name": _collect(errors, lambda raw=raw: _company_length(raw, "contact_name")),
-            "contact_phone": _collect(
-                errors,
-                lambda raw=raw: (
-                    _check(_text(raw.get("contact_phone")), phone_validator, "联系电话")
-                    if _text(raw.get("contact_phone"))
-                    else ""
-                ),
-            ),
-            "party_member_count": _collect(errors, lambda raw=raw: _int(raw.get("party_member_count"), "党员人数")),
-        }
-        if errors:
-            results.append(errors)
-            continue
-        try:
-            with transaction.atomic():
-                property_services.create_property_company(by=actor, street=street, **values)
-        except DomainError as exc:
-            results.append(_domain_messages(exc, COMPANY_HEADERS))
-        else:
-            results.append([])
-    return results
+    parsers: Parsers = {
+        "name": lambda raw: _company_length(raw, "name", required=True),
+        "credit_code": lambda raw: _company_length(raw, "credit_code", required=True),
+        "address": lambda raw: _company_length(raw, "address"),
+        "contact_name": lambda raw: _company_length(raw, "contact_name"),
+        "contact_phone": lambda raw: _optional_phone(raw.get("contact_phone"), "联系电话"),
+        "party_member_count": lambda raw: _int(raw.get("party_member_count"), "党员人数"),
+    }
+
+    def apply(values: dict[str, Any]) -> None:
+        property_services.create_property_company(by=actor, street=street, **values)
+
+    return _each_row(rows, lambda raw: _cells(raw, parsers), apply, COMPANY_HEADERS)
 
 
 # Residents' committees: one row per member; consecutive rows with the same term are one committee.
@@ -276,10 +282,7 @@ def _committee_member(raw: dict[str, Any]) -> tuple[tuple[dt.date, dt.date] | No
     member = {
         "name": _collect(errors, lambda: _length(raw.get("name"), "姓名", 50, required=True)),
         "role": _collect(errors, lambda: _choice(raw.get("role"), "职务", CommitteeRole.choices)),
-        "phone": _collect(
-            errors,
-            lambda: _check(_text(raw.get("phone")), phone_validator, "联系电话") if _text(raw.get("phone")) else "",
-        ),
+        "phone": _collect(errors, lambda: _optional_phone(raw.get("phone"), "联系电话")),
         "is_party_member": _collect(errors, lambda: _bool(raw.get("is_party_member"), "是否党员")),
         "also_in_party_organisation": _collect(
             errors, lambda: _bool(raw.get("also_in_party_organisation"), "交叉任职")
@@ -294,7 +297,7 @@ def import_committees(rows: list[dict[str, Any]], actor: Any, community: Communi
     groups: list[tuple[tuple[dt.date, dt.date], list[int], list[dict[str, Any]]]] = []
     for index, raw in enumerate(rows):
         term, member, errors = _committee_member(raw)
-        if errors:
+        if errors or term is None:
             results[index] = errors
             continue
         if groups and groups[-1][0] == term:

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from django import forms
@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
@@ -25,16 +26,15 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget, UnfoldBooleanWidget
 
-from backend.accounts.scoping import (
-    get_scope,
-    limit_choices,
-)
+from backend.accounts.models import User
+from backend.accounts.scoping import limit_choices
 from backend.communities.models import Community, Street
 from backend.core.console import XLSX_CONTENT_TYPE
 from backend.core.xlsx import workbook_bytes
 from backend.members import services as member_services
 from backend.red_property import selectors as property_selectors
 
+from .. import services as console_services
 from ..pages import _page, _staff_only
 from .cells import ImportKind, _DryRun, _text
 from .kinds import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, IMPORTS, PAYLOAD_MAX_AGE
@@ -42,22 +42,20 @@ from .kinds import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, IMPORTS, PAYLOAD_MAX_AGE
 site = admin.site
 
 
-def _import_kind(request: HttpRequest, slug: str) -> ImportKind:
+def _import_kind(slug: str) -> ImportKind:
     kind = IMPORTS.get(slug)
     if kind is None:
         raise Http404
-    model = apps.get_model(kind.model)
-    model_admin = site._registry.get(model)
-    if model_admin is None or not get_scope(request.user).is_staff:
+    if site._registry.get(apps.get_model(kind.model)) is None:
         raise PermissionDenied
     return kind
 
 
-def _place_choices(request: HttpRequest, kind: ImportKind):
+def _place_choices(user: User, kind: ImportKind) -> QuerySet[Community] | QuerySet[Street]:
     if kind.place == "street":
-        streets = property_selectors.reachable_street_ids(request.user)
+        streets = property_selectors.reachable_street_ids(user)
         return Street.objects.all() if streets is None else Street.objects.filter(id__in=streets)
-    communities = limit_choices(request.user, Community)
+    communities = limit_choices(user, Community)
     return Community.objects.all() if communities is None else communities
 
 
@@ -67,13 +65,17 @@ class ImportForm(forms.Form):
     file = forms.FileField(label="Excel 文件(.xlsx)", widget=UnfoldAdminFileFieldWidget)
     attested = forms.BooleanField(label="确认", required=False, widget=UnfoldBooleanWidget)
 
-    def __init__(self, *args: Any, kind: ImportKind, places, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, kind: ImportKind, places: QuerySet[Community] | QuerySet[Street], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
-        self.fields["place"].queryset = places
-        self.fields["place"].label = "街道" if kind.place == "street" else "社区"
-        if places.count() == 1:
-            self.fields["place"].initial = places.first().pk
+        place = cast(forms.ModelChoiceField, self.fields["place"])
+        place.queryset = places
+        place.label = "街道" if kind.place == "street" else "社区"
+        only = places.first() if places.count() == 1 else None
+        if only is not None:
+            place.initial = only.pk
         if kind.attestation:
             self.fields["attested"].required = True
             self.fields["attested"].label = kind.attestation.format(version=member_services.privacy_notice_version())
@@ -176,8 +178,40 @@ def run_import(kind: ImportKind, rows: list[dict[str, Any]], actor: Any, place: 
     return outcome
 
 
-def _signer(request: HttpRequest, kind: ImportKind) -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=f"console-import:{kind.slug}:{request.user.pk}")
+def _record_run(
+    by: User,
+    kind: ImportKind,
+    place: Any,
+    file_name: str,
+    *,
+    outcome: Outcome | None = None,
+    file_error: str = "",
+    saved: bool = False,
+) -> None:
+    """Every upload and confirmation leaves its row, errors by row and column, for the 工作台's
+    导入待处理 (nothing else of the sheet is kept)."""
+    if outcome is not None:
+        lines = [(line["number"], line["errors"]) for line in outcome.lines(kind)]
+        errors = console_services.import_errors(lines, columns=[column.header for column in kind.columns])
+        rows, bad = len(outcome.rows), outcome.bad
+    else:
+        errors = [{"row": None, "column": "", "message": file_error}]
+        rows, bad = 0, 0
+    console_services.record_import_run(
+        by=by,
+        kind=kind.slug,
+        place=place,
+        file_name=file_name,
+        rows=rows,
+        rows_applied=rows if saved and outcome is not None and not bad else 0,
+        error_rows=bad,
+        errors=errors,
+        saved=saved,
+    )
+
+
+def _signer(user: User, kind: ImportKind) -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=f"console-import:{kind.slug}:{user.pk}")
 
 
 TEMPLATE_ROWS = 500  # how far down the text format and the dropdowns reach
@@ -234,50 +268,73 @@ def import_index(request: HttpRequest) -> HttpResponse:
     return _page(request, "console/import_index.html", "Excel 导入", kinds=kinds)
 
 
-def import_view(request: HttpRequest, kind: str) -> HttpResponse:
+def import_view(request: HttpRequest, slug: str) -> HttpResponse:
     """Upload → a preview of every row with its errors (nothing saved) → confirm → saved."""
-    kind = _import_kind(request, kind)
+    kind = _import_kind(slug)
+    user = _staff_only(request)
     if request.method == "GET" and request.GET.get("template"):
         return _template_workbook(kind)
-    places = _place_choices(request, kind)
+    places = _place_choices(user, kind)
     context: dict[str, Any] = {"kind": kind, "headers": [column.header for column in kind.columns]}
     if request.method == "POST" and "payload" in request.POST:
-        try:
-            payload = json.loads(
-                _signer(request, kind).unsign(request.POST["payload"], max_age=timedelta(seconds=PAYLOAD_MAX_AGE))
-            )
-        except (signing.BadSignature, ValueError):
-            messages.error(request, "预览已过期或无效, 请重新上传")
-            return HttpResponseRedirect(request.path)
-        place = places.filter(pk=payload["place"]).first()
-        if place is None:
-            raise PermissionDenied
-        outcome = run_import(kind, payload["rows"], request.user, place, payload["attested"], save=True)
-        if not outcome.bad:
-            messages.success(request, f"已导入 {len(outcome.rows)} 行")
-            model = apps.get_model(kind.model)
-            return HttpResponseRedirect(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
-        form = ImportForm(kind=kind, places=places, initial={"place": place.pk})
-        context.update(form=form, outcome=outcome, lines=outcome.lines(kind), place=place)
-        messages.error(request, "数据已有变化, 以下行不能导入, 未保存任何数据")
-        return _page(request, "console/import.html", kind.title, **context)
+        return _confirm(request, user, kind, places, context)
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES, kind=kind, places=places)
         if form.is_valid():
-            try:
-                rows = read_sheet(form.cleaned_data["file"].read(), kind)
-            except forms.ValidationError as exc:
-                form.add_error("file", exc)
-            else:
-                rows = [{key: _jsonable(value) for key, value in row.items()} for row in rows]
-                place = form.cleaned_data["place"]
-                attested = bool(form.cleaned_data.get("attested"))
-                outcome = run_import(kind, rows, request.user, place, attested, save=False)
-                context.update(outcome=outcome, lines=outcome.lines(kind), place=place)
-                if not outcome.bad:
-                    payload = json.dumps({"rows": rows, "place": place.pk, "attested": attested}, ensure_ascii=False)
-                    context["payload"] = _signer(request, kind).sign(payload)
+            context.update(_preview(user, kind, form))
     else:
         form = ImportForm(kind=kind, places=places)
     context["form"] = form
+    return _page(request, "console/import.html", kind.title, **context)
+
+
+def _preview(user: User, kind: ImportKind, form: ImportForm) -> dict[str, Any]:
+    """The uploaded sheet checked row by row and rolled back; the signed rows to confirm when all
+    are right. A sheet that cannot be read is the file field's error."""
+    place = form.cleaned_data["place"]
+    file_name = form.cleaned_data["file"].name
+    try:
+        rows = read_sheet(form.cleaned_data["file"].read(), kind)
+    except forms.ValidationError as exc:
+        form.add_error("file", exc)
+        _record_run(user, kind, place, file_name, file_error="; ".join(exc.messages))
+        return {}
+    rows = [{key: _jsonable(value) for key, value in row.items()} for row in rows]
+    attested = bool(form.cleaned_data.get("attested"))
+    outcome = run_import(kind, rows, user, place, attested, save=False)
+    _record_run(user, kind, place, file_name, outcome=outcome)
+    preview: dict[str, Any] = {"outcome": outcome, "lines": outcome.lines(kind), "place": place}
+    if not outcome.bad:
+        payload = {"rows": rows, "place": place.pk, "attested": attested, "file_name": file_name}
+        preview["payload"] = _signer(user, kind).sign(json.dumps(payload, ensure_ascii=False))
+    return preview
+
+
+def _confirm(
+    request: HttpRequest,
+    user: User,
+    kind: ImportKind,
+    places: QuerySet[Community] | QuerySet[Street],
+    context: dict[str, Any],
+) -> HttpResponse:
+    """Saves the rows the preview signed for this user, all in one transaction or none."""
+    try:
+        payload = json.loads(
+            _signer(user, kind).unsign(request.POST["payload"], max_age=timedelta(seconds=PAYLOAD_MAX_AGE))
+        )
+    except (signing.BadSignature, ValueError):
+        messages.error(request, "预览已过期或无效, 请重新上传")
+        return HttpResponseRedirect(request.path)
+    place = places.filter(pk=payload["place"]).first()
+    if place is None:
+        raise PermissionDenied
+    outcome = run_import(kind, payload["rows"], user, place, payload["attested"], save=True)
+    _record_run(user, kind, place, payload.get("file_name", ""), outcome=outcome, saved=True)
+    if not outcome.bad:
+        messages.success(request, f"已导入 {len(outcome.rows)} 行")
+        model = apps.get_model(kind.model)
+        return HttpResponseRedirect(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+    form = ImportForm(kind=kind, places=places, initial={"place": place.pk})
+    context.update(form=form, outcome=outcome, lines=outcome.lines(kind), place=place)
+    messages.error(request, "数据已有变化, 以下行不能导入, 未保存任何数据")
     return _page(request, "console/import.html", kind.title, **context)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 
 from backend.accounts.audit import record_access, record_accesses
 from backend.core.console import ReasonForm, action_form_page, decision
 from backend.core.errors import DomainError
 
-from ..models import (
-    MemberRegistration,
-)
+from ..models import MemberRegistration
+
+if TYPE_CHECKING:
+    # The mixins sit in front of a ModelAdmin, whose views they extend.
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
 
 
-class ReadOnlyMixin:
+class ReadOnlyMixin(_AdminBase):
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -27,7 +32,7 @@ class ReadOnlyMixin:
         return False
 
 
-class AuditedMixin:
+class AuditedMixin(_AdminBase):
     """Records staff reads of the rows a list page or change page shows."""
 
     audit_what = ""

@@ -6,9 +6,7 @@ from django.contrib import admin
 
 from backend.accounts.models import PersonalDataAccess
 
-from ..models import (
-    PrivacyConsent,
-)
+from ..models import PrivacyConsent
 from ._common import ReadOnlyMixin
 
 

@@ -7,13 +7,7 @@ from django.contrib import admin
 from backend.core.console import ScopedAdmin
 
 from .. import services
-from ..models import (
-    Demand,
-    DemandStep,
-    Resource,
-    ServicePost,
-    ServiceProject,
-)
+from ..models import Demand, DemandStep, Resource, ServicePost, ServiceProject
 from ._common import ReadOnlyMixin
 
 
@@ -51,8 +45,7 @@ class ServicePostAdmin(ScopedAdmin):
 class DemandStepInline(admin.TabularInline):
     model = DemandStep
     extra = 0
-    fields = ["at", "action", "from_status", "to_status", "actor", "assignee", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "action", "from_status", "to_status", "actor", "assignee", "note")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -70,7 +63,7 @@ class DemandAdmin(ReadOnlyMixin, ScopedAdmin):
     list_display = ["title", "kind", "community", "status", "requester", "claimed_by", "created_at"]
     list_filter = ["kind", "status", "community"]
     search_fields = ["title", "description"]
-    fields = [
+    fields = readonly_fields = (
         "kind",
         "community",
         "grid",
@@ -87,8 +80,7 @@ class DemandAdmin(ReadOnlyMixin, ScopedAdmin):
         "confirmed_at",
         "cancelled_at",
         "created_at",
-    ]
-    readonly_fields = fields
+    )
     inlines = [DemandStepInline]
 
 
@@ -98,8 +90,15 @@ class ResourceAdmin(ReadOnlyMixin, ScopedAdmin):
     list_display = ["title", "category", "community", "organization", "is_active", "created_at"]
     list_filter = ["category", "is_active", "community"]
     search_fields = ["title", "description"]
-    fields = ["community", "title", "category", "description", "organization", "is_active", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "community",
+        "title",
+        "category",
+        "description",
+        "organization",
+        "is_active",
+        "created_at",
+    )
 
 
 @admin.register(ServiceProject)
@@ -108,5 +107,14 @@ class ServiceProjectAdmin(ReadOnlyMixin, ScopedAdmin):
     list_display = ["name", "community", "owner", "status", "starts_on", "ends_on"]
     list_filter = ["status", "community"]
     search_fields = ["name"]
-    fields = ["community", "name", "description", "owner", "status", "starts_on", "ends_on", "demands", "resources"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "community",
+        "name",
+        "description",
+        "owner",
+        "status",
+        "starts_on",
+        "ends_on",
+        "demands",
+        "resources",
+    )

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from backend.core.console import ScopedAdmin
 from backend.core.scoping import get_scope, scope_q
 
 from .. import selectors, services
-from ..models import (
-    PointsEntry,
-    PointsRule,
-)
+from ..models import PointsEntry, PointsRule
 from ._common import ReadOnlyMixin
 
 # What an entry's `source` ("activity:12", "record:5:11") means, for the secretary reading the ledger.
@@ -48,7 +45,7 @@ class PointsRuleAdmin(ScopedAdmin):
     fields = ["street", "code", "name", "points", "yearly_cap", "is_active"]
 
     def get_queryset(self, request):
-        qs = admin.ModelAdmin.get_queryset(self, request)
+        qs: QuerySet[PointsRule] = admin.ModelAdmin.get_queryset(self, request)
         return qs.filter(scope_q(request.user, street="street") | Q(street__isnull=True))
 
     def _street_admin(self, request) -> bool:
@@ -98,8 +95,18 @@ class PointsEntryAdmin(ReadOnlyMixin, ScopedAdmin):
     list_display = ["user", "kind", "rule_name", "source_label", "points", "requested_points", "year", "created_at"]
     list_filter = ["kind", "year", "rule"]
     search_fields = ["user__real_name", "source"]
-    fields = [*list_display, "reason", "created_by"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "user",
+        "kind",
+        "rule_name",
+        "source_label",
+        "points",
+        "requested_points",
+        "year",
+        "created_at",
+        "reason",
+        "created_by",
+    )
 
     def get_queryset(self, request):
         members = selectors.members_for(request.user).values("user_id")

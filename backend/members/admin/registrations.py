@@ -8,11 +8,7 @@ from backend.core.console import ScopedAdmin
 from backend.core.scoping import get_scope
 
 from .. import selectors, services
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-    UnitRegistration,
-)
+from ..models import MemberRegistration, PartyMember, UnitRegistration
 from ._common import AuditedMixin, ReadOnlyMixin, RevokeForm, _registration_decisions, _reject, _run
 
 
@@ -65,7 +61,7 @@ class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     ]
     list_filter = [RegistrationStateFilter, "status"]
     search_fields = ["real_name", "employer", "organization__name"]
-    fields = [
+    fields = readonly_fields = (
         "user",
         "real_name",
         "masked_phone",
@@ -76,8 +72,7 @@ class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
         "id_number_masked",
         "consent",
         "created_at",
-    ]
-    readonly_fields = fields
+    )
 
     def get_queryset(self, request):
         return (
@@ -88,7 +83,7 @@ class PartyMemberAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
 
     @admin.display(description="报到状态", ordering="registration_status")
     def registration_state(self, obj):
-        return REGISTRATION_STATE_LABELS.get(getattr(obj, "registration_status", None), "未报到")
+        return REGISTRATION_STATE_LABELS.get(getattr(obj, "registration_status", ""), "未报到")
 
     def audit_subject(self, obj) -> int:
         return obj.user_id
@@ -120,7 +115,7 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
     list_display = ["real_name", "community", "grid", "organization", "status", "submitted_at", "approved_at"]
     list_filter = ["status", "community"]
     search_fields = ["real_name", "organization__name"]
-    readonly_fields = [
+    fields = readonly_fields = (
         "real_name",
         "member_phone",
         "member_status",
@@ -138,8 +133,7 @@ class MemberRegistrationAdmin(AuditedMixin, ReadOnlyMixin, ScopedAdmin):
         "decided_by",
         "approved_at",
         "withdrawn_at",
-    ]
-    fields = readonly_fields
+    )
     actions = ["approve", "reject", "revoke"]
     actions_detail = ["approve_one", "reject_one"]
     actions_row = ["approve_one", "reject_one"]
@@ -210,7 +204,7 @@ class UnitRegistrationAdmin(ReadOnlyMixin, ScopedAdmin):
     list_display = ["organization", "community", "contact_name", "agreement_date", "status", "submitted_at"]
     list_filter = ["status", "community"]
     search_fields = ["organization__name", "organization__employer"]
-    readonly_fields = [
+    fields = readonly_fields = (
         "organization",
         "community",
         "agreement_date",
@@ -222,8 +216,7 @@ class UnitRegistrationAdmin(ReadOnlyMixin, ScopedAdmin):
         "decided_at",
         "approved_at",
         "withdrawn_at",
-    ]
-    fields = readonly_fields
+    )
     actions = ["approve", "reject"]
     actions_detail = ["approve_one", "reject_one"]
     actions_row = ["approve_one", "reject_one"]

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.db.models import (
-    Q,
-    QuerySet,
-)
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.accounts.scoping import get_scope, scope_q
 from backend.core.moderation import visible_q, with_review
 
-from ..models import (
-    Demand,
-    Resource,
-    ServiceProject,
-)
+from ..models import Demand, DemandStep, Resource, ServiceProject
 from .membership import _signed_in, approved_member_in, liaison_community_ids, registered_community_ids
 
 
@@ -50,11 +44,11 @@ def demands_for(user: Any) -> QuerySet[Demand]:
     )
 
 
-def demand_steps(demand: Demand) -> QuerySet:
+def demand_steps(demand: Demand) -> QuerySet[DemandStep]:
     return demand.steps.select_related("actor", "assignee").prefetch_related("evidence").order_by("id")
 
 
-def demands_due_for_auto_confirmation(*, now=None) -> QuerySet[Demand]:
+def demands_due_for_auto_confirmation(*, now: dt.datetime | None = None) -> QuerySet[Demand]:
     from datetime import timedelta
 
     now = now or timezone.now()

@@ -5,30 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import (
-    Count,
-    Exists,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from backend.accounts.scoping import get_scope, scope_q
 
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-    PointsEntry,
-    PostAssignment,
-    RegistrationStep,
-    UnitRegistration,
-)
+from ..models import MemberRegistration, PartyMember, PointsEntry, PostAssignment, RegistrationStep, UnitRegistration
 from .membership import APPROVED, _signed_in, current_year
 
 
@@ -109,7 +91,7 @@ def member_in_staff_scope(user: Any, member: PartyMember) -> bool:
     return PartyMember.objects.filter(_staff_member_q(user), pk=member.pk).exists()
 
 
-def active_post_count_subquery() -> Subquery:
+def active_post_count_subquery() -> Coalesce:
     counts = (
         PostAssignment.objects.filter(member=OuterRef("pk"), left_at__isnull=True, post__is_active=True)
         .order_by()

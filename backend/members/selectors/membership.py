@@ -12,11 +12,7 @@ from backend.accounts.scoping import get_scope
 from backend.core.errors import DomainError
 from backend.core.periods import parse_period
 
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-    UnitRegistration,
-)
+from ..models import MemberRegistration, PartyMember, UnitRegistration
 from ..registry import report_lines
 
 APPROVED = MemberRegistration.Status.APPROVED

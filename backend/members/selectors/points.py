@@ -4,25 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import (
-    F,
-    Q,
-    QuerySet,
-    Sum,
-    Window,
-)
+from django.db.models import F, Q, QuerySet, Sum, Window
 from django.db.models.functions import Rank
 
 from backend.accounts.scoping import can_act_on_community
 from backend.communities.models import Community
 from backend.core.errors import DomainError
 
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-    PointsEntry,
-    PointsRule,
-)
+from ..models import MemberRegistration, PartyMember, PointsEntry, PointsRule
 from .members import year_points_subquery
 from .membership import APPROVED, approved_member_in, registered_community_ids
 
@@ -89,9 +78,8 @@ def member_street_id(member: PartyMember) -> int | None:
         return None
     if organization.street_id:
         return organization.street_id
-    if organization.community_id:
-        return organization.community.street_id
-    return None
+    community = organization.community
+    return community.street_id if community is not None else None
 
 
 def ranking_community_id(user: Any, community_id: int | None) -> int:

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import (
-    Count,
-    Exists,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-)
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from backend.accounts.scoping import can_act_on_community, scope_q
 from backend.core.errors import DomainError
 
-from ..models import (
-    PostAssignment,
-    ServicePost,
-)
+from ..models import PostAssignment, ServicePost
 from .membership import _signed_in
 
 

@@ -10,13 +10,7 @@ from backend.accounts.models import User, mask_phone
 from backend.communities.models import Community, Estate, Grid, PartyOrganization
 from backend.core.fields import ContentReviewField, UploadListField, UploadSerializer
 
-from ..models import (
-    Demand,
-    DemandStep,
-    PartyMember,
-    Resource,
-    ServiceProject,
-)
+from ..models import Demand, DemandStep, PartyMember, Resource, ServiceProject
 from .fields import phone_field
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -10,7 +10,10 @@ from rest_framework import serializers
 from backend.accounts.models import MOBILE_RE, mask_phone
 from backend.core.fields import MaskedOnOutputRegexField
 
-PHONE = {"invalid": _("请输入有效的中国大陆手机号")}
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+PHONE: dict[str, str | _StrPromise] = {"invalid": _("请输入有效的中国大陆手机号")}
 
 
 def phone_field(**kwargs: Any) -> serializers.RegexField:
@@ -24,8 +27,9 @@ class MaskedPhoneField(serializers.CharField):
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
 
-    def to_representation(self, value: Any) -> str | None:
-        return mask_phone(str(value)) if value else value
+    def to_representation(self, value: Any) -> str:
+        # DRF answers null itself and never calls this with None; a blank phone stays blank.
+        return (mask_phone(str(value)) or "") if value else ""
 
 
 class ConsentMixin(serializers.Serializer):

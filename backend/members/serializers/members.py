@@ -10,12 +10,7 @@ from rest_framework import serializers
 from backend.communities.models import Community
 from backend.core.periods import InvalidPeriod, parse_period
 
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-    PostAssignment,
-    ServicePost,
-)
+from ..models import MemberRegistration, PartyMember, PostAssignment, ServicePost
 from .fields import MaskedPhoneField
 from .registrations import RegistrationSerializer, UnitRegistrationSerializer
 
@@ -36,7 +31,7 @@ REGISTRATION_STATUS_LABELS = dict(MemberRegistration.Status.choices)
 class MemberSerializer(serializers.ModelSerializer):
     """A member in a list: phone and ID masked; political status, as only those in scope get this far."""
 
-    phone = MaskedPhoneField()
+    phone: serializers.CharField = MaskedPhoneField()
     id_number = serializers.CharField(source="id_number_masked", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True, allow_null=True)
     registration = serializers.SerializerMethodField()

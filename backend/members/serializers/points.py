@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import serializers
 
 from backend.communities.models import Community
 
-from ..models import (
-    PartyMember,
-    PointsEntry,
-    PointsRule,
-)
+from ..models import PartyMember, PointsEntry, PointsRule
 
 
 class PointsEntrySerializer(serializers.ModelSerializer):
@@ -75,4 +71,6 @@ class CorrectionSerializer(serializers.Serializer):
             from ..selectors import members_for
 
             # A member outside the caller's scope is "not found", as a wrong id would be.
-            self.fields["member"].queryset = members_for(request.user)
+            member = cast("serializers.PrimaryKeyRelatedField[PartyMember]", self.fields["member"])
+            # The DRF stubs declare `queryset` with Manager in its union, which mypy reads as a descriptor.
+            member.queryset = members_for(request.user)  # type: ignore[arg-type]

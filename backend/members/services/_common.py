@@ -11,10 +11,7 @@ from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community
 from backend.core.errors import DomainError
 
-from ..models import (
-    MemberRegistration,
-    RegistrationStep,
-)
+from ..models import MemberRegistration, RegistrationStep
 
 
 def _require_staff_of(user: User | None, community_id: int, message: str | None = None) -> None:

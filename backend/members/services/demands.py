@@ -10,23 +10,19 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community, get_scope
 from backend.communities.models import Community, Estate, Grid, PartyOrganization
-from backend.core import moderation
+from backend.core import idempotency, moderation
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
 from .. import selectors
-from ..models import (
-    Demand,
-    DemandStep,
-    PartyMember,
-)
+from ..models import Demand, DemandStep, PartyMember
 from ._common import _blank, _require_staff_of
 from .points import award_points
 
@@ -142,20 +138,15 @@ def file_demand(
 def submit_demand(*, by: User, client_id: uuid.UUID | None, **fields: Any) -> tuple[Demand, bool]:
     """`file_demand` for a phone that may retry: (demand, created). The same client_id from the same
     requester answers with the first demand and writes nothing; without one every call files anew."""
-    if client_id is None:
-        return file_demand(by=by, **fields), True
-    existing = Demand.objects.filter(requester=by, client_id=client_id).first()
+    existing = idempotency.replay(Demand.objects.all(), client_id=client_id, requester=by)
     if existing is not None:
         return existing, False
-    try:
-        # A savepoint: a concurrent retry may win the race to the constraint.
-        with transaction.atomic():
-            return file_demand(by=by, client_id=client_id, **fields), True
-    except IntegrityError:
-        existing = Demand.objects.filter(requester=by, client_id=client_id).first()
-        if existing is None:
-            raise
-        return existing, False
+    return idempotency.insert_once(
+        lambda: file_demand(by=by, client_id=client_id, **fields),
+        Demand.objects.all(),
+        client_id=client_id,
+        requester=by,
+    )
 
 
 @transaction.atomic
@@ -298,7 +289,7 @@ def auto_confirm_due_demands(*, now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             demand = _lock_demand(Demand(pk=demand_id))
             cutoff = (now or timezone.now()) - auto_confirm_after()
-            if demand.status != Demand.Status.DONE or demand.done_at > cutoff:
+            if demand.status != Demand.Status.DONE or demand.done_at is None or demand.done_at > cutoff:
                 continue
             _confirm(demand, by=None, note=_("办结后逾期未确认, 系统自动确认"))
             confirmed += 1

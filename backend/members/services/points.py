@@ -11,11 +11,7 @@ from backend.communities.models import Community, Street
 from backend.core.errors import DomainError, field_error
 
 from .. import selectors
-from ..models import (
-    PartyMember,
-    PointsEntry,
-    PointsRule,
-)
+from ..models import PartyMember, PointsEntry, PointsRule
 from ._common import _blank
 
 
@@ -42,9 +38,12 @@ def award_points(
     off, get nothing (None). `community` says whose street's rules apply (default: where the
     member is registered).
     """
-    if (member is None) == (user is None):
+    if member is not None and user is None:
+        user_id = member.user_id
+    elif user is not None and member is None:
+        user_id = user.pk
+    else:
         raise ValueError("give exactly one of member or user")
-    user_id = member.user_id if member is not None else user.pk
     member = _lock_member_of(user_id)
     # Only a member with an approved registration earns points: an applicant's claim earns nothing.
     if member is None or member.organization_id is None:
@@ -133,7 +132,7 @@ def correct_points(
         raise field_error("points", _("更正分值不能为 0"))
     if _blank(reason):
         raise field_error("reason", _("请填写更正原因"))
-    member = _lock_member_of(member.user_id)
+    _lock_member_of(member.user_id)
     year = year or selectors.current_year()
     applied = points if points > 0 else max(points, -selectors.points_total(member.user_id, year=year))
     return PointsEntry.objects.create(

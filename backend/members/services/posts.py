@@ -13,10 +13,7 @@ from backend.communities.models import Community
 from backend.core.errors import DomainError, field_error
 
 from .. import selectors
-from ..models import (
-    PostAssignment,
-    ServicePost,
-)
+from ..models import PostAssignment, ServicePost
 from ._common import _require_staff_of
 
 

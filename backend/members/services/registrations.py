@@ -16,13 +16,7 @@ from backend.core import crypto, idcard
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-    PostAssignment,
-    PrivacyConsent,
-    RegistrationStep,
-)
+from ..models import MemberRegistration, PartyMember, PostAssignment, PrivacyConsent, RegistrationStep
 from ..registry import membership_ended
 from ._common import _blank, _move, _require_staff_of
 from .consents import _require_consent, privacy_notice_version
@@ -43,6 +37,36 @@ def _registration_event(registration: MemberRegistration) -> dict[str, Any]:
         "community_name": registration.community.name,
         "reason": registration.reason,
     }
+
+
+def _checked_details(
+    *, community: Community, grid: Grid | None, joined_on: dt.date | None, id_number: str | None
+) -> str | None:
+    """The registration's details checked; the ID number normalised (None when not given)."""
+    if grid is not None and grid.community_id != community.pk:
+        raise field_error("grid", _("网格不属于该社区"))
+    if joined_on is not None and joined_on > timezone.localdate():
+        raise field_error("joined_on", _("入党日期不能晚于今天"))
+    if not id_number:
+        return None
+    try:
+        return idcard.validate(id_number)
+    except idcard.InvalidIdNumber as exc:
+        raise field_error("id_number", exc.reason) from exc
+
+
+def _lock_unregistered(user: User, *, number: str | None) -> PartyMember | None:
+    """The person's member row, locked, when they have no active registration and nobody else
+    registered their ID number; None for someone registering for the first time."""
+    # The lock makes two taps on "submit" queue here: the second sees the first's registration.
+    member = PartyMember.objects.select_for_update().filter(user=user).first()
+    if member is not None and member.registrations.filter(status__in=MemberRegistration.ACTIVE_STATUSES).exists():
+        raise DomainError("already_registered", _("您已有待审核或已通过的报到, 如已搬家请先撤回"))
+    if number is not None:
+        taken = PartyMember.objects.filter(id_number_hash=crypto.keyed_hash(number)).exclude(user=user)
+        if taken.exists():
+            raise DomainError("already_registered", _("该身份证号已由其他党员登记"))
+    return member
 
 
 @transaction.atomic
@@ -66,26 +90,8 @@ def register_member(
     """An in-service member registers with the community where they live (pending until staff decide)."""
     # Nothing about a person's party membership is stored before they agree to the notice.
     _require_consent(consent=consent, version=consent_version)
-    if grid is not None and grid.community_id != community.pk:
-        raise field_error("grid", _("网格不属于该社区"))
-    if joined_on is not None and joined_on > timezone.localdate():
-        raise field_error("joined_on", _("入党日期不能晚于今天"))
-    number = None
-    if id_number:
-        try:
-            number = idcard.validate(id_number)
-        except idcard.InvalidIdNumber as exc:
-            raise field_error("id_number", exc.reason) from exc
-
-    # The lock makes two taps on "submit" queue here: the second sees the first's registration.
-    member = PartyMember.objects.select_for_update().filter(user=by).first()
-    if member is not None and member.registrations.filter(status__in=MemberRegistration.ACTIVE_STATUSES).exists():
-        raise DomainError("already_registered", _("您已有待审核或已通过的报到, 如已搬家请先撤回"))
-    if number is not None:
-        taken = PartyMember.objects.filter(id_number_hash=crypto.keyed_hash(number)).exclude(user=by)
-        if taken.exists():
-            raise DomainError("already_registered", _("该身份证号已由其他党员登记"))
-
+    number = _checked_details(community=community, grid=grid, joined_on=joined_on, id_number=id_number)
+    member = _lock_unregistered(by, number=number)
     consent_row = PrivacyConsent.objects.create(
         user=by, purpose=PrivacyConsent.Purpose.PARTY_MEMBER, version=privacy_notice_version()
     )
@@ -233,4 +239,4 @@ def _end_registration(registration: MemberRegistration, *, to: str, by: User, re
     if was_approved:
         _set_membership(registration.member, None)
         for _app, end in membership_ended.items():
-            end(user_id=registration.member.user_id, actor=by)
+            end(user_id=registration.member.user_id, by=by)

@@ -16,11 +16,7 @@ from backend.core import moderation
 from backend.core.errors import DomainError, field_error
 
 from .. import selectors
-from ..models import (
-    Demand,
-    Resource,
-    ServiceProject,
-)
+from ..models import Demand, Resource, ServiceProject
 from ._common import _require_staff_of
 
 

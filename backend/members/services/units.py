@@ -16,9 +16,7 @@ from backend.communities.models import Community, PartyOrganization
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
-from ..models import (
-    UnitRegistration,
-)
+from ..models import UnitRegistration
 from ._common import _blank, _require_staff_of
 
 

@@ -1,9 +1,19 @@
-"""What the members views share: the audit of staff reading other people's details."""
+"""What the members views share: the caller, and the audit of staff reading other people's details."""
 
 from __future__ import annotations
 
+from typing import cast
+
+from django.http import HttpRequest
+
 from backend.accounts.audit import record_access, record_accesses
+from backend.accounts.models import User
 from backend.accounts.scoping import get_scope
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The caller: every members view admits signed-in users only (the default permission class)."""
+    return cast(User, request.user)
 
 
 def _audit_page(request, rows, *, what: str, subject=lambda row: row.member.user_id) -> None:

@@ -11,9 +11,7 @@ from rest_framework.response import Response
 from backend.accounts.audit import record_access
 
 from .. import selectors, services
-from ..models import (
-    Demand,
-)
+from ..models import Demand
 from ..serializers import (
     ClaimSerializer,
     DemandAssignSerializer,
@@ -22,6 +20,7 @@ from ..serializers import (
     DoneSerializer,
     NoteSerializer,
 )
+from ._common import signed_in
 
 
 class DemandFilter(django_filters.FilterSet):
@@ -62,7 +61,7 @@ class DemandViewSet(
     def _detail(self, demand: Demand, *, status_code: int = status.HTTP_200_OK) -> Response:
         demand = self.get_queryset().get(pk=demand.pk)
         demand.ordered_steps = list(selectors.demand_steps(demand))
-        user = self.request.user
+        user = signed_in(self.request)
         # Whoever took the demand on sees the contact phone whole (DemandSerializer): a read of
         # someone else's details, audited like the others.
         if demand.contact_phone and demand.claimed_by_id == user.pk and demand.requester_id != user.pk:

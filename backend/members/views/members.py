@@ -11,15 +11,8 @@ from rest_framework.response import Response
 from backend.core.fields import MAX_ID
 
 from .. import selectors, services
-from ..models import (
-    MemberRegistration,
-    PartyMember,
-)
-from ..serializers import (
-    MemberMeQuerySerializer,
-    MemberMeSerializer,
-    MemberSerializer,
-)
+from ..models import MemberRegistration, PartyMember
+from ..serializers import MemberMeQuerySerializer, MemberMeSerializer, MemberSerializer
 from ._common import _audit_one, _audit_page
 
 

@@ -10,9 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import selectors, services
-from ..models import (
-    PointsEntry,
-)
+from ..models import PointsEntry
 from ..serializers import (
     CorrectionSerializer,
     PointsEntrySerializer,

@@ -11,16 +11,9 @@ from rest_framework.response import Response
 from backend.accounts.scoping import limit_choices
 
 from .. import selectors, services
-from ..models import (
-    ServicePost,
-)
-from ..serializers import (
-    AssignmentSerializer,
-    HolderSerializer,
-    ServicePostSerializer,
-    ServicePostUpdateSerializer,
-)
-from ._common import _audit_page
+from ..models import ServicePost
+from ..serializers import AssignmentSerializer, HolderSerializer, ServicePostSerializer, ServicePostUpdateSerializer
+from ._common import _audit_page, signed_in
 
 
 class ServicePostViewSet(
@@ -47,10 +40,11 @@ class ServicePostViewSet(
 
     def get_serializer(self, *args, **kwargs):
         serializer = super().get_serializer(*args, **kwargs)
-        if self.request.method not in SAFE_METHODS and "community" in getattr(serializer, "fields", {}):
-            choices = limit_choices(self.request.user, serializer.fields["community"].queryset.model)
+        fields = getattr(serializer, "fields", {})
+        if self.request.method not in SAFE_METHODS and "community" in fields:
+            choices = limit_choices(signed_in(self.request), fields["community"].queryset.model)
             if choices is not None:
-                serializer.fields["community"].queryset = choices
+                fields["community"].queryset = choices
         return serializer
 
     def _reload(self, post: ServicePost) -> ServicePost:

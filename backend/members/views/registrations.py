@@ -9,10 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import selectors, services
-from ..models import (
-    MemberRegistration,
-    UnitRegistration,
-)
+from ..models import MemberRegistration, UnitRegistration
 from ..serializers import (
     ReasonSerializer,
     RegistrationCreateSerializer,
@@ -20,7 +17,7 @@ from ..serializers import (
     UnitRegistrationSerializer,
     UnitRegistrationUpdateSerializer,
 )
-from ._common import _audit_one, _audit_page
+from ._common import _audit_one, _audit_page, signed_in
 
 
 class RegistrationFilter(django_filters.FilterSet):
@@ -147,7 +144,7 @@ class UnitRegistrationViewSet(
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.register_unit(
-            by=self.request.user,
+            by=signed_in(self.request),
             organization=data["organization"],
             community=data["community"],
             contact_name=data["contact_name"],

@@ -9,16 +9,14 @@ from rest_framework.response import Response
 from backend.accounts.scoping import limit_choices
 
 from .. import selectors, services
-from ..models import (
-    Resource,
-    ServiceProject,
-)
+from ..models import Resource, ServiceProject
 from ..serializers import (
     ResourceSerializer,
     ResourceUpdateSerializer,
     ServiceProjectSerializer,
     ServiceProjectUpdateSerializer,
 )
+from ._common import signed_in
 
 
 class ResourceViewSet(
@@ -46,7 +44,7 @@ class ResourceViewSet(
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.offer_resource(
-            by=self.request.user,
+            by=signed_in(self.request),
             community=data["community"],
             title=data["title"],
             category=data.get("category", Resource.Category.OTHER),
@@ -100,9 +98,10 @@ class ServiceProjectViewSet(
         selectors.require_staff(request.user)
         serializer = self.get_serializer(data=request.data)
         self._linkable(serializer)
-        choices = limit_choices(request.user, serializer.fields["community"].queryset.model)
+        community = getattr(serializer, "fields", {})["community"]
+        choices = limit_choices(request.user, community.queryset.model)
         if choices is not None:
-            serializer.fields["community"].queryset = choices
+            community.queryset = choices
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         project = services.create_project(

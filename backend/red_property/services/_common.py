@@ -63,16 +63,16 @@ def check_term(term_start: date, term_end: date) -> None:
         raise field_error("term_end", _("任期结束应晚于任期开始"))
 
 
-def clean_members(members: Sequence[Mapping[str, Any]], *, head_role: str, head_label: str) -> list[dict]:
+def clean_members(members: Sequence[Mapping[str, Any]], *, head_role: str, head_label: str) -> list[dict[str, Any]]:
     cleaned = [{key: member[key] for key in MEMBER_KEYS if key in member} for member in members]
     if sum(1 for member in cleaned if member.get("role") == head_role) > 1:
         raise field_error("members", _("只能有一名{role}").format(role=head_label))
     return cleaned
 
 
-def replace_members(parent: Model, model: type[Model], link: str, members: list[dict]) -> None:
-    model.objects.filter(**{link: parent}).delete()
-    model.objects.bulk_create([model(**{link: parent}, **member) for member in members])
+def replace_members(parent: Model, model: type[Model], link: str, members: list[dict[str, Any]]) -> None:
+    model._default_manager.filter(**{link: parent}).delete()
+    model._default_manager.bulk_create([model(**{link: parent}, **member) for member in members])
 
 
 def check_no_overlap(terms: Any, *, term_start: date, term_end: date, exclude_pk: int | None = None) -> None:

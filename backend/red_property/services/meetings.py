@@ -33,7 +33,7 @@ PARTICIPANT_KEYS = ("side", "name", "title")
 FOLLOW_UP_KEYS = ("content", "owner", "due_date")
 
 
-def _clean_participants(participants: Sequence[Mapping[str, Any]]) -> list[dict]:
+def _clean_participants(participants: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     if not participants:
         raise field_error("participants", _("请填写参会人员"))
     return [{key: p[key] for key in PARTICIPANT_KEYS if key in p} for p in participants]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
@@ -119,3 +120,21 @@ def stored_reports(organization: PartyOrganization) -> QuerySet[FeedbackReport]:
         .select_related("organization")
         .order_by("-period_start", "-id")
     )
+
+
+@dataclass(frozen=True)
+class SentRef:
+    """The report kept for a unit's period, as the live report points at it."""
+
+    id: int
+    generated_at: datetime
+    sent_at: datetime | None
+    file_url: str | None  # the workbook as sent; only to whole-report readers
+
+
+def sent_ref(organization: PartyOrganization, period_label: str, access: ReportAccess) -> SentRef | None:
+    kept = FeedbackReport.objects.filter(organization=organization, period=period_label).first()
+    if kept is None:
+        return None
+    file_url = kept.xlsx.url if access.full and kept.xlsx else None
+    return SentRef(id=int(kept.pk), generated_at=kept.generated_at, sent_at=kept.sent_at, file_url=file_url)

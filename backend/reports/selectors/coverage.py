@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any
 
@@ -11,25 +11,10 @@ from django.db.models import Count, Exists, OuterRef, Q
 
 from backend.appeals.selectors import Ratio
 from backend.communities.models import Community, Street
-from backend.members.models import (
-    MemberRegistration,
-    PartyMember,
-    UnitRegistration,
-)
+from backend.members.models import MemberRegistration, PartyMember, UnitRegistration
 from backend.red_property import selectors as red_property
 
-from .common import (
-    APPROVED,
-    MEMBERS_UNKNOWN,
-    UNIT_APPROVED,
-    UNITS_UNKNOWN,
-    _add,
-    _counts,
-    membership_ratio_data,
-    ratio_data,
-)
-
-# 五个全覆盖 ------------------------------------------------------------------------------------------
+from .common import APPROVED, MEMBERS_UNKNOWN, UNIT_APPROVED, UNITS_UNKNOWN, MembershipRatio, add, counts, pk
 
 
 @dataclass(frozen=True)
@@ -40,41 +25,36 @@ class Coverage:
     property_company_party_organization: Ratio  # (1) companies serving here with one / companies serving here
     owners_committee: Ratio  # (2) estates with a 业委会 in office / estates that require one
     property_service: Ratio  # (3) estates with property service / estates
-    member_registration: Ratio  # (4) members registered here / members known to live here
-    unit_registration: Ratio  # (4) units registered here / units co-building here
+    member_registration: MembershipRatio  # (4) members registered here / members known to live here
+    unit_registration: MembershipRatio  # (4) units registered here / units co-building here
     red_property: Ratio  # (5) red property estates with property service / estates with property service
     registered_members: int  # members registered (approved) here, wherever they live
 
     @classmethod
     def empty(cls) -> Coverage:
         zero = Ratio(0, 0)
-        return cls(zero, zero, zero, zero, zero, zero, zero, 0)
+        members, units = MembershipRatio(zero, MEMBERS_UNKNOWN), MembershipRatio(zero, UNITS_UNKNOWN)
+        return cls(zero, zero, zero, zero, members, units, zero, 0)
 
     def __add__(self, other: Coverage) -> Coverage:
         return Coverage(
-            party_organization=_add(self.party_organization, other.party_organization),
-            property_company_party_organization=_add(
+            party_organization=add(self.party_organization, other.party_organization),
+            property_company_party_organization=add(
                 self.property_company_party_organization, other.property_company_party_organization
             ),
-            owners_committee=_add(self.owners_committee, other.owners_committee),
-            property_service=_add(self.property_service, other.property_service),
-            member_registration=_add(self.member_registration, other.member_registration),
-            unit_registration=_add(self.unit_registration, other.unit_registration),
-            red_property=_add(self.red_property, other.red_property),
+            owners_committee=add(self.owners_committee, other.owners_committee),
+            property_service=add(self.property_service, other.property_service),
+            member_registration=self.member_registration + other.member_registration,
+            unit_registration=self.unit_registration + other.unit_registration,
+            red_property=add(self.red_property, other.red_property),
             registered_members=self.registered_members + other.registered_members,
         )
 
     def as_data(self) -> dict[str, Any]:
-        return {
-            "party_organization": ratio_data(self.party_organization),
-            "property_company_party_organization": ratio_data(self.property_company_party_organization),
-            "owners_committee": ratio_data(self.owners_committee),
-            "property_service": ratio_data(self.property_service),
-            "member_registration": membership_ratio_data(self.member_registration, MEMBERS_UNKNOWN),
-            "unit_registration": membership_ratio_data(self.unit_registration, UNITS_UNKNOWN),
-            "red_property": ratio_data(self.red_property),
-            "registered_members": self.registered_members,
-        }
+        """The rates as the API sends them (CoverageSerializer)."""
+        from ..serializers import CoverageSerializer  # here: the serializers import the selectors
+
+        return dict(CoverageSerializer(self).data)
 
 
 @dataclass(frozen=True)
@@ -119,10 +99,10 @@ def member_registration_sets(community_ids: Iterable[int]) -> dict[int, MemberRe
     return {cid: MemberRegistrationSets(frozenset(registered[cid]), frozenset(known[cid])) for cid in ids}
 
 
-def unit_registration_counts(community_ids: Iterable[int]) -> dict[int, Ratio]:
+def unit_registrationcounts(community_ids: Iterable[int]) -> dict[int, Ratio]:
     """(4b) per community: units registered (approved) / units co-building with it, a unit co-building
     from the moment it files (a pending or approved registration). One query."""
-    rows = _counts(
+    rows = counts(
         UnitRegistration.objects.filter(
             community_id__in=list(community_ids),
             status__in=UnitRegistration.ACTIVE_STATUSES,
@@ -135,9 +115,9 @@ def unit_registration_counts(community_ids: Iterable[int]) -> dict[int, Ratio]:
     return {cid: Ratio(row["registered"], row["co_building"]) for cid, row in rows.items()}
 
 
-def red_property_served_counts(community_ids: Iterable[int]) -> dict[int, int]:
+def red_property_servedcounts(community_ids: Iterable[int]) -> dict[int, int]:
     """(5) numerator: red property estates that have property service. One query."""
-    rows = _counts(
+    rows = counts(
         red_property.red_property_estates(community_ids=community_ids).filter(has_property_service=True),
         "community_id",
         n=Count("id"),
@@ -151,9 +131,9 @@ def coverage_by_community(community_ids: Iterable[int], *, on: date | None = Non
     if not ids:
         return {}
     estates = red_property.coverage_by_community(ids, on=on)
-    red_served = red_property_served_counts(ids)
+    red_served = red_property_servedcounts(ids)
     members = member_registration_sets(ids)
-    units = unit_registration_counts(ids)
+    units = unit_registrationcounts(ids)
     result: dict[int, Coverage] = {}
     for cid in ids:
         e = estates[cid]
@@ -164,8 +144,8 @@ def coverage_by_community(community_ids: Iterable[int], *, on: date | None = Non
             ),
             owners_committee=Ratio(e.committee_formed, e.committee_required),
             property_service=Ratio(e.with_property_service, e.estates),
-            member_registration=members[cid].ratio(),
-            unit_registration=units.get(cid, Ratio(0, 0)),
+            member_registration=MembershipRatio(members[cid].ratio(), MEMBERS_UNKNOWN),
+            unit_registration=MembershipRatio(units.get(cid, Ratio(0, 0)), UNITS_UNKNOWN),
             red_property=Ratio(red_served.get(cid, 0), e.with_property_service),
             registered_members=len(members[cid].registered),
         )
@@ -173,20 +153,43 @@ def coverage_by_community(community_ids: Iterable[int], *, on: date | None = Non
 
 
 @dataclass(frozen=True)
-class CommunityCoverage:
+class CommunityCoverage(Coverage):
+    """A community's rates, counted on a day (the committees in office that day)."""
+
     community: Community
-    coverage: Coverage
+    on: date
+
+    @property
+    def coverage(self) -> Coverage:
+        """The rates alone, without the community."""
+        return Coverage(**{f.name: getattr(self, f.name) for f in fields(Coverage)})
+
+    def as_data(self) -> dict[str, Any]:
+        from ..serializers import CommunityCoverageSerializer  # here: the serializers import the selectors
+
+        return dict(CommunityCoverageSerializer(self).data)
+
+
+def _of(community: Community, coverage: Coverage, on: date) -> CommunityCoverage:
+    return CommunityCoverage(**vars(coverage), community=community, on=on)
 
 
 @dataclass(frozen=True)
 class StreetCoverage:
     street: Street
+    on: date
     total: Coverage
     communities: list[CommunityCoverage]
 
+    def as_data(self) -> dict[str, Any]:
+        from ..serializers import StreetCoverageSerializer  # here: the serializers import the selectors
+
+        return dict(StreetCoverageSerializer(self).data)
+
 
 def community_coverage(community: Community, *, on: date | None = None) -> CommunityCoverage:
-    return CommunityCoverage(community, coverage_by_community([community.pk], on=on)[community.pk])
+    on = on or red_property.today()
+    return _of(community, coverage_by_community([pk(community)], on=on)[pk(community)], on)
 
 
 def street_coverage(street: Street, *, on: date | None = None) -> StreetCoverage:
@@ -197,10 +200,11 @@ def street_coverage(street: Street, *, on: date | None = None) -> StreetCoverage
     across the street however many of its communities they serve, and the members, each counted
     once (registered in one community, living in another of the street).
     """
+    on = on or red_property.today()
     communities = list(Community.objects.filter(street=street).order_by("id"))
-    ids = [c.pk for c in communities]
+    ids = [pk(c) for c in communities]
     by_id = coverage_by_community(ids, on=on)
-    rows = [CommunityCoverage(c, by_id[c.pk]) for c in communities]
+    rows = [_of(c, by_id[pk(c)], on) for c in communities]
     total = Coverage.empty()
     for row in rows:
         total = total + row.coverage
@@ -215,28 +219,7 @@ def street_coverage(street: Street, *, on: date | None = None) -> StreetCoverage
     total = replace(
         total,
         property_company_party_organization=Ratio(company_counts["with_party"], company_counts["serving"]),
-        member_registration=members.ratio(),
+        member_registration=MembershipRatio(members.ratio(), MEMBERS_UNKNOWN),
         registered_members=len(members.registered),
     )
-    return StreetCoverage(street, total, rows)
-
-
-def community_coverage_data(row: CommunityCoverage, *, on: date) -> dict[str, Any]:
-    community = row.community
-    return {
-        "community": {"id": community.pk, "name": community.name, "street": community.street_id},
-        "on": on.isoformat(),
-        **row.coverage.as_data(),
-    }
-
-
-def street_coverage_data(street_cov: StreetCoverage, *, on: date) -> dict[str, Any]:
-    return {
-        "street": {"id": street_cov.street.pk, "name": street_cov.street.name},
-        "on": on.isoformat(),
-        "total": street_cov.total.as_data(),
-        "communities": [
-            {"community": {"id": r.community.pk, "name": r.community.name}, **r.coverage.as_data()}
-            for r in street_cov.communities
-        ],
-    }
+    return StreetCoverage(street, on, total, rows)

@@ -8,9 +8,16 @@ One module per part of the work; the names below are the package's public surfac
 `from backend.volunteers.services import approve_record` keeps working.
 """
 
-from .certificates import issue_certificate, normalise_certificate_number, revoke_certificate
+from .certificates import issue_certificate, normalise_certificate_number, require_issuer, revoke_certificate
 from .corrections import correct_record
-from .records import check_effective_hours, file_record, record_from_checkout, sweep_missed_checkouts
+from .records import (
+    check_effective_hours,
+    file_record,
+    on_checkout,
+    record_from_checkout,
+    require_volunteer,
+    sweep_missed_checkouts,
+)
 from .registration import erase_personal_data, privacy_notice_version, register_volunteer, update_volunteer
 from .review import POINTS_RULE, approve_record, reject_record
 
@@ -23,10 +30,13 @@ __all__ = [
     "file_record",
     "issue_certificate",
     "normalise_certificate_number",
+    "on_checkout",
     "privacy_notice_version",
     "record_from_checkout",
     "register_volunteer",
     "reject_record",
+    "require_issuer",
+    "require_volunteer",
     "revoke_certificate",
     "sweep_missed_checkouts",
     "update_volunteer",

@@ -83,6 +83,12 @@ def _record_event(record: ServiceRecord) -> dict[str, Any]:
     }
 
 
+def require_volunteer(*, by: User) -> None:
+    """Only a registered volunteer files records: the API asks this before reading the request."""
+    if not Volunteer.objects.filter(user=by).exists():
+        raise DomainError("permission_denied", _("请先注册为志愿者"))
+
+
 @transaction.atomic
 def file_record(
     *,
@@ -180,6 +186,11 @@ def record_from_checkout(*, span: AttendedSpan) -> ServiceRecord:
     if neighbours:
         ServiceRecord.objects.filter(pk__in=neighbours).update(overlap_flag=True)
     return record
+
+
+def on_checkout(*, span: AttendedSpan) -> None:
+    """The listener activities calls after a check-out commits: the record is made, nothing answered."""
+    record_from_checkout(span=span)
 
 
 def sweep_missed_checkouts(*, since: datetime | None = None) -> int:

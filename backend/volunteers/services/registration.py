@@ -144,6 +144,31 @@ def update_volunteer(
     """The volunteer's own changes. The volunteer number never changes, even on moving community."""
     if volunteer.user_id != by.pk:
         raise DomainError("permission_denied", _("只能修改本人的志愿者资料"))
+    return apply_volunteer_changes(
+        volunteer=volunteer,
+        real_name=real_name,
+        skills=skills,
+        community=community,
+        id_type=id_type,
+        id_number=id_number,
+        consent=consent,
+        consent_version=consent_version,
+    )
+
+
+def apply_volunteer_changes(
+    *,
+    volunteer: Volunteer,
+    real_name: str | None = None,
+    skills: str | None = None,
+    community: Community | None = None,
+    id_type: str | None = None,
+    id_number: str | None = None,
+    consent: bool = False,
+    consent_version: str | None = None,
+) -> Volunteer:
+    """The profile's rules for a change whose author the caller has already checked: the volunteer
+    (`update_volunteer`) or staff recording the paper form (`documents.record_id_number`)."""
     if real_name is not None and _blank(real_name):
         raise field_error("real_name", _("姓名不能为空"))
     document = None

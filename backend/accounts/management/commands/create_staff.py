@@ -58,7 +58,12 @@ class Command(BaseCommand):
         role, scope_field, place = self._role_and_place(options["role"], given)
         try:
             user, _grant = create_staff_account(
-                phone=phone, password=password, role=role, real_name=real_name, **{scope_field: place}
+                # The place is of the kind scope_field names: _role_and_place looked it up in that model.
+                phone=phone,
+                password=password,
+                role=role,
+                real_name=real_name,
+                **{scope_field: place},  # type: ignore[arg-type]
             )
         except DomainError as exc:
             raise CommandError(str(exc.detail)) from exc
@@ -87,10 +92,10 @@ class Command(BaseCommand):
             if extra:
                 message += ", 多余的参数: " + ", ".join(f"--{name}" for name in extra)
             raise CommandError(message)
-        place = PLACE_MODELS[scope_field].objects.filter(pk=given[scope_field]).first()
+        place = PLACE_MODELS[scope_field]._default_manager.filter(pk=given[scope_field]).first()
         if place is None:
             raise CommandError(f"{PLACE_LABELS[scope_field]} ID {given[scope_field]} 不存在")
-        if role == Role.UNIT_LIAISON and not place.is_unit:
+        if isinstance(place, PartyOrganization) and not place.is_unit:
             raise CommandError(f"党组织 {place} 不是机关/企事业单位党组织, 不能设单位联络员")
         return role, scope_field, place
 
