@@ -95,7 +95,7 @@ test-client: venv $(CLIENT_DEPS)
 
 # The house rules made mechanical (docs/architecture.md): the layers as an import contract
 # (pyproject.toml [tool.importlinter]) and no dead code (scripts/dead_code.py, vulture).
-# Types (mypy, configured in pyproject.toml): part of lint once the package is clean.
+# Types alone (mypy, configured in pyproject.toml; part of lint).
 typecheck: venv
 	$(BIN)/mypy
 
@@ -104,6 +104,8 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/dead_code.py
+	$(BIN)/python scripts/sizes.py
+	$(BIN)/mypy
 
 bench: venv
 	$(BIN)/python -m bench

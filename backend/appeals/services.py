@@ -182,6 +182,9 @@ def submit_appeal(
 
     In the app the filer is the resident. A grid worker (source `grid_worker`) or staff (source
     `hotline`, with the 12345 ticket number) file for a resident given by their phone.
+
+    Length: a third of it is the signature, the appeal form's fields as keyword arguments; the
+    checks themselves are the named helpers it calls.
     """
     existing = idempotency.replay(Appeal.objects.all(), filed_by=by, client_id=client_id)
     if existing is not None:

@@ -20,7 +20,7 @@ from backend.accounts.scoping import (
 from backend.appeals.models import Appeal
 from backend.brands.models import BrandPlan
 from backend.communities.models import Community, Street
-from backend.core.periods import InvalidPeriod, parse_period
+from backend.core.periods import InvalidPeriod, Period, parse_period
 from backend.reports import answers as report_selectors
 from backend.reports.selectors import DeadlineStatus
 
@@ -112,21 +112,17 @@ def dashboard_scope(request: HttpRequest) -> DashboardScope | None:
     return DashboardScope(None, communities[0], streets, communities)
 
 
-def dashboard_context(request: HttpRequest) -> dict[str, Any]:
-    place = dashboard_scope(request)
-    user = account(request)
-    if place is None or user is None or not get_scope(user).is_staff:
-        return {"dashboard": None}
-    year = timezone.localdate().year
-    period_text = request.GET.get("period") or str(year)
+def _period(request: HttpRequest) -> tuple[str, Period]:
+    """The period asked for, or this year when the text is no period."""
+    period_text = request.GET.get("period") or str(timezone.localdate().year)
     try:
-        period = parse_period(period_text)
+        return period_text, parse_period(period_text)
     except InvalidPeriod:
-        period_text = str(year)
-        period = parse_period(period_text)
-    figures = report_selectors.dashboard(user=user, period=period, community=place.community, street=place.street)
+        period_text = str(timezone.localdate().year)
+        return period_text, parse_period(period_text)
 
-    coverage = figures["coverage"]
+
+def _coverage_section(coverage: dict[str, Any]) -> dict[str, Any]:
     coverage_rows = [
         {"label": label, **coverage[key], "percent": _percent(coverage[key])} for key, label in COVERAGE_LABELS
     ]
@@ -136,7 +132,15 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         [{"label": "覆盖率 %", "data": [row["percent"] or 0 for row in coverage_rows]}],
         percent=True,
     )
+    return {
+        "coverage_rows": coverage_rows,
+        "coverage_chart": coverage_chart,
+        "registered_members": coverage["registered_members"],
+    }
 
+
+def _registration_section(place: DashboardScope) -> dict[str, Any]:
+    """双报到 rates per community of the place: the street's communities side by side, or the one."""
     if place.street is not None:
         by_community = report_selectors.street_coverage(place.street).communities
         rows = [(row.community.name, row.coverage.as_data()) for row in by_community]
@@ -159,7 +163,11 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         ],
         percent=True,
     )
+    return {"registration_rows": registration_rows, "registration_chart": registration_chart}
 
+
+def _monthly_section(figures: dict[str, Any]) -> dict[str, Any]:
+    """Activities, volunteer hours and appeals month by month, as tables and charts."""
     months = [row["month"][5:] + "月" if len(row["month"]) == 7 else row["month"] for row in figures["activities"]]
     activities_chart = _chart(
         "bar",
@@ -182,7 +190,25 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     appeal_chart = _chart(
         "line", months, [{"label": "受理诉求", "data": [row["submitted"] for row in appeals["submitted"]]}]
     )
-    summary = figures["brand_plans"]["summary"]
+    rates = [
+        ("响应率", appeals["response_rate"]),
+        ("解决率", appeals["resolution_rate"]),
+        ("满意率", appeals["satisfaction_rate"]),
+    ]
+    return {
+        "activity_rows": list(zip(months, figures["activities"], strict=True)),
+        "activities_chart": activities_chart,
+        "hours_rows": list(zip(months, figures["volunteer_hours"], strict=True)),
+        "hours_chart": hours_chart,
+        "top_volunteers": figures["top_volunteers"],
+        "appeal_rates": [{"label": label, **ratio, "percent": _percent(ratio)} for label, ratio in rates],
+        "appeal_chart": appeal_chart,
+        "appeal_rows": list(zip(months, appeals["submitted"], strict=True)),
+    }
+
+
+def _plan_section(brand_plans: dict[str, Any]) -> dict[str, Any]:
+    summary = brand_plans["summary"]
     plan_labels = [DeadlineStatus.LABELS[key] for key in summary]
     plan_chart = _chart("doughnut", plan_labels, [{"label": "社区数", "data": list(summary.values())}])
     plan_chart["data"] = json.dumps(
@@ -195,8 +221,17 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             "plan_status_label": PLAN_STATUS.get(row["plan_status"], "未编写"),
             "deadline_label": DeadlineStatus.LABELS.get(row["deadline_status"], row["deadline_status"]),
         }
-        for row in figures["brand_plans"]["communities"]
+        for row in brand_plans["communities"]
     ]
+    return {
+        "plan_year": brand_plans["year"],
+        "plan_rows": plan_rows,
+        "plan_chart": plan_chart,
+        "plan_summary": [(DeadlineStatus.LABELS[key], value) for key, value in summary.items()],
+    }
+
+
+def _overdue_section(place: DashboardScope, appeals: dict[str, Any]) -> dict[str, Any]:
     names = {c.pk: c.name for c in place.communities} | (
         {place.community.pk: place.community.name} if place.community else {}
     )
@@ -211,34 +246,25 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         }
         for row in appeals["overdue"]
     ]
-    rates = [
-        ("响应率", appeals["response_rate"]),
-        ("解决率", appeals["resolution_rate"]),
-        ("满意率", appeals["satisfaction_rate"]),
-    ]
+    return {"overdue": overdue, "overdue_count": appeals["overdue_count"]}
+
+
+def dashboard_context(request: HttpRequest) -> dict[str, Any]:
+    place = dashboard_scope(request)
+    user = account(request)
+    if place is None or user is None or not get_scope(user).is_staff:
+        return {"dashboard": None}
+    period_text, period = _period(request)
+    figures = report_selectors.dashboard(user=user, period=period, community=place.community, street=place.street)
     return {
         "dashboard": {
             "place": place,
             "period": period_text,
-            "coverage_rows": coverage_rows,
-            "coverage_chart": coverage_chart,
-            "registered_members": coverage["registered_members"],
-            "registration_rows": registration_rows,
-            "registration_chart": registration_chart,
-            "activity_rows": list(zip(months, figures["activities"], strict=True)),
-            "activities_chart": activities_chart,
-            "hours_rows": list(zip(months, figures["volunteer_hours"], strict=True)),
-            "hours_chart": hours_chart,
-            "top_volunteers": figures["top_volunteers"],
-            "appeal_rates": [{"label": label, **ratio, "percent": _percent(ratio)} for label, ratio in rates],
-            "appeal_chart": appeal_chart,
-            "appeal_rows": list(zip(months, appeals["submitted"], strict=True)),
-            "overdue": overdue,
-            "overdue_count": appeals["overdue_count"],
-            "plan_year": figures["brand_plans"]["year"],
-            "plan_rows": plan_rows,
-            "plan_chart": plan_chart,
-            "plan_summary": [(DeadlineStatus.LABELS[key], value) for key, value in summary.items()],
+            **_coverage_section(figures["coverage"]),
+            **_registration_section(place),
+            **_monthly_section(figures),
+            **_overdue_section(place, figures["appeals"]),
+            **_plan_section(figures["brand_plans"]),
         }
     }
 

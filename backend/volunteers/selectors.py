@@ -246,8 +246,8 @@ def leaderboard_page(
     volunteers and their all-time totals behind the stars; and for the caller's row. A window ranks
     before WHERE, so the caller's rank cannot come from the ORM ranking the one volunteer alone.
 
-    Longer than most: one SQL statement and the loop reading its two parts, kept together so
-    the columns can be read against the SELECT that makes them.
+    Length: one SQL statement and the loop reading its two parts, kept together so the columns
+    can be read against the SELECT that makes them.
     """
     ranked_sql, params = leaderboard(
         period=period, community_id=community_id, street_id=street_id

@@ -35,7 +35,7 @@ def my_consents(user: Any) -> list[dict[str, Any]]:
 def personal_data(user: User) -> dict[str, Any]:
     """Everything members holds about `user`, unmasked (their own export): one query per section.
 
-    Long only by its field lists: one flat section per table, so the export's shape reads top to
+    Length: only its field lists: one flat section per table, so the export's shape reads top to
     bottom; split up, the sections would each be a one-line function."""
     member = PartyMember.objects.select_related("organization").filter(user=user).first()
     party_member = row(

@@ -37,6 +37,9 @@ def award_points(
     total below zero. Users who are not members (no approved registration), and rules that are missing or switched
     off, get nothing (None). `community` says whose street's rules apply (default: where the
     member is registered).
+
+    Length: one award is one read of the rule and the year's total under a lock, then the capped
+    entry; the steps share the lock and the figures, so they stay in one transaction's function.
     """
     if member is not None and user is None:
         user_id = member.user_id

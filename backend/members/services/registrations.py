@@ -87,7 +87,11 @@ def register_member(
     address: str = "",
     note: str = "",
 ) -> MemberRegistration:
-    """An in-service member registers with the community where they live (pending until staff decide)."""
+    """An in-service member registers with the community where they live (pending until staff decide).
+
+    Length: a quarter of it is the signature, the 双报到 form's fields as keyword arguments; the
+    checks are the named helpers it calls.
+    """
     # Nothing about a person's party membership is stored before they agree to the notice.
     _require_consent(consent=consent, version=consent_version)
     number = _checked_details(community=community, grid=grid, joined_on=joined_on, id_number=id_number)
