@@ -291,7 +291,7 @@ class AppealAdmin(ScopedAdmin):
             data = form.cleaned_data
             try:
                 appeal, _created = services.submit_appeal(
-                    filer=request.user,
+                    by=request.user,
                     client_id=data["client_id"],
                     source=data["source"],
                     ticket_number=data["ticket_number"],

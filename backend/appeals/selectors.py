@@ -84,6 +84,18 @@ def may_handle(user: Any, appeal: Appeal) -> bool:
     )
 
 
+def may_read_rates(user: Any) -> bool:
+    """响应率, 解决率, 满意率 are for street and community staff (of the places their scope covers)."""
+    return get_scope(user).is_staff
+
+
+def shows_contact_phone(user: Any, appeal: Appeal, *, opened: bool) -> bool:
+    """The resident's contact phone is whole for the resident and the filer, and for a handler who
+    opens the one appeal to call back (that read is audited); masked everywhere else."""
+    viewer = getattr(user, "pk", None)
+    return opened or (viewer is not None and viewer in (appeal.resident_id, appeal.filed_by_id))
+
+
 def may_manage(user: Any, appeal: Appeal) -> bool:
     """May assign: staff whose scope covers the community (grid workers and assignees may not)."""
     scope = get_scope(user)

@@ -14,7 +14,7 @@ from backend.core.fields import ContentReviewField, UploadListField, UploadSeria
 from backend.core.periods import ALL, InvalidPeriod, parse_period
 
 from .models import Appeal, AppealStep
-from .selectors import may_handle
+from .selectors import may_handle, shows_contact_phone
 
 contact_phone_validator = RegexValidator(r"^\+?[0-9][0-9-]{4,19}$", _("请输入有效的电话号码"), code="invalid_phone")
 
@@ -109,12 +109,10 @@ class AppealSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: Appeal) -> dict[str, Any]:
         data = super().to_representation(instance)
-        viewer = self._viewer_id()
-        own = viewer is not None and viewer in (instance.resident_id, instance.filed_by_id)
-        if not (own or self.context.get("show_phone")):
+        viewer = getattr(self.context.get("request"), "user", None)
+        if not shows_contact_phone(viewer, instance, opened=bool(self.context.get("show_phone"))):
             data["contact_phone"] = mask_phone(instance.contact_phone) or ""
-        request = self.context.get("request")
-        if not may_handle(getattr(request, "user", None), instance):
+        if not may_handle(viewer, instance):
             data["content_flag"] = None
         return data
 

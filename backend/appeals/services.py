@@ -63,8 +63,17 @@ def _require_step(appeal: Appeal, kind: str) -> None:
         )
 
 
-def _require_handler(user: User, appeal: Appeal) -> None:
-    if not selectors.may_handle(user, appeal):
+def check_may_take(*, appeal: Appeal, by: User, kind: str) -> None:
+    """Who may take a step (403 otherwise), asked by each step first and by views before they read
+    the input: assigning is for the community's staff, rating for the resident, the rest for the
+    appeal's handlers."""
+    if kind == Kind.ASSIGNED:
+        if not selectors.may_manage(by, appeal):
+            raise DomainError("permission_denied", _("只有本社区工作人员可以交办诉求"))
+    elif kind == Kind.RATED:
+        if appeal.resident_id is None or appeal.resident_id != by.pk:
+            raise DomainError("permission_denied", _("只有诉求人可以评价"))
+    elif not selectors.may_handle(by, appeal):
         raise DomainError("permission_denied", _("只有本社区工作人员、本网格网格员或承办人可以办理诉求"))
 
 
@@ -119,28 +128,33 @@ def _tell_handlers(appeal: Appeal, *, event: str) -> None:
 # Filing -----------------------------------------------------------------------------------------
 
 
-def _grid_of_filing(*, filer: User, source: str, community: Community, estate: Estate | None) -> int | None:
+def _grid_of_filing(*, by: User, source: str, community: Community, estate: Estate | None) -> int | None:
     if estate is not None and estate.grid_id is not None:
         return estate.grid_id
     if source == Appeal.Source.GRID_WORKER:
         # A grid worker's own grid in that community, when the place does not name one.
-        worker_grids = Grid.objects.filter(pk__in=get_scope(filer).worker_grid_ids, community=community)
+        worker_grids = Grid.objects.filter(pk__in=get_scope(by).worker_grid_ids, community=community)
         return worker_grids.values_list("id", flat=True).order_by("id").first()
     return None
 
 
-def _check_source(*, filer: User, source: str, community: Community, ticket_number: str, contact_phone: str) -> None:
+def _check_may_file(*, by: User, source: str, community: Community) -> None:
+    """Anyone files for themselves in the app; for a resident, only the community's staff (the
+    12345 hotline) or its grid workers and staff (on the resident's behalf)."""
+    if source == Appeal.Source.HOTLINE and not can_act_on_community(by, community.pk):
+        raise DomainError("permission_denied", _("只有本社区工作人员可以登记 12345 热线工单"))
+    if source == Appeal.Source.GRID_WORKER:
+        grids_here = community.grids.filter(pk__in=get_scope(by).worker_grid_ids).exists()
+        if not (grids_here or can_act_on_community(by, community.pk)):
+            raise DomainError("permission_denied", _("只有本社区的网格员或工作人员可以代居民提交"))
+
+
+def _check_source_fields(*, source: str, ticket_number: str, contact_phone: str) -> None:
     if source == Appeal.Source.HOTLINE:
-        if not can_act_on_community(filer, community.pk):
-            raise DomainError("permission_denied", _("只有本社区工作人员可以登记 12345 热线工单"))
         if not ticket_number:
             raise field_error("ticket_number", _("热线工单须填写工单号"))
     elif ticket_number:
         raise field_error("ticket_number", _("只有 12345 热线工单有工单号"))
-    if source == Appeal.Source.GRID_WORKER:
-        grids_here = community.grids.filter(pk__in=get_scope(filer).worker_grid_ids).exists()
-        if not (grids_here or can_act_on_community(filer, community.pk)):
-            raise DomainError("permission_denied", _("只有本社区的网格员或工作人员可以代居民提交"))
     if source != Appeal.Source.APP and not contact_phone:
         raise field_error("contact_phone", _("代居民提交时须填写居民的联系电话"))
 
@@ -148,7 +162,7 @@ def _check_source(*, filer: User, source: str, community: Community, ticket_numb
 @transaction.atomic
 def submit_appeal(
     *,
-    filer: User,
+    by: User,
     client_id: UUID,
     community: Community,
     category: str,
@@ -163,14 +177,16 @@ def submit_appeal(
     contact_phone: str = "",
     now: dt.datetime | None = None,
 ) -> tuple[Appeal, bool]:
-    """File an appeal; (appeal, created). The same client_id from the same filer returns the first one.
+    """File an appeal; (appeal, created). The same client_id from the same filer (`by`) returns the
+    first one.
 
     In the app the filer is the resident. A grid worker (source `grid_worker`) or staff (source
     `hotline`, with the 12345 ticket number) file for a resident given by their phone.
     """
-    existing = idempotency.replay(Appeal.objects, filed_by=filer, client_id=client_id)
+    existing = idempotency.replay(Appeal.objects, filed_by=by, client_id=client_id)
     if existing is not None:
         return existing, False
+    _check_may_file(by=by, source=source, community=community)
     content, place = _clean(content), _clean(place)
     ticket_number = _clean(ticket_number) or None
     contact_name, contact_phone = _clean(contact_name), _clean(contact_phone)
@@ -178,13 +194,11 @@ def submit_appeal(
         raise field_error("content", _("请填写诉求内容"))
     if estate is not None and estate.community_id != community.pk:
         raise field_error("estate", _("小区不属于该社区"))
-    _check_source(
-        filer=filer, source=source, community=community, ticket_number=ticket_number or "", contact_phone=contact_phone
-    )
+    _check_source_fields(source=source, ticket_number=ticket_number or "", contact_phone=contact_phone)
     if source == Appeal.Source.APP:
-        resident: User | None = filer
-        contact_name = contact_name or filer.real_name or filer.nickname
-        contact_phone = contact_phone or filer.phone or ""
+        resident: User | None = by
+        contact_name = contact_name or by.real_name or by.nickname
+        contact_phone = contact_phone or by.phone or ""
     else:
         resident = selectors.resident_for_phone(contact_phone)
     if ticket_number and Appeal.objects.filter(ticket_number=ticket_number).exists():
@@ -201,12 +215,12 @@ def submit_appeal(
                 client_id=client_id,
                 source=source,
                 ticket_number=ticket_number,
-                filed_by=filer,
+                filed_by=by,
                 resident=resident,
                 contact_name=contact_name[:50],
                 contact_phone=contact_phone,
                 community=community,
-                grid_id=_grid_of_filing(filer=filer, source=source, community=community, estate=estate),
+                grid_id=_grid_of_filing(by=by, source=source, community=community, estate=estate),
                 estate=estate,
                 place=place,
                 category=category,
@@ -217,7 +231,7 @@ def submit_appeal(
                 resolve_due_at=local + resolve,
             ),
             Appeal.objects,
-            filed_by=filer,
+            filed_by=by,
             client_id=client_id,
         )
     except IntegrityError:
@@ -232,13 +246,13 @@ def submit_appeal(
     # Only its handlers read it: checked and flagged for them, never held from them.
     moderation.submit(
         appeal,
-        author=filer,
+        author=by,
         community_id=community.pk,
         texts={"text": ("content", "place")},
         images=photos,
         holds=False,
     )
-    step = _step(appeal, kind=Kind.SUBMITTED, actor=filer, at=submitted_at, content=content)
+    step = _step(appeal, kind=Kind.SUBMITTED, actor=by, at=submitted_at, content=content)
     _announce(appeal, step)
     _tell_handlers(appeal, event="appeal.submitted")
     return appeal, True
@@ -251,7 +265,7 @@ def submit_appeal(
 def accept(*, appeal: Appeal, by: User, content: str = "", now: dt.datetime | None = None) -> Appeal:
     """受理: the response the respond deadline asks for."""
     appeal = _lock(appeal)
-    _require_handler(by, appeal)
+    check_may_take(appeal=appeal, by=by, kind=Kind.ACCEPTED)
     _require_step(appeal, Kind.ACCEPTED)
     at = _now(now)
     appeal.status = Status.ACCEPTED
@@ -266,7 +280,7 @@ def accept(*, appeal: Appeal, by: User, content: str = "", now: dt.datetime | No
 def reply(*, appeal: Appeal, by: User, content: str, now: dt.datetime | None = None) -> Appeal:
     """答复: what is being done; later replies report progress and keep the first reply's time."""
     appeal = _lock(appeal)
-    _require_handler(by, appeal)
+    check_may_take(appeal=appeal, by=by, kind=Kind.REPLIED)
     content = _clean(content)
     if not content:
         raise field_error("content", _("请填写答复内容"))
@@ -284,7 +298,7 @@ def reply(*, appeal: Appeal, by: User, content: str, now: dt.datetime | None = N
 def resolve(*, appeal: Appeal, by: User, content: str = "", now: dt.datetime | None = None) -> Appeal:
     """办结: the result; the resident may now rate it."""
     appeal = _lock(appeal)
-    _require_handler(by, appeal)
+    check_may_take(appeal=appeal, by=by, kind=Kind.RESOLVED)
     _require_step(appeal, Kind.RESOLVED)
     at = _now(now)
     appeal.status = Status.RESOLVED
@@ -299,7 +313,7 @@ def resolve(*, appeal: Appeal, by: User, content: str = "", now: dt.datetime | N
 def reject(*, appeal: Appeal, by: User, reason: str, now: dt.datetime | None = None) -> Appeal:
     """不予受理, always with the reason the resident reads."""
     appeal = _lock(appeal)
-    _require_handler(by, appeal)
+    check_may_take(appeal=appeal, by=by, kind=Kind.REJECTED)
     reason = _clean(reason)
     if not reason:
         raise field_error("content", _("请填写不予受理的理由"))
@@ -316,8 +330,7 @@ def reject(*, appeal: Appeal, by: User, reason: str, now: dt.datetime | None = N
 def assign(*, appeal: Appeal, by: User, assignee: User, content: str = "", now: dt.datetime | None = None) -> Appeal:
     """交办: staff hand an open appeal to a staff member or grid worker of its community."""
     appeal = _lock(appeal)
-    if not selectors.may_manage(by, appeal):
-        raise DomainError("permission_denied", _("只有本社区工作人员可以交办诉求"))
+    check_may_take(appeal=appeal, by=by, kind=Kind.ASSIGNED)
     _require_step(appeal, Kind.ASSIGNED)
     if selectors.assignable_user(assignee.pk, appeal.community_id) is None:
         raise field_error("assignee", _("承办人须为本社区工作人员或本社区网格员"))
@@ -333,8 +346,7 @@ def assign(*, appeal: Appeal, by: User, assignee: User, content: str = "", now: 
 def rate(*, appeal: Appeal, by: User, score: int, comment: str = "", now: dt.datetime | None = None) -> Appeal:
     """The resident rates a resolved appeal 1–5, which closes it; only within the rating window."""
     appeal = _lock(appeal)
-    if appeal.resident_id is None or appeal.resident_id != by.pk:
-        raise DomainError("permission_denied", _("只有诉求人可以评价"))
+    check_may_take(appeal=appeal, by=by, kind=Kind.RATED)
     if not 1 <= int(score) <= 5:
         raise field_error("score", _("评分须在 1 到 5 之间"))
     _require_step(appeal, Kind.RATED)

@@ -14,7 +14,7 @@ from backend.core.scoping import get_scope
 from backend.core.throttling import UserRateThrottle
 
 from . import selectors, services
-from .models import Appeal
+from .models import Appeal, AppealStep
 from .serializers import (
     AppealCreateSerializer,
     AppealRatesSerializer,
@@ -24,6 +24,8 @@ from .serializers import (
     RateSerializer,
     RatesQuerySerializer,
 )
+
+Kind = AppealStep.Kind
 
 
 class AppealFilter(django_filters.FilterSet):
@@ -137,7 +139,7 @@ class AppealViewSet(
         body.is_valid(raise_exception=True)
         data = body.validated_data
         appeal, created = services.submit_appeal(
-            filer=request.user,
+            by=request.user,
             client_id=data["client_id"],
             community=data["community"],
             estate=data.get("estate"),
@@ -153,6 +155,12 @@ class AppealViewSet(
         )
         return self._respond(appeal, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
+    def _may_take(self, request, kind: str) -> Appeal:
+        """The appeal, once the caller may take the step: who may act is answered before the body is read."""
+        appeal = self.get_object()
+        services.check_may_take(appeal=appeal, by=request.user, kind=kind)
+        return appeal
+
     def _content(self, request) -> str:
         body = ContentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -161,19 +169,19 @@ class AppealViewSet(
     @extend_schema(request=ContentSerializer, responses={200: AppealSerializer})
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        appeal = self.get_object()
+        appeal = self._may_take(request, Kind.ACCEPTED)
         return self._respond(services.accept(appeal=appeal, by=request.user, content=self._content(request)))
 
     @extend_schema(request=ContentSerializer, responses={200: AppealSerializer}, description="`content` is required.")
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
-        appeal = self.get_object()
+        appeal = self._may_take(request, Kind.REPLIED)
         return self._respond(services.reply(appeal=appeal, by=request.user, content=self._content(request)))
 
     @extend_schema(request=ContentSerializer, responses={200: AppealSerializer})
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        appeal = self.get_object()
+        appeal = self._may_take(request, Kind.RESOLVED)
         return self._respond(services.resolve(appeal=appeal, by=request.user, content=self._content(request)))
 
     @extend_schema(
@@ -181,13 +189,13 @@ class AppealViewSet(
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        appeal = self.get_object()
+        appeal = self._may_take(request, Kind.REJECTED)
         return self._respond(services.reject(appeal=appeal, by=request.user, reason=self._content(request)))
 
     @extend_schema(request=AssignSerializer, responses={200: AppealSerializer})
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        appeal = self.get_object()
+        appeal = self._may_take(request, Kind.ASSIGNED)
         body = AssignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         appeal = services.assign(
@@ -201,7 +209,7 @@ class AppealViewSet(
     @extend_schema(request=RateSerializer, responses={200: AppealSerializer})
     @action(detail=True, methods=["post"])
     def rate(self, request, pk=None):
-        appeal = self.get_object()
+        appeal = self._may_take(request, Kind.RATED)
         body = RateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         appeal = services.rate(
@@ -222,7 +230,7 @@ class AppealViewSet(
     )
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def rates(self, request):
-        if not get_scope(request.user).is_staff:
+        if not selectors.may_read_rates(request.user):
             raise PermissionDenied("只有街道、社区工作人员可以查看三率")
         query = RatesQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

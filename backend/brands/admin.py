@@ -99,9 +99,9 @@ class BrandAdmin(ScopedAdmin):
             "method_steps": data.get("method_steps_text", []),
         }
         if change:
-            brand = services.update_brand(actor=request.user, brand=obj, **fields)
+            brand = services.update_brand(by=request.user, brand=obj, **fields)
         else:
-            brand = services.create_brand(actor=request.user, community=data["community"], **fields)
+            brand = services.create_brand(by=request.user, community=data["community"], **fields)
         obj.pk = brand.pk
         obj._state.adding = False
 
@@ -111,7 +111,7 @@ class BrandAdmin(ScopedAdmin):
             self,
             request,
             queryset,
-            lambda b: services.publish_brand(actor=request.user, brand=b),
+            lambda b: services.publish_brand(by=request.user, brand=b),
             "已发布 {count} 个品牌",
         )
 
@@ -121,7 +121,7 @@ class BrandAdmin(ScopedAdmin):
             self,
             request,
             queryset,
-            lambda b: services.retire_brand(actor=request.user, brand=b),
+            lambda b: services.retire_brand(by=request.user, brand=b),
             "已停用 {count} 个品牌",
         )
 
@@ -143,7 +143,7 @@ class PlanForm(forms.ModelForm):
         brand = cleaned.get("brand")
         try:
             if self.instance.pk is None and brand is not None:
-                services.check_new_plan(actor=self.actor, brand=brand)
+                services.check_new_plan(by=self.actor, brand=brand)
             elif self.instance.pk is not None and self.instance.status != BrandPlan.Status.DRAFT:
                 raise DomainError("invalid_transition", "只有草稿可以修改; 退回的方案请编写新版本")
         except DomainError as exc:
@@ -189,7 +189,7 @@ class BrandPlanAdmin(ScopedAdmin):
         "approve_one",
         description="审核通过",
         applies=lambda obj: obj.status == BrandPlan.Status.SUBMITTED,
-        run=lambda plan, data, user: services.approve_plan(actor=user, plan=plan),
+        run=lambda plan, data, user: services.approve_plan(by=user, plan=plan),
         title="审核通过方案",
         intro="通过后方案成为该品牌本年度的执行方案:",
         submit_label="通过",
@@ -201,7 +201,7 @@ class BrandPlanAdmin(ScopedAdmin):
         reject=True,
         icon="undo",
         applies=lambda obj: obj.status == BrandPlan.Status.SUBMITTED,
-        run=lambda plan, data, user: services.return_plan(actor=user, plan=plan, comments=data["comments"]),
+        run=lambda plan, data, user: services.return_plan(by=user, plan=plan, comments=data["comments"]),
         form_class=ReturnForm,
         title="退回方案",
         intro="社区按修改意见编写新版本后重新提交:",
@@ -238,10 +238,10 @@ class BrandPlanAdmin(ScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            plan = services.update_plan(actor=request.user, plan=obj, content=form.cleaned_data["content"])
+            plan = services.update_plan(by=request.user, plan=obj, content=form.cleaned_data["content"])
         else:
             plan = services.create_plan(
-                actor=request.user, brand=form.cleaned_data["brand"], content=form.cleaned_data["content"]
+                by=request.user, brand=form.cleaned_data["brand"], content=form.cleaned_data["content"]
             )
         # The service numbers the version: the saved row, not the form's, is what the
         # "added" message and the history name (it read "第None版" before).
@@ -265,7 +265,7 @@ class BrandPlanAdmin(ScopedAdmin):
     @admin.action(description="提交所选方案给街道审核")
     def submit(self, request, queryset):
         _run_action(
-            self, request, queryset, lambda p: services.submit_plan(actor=request.user, plan=p), "已提交 {count} 份方案"
+            self, request, queryset, lambda p: services.submit_plan(by=request.user, plan=p), "已提交 {count} 份方案"
         )
 
     @admin.action(description="审核通过所选方案")
@@ -274,7 +274,7 @@ class BrandPlanAdmin(ScopedAdmin):
             self,
             request,
             queryset,
-            lambda p: services.approve_plan(actor=request.user, plan=p),
+            lambda p: services.approve_plan(by=request.user, plan=p),
             "已通过 {count} 份方案",
         )
 
@@ -288,7 +288,7 @@ class BrandPlanAdmin(ScopedAdmin):
                     self,
                     request,
                     queryset,
-                    lambda p: services.return_plan(actor=request.user, plan=p, comments=comments),
+                    lambda p: services.return_plan(by=request.user, plan=p, comments=comments),
                     "已退回 {count} 份方案",
                 )
                 return None
@@ -355,7 +355,7 @@ class DeadlineForm(forms.ModelForm):
             return cleaned
         try:
             services.check_deadline(
-                actor=self.actor,
+                by=self.actor,
                 street=street,
                 due_date=due_date,
                 communities=list(communities),
@@ -400,7 +400,7 @@ class BrandDeadlineAdmin(StreetAdminWrites, ScopedAdmin):
         data = form.cleaned_data
         if change:
             deadline = services.update_deadline(
-                actor=request.user,
+                by=request.user,
                 deadline=obj,
                 due_date=data["due_date"],
                 communities=list(data["communities"]),
@@ -408,7 +408,7 @@ class BrandDeadlineAdmin(StreetAdminWrites, ScopedAdmin):
             )
         else:
             deadline = services.create_deadline(
-                actor=request.user,
+                by=request.user,
                 street=data["street"],
                 due_date=data["due_date"],
                 communities=list(data["communities"]),
@@ -418,7 +418,7 @@ class BrandDeadlineAdmin(StreetAdminWrites, ScopedAdmin):
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.delete_deadline(actor=request.user, deadline=obj)
+        services.delete_deadline(by=request.user, deadline=obj)
 
     @admin.display(description="社区")
     def community_names(self, obj: BrandDeadline) -> str:
@@ -443,7 +443,7 @@ class HonorForm(forms.ModelForm):
             return cleaned
         try:
             services.check_honor(
-                actor=self.actor,
+                by=self.actor,
                 brand=cleaned.get("brand"),
                 organization=cleaned.get("organization"),
                 awarded_on=cleaned["awarded_on"],
@@ -480,14 +480,14 @@ class HonorAdmin(StreetAdminWrites, ScopedAdmin):
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data.get(name) for name in HonorForm.Meta.fields}
         if change:
-            honor = services.update_honor(actor=request.user, honor=obj, **data)
+            honor = services.update_honor(by=request.user, honor=obj, **data)
         else:
-            honor = services.create_honor(actor=request.user, **data)
+            honor = services.create_honor(by=request.user, **data)
         obj.pk = honor.pk
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.delete_honor(actor=request.user, honor=obj)
+        services.delete_honor(by=request.user, honor=obj)
 
 
 @admin.register(PlanReminder)

@@ -197,6 +197,7 @@ class DeadlineSerializer(serializers.ModelSerializer):
         return deadline.due_date.year
 
 
+# Exactly one recipient (a brand or an organisation) is the services' check, made after who may act.
 class HonorSerializer(serializers.ModelSerializer):
     brand = serializers.PrimaryKeyRelatedField(queryset=Brand.objects.all(), required=False, allow_null=True)
     organization = serializers.PrimaryKeyRelatedField(
@@ -222,15 +223,6 @@ class HonorSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["street", "created_at", "updated_at"]
-
-    def validate(self, attrs):
-        if self.instance is None:
-            brand, organization = attrs.get("brand"), attrs.get("organization")
-            if (brand is None) == (organization is None):
-                raise serializers.ValidationError({"non_field_errors": ["请在品牌和党组织中选择且只选择一个"]})
-        elif attrs.get("brand") is not None and attrs.get("organization") is not None:
-            raise serializers.ValidationError({"non_field_errors": ["请在品牌和党组织中选择且只选择一个"]})
-        return attrs
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_brand_name(self, honor: Honor) -> str | None:

@@ -8,14 +8,16 @@ from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backend.accounts.models import User
 from backend.accounts.permissions import IsStreetAdmin
 from backend.communities.models import PartyOrganization
-from backend.core.errors import DomainError
 from backend.core.fields import MAX_ID
 from backend.core.permissions import PublicReadAuthenticatedWrite
-from backend.core.scoping import get_scope, limit_choices
+from backend.core.scoping import limit_choices
 
 from . import selectors, services
 from .models import Brand, BrandDeadline, BrandPlan, Honor
@@ -29,8 +31,12 @@ from .serializers import (
 )
 
 
-def _denied(detail: str) -> DomainError:
-    return DomainError("permission_denied", detail)
+def _acting(request: Request) -> User:
+    """The signed-in caller (the permission classes have let no one else through to a write)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
 
 
 def _limit(serializer, user, names: tuple[str, ...]) -> None:
@@ -100,8 +106,7 @@ class BrandViewSet(WriteViewSet):
 
     def _editable(self) -> Brand:
         brand = self.get_object()
-        if not services.can_edit_brand(user=self.request.user, community_id=brand.community_id):
-            raise _denied("只能修改本社区(街道)的品牌")
+        services.require_brand_editor(by=_acting(self.request), brand=brand)
         return brand
 
     def _answer(self, brand: Brand, status_code: int = status.HTTP_200_OK) -> Response:
@@ -109,22 +114,21 @@ class BrandViewSet(WriteViewSet):
         return Response(self.get_serializer(brand).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
-        if not get_scope(request.user).is_staff:
-            raise _denied("需要社区工作人员权限")
+        services.require_staff(by=_acting(request))
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        brand = services.create_brand(actor=request.user, **serializer.validated_data)
+        brand = services.create_brand(by=request.user, **serializer.validated_data)
         return self._answer(brand, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         brand = self._editable()
         serializer = self.get_serializer(brand, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        brand = services.update_brand(actor=request.user, brand=brand, **serializer.validated_data)
+        brand = services.update_brand(by=request.user, brand=brand, **serializer.validated_data)
         return self._answer(brand)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_brand(actor=request.user, brand=self._editable())
+        services.delete_brand(by=request.user, brand=self._editable())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -135,7 +139,7 @@ class BrandViewSet(WriteViewSet):
     )
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
-        brand = services.publish_brand(actor=request.user, brand=self._editable())
+        brand = services.publish_brand(by=request.user, brand=self._editable())
         return self._answer(brand)
 
     @extend_schema(
@@ -146,7 +150,7 @@ class BrandViewSet(WriteViewSet):
     )
     @action(detail=True, methods=["post"])
     def retire(self, request, pk=None):
-        brand = services.retire_brand(actor=request.user, brand=self._editable())
+        brand = services.retire_brand(by=request.user, brand=self._editable())
         return self._answer(brand)
 
 
@@ -188,36 +192,33 @@ class PlanViewSet(WriteViewSet):
 
     def _writable(self) -> BrandPlan:
         plan = self.get_object()
-        if not services.can_write_plans(user=self.request.user, brand=self.brand):
-            raise _denied("品牌方案由本社区工作人员编写")
+        services.require_plan_writer(by=_acting(self.request), brand=self.brand)
         return plan
 
     def _reviewable(self) -> BrandPlan:
         plan = self.get_object()
-        if not services.can_review_plans(user=self.request.user, brand=self.brand):
-            raise _denied("品牌方案由街道审核")
+        services.require_plan_reviewer(by=_acting(self.request), brand=self.brand)
         return plan
 
     def _answer(self, plan: BrandPlan, status_code: int = status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(selectors.plan_with_due_date(plan)).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
-        if not services.can_write_plans(user=request.user, brand=self.brand):
-            raise _denied("品牌方案由本社区工作人员编写")
+        services.require_plan_writer(by=_acting(request), brand=self.brand)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plan = services.create_plan(actor=request.user, brand=self.brand, **serializer.validated_data)
+        plan = services.create_plan(by=request.user, brand=self.brand, **serializer.validated_data)
         return self._answer(plan, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         plan = self._writable()
         serializer = self.get_serializer(plan, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        plan = services.update_plan(actor=request.user, plan=plan, **serializer.validated_data)
+        plan = services.update_plan(by=request.user, plan=plan, **serializer.validated_data)
         return self._answer(plan)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_plan(actor=request.user, plan=self._writable())
+        services.delete_plan(by=request.user, plan=self._writable())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -228,7 +229,7 @@ class PlanViewSet(WriteViewSet):
     )
     @action(detail=True, methods=["post"])
     def submit(self, request, brand_pk=None, pk=None):
-        plan = services.submit_plan(actor=request.user, plan=self._writable())
+        plan = services.submit_plan(by=request.user, plan=self._writable())
         return self._answer(plan)
 
     @extend_schema(
@@ -242,7 +243,7 @@ class PlanViewSet(WriteViewSet):
         plan = self._reviewable()
         serializer = ReviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plan = services.approve_plan(actor=request.user, plan=plan, comments=serializer.validated_data["comments"])
+        plan = services.approve_plan(by=request.user, plan=plan, comments=serializer.validated_data["comments"])
         return self._answer(plan)
 
     @extend_schema(
@@ -256,7 +257,7 @@ class PlanViewSet(WriteViewSet):
         plan = self._reviewable()
         serializer = ReturnSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plan = services.return_plan(actor=request.user, plan=plan, comments=serializer.validated_data["comments"])
+        plan = services.return_plan(by=request.user, plan=plan, comments=serializer.validated_data["comments"])
         return self._answer(plan)
 
 
@@ -301,18 +302,18 @@ class DeadlineViewSet(WriteViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        deadline = services.create_deadline(actor=request.user, **serializer.validated_data)
+        deadline = services.create_deadline(by=request.user, **serializer.validated_data)
         return self._answer(deadline, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         deadline = self.get_object()
         serializer = self.get_serializer(deadline, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        deadline = services.update_deadline(actor=request.user, deadline=deadline, **serializer.validated_data)
+        deadline = services.update_deadline(by=request.user, deadline=deadline, **serializer.validated_data)
         return self._answer(deadline)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_deadline(actor=request.user, deadline=self.get_object())
+        services.delete_deadline(by=request.user, deadline=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -364,8 +365,7 @@ class HonorViewSet(WriteViewSet):
 
     def _writable(self) -> Honor:
         honor = self.get_object()
-        if not services.can_manage_street(user=self.request.user, street_id=honor.street_id):
-            raise _denied("只有本街道的管理员可以修改荣誉")
+        services.require_honor_keeper(by=_acting(self.request), street_id=honor.street_id)
         return honor
 
     def _answer(self, honor: Honor, status_code: int = status.HTTP_200_OK) -> Response:
@@ -374,16 +374,16 @@ class HonorViewSet(WriteViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        honor = services.create_honor(actor=request.user, **serializer.validated_data)
+        honor = services.create_honor(by=request.user, **serializer.validated_data)
         return self._answer(honor, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         honor = self._writable()
         serializer = self.get_serializer(honor, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        honor = services.update_honor(actor=request.user, honor=honor, **serializer.validated_data)
+        honor = services.update_honor(by=request.user, honor=honor, **serializer.validated_data)
         return self._answer(honor)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_honor(actor=request.user, honor=self._writable())
+        services.delete_honor(by=request.user, honor=self._writable())
         return Response(status=status.HTTP_204_NO_CONTENT)

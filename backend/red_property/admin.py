@@ -145,14 +145,14 @@ class PropertyCompanyAdmin(ServiceAdmin):
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in self.fields if name in form.cleaned_data}
         if change:
-            saved = services.update_property_company(actor=request.user, company=obj, **data)
+            saved = services.update_property_company(by=request.user, company=obj, **data)
         else:
-            saved = services.create_property_company(actor=request.user, **data)
+            saved = services.create_property_company(by=request.user, **data)
         obj.pk = saved.pk
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.delete_property_company(actor=request.user, company=obj)
+        services.delete_property_company(by=request.user, company=obj)
 
 
 # Estate governance ------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ class EstateGovernanceAdmin(ServiceAdmin):
     def save_model(self, request, obj, form, change):
         estate = obj.estate
         changes = {name: form.cleaned_data[name] for name in self.fields[1:] if name in form.cleaned_data}
-        saved = services.update_estate_governance(actor=request.user, estate=estate, **changes)
+        saved = services.update_estate_governance(by=request.user, estate=estate, **changes)
         obj.pk = saved.pk
         obj._state.adding = False
 
@@ -238,7 +238,7 @@ class GroupMemberInline(MemberInline):
 class MembersAdmin(ServiceAdmin):
     """The record and its member rows are written together by one service call.
 
-    Subclasses say which: `create(actor=, members=, <place>=, …)` and `update(actor=, obj=, members=, …)`.
+    Subclasses say which: `create(by=, members=, <place>=, …)` and `update(by=, obj=, members=, …)`.
     """
 
     member_model: type = OwnersCommitteeMember
@@ -254,10 +254,10 @@ class MembersAdmin(ServiceAdmin):
         data = {name: form.cleaned_data[name] for name in self.record_fields if name in form.cleaned_data}
         obj = form.instance
         if change:
-            saved = self.update(actor=request.user, obj=obj, members=members, **data)
+            saved = self.update(by=request.user, obj=obj, members=members, **data)
         else:
             saved = self.create(
-                actor=request.user, members=members, **data, **{self.place_field: form.cleaned_data[self.place_field]}
+                by=request.user, members=members, **data, **{self.place_field: form.cleaned_data[self.place_field]}
             )
         obj.pk = saved.pk
         obj._state.adding = False
@@ -284,7 +284,7 @@ class OwnersCommitteeAdmin(MembersAdmin):
         return services.update_owners_committee(committee=obj, **kwargs)
 
     def delete_model(self, request, obj):
-        services.delete_owners_committee(actor=request.user, committee=obj)
+        services.delete_owners_committee(by=request.user, committee=obj)
 
 
 @admin.register(ResidentsCommittee)
@@ -306,7 +306,7 @@ class ResidentsCommitteeAdmin(MembersAdmin):
         return services.update_residents_committee(committee=obj, **kwargs)
 
     def delete_model(self, request, obj):
-        services.delete_residents_committee(actor=request.user, committee=obj)
+        services.delete_residents_committee(by=request.user, committee=obj)
 
 
 @admin.register(SelfGovernanceGroup)
@@ -335,7 +335,7 @@ class SelfGovernanceGroupAdmin(MembersAdmin):
         return services.update_self_governance_group(group=obj, **kwargs)
 
     def delete_model(self, request, obj):
-        services.delete_self_governance_group(actor=request.user, group=obj)
+        services.delete_self_governance_group(by=request.user, group=obj)
 
 
 @admin.register(SelfGovernanceMeeting)
@@ -357,16 +357,14 @@ class SelfGovernanceMeetingAdmin(ServiceAdmin):
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in self.fields[1:] if name in form.cleaned_data}
         if change:
-            saved = services.update_self_governance_meeting(actor=request.user, meeting=obj, **data)
+            saved = services.update_self_governance_meeting(by=request.user, meeting=obj, **data)
         else:
-            saved = services.record_self_governance_meeting(
-                actor=request.user, group=form.cleaned_data["group"], **data
-            )
+            saved = services.record_self_governance_meeting(by=request.user, group=form.cleaned_data["group"], **data)
         obj.pk = saved.pk
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.delete_self_governance_meeting(actor=request.user, meeting=obj)
+        services.delete_self_governance_meeting(by=request.user, meeting=obj)
 
 
 # 三方联动 ----------------------------------------------------------------------------------------
@@ -414,14 +412,12 @@ class JointMeetingAdmin(ServiceAdmin):
         participants = _rows(_formset_for(formsets, JointMeetingParticipant))
         data = {name: form.cleaned_data[name] for name in self.fields[1:] if name in form.cleaned_data}
         follow_ups = _formset_for(formsets, FollowUpItem)
-        actor = request.user
+        by = request.user
         if change:
-            meeting = services.update_joint_meeting(
-                actor=actor, meeting=form.instance, participants=participants, **data
-            )
+            meeting = services.update_joint_meeting(by=by, meeting=form.instance, participants=participants, **data)
         else:
             meeting = services.create_joint_meeting(
-                actor=actor, estate=form.cleaned_data["estate"], participants=participants, **data
+                by=by, estate=form.cleaned_data["estate"], participants=participants, **data
             )
         form.instance.pk = meeting.pk
         form.instance._state.adding = False
@@ -432,19 +428,19 @@ class JointMeetingAdmin(ServiceAdmin):
             item = item_form.instance if item_form.instance.pk else None
             if cleaned.get("DELETE"):
                 if item is not None:
-                    services.delete_follow_up(actor=actor, item=item)
+                    services.delete_follow_up(by=by, item=item)
                 continue
             fields = {name: cleaned.get(name) for name in ("content", "owner", "due_date", "done_on")}
             if item is None:
                 done_on = fields.pop("done_on")
-                item = services.add_follow_up(actor=actor, meeting=meeting, **fields)
+                item = services.add_follow_up(by=by, meeting=meeting, **fields)
                 if done_on is not None:
-                    services.update_follow_up(actor=actor, item=item, done_on=done_on)
+                    services.update_follow_up(by=by, item=item, done_on=done_on)
             elif item_form.has_changed():
-                services.update_follow_up(actor=actor, item=item, **fields)
+                services.update_follow_up(by=by, item=item, **fields)
 
     def delete_model(self, request, obj):
-        services.delete_joint_meeting(actor=request.user, meeting=obj)
+        services.delete_joint_meeting(by=request.user, meeting=obj)
 
 
 # Assessment -------------------------------------------------------------------------------------
@@ -486,11 +482,11 @@ class AssessmentStandardAdmin(StreetSheetAdmin):
         threshold = form.cleaned_data["demonstration_threshold"]
         if change:
             saved = services.update_assessment_standard(
-                actor=request.user, standard=obj, demonstration_threshold=threshold
+                by=request.user, standard=obj, demonstration_threshold=threshold
             )
         else:
             saved = services.create_assessment_standard(
-                actor=request.user,
+                by=request.user,
                 street=form.cleaned_data["street"],
                 year=form.cleaned_data["year"],
                 demonstration_threshold=threshold,
@@ -499,7 +495,7 @@ class AssessmentStandardAdmin(StreetSheetAdmin):
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.delete_assessment_standard(actor=request.user, standard=obj)
+        services.delete_assessment_standard(by=request.user, standard=obj)
 
 
 @admin.register(AssessmentItem)
@@ -514,16 +510,16 @@ class AssessmentItemAdmin(StreetSheetAdmin):
         editable = ("category", "name", "max_points", "guidance", "position")
         data = {name: form.cleaned_data[name] for name in editable if name in form.cleaned_data}
         if change:
-            saved = services.update_assessment_item(actor=request.user, item=obj, **data)
+            saved = services.update_assessment_item(by=request.user, item=obj, **data)
         else:
             saved = services.create_assessment_item(
-                actor=request.user, street=form.cleaned_data["street"], year=form.cleaned_data["year"], **data
+                by=request.user, street=form.cleaned_data["street"], year=form.cleaned_data["year"], **data
             )
         obj.pk = saved.pk
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.delete_assessment_item(actor=request.user, item=obj)
+        services.delete_assessment_item(by=request.user, item=obj)
 
 
 class ScoreInline(StaffInline):
@@ -582,10 +578,10 @@ class EstateAssessmentAdmin(ServiceAdmin):
             )
         notes = form.cleaned_data.get("notes", "")
         if change:
-            saved = services.update_assessment(actor=request.user, assessment=form.instance, scores=scores, notes=notes)
+            saved = services.update_assessment(by=request.user, assessment=form.instance, scores=scores, notes=notes)
         else:
             saved = services.create_assessment(
-                actor=request.user,
+                by=request.user,
                 estate=form.cleaned_data["estate"],
                 year=form.cleaned_data["year"],
                 scores=scores,
@@ -595,4 +591,4 @@ class EstateAssessmentAdmin(ServiceAdmin):
         form.instance._state.adding = False
 
     def delete_model(self, request, obj):
-        services.delete_assessment(actor=request.user, assessment=obj)
+        services.delete_assessment(by=request.user, assessment=obj)

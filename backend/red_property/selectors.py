@@ -66,6 +66,12 @@ def today() -> date:
     return timezone.localdate()
 
 
+def phones_shown_whole(user: Any, *, one_record: bool) -> bool:
+    """Phones on red-property records (company contacts, committee and group members) are masked
+    in lists; staff reading or writing one record of their scope see them whole, to call."""
+    return one_record and get_scope(user).is_staff
+
+
 def _community_q(user: Any, prefix: str = "") -> Q:
     return scope_q(user, community=f"{prefix}community", street=f"{prefix}community__street")
 

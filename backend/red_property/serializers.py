@@ -247,18 +247,12 @@ CommitteeMemberSerializer = _member_serializer(CommitteeRole.choices, "Committee
 GroupMemberSerializer = _member_serializer(SelfGovernanceMember.Role.choices, "SelfGovernanceMember")
 
 
+# A term's dates (end after start, no overlap) are the services' check, made after who may act.
 class TermSerializer(CreateOnlyMixin, serializers.ModelSerializer):
     is_current = serializers.SerializerMethodField()
 
     def get_is_current(self, obj: Any) -> bool:
         return obj.is_current(_today(self))
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start = attrs.get("term_start", getattr(self.instance, "term_start", None))
-        end = attrs.get("term_end", getattr(self.instance, "term_end", None))
-        if start and end and end <= start:
-            raise serializers.ValidationError({"term_end": [_("任期结束应晚于任期开始")]})
-        return attrs
 
 
 class OwnersCommitteeSerializer(TermSerializer):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -16,10 +16,20 @@ from backend.accounts.permissions import IsStaff
 from backend.communities.models import Community, Estate, Street
 from backend.communities.selectors import editable_estates
 from backend.core.errors import field_error
-from backend.core.fields import MAX_ID
-from backend.core.scoping import get_scope, limit_choices
+from backend.core.scoping import limit_choices
 
 from . import selectors, services
+from .filters import (
+    AssessmentFilter,
+    FollowUpFilter,
+    GovernanceFilter,
+    GroupFilter,
+    GroupMeetingFilter,
+    JointMeetingFilter,
+    OwnersCommitteeFilter,
+    PropertyCompanyFilter,
+    ResidentsCommitteeFilter,
+)
 from .models import (
     AssessmentItem,
     AssessmentStandard,
@@ -79,7 +89,7 @@ class StaffViewSet(
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         # A list masks phones; one record, read or just written by staff in scope, shows them whole.
-        context[FULL_PHONES] = self.action != "list"
+        context[FULL_PHONES] = selectors.phones_shown_whole(self.request.user, one_record=self.action != "list")
         return context
 
     def _answer(self, obj: Any, status_code: int = status.HTTP_200_OK) -> Response:
@@ -94,24 +104,6 @@ class StaffViewSet(
 
 
 # Estate governance ------------------------------------------------------------------------------
-
-
-class GovernanceFilter(django_filters.FilterSet):
-    is_red_property = django_filters.BooleanFilter(field_name="red_property")
-    has_party_organization = django_filters.BooleanFilter(field_name="has_party_org")
-    owners_committee_required = django_filters.BooleanFilter(field_name="committee_required")
-    has_owners_committee = django_filters.BooleanFilter(
-        field_name="current_committee_id", lookup_expr="isnull", exclude=True
-    )
-    is_demonstration = django_filters.BooleanFilter(field_name="is_demonstration")
-    property_company = django_filters.NumberFilter(
-        field_name="governance__property_company", min_value=1, max_value=MAX_ID
-    )
-    street = django_filters.NumberFilter(field_name="community__street", min_value=1, max_value=MAX_ID)
-
-    class Meta:
-        model = Estate
-        fields = ["community", "grid", "has_property_service"]
 
 
 YEAR_PARAM = OpenApiParameter(
@@ -159,31 +151,17 @@ class GovernanceViewSet(
 
     def partial_update(self, request, *args, **kwargs):
         estate = self.get_object()
+        # Who may change what is answered before what is wrong with the input.
+        named = request.data.keys() if isinstance(request.data, Mapping) else ()
+        services.check_may_change_governance(by=request.user, estate=estate, fields=named)
         serializer = GovernanceUpdateSerializer(data=request.data, partial=True)
         _narrow(serializer, "property_company", selectors.property_companies_for(request.user))
         serializer.is_valid(raise_exception=True)
-        services.update_estate_governance(actor=request.user, estate=estate, **serializer.validated_data)
+        services.update_estate_governance(by=request.user, estate=estate, **serializer.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=estate.pk)).data)
 
 
 # Property companies -----------------------------------------------------------------------------
-
-
-class PropertyCompanyFilter(django_filters.FilterSet):
-    has_party_organization = django_filters.BooleanFilter(
-        field_name="party_organization", lookup_expr="isnull", exclude=True
-    )
-    community = django_filters.NumberFilter(
-        field_name="governed_estates__estate__community",
-        distinct=True,
-        help_text="companies serving this community",
-        min_value=1,
-        max_value=MAX_ID,
-    )
-
-    class Meta:
-        model = PropertyCompany
-        fields = ["street"]
 
 
 @extend_schema_view(
@@ -213,16 +191,16 @@ class PropertyCompanyViewSet(StaffViewSet):
         return serializer
 
     def create(self, request, *args, **kwargs):
-        company = services.create_property_company(actor=request.user, **self._input())
+        company = services.create_property_company(by=request.user, **self._input())
         return self._answer(company, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         company = self.get_object()
-        company = services.update_property_company(actor=request.user, company=company, **self._input(instance=company))
+        company = services.update_property_company(by=request.user, company=company, **self._input(instance=company))
         return self._answer(company)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_property_company(actor=request.user, company=self.get_object())
+        services.delete_property_company(by=request.user, company=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -236,23 +214,6 @@ class EstateScopedViewSet(StaffViewSet):
         serializer = super().get_serializer(*args, **kwargs)
         _narrow(serializer, "estate", editable_estates(self.request.user))
         return serializer
-
-
-class TermFilter(django_filters.FilterSet):
-    is_current = django_filters.BooleanFilter(method="filter_current", label="in office today")
-
-    def filter_current(self, queryset, name, value):
-        on = selectors.today()
-        current = queryset.filter(term_start__lte=on, term_end__gte=on)
-        return current if value else queryset.exclude(pk__in=current.values("pk"))
-
-
-class OwnersCommitteeFilter(TermFilter):
-    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
-
-    class Meta:
-        model = OwnersCommittee
-        fields = ["estate"]
 
 
 @extend_schema_view(
@@ -271,24 +232,18 @@ class OwnersCommitteeViewSet(EstateScopedViewSet):
         return selectors.owners_committees_for(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        committee = services.create_owners_committee(actor=request.user, **self._input())
+        committee = services.create_owners_committee(by=request.user, **self._input())
         return self._answer(committee, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         committee = self.get_object()
         data = self._input(instance=committee)
-        committee = services.update_owners_committee(actor=request.user, committee=committee, **data)
+        committee = services.update_owners_committee(by=request.user, committee=committee, **data)
         return self._answer(committee)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_owners_committee(actor=request.user, committee=self.get_object())
+        services.delete_owners_committee(by=request.user, committee=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ResidentsCommitteeFilter(TermFilter):
-    class Meta:
-        model = ResidentsCommittee
-        fields = ["community"]
 
 
 @extend_schema_view(
@@ -310,32 +265,21 @@ class ResidentsCommitteeViewSet(StaffViewSet):
         return serializer
 
     def create(self, request, *args, **kwargs):
-        committee = services.create_residents_committee(actor=request.user, **self._input())
+        committee = services.create_residents_committee(by=request.user, **self._input())
         return self._answer(committee, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         committee = self.get_object()
         data = self._input(instance=committee)
-        committee = services.update_residents_committee(actor=request.user, committee=committee, **data)
+        committee = services.update_residents_committee(by=request.user, committee=committee, **data)
         return self._answer(committee)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_residents_committee(actor=request.user, committee=self.get_object())
+        services.delete_residents_committee(by=request.user, committee=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # 三方联动 ----------------------------------------------------------------------------------------
-
-
-class JointMeetingFilter(django_filters.FilterSet):
-    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
-    counts = django_filters.BooleanFilter(field_name="counts", help_text="all three sides present")
-    held_after = django_filters.DateFilter(field_name="held_on", lookup_expr="gte")
-    held_before = django_filters.DateFilter(field_name="held_on", lookup_expr="lte")
-
-    class Meta:
-        model = JointMeeting
-        fields = ["estate"]
 
 
 @extend_schema_view(
@@ -372,29 +316,19 @@ class JointMeetingViewSet(EstateScopedViewSet):
         return JointMeetingSerializer
 
     def create(self, request, *args, **kwargs):
-        meeting = services.create_joint_meeting(actor=request.user, **self._input())
+        meeting = services.create_joint_meeting(by=request.user, **self._input())
         return self._answer(meeting, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         meeting = self.get_object()
         data = self._input(instance=meeting)
         data.pop("follow_ups", None)
-        meeting = services.update_joint_meeting(actor=request.user, meeting=meeting, **data)
+        meeting = services.update_joint_meeting(by=request.user, meeting=meeting, **data)
         return self._answer(meeting)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_joint_meeting(actor=request.user, meeting=self.get_object())
+        services.delete_joint_meeting(by=request.user, meeting=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class FollowUpFilter(django_filters.FilterSet):
-    estate = django_filters.NumberFilter(field_name="meeting__estate", min_value=1, max_value=MAX_ID)
-    community = django_filters.NumberFilter(field_name="meeting__estate__community", min_value=1, max_value=MAX_ID)
-    done = django_filters.BooleanFilter(field_name="done_on", lookup_expr="isnull", exclude=True)
-
-    class Meta:
-        model = FollowUpItem
-        fields = ["meeting"]
 
 
 @extend_schema_view(
@@ -423,18 +357,18 @@ class FollowUpViewSet(StaffViewSet):
         return serializer
 
     def create(self, request, *args, **kwargs):
-        item = services.add_follow_up(actor=request.user, **self._input())
+        item = services.add_follow_up(by=request.user, **self._input())
         return self._answer(item, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         item = self.get_object()
         serializer = FollowUpUpdateSerializer(item, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        item = services.update_follow_up(actor=request.user, item=item, **serializer.validated_data)
+        item = services.update_follow_up(by=request.user, item=item, **serializer.validated_data)
         return self._answer(item)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_follow_up(actor=request.user, item=self.get_object())
+        services.delete_follow_up(by=request.user, item=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -460,8 +394,7 @@ class StreetAdminWrites(permissions.BasePermission):
     def has_permission(self, request, view):
         if request.method in permissions.SAFE_METHODS:
             return True
-        scope = get_scope(request.user)
-        return scope.is_superuser or bool(scope.street_ids)
+        return services.may_keep_sheets(user=request.user)
 
 
 class StreetSheetViewSet(StaffViewSet):
@@ -486,17 +419,17 @@ class AssessmentStandardViewSet(StreetSheetViewSet):
         return selectors.assessment_standards_for(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        standard = services.create_assessment_standard(actor=request.user, **self._input())
+        standard = services.create_assessment_standard(by=request.user, **self._input())
         return self._answer(standard, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         standard = self.get_object()
         data = self._input(instance=standard)
-        standard = services.update_assessment_standard(actor=request.user, standard=standard, **data)
+        standard = services.update_assessment_standard(by=request.user, standard=standard, **data)
         return self._answer(standard)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_assessment_standard(actor=request.user, standard=self.get_object())
+        services.delete_assessment_standard(by=request.user, standard=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -519,26 +452,17 @@ class AssessmentItemViewSet(StreetSheetViewSet):
         return selectors.assessment_items_for(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        item = services.create_assessment_item(actor=request.user, **self._input())
+        item = services.create_assessment_item(by=request.user, **self._input())
         return self._answer(item, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         item = self.get_object()
-        item = services.update_assessment_item(actor=request.user, item=item, **self._input(instance=item))
+        item = services.update_assessment_item(by=request.user, item=item, **self._input(instance=item))
         return self._answer(item)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_assessment_item(actor=request.user, item=self.get_object())
+        services.delete_assessment_item(by=request.user, item=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class AssessmentFilter(django_filters.FilterSet):
-    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
-    is_demonstration = django_filters.BooleanFilter(field_name="is_demonstration")
-
-    class Meta:
-        model = EstateAssessment
-        fields = ["estate", "year"]
 
 
 @extend_schema_view(
@@ -569,29 +493,21 @@ class EstateAssessmentViewSet(EstateScopedViewSet):
         return serializer
 
     def create(self, request, *args, **kwargs):
-        assessment = services.create_assessment(actor=request.user, **self._input())
+        assessment = services.create_assessment(by=request.user, **self._input())
         return self._answer(assessment, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         assessment = self.get_object()
         data = self._input(instance=assessment)
-        assessment = services.update_assessment(actor=request.user, assessment=assessment, **data)
+        assessment = services.update_assessment(by=request.user, assessment=assessment, **data)
         return self._answer(assessment)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_assessment(actor=request.user, assessment=self.get_object())
+        services.delete_assessment(by=request.user, assessment=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # Self-governance --------------------------------------------------------------------------------
-
-
-class GroupFilter(TermFilter):
-    community = django_filters.NumberFilter(field_name="estate__community", min_value=1, max_value=MAX_ID)
-
-    class Meta:
-        model = SelfGovernanceGroup
-        fields = ["estate"]
 
 
 @extend_schema_view(
@@ -609,25 +525,17 @@ class SelfGovernanceGroupViewSet(EstateScopedViewSet):
         return selectors.self_governance_groups_for(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        group = services.create_self_governance_group(actor=request.user, **self._input())
+        group = services.create_self_governance_group(by=request.user, **self._input())
         return self._answer(group, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         group = self.get_object()
-        group = services.update_self_governance_group(actor=request.user, group=group, **self._input(instance=group))
+        group = services.update_self_governance_group(by=request.user, group=group, **self._input(instance=group))
         return self._answer(group)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_self_governance_group(actor=request.user, group=self.get_object())
+        services.delete_self_governance_group(by=request.user, group=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class GroupMeetingFilter(django_filters.FilterSet):
-    estate = django_filters.NumberFilter(field_name="group__estate", min_value=1, max_value=MAX_ID)
-
-    class Meta:
-        model = SelfGovernanceMeeting
-        fields = ["group"]
 
 
 @extend_schema_view(list=extend_schema(summary="自治小组会议"))
@@ -647,15 +555,15 @@ class SelfGovernanceMeetingViewSet(StaffViewSet):
         return serializer
 
     def create(self, request, *args, **kwargs):
-        meeting = services.record_self_governance_meeting(actor=request.user, **self._input())
+        meeting = services.record_self_governance_meeting(by=request.user, **self._input())
         return self._answer(meeting, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         meeting = self.get_object()
         data = self._input(instance=meeting)
-        meeting = services.update_self_governance_meeting(actor=request.user, meeting=meeting, **data)
+        meeting = services.update_self_governance_meeting(by=request.user, meeting=meeting, **data)
         return self._answer(meeting)
 
     def destroy(self, request, *args, **kwargs):
-        services.delete_self_governance_meeting(actor=request.user, meeting=self.get_object())
+        services.delete_self_governance_meeting(by=request.user, meeting=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

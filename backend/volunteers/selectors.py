@@ -18,8 +18,10 @@ from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, Rank
 
-from backend.accounts.scoping import get_scope, scope_q
+from backend.accounts.models import User
+from backend.accounts.scoping import can_act_on_community, get_scope, scope_q
 from backend.accounts.selectors import plain, row, rows
+from backend.communities.models import Community
 from backend.core import crypto
 from backend.core.periods import Period
 
@@ -144,6 +146,13 @@ def staff_certificates(user: Any) -> QuerySet[Certificate]:
     return Certificate.objects.filter(scope_q(user, community="community", street="community__street"))
 
 
+def ledger_community(user: User | None, community_id: int) -> Community | None:
+    """The community whose 台账 the caller may export: one they act on as staff; else None (a 404)."""
+    if not can_act_on_community(user, community_id):
+        return None
+    return Community.objects.filter(pk=community_id).first()
+
+
 def certificate_by_number(number: str) -> Certificate | None:
     return Certificate.objects.filter(number=(number or "").strip().upper()).first()
 
@@ -169,6 +178,13 @@ def leaderboard(*, period: Period, community_id: int | None = None, street_id: i
         .annotate(rank=Window(Rank(), order_by=F("total").desc()))
         .order_by("-total", "volunteer_id")
     )
+
+
+def leaderboard_place_exists(*, community_id: int | None = None, street_id: int | None = None) -> bool:
+    """Whether the community or street ranked exists: an empty board there is a page, elsewhere a 404."""
+    if community_id is not None:
+        return Community.objects.filter(pk=community_id).exists()
+    return Community.objects.filter(street_id=street_id).exists()
 
 
 @dataclass(frozen=True)

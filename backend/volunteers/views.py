@@ -21,9 +21,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from backend.accounts.audit import record_access, record_accesses
-from backend.accounts.scoping import can_act_on_community, get_scope
-from backend.communities.models import Community
-from backend.core.errors import DomainError
+from backend.accounts.scoping import get_scope
 from backend.core.pagination import PageNumberPagination
 from backend.core.throttling import AnonThrottle, UserRateThrottle, UserThrottle
 
@@ -89,7 +87,7 @@ class VolunteerMeView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         _volunteer, created = services.register_volunteer(
-            user=request.user,
+            by=request.user,
             community=data.get("community"),
             real_name=data.get("real_name"),
             skills=data.get("skills", ""),
@@ -110,6 +108,7 @@ class VolunteerMeView(APIView):
         data = serializer.validated_data
         services.update_volunteer(
             volunteer=volunteer,
+            by=request.user,
             real_name=data.get("real_name"),
             skills=data.get("skills"),
             community=data.get("community"),
@@ -215,7 +214,7 @@ class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         record, created = services.file_record(
-            user=request.user,
+            by=request.user,
             community=data["community"],
             activity=data.get("activity"),
             content=data["content"],
@@ -285,10 +284,7 @@ class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     def export(self, request):
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        community_id = query.validated_data["community"]
-        if not can_act_on_community(request.user, community_id):
-            raise NotFound()
-        community = Community.objects.filter(pk=community_id).first()
+        community = selectors.ledger_community(request.user, query.validated_data["community"])
         if community is None:
             raise NotFound()
         period_label = request.query_params.get("period") or "all"
@@ -340,7 +336,7 @@ class LeaderboardView(APIView):
         )
         rows, ranked = board.rows, board.ranked
         if ranked is None:
-            if number > 1 or not self._place_exists(where):
+            if number > 1 or not selectors.leaderboard_place_exists(**where):
                 raise NotFound()
             ranked = 0
         url = request.build_absolute_uri()
@@ -361,12 +357,6 @@ class LeaderboardView(APIView):
             "results": rows,
         }
         return Response(leaderboard_page_data(body, user_id=request.user.pk))
-
-    @staticmethod
-    def _place_exists(where: dict[str, int]) -> bool:
-        if "community_id" in where:
-            return Community.objects.filter(pk=where["community_id"]).exists()
-        return Community.objects.filter(street_id=where["street_id"]).exists()
 
 
 # Certificates ----------------------------------------------------------------------------------
@@ -414,17 +404,9 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         serializer = CertificateIssueSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        community = data.get("community")
-        if community is None:
-            communities = sorted(get_scope(request.user).community_ids)
-            if len(communities) != 1:
-                raise DomainError("validation_error", "输入有误", fields={"community": ["请指定出具证明的社区"]})
-            community = Community.objects.get(pk=communities[0])
-        elif not can_act_on_community(request.user, community.pk):
-            raise DomainError("permission_denied", "只能以本社区名义出具证明")
         certificate, created = services.issue_certificate(
             volunteer=data["volunteer"],
-            community=community,
+            community=data.get("community"),
             by=request.user,
             period_start=data["period_start"],
             period_end=data["period_end"],

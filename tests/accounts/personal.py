@@ -71,7 +71,7 @@ def build_person(community: Community, *, staff: User, copies: int = 1, wechat_o
     known_id = fresh_id_number()
     branch = factories.OrganizationFactory(community=community)
     registration = member_services.register_member(
-        user=user,
+        by=user,
         community=community,
         organization=branch,
         real_name="张三丰",
@@ -86,7 +86,7 @@ def build_person(community: Community, *, staff: User, copies: int = 1, wechat_o
 
     volunteer_id = fresh_id_number()
     volunteer, _ = volunteer_services.register_volunteer(
-        user=user,
+        by=user,
         community=community,
         real_name="张三丰",
         skills="急救",
@@ -109,7 +109,7 @@ def build_person(community: Community, *, staff: User, copies: int = 1, wechat_o
     year = timezone.localdate().year
     for i in range(copies):
         post = PostFactory(community=community)
-        member_services.claim_post(post=post, user=user)
+        member_services.claim_post(post=post, by=user)
         PointsEntry.objects.create(
             user=user, source=f"personal:{n}:{i}", points=5, requested_points=5, year=year, reason="参加活动"
         )

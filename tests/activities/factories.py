@@ -13,6 +13,7 @@ from factory.django import DjangoModelFactory
 
 from backend.activities import services
 from backend.activities.models import Activity, Enrollment
+from backend.activities.services import codes
 from backend.core.models import Upload
 from backend.members.models import MemberRegistration, PartyMember, PrivacyConsent
 from tests import factories
@@ -46,7 +47,7 @@ def enrol(activity: Activity, user=None, status: str = Enrollment.Status.ENROLLE
 
 
 def token(activity: Activity, *, now: datetime | None = None, slots_ago: int = 0) -> str:
-    return services.checkin_token(activity.pk, services._slot(now or timezone.now()) - slots_ago)
+    return services.checkin_token(activity.pk, codes._slot(now or timezone.now()) - slots_ago)
 
 
 def north_of(point: tuple[float, float], metres: float) -> tuple[float, float]:

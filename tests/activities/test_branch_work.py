@@ -128,6 +128,18 @@ def test_leave_only_for_branch_meetings_and_their_people(community, meeting):
     assert caught.value.fields and "reason" in caught.value.fields
 
 
+def test_someone_it_is_not_for_hears_403_before_what_is_wrong_with_the_request(as_user, community, other_community):
+    # Not a meeting and not theirs: who may ask comes before what may be asked for.
+    day = ActivityFactory(community=community, category="party_day")
+    stranger = factories.UserFactory(community=other_community)
+    response = as_user(stranger).post(f"/api/v1/activities/{day.pk}/leave/", {"reason": "有事"}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "not_in_audience"
+    with pytest.raises(DomainError) as caught:
+        services.request_leave(activity=day, user=stranger, reason="有事")
+    assert caught.value.code == "not_in_audience"
+    assert not LeaveRequest.objects.exists()
+
+
 def test_members_see_only_their_own_leave(as_user, community, meeting, member, branch):
     other = party_member(organization=branch).user
     services.request_leave(activity=meeting, user=member, reason="出差")

@@ -221,6 +221,24 @@ def test_not_enrolled(as_user, community, activity):
     assert not CheckIn.objects.exists()
 
 
+def test_who_may_check_in_is_decided_before_the_code_the_time_and_the_place(as_user, community, other_community):
+    activity = ActivityFactory(community=community)
+    stale = position_body(activity, token=token(activity, slots_ago=4), metres=5000)
+    neighbour = factories.UserFactory(community=community)
+    response = as_user(neighbour).post(checkin_url(activity), stale)
+    assert response.status_code == 409 and response.json()["code"] == "not_enrolled"
+    open_door = ActivityFactory(community=community, enrollment_required=False)
+    stranger = factories.UserFactory(community=other_community)
+    body = position_body(open_door, token="forged")
+    response = as_user(stranger).post(checkin_url(open_door), body)
+    assert response.status_code == 403 and response.json()["code"] == "not_in_audience"
+    # Only who checked in may check out, whatever their code.
+    member = enrol(activity).user
+    response = as_user(member).post(checkin_url(activity, "out"), stale)
+    assert response.status_code == 409 and response.json()["code"] == "not_checked_in"
+    assert not CheckIn.objects.exists()
+
+
 def test_without_enrolment_the_audience_decides(as_user, community, other_community):
     activity = ActivityFactory(community=community, enrollment_required=False)
     neighbour = factories.UserFactory(community=community)

@@ -121,6 +121,19 @@ def test_enrolment_closes_at_the_deadline(as_user, community):
     assert not Enrollment.objects.exists()
 
 
+def test_someone_it_is_not_for_hears_403_before_enrolment_has_closed(as_user, community, other_community):
+    now = timezone.now()
+    activity = ActivityFactory(
+        community=community,
+        starts_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=1, hours=2),
+        enrollment_deadline=now - timedelta(minutes=1),
+    )
+    response = as_user(factories.UserFactory(community=other_community)).post(url(activity))
+    assert response.status_code == 403 and response.json()["code"] == "not_in_audience"
+    assert not Enrollment.objects.exists()
+
+
 def test_cancelled_activities_take_no_enrolment(as_user, community):
     activity = ActivityFactory(community=community, status=Activity.Status.CANCELLED, cancel_reason="取消")
     response = as_user(neighbour(community)).post(url(activity))

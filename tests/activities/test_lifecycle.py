@@ -10,6 +10,7 @@ from django.utils import timezone
 from backend.accounts.models import Role
 from backend.activities import services
 from backend.activities.models import Activity, Enrollment
+from backend.core.errors import DomainError
 from backend.notices.models import Notice, NoticeReceipt
 from tests import factories
 from tests.activities.factories import VENUE, ActivityFactory, enrol, party_member
@@ -227,7 +228,7 @@ def test_publishing_a_past_activity_is_refused(community):
     activity = ActivityFactory(
         community=community, status=Activity.Status.DRAFT, starts_at=start, ends_at=start + timedelta(hours=1)
     )
-    with pytest.raises(services.DomainError) as caught:
+    with pytest.raises(DomainError) as caught:
         services.publish_activity(activity=activity, by=staff)
     assert caught.value.code == "invalid_transition"
 

@@ -56,7 +56,7 @@ def file_appeal(town):
 
     def file(**overrides):
         kwargs = {
-            "filer": town.resident,
+            "by": town.resident,
             "client_id": uuid.uuid4(),
             "community": town.community,
             "estate": town.estate,

@@ -32,7 +32,7 @@ def messages_of(response) -> list[str]:
 def two_appeals(town, file_appeal):
     here = file_appeal()
     there, _ = services.submit_appeal(
-        filer=town.neighbour,
+        by=town.neighbour,
         client_id=uuid.uuid4(),
         community=town.other_community,
         estate=town.other_estate,

@@ -305,7 +305,7 @@ def test_list_queries_do_not_grow_with_rows(town, as_user):
             # Filed ten days ago, so each is also on the overdue list.
             appeal, _ = services.submit_appeal(
                 now=timezone.now() - timedelta(days=10),
-                filer=town.resident,
+                by=town.resident,
                 client_id=uuid.uuid4(),
                 community=town.community,
                 estate=town.estate,

@@ -57,10 +57,10 @@ def test_the_console_list_flags_it_for_the_handlers(content_checks, client, town
     resident = with_openid(town.resident, "hu")
     with django_capture_on_commit_callbacks(execute=True):
         risky, _ = services.submit_appeal(
-            filer=resident, client_id=uuid.uuid4(), community=town.community, category="other", content=RISKY_MARKER
+            by=resident, client_id=uuid.uuid4(), community=town.community, category="other", content=RISKY_MARKER
         )
         services.submit_appeal(
-            filer=resident, client_id=uuid.uuid4(), community=town.community, category="other", content="路面破损"
+            by=resident, client_id=uuid.uuid4(), community=town.community, category="other", content="路面破损"
         )
     client.force_login(town.secretary)
     page = client.get(reverse("admin:appeals_appeal_changelist"))
@@ -89,7 +89,7 @@ def test_the_rating_comment_is_checked_as_a_comment(content_checks, town, as_use
     resident = with_openid(town.resident, "hu")
     with django_capture_on_commit_callbacks(execute=True):
         appeal, _ = services.submit_appeal(
-            filer=resident, client_id=uuid.uuid4(), community=town.community, category="environment", content="路灯不亮"
+            by=resident, client_id=uuid.uuid4(), community=town.community, category="environment", content="路灯不亮"
         )
         services.accept(appeal=appeal, by=town.secretary)
         services.reply(appeal=appeal, by=town.secretary, content="已报修")
@@ -132,7 +132,7 @@ def test_appeal_list_queries_stay_flat_with_flags(content_checks, town, as_user,
     def add(n):
         for _ in range(n):
             services.submit_appeal(
-                filer=resident,
+                by=resident,
                 client_id=uuid.uuid4(),
                 community=town.community,
                 category="environment",

@@ -27,7 +27,7 @@ def test_the_export_holds_the_residents_own_appeals_with_their_steps(town, file_
 
 def test_an_appeal_filed_on_someones_behalf_is_theirs_not_the_filers(town, file_appeal):
     appeal = file_appeal(
-        filer=town.worker, source=Appeal.Source.GRID_WORKER, contact_name="王奶奶", contact_phone="13788889999"
+        by=town.worker, source=Appeal.Source.GRID_WORKER, contact_name="王奶奶", contact_phone="13788889999"
     )
     assert appeal.resident is None or appeal.resident != town.worker
     assert selectors.personal_data(town.worker) == {"appeals": []}
@@ -50,7 +50,7 @@ def test_erasure_blanks_the_contact_and_keeps_the_appeal(town, file_appeal):
 def test_the_overdue_list_is_audited(town, as_user):
     appeal, _ = services.submit_appeal(
         now=timezone.now() - timedelta(days=10),
-        filer=town.resident,
+        by=town.resident,
         client_id=uuid.uuid4(),
         community=town.community,
         category="facilities",

@@ -434,10 +434,10 @@ def test_the_rating_window_comes_from_settings_and_bounds_rating(settings, town,
 def test_a_retry_with_the_same_client_id_returns_the_first_appeal(town, file_appeal):
     client_id = uuid.uuid4()
     first, created = services.submit_appeal(
-        filer=town.resident, client_id=client_id, community=town.community, category="property", content="电梯故障"
+        by=town.resident, client_id=client_id, community=town.community, category="property", content="电梯故障"
     )
     again, created_again = services.submit_appeal(
-        filer=town.resident, client_id=client_id, community=town.community, category="property", content="电梯故障"
+        by=town.resident, client_id=client_id, community=town.community, category="property", content="电梯故障"
     )
     assert created and not created_again
     assert again.pk == first.pk
@@ -445,7 +445,7 @@ def test_a_retry_with_the_same_client_id_returns_the_first_appeal(town, file_app
 
     # The client id is the filer's own: someone else's identical id is another appeal.
     other, created_other = services.submit_appeal(
-        filer=town.neighbour, client_id=client_id, community=town.community, category="property", content="路灯不亮"
+        by=town.neighbour, client_id=client_id, community=town.community, category="property", content="路灯不亮"
     )
     assert created_other and other.pk != first.pk
 
@@ -453,7 +453,7 @@ def test_a_retry_with_the_same_client_id_returns_the_first_appeal(town, file_app
 def test_a_reused_hotline_ticket_is_refused(town):
     def hotline(client_id, ticket):
         return services.submit_appeal(
-            filer=town.secretary,
+            by=town.secretary,
             client_id=client_id,
             source="hotline",
             ticket_number=ticket,
@@ -479,7 +479,7 @@ def test_a_reused_hotline_ticket_is_refused(town):
 
 def test_a_hotline_ticket_reaches_the_resident_holding_that_phone(town):
     appeal, _ = services.submit_appeal(
-        filer=town.staff,
+        by=town.staff,
         client_id=uuid.uuid4(),
         source="hotline",
         ticket_number="YY001",
@@ -495,7 +495,7 @@ def test_a_hotline_ticket_reaches_the_resident_holding_that_phone(town):
 
 def test_a_grid_worker_files_for_a_resident_in_their_grid(town):
     appeal, _ = services.submit_appeal(
-        filer=town.worker,
+        by=town.worker,
         client_id=uuid.uuid4(),
         source="grid_worker",
         community=town.community,
@@ -536,7 +536,7 @@ def test_a_grid_worker_files_for_a_resident_in_their_grid(town):
 )
 def test_bad_filings_are_refused_and_write_nothing(town, who, overrides, code, field):
     kwargs = {
-        "filer": getattr(town, who),
+        "by": getattr(town, who),
         "client_id": uuid.uuid4(),
         "community": town.community,
         "category": "other",
@@ -602,7 +602,7 @@ def test_an_appeal_with_no_account_behind_it_tells_only_its_handlers(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         appeal, _ = services.submit_appeal(
-            filer=town.secretary,
+            by=town.secretary,
             client_id=uuid.uuid4(),
             source="hotline",
             ticket_number="YY-NOACCOUNT",

@@ -85,9 +85,9 @@ def test_a_page_written_in_the_console_without_wechat_is_public_when_published(
 ):
     """The hole: a secretary's page waited in 内容审核 for another staff member."""
     with django_capture_on_commit_callbacks(execute=True):
-        brand = services.create_brand(actor=secretary, community=community, name="邻里守望")
+        brand = services.create_brand(by=secretary, community=community, name="邻里守望")
         assert public_ids(api) == []  # a draft
-        services.publish_brand(actor=secretary, brand=brand)
+        services.publish_brand(by=secretary, brand=brand)
     assert public_ids(api) == [brand.pk]
     (check,) = checks_of(brand)
     assert (check.status, check.reason, check.decided_by) == (Status.PASSED, "staff_authority", secretary)
@@ -111,8 +111,8 @@ def test_the_lists_stay_flat_in_queries_with_checks(
 
     def add(n):
         for _ in range(n):
-            brand = services.create_brand(actor=street_admin, community=places.pop(), name="品牌")
-            services.publish_brand(actor=street_admin, brand=brand)
+            brand = services.create_brand(by=street_admin, community=places.pop(), name="品牌")
+            services.publish_brand(by=street_admin, brand=brand)
 
     add(2)
     with django_assert_max_num_queries(6) as few_public:

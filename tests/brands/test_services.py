@@ -27,7 +27,7 @@ def _code(excinfo) -> str:
 def test_create_brand_keeps_the_working_method_in_parts(community, secretary):
     logo = image_upload(secretary)
     brand = services.create_brand(
-        actor=secretary,
+        by=secretary,
         community=community,
         name="岳阳楼下党旗红",
         slogan="传承红色基因",
@@ -44,28 +44,28 @@ def test_create_brand_keeps_the_working_method_in_parts(community, secretary):
 
 def test_create_brand_refuses_another_communitys_staff_and_a_document_logo(community, other_staff, secretary):
     with pytest.raises(DomainError) as excinfo:
-        services.create_brand(actor=other_staff, community=community, name="越界")
+        services.create_brand(by=other_staff, community=community, name="越界")
     assert _code(excinfo) == "permission_denied"
     with pytest.raises(DomainError) as excinfo:
-        services.create_brand(actor=secretary, community=community, name="x", logo=document_upload(secretary))
+        services.create_brand(by=secretary, community=community, name="x", logo=document_upload(secretary))
     assert _code(excinfo) == "validation_error"
     assert "logo" in excinfo.value.fields
     assert not Brand.objects.exists()
 
 
 def test_street_admin_edits_any_brand_of_the_street_but_not_another_streets(brand, street_admin, foreign_admin):
-    services.update_brand(actor=street_admin, brand=brand, slogan="岳阳楼下党旗红, 服务群众心连心")
+    services.update_brand(by=street_admin, brand=brand, slogan="岳阳楼下党旗红, 服务群众心连心")
     brand.refresh_from_db()
     assert brand.slogan == "岳阳楼下党旗红, 服务群众心连心"
     with pytest.raises(DomainError) as excinfo:
-        services.update_brand(actor=foreign_admin, brand=brand, slogan="x")
+        services.update_brand(by=foreign_admin, brand=brand, slogan="x")
     assert _code(excinfo) == "permission_denied"
 
 
 def test_publishing_retires_the_communitys_previous_brand(community, secretary):
     old = BrandFactory(community=community, active=True)
     new = BrandFactory(community=community)
-    services.publish_brand(actor=secretary, brand=new)
+    services.publish_brand(by=secretary, brand=new)
     old.refresh_from_db()
     new.refresh_from_db()
     assert (old.status, new.status) == (Brand.Status.RETIRED, Brand.Status.ACTIVE)
@@ -74,32 +74,32 @@ def test_publishing_retires_the_communitys_previous_brand(community, secretary):
 
 def test_brand_steps_that_do_not_apply_are_invalid_transitions(brand, secretary):
     with pytest.raises(DomainError) as excinfo:
-        services.retire_brand(actor=secretary, brand=brand)
+        services.retire_brand(by=secretary, brand=brand)
     assert _code(excinfo) == "invalid_transition"
-    services.publish_brand(actor=secretary, brand=brand)
+    services.publish_brand(by=secretary, brand=brand)
     with pytest.raises(DomainError) as excinfo:
-        services.publish_brand(actor=secretary, brand=brand)
+        services.publish_brand(by=secretary, brand=brand)
     assert _code(excinfo) == "invalid_transition"
     with pytest.raises(DomainError) as excinfo:
-        services.delete_brand(actor=secretary, brand=brand)
+        services.delete_brand(by=secretary, brand=brand)
     assert _code(excinfo) == "invalid_transition"
-    services.retire_brand(actor=secretary, brand=brand)
+    services.retire_brand(by=secretary, brand=brand)
     with pytest.raises(DomainError) as excinfo:
-        services.update_brand(actor=secretary, brand=brand, name="改名")
+        services.update_brand(by=secretary, brand=brand, name="改名")
     assert _code(excinfo) == "invalid_transition"
 
 
 def test_a_draft_brand_with_a_submitted_plan_is_not_deleted(brand, secretary):
     PlanFactory(brand=brand, submitted=True)
     with pytest.raises(DomainError) as excinfo:
-        services.delete_brand(actor=secretary, brand=brand)
+        services.delete_brand(by=secretary, brand=brand)
     assert _code(excinfo) == "invalid_transition"
     assert Brand.objects.filter(pk=brand.pk).exists()
 
 
 def test_a_draft_brand_with_only_draft_plans_is_deleted(brand, secretary):
     PlanFactory(brand=brand)
-    services.delete_brand(actor=secretary, brand=brand)
+    services.delete_brand(by=secretary, brand=brand)
     assert not Brand.objects.exists()
     assert not BrandPlan.objects.exists()
 
@@ -112,20 +112,20 @@ def test_the_review_flow_and_what_it_announces(
 ):
     attachment = document_upload(secretary)
     with django_capture_on_commit_callbacks(execute=True):
-        plan = services.create_plan(actor=secretary, brand=brand, content="第一版", attachments=[attachment])
+        plan = services.create_plan(by=secretary, brand=brand, content="第一版", attachments=[attachment])
         assert (plan.version, plan.status, plan.year) == (1, "draft", timezone.localdate().year)
         assert list(plan.attachments.all()) == [attachment]
-        services.submit_plan(actor=staff, plan=plan)
-        services.return_plan(actor=street_admin, plan=plan, comments="  请补充工作法步骤 ")
+        services.submit_plan(by=staff, plan=plan)
+        services.return_plan(by=street_admin, plan=plan, comments="  请补充工作法步骤 ")
     plan.refresh_from_db()
     assert plan.status == BrandPlan.Status.RETURNED
     assert plan.review_comments == "请补充工作法步骤"
     assert plan.reviewed_by == street_admin and plan.submitted_by == staff
 
     with django_capture_on_commit_callbacks(execute=True):
-        second = services.create_plan(actor=secretary, brand=brand, content="第二版")
-        services.submit_plan(actor=secretary, plan=second)
-        services.approve_plan(actor=street_admin, plan=second)
+        second = services.create_plan(by=secretary, brand=brand, content="第二版")
+        services.submit_plan(by=secretary, plan=second)
+        services.approve_plan(by=street_admin, plan=second)
     second.refresh_from_db()
     assert (second.version, second.status) == (2, BrandPlan.Status.APPROVED)
 
@@ -161,9 +161,9 @@ def test_each_invalid_review_step_is_refused_and_changes_nothing(
         plan = PlanFactory(brand=brand, **traits[status])
     before = BrandPlan.objects.values().get(pk=plan.pk)
     call = {
-        "submit": lambda: services.submit_plan(actor=secretary, plan=plan),
-        "approve": lambda: services.approve_plan(actor=street_admin, plan=plan),
-        "return": lambda: services.return_plan(actor=street_admin, plan=plan, comments="改"),
+        "submit": lambda: services.submit_plan(by=secretary, plan=plan),
+        "approve": lambda: services.approve_plan(by=street_admin, plan=plan),
+        "return": lambda: services.return_plan(by=street_admin, plan=plan, comments="改"),
     }[step]
     with pytest.raises(DomainError) as excinfo:
         call()
@@ -177,10 +177,10 @@ def test_only_street_admins_review(brand, secretary, other_staff, foreign_admin)
     plan = PlanFactory(brand=brand, submitted=True)
     for actor in (secretary, other_staff, foreign_admin):
         with pytest.raises(DomainError) as excinfo:
-            services.approve_plan(actor=actor, plan=plan)
+            services.approve_plan(by=actor, plan=plan)
         assert _code(excinfo) == "permission_denied"
         with pytest.raises(DomainError) as excinfo:
-            services.return_plan(actor=actor, plan=plan, comments="改")
+            services.return_plan(by=actor, plan=plan, comments="改")
         assert _code(excinfo) == "permission_denied"
     plan.refresh_from_db()
     assert plan.status == BrandPlan.Status.SUBMITTED
@@ -189,7 +189,7 @@ def test_only_street_admins_review(brand, secretary, other_staff, foreign_admin)
 def test_plans_are_written_by_the_communitys_own_staff(brand, street_admin, other_staff):
     for actor in (street_admin, other_staff):
         with pytest.raises(DomainError) as excinfo:
-            services.create_plan(actor=actor, brand=brand, content="代写")
+            services.create_plan(by=actor, brand=brand, content="代写")
         assert _code(excinfo) == "permission_denied"
     assert not BrandPlan.objects.exists()
 
@@ -197,7 +197,7 @@ def test_plans_are_written_by_the_communitys_own_staff(brand, street_admin, othe
 def test_a_community_returning_its_own_plan_without_comments_hears_403(brand, secretary):
     plan = PlanFactory(brand=brand, submitted=True)
     with pytest.raises(DomainError) as excinfo:
-        services.return_plan(actor=secretary, plan=plan, comments="   ")
+        services.return_plan(by=secretary, plan=plan, comments="   ")
     assert _code(excinfo) == "permission_denied"
     plan.refresh_from_db()
     assert plan.status == BrandPlan.Status.SUBMITTED
@@ -206,7 +206,7 @@ def test_a_community_returning_its_own_plan_without_comments_hears_403(brand, se
 def test_return_needs_comments(brand, street_admin):
     plan = PlanFactory(brand=brand, submitted=True)
     with pytest.raises(DomainError) as excinfo:
-        services.return_plan(actor=street_admin, plan=plan, comments="   ")
+        services.return_plan(by=street_admin, plan=plan, comments="   ")
     assert _code(excinfo) == "validation_error"
     assert "comments" in excinfo.value.fields
     plan.refresh_from_db()
@@ -214,13 +214,13 @@ def test_return_needs_comments(brand, street_admin):
 
 
 def test_one_version_in_the_works_at_a_time(brand, secretary):
-    draft = services.create_plan(actor=secretary, brand=brand, content="草稿")
+    draft = services.create_plan(by=secretary, brand=brand, content="草稿")
     with pytest.raises(DomainError) as excinfo:
-        services.create_plan(actor=secretary, brand=brand, content="又一版")
+        services.create_plan(by=secretary, brand=brand, content="又一版")
     assert _code(excinfo) == "invalid_transition"
-    services.submit_plan(actor=secretary, plan=draft)
+    services.submit_plan(by=secretary, plan=draft)
     with pytest.raises(DomainError) as excinfo:
-        services.create_plan(actor=secretary, brand=brand, content="又一版")
+        services.create_plan(by=secretary, brand=brand, content="又一版")
     assert _code(excinfo) == "invalid_transition"
     assert BrandPlan.objects.count() == 1
 
@@ -228,24 +228,24 @@ def test_one_version_in_the_works_at_a_time(brand, secretary):
 def test_only_drafts_are_edited_or_deleted(brand, secretary):
     plan = PlanFactory(brand=brand, submitted=True)
     with pytest.raises(DomainError) as excinfo:
-        services.update_plan(actor=secretary, plan=plan, content="改")
+        services.update_plan(by=secretary, plan=plan, content="改")
     assert _code(excinfo) == "invalid_transition"
     with pytest.raises(DomainError) as excinfo:
-        services.delete_plan(actor=secretary, plan=plan)
+        services.delete_plan(by=secretary, plan=plan)
     assert _code(excinfo) == "invalid_transition"
     draft_brand = BrandFactory(community=brand.community)
     draft = PlanFactory(brand=draft_brand)
-    services.update_plan(actor=secretary, plan=draft, content="改好了", attachments=[document_upload(secretary)])
+    services.update_plan(by=secretary, plan=draft, content="改好了", attachments=[document_upload(secretary)])
     draft.refresh_from_db()
     assert draft.content == "改好了" and draft.attachments.count() == 1
-    services.delete_plan(actor=secretary, plan=draft)
+    services.delete_plan(by=secretary, plan=draft)
     assert not BrandPlan.objects.filter(pk=draft.pk).exists()
 
 
 def test_a_retired_brand_takes_no_new_plan(community, secretary):
     brand = BrandFactory(community=community, status=Brand.Status.RETIRED)
     with pytest.raises(DomainError) as excinfo:
-        services.create_plan(actor=secretary, brand=brand, content="x")
+        services.create_plan(by=secretary, brand=brand, content="x")
     assert _code(excinfo) == "invalid_transition"
 
 
@@ -272,7 +272,7 @@ def test_overdue_counts_shanghai_days(brand, clock):
 def test_deadlines_group_communities_and_one_per_community_a_year(street, community, other_community, street_admin):
     third = factories.CommunityFactory(street=street)
     july = services.create_deadline(
-        actor=street_admin,
+        by=street_admin,
         street=street,
         due_date=dt.date(2026, 7, 1),
         communities=[community, other_community],
@@ -282,47 +282,45 @@ def test_deadlines_group_communities_and_one_per_community_a_year(street, commun
     assert set(BrandDeadlineCommunity.objects.values_list("year", flat=True)) == {2026}
     with pytest.raises(DomainError) as excinfo:
         services.create_deadline(
-            actor=street_admin, street=street, due_date=dt.date(2026, 10, 31), communities=[third, community]
+            by=street_admin, street=street, due_date=dt.date(2026, 10, 31), communities=[third, community]
         )
     assert _code(excinfo) == "validation_error"
     assert "communities" in excinfo.value.fields
     assert BrandDeadline.objects.count() == 1
     # Another year is another deadline.
-    services.create_deadline(actor=street_admin, street=street, due_date=dt.date(2027, 7, 1), communities=[community])
+    services.create_deadline(by=street_admin, street=street, due_date=dt.date(2027, 7, 1), communities=[community])
     october = services.create_deadline(
-        actor=street_admin, street=street, due_date=dt.date(2026, 10, 31), communities=[third]
+        by=street_admin, street=street, due_date=dt.date(2026, 10, 31), communities=[third]
     )
     # Moving a community between this year's deadlines: out of one first, then into the other.
-    services.update_deadline(actor=street_admin, deadline=july, communities=[community])
-    services.update_deadline(actor=street_admin, deadline=october, communities=[third, other_community])
+    services.update_deadline(by=street_admin, deadline=july, communities=[community])
+    services.update_deadline(by=street_admin, deadline=october, communities=[third, other_community])
     assert set(october.communities.all()) == {third, other_community}
 
 
 def test_moving_a_deadline_to_another_year_moves_its_entries(street, community, street_admin):
     deadline = services.create_deadline(
-        actor=street_admin, street=street, due_date=dt.date(2026, 10, 31), communities=[community]
+        by=street_admin, street=street, due_date=dt.date(2026, 10, 31), communities=[community]
     )
-    services.update_deadline(actor=street_admin, deadline=deadline, due_date=dt.date(2027, 1, 15))
+    services.update_deadline(by=street_admin, deadline=deadline, due_date=dt.date(2027, 1, 15))
     assert list(deadline.entries.values_list("year", flat=True)) == [2027]
 
 
 def test_deadline_rules(street, community, street_admin, secretary, foreign_admin):
     foreign_community = factories.CommunityFactory()
     with pytest.raises(DomainError) as excinfo:
-        services.create_deadline(actor=secretary, street=street, due_date=dt.date(2026, 7, 1), communities=[community])
+        services.create_deadline(by=secretary, street=street, due_date=dt.date(2026, 7, 1), communities=[community])
+    assert _code(excinfo) == "permission_denied"
+    with pytest.raises(DomainError) as excinfo:
+        services.create_deadline(by=foreign_admin, street=street, due_date=dt.date(2026, 7, 1), communities=[community])
     assert _code(excinfo) == "permission_denied"
     with pytest.raises(DomainError) as excinfo:
         services.create_deadline(
-            actor=foreign_admin, street=street, due_date=dt.date(2026, 7, 1), communities=[community]
-        )
-    assert _code(excinfo) == "permission_denied"
-    with pytest.raises(DomainError) as excinfo:
-        services.create_deadline(
-            actor=street_admin, street=street, due_date=dt.date(2026, 7, 1), communities=[foreign_community]
+            by=street_admin, street=street, due_date=dt.date(2026, 7, 1), communities=[foreign_community]
         )
     assert excinfo.value.fields and "communities" in excinfo.value.fields
     with pytest.raises(DomainError) as excinfo:
-        services.create_deadline(actor=street_admin, street=street, due_date=dt.date(2026, 7, 1), communities=[])
+        services.create_deadline(by=street_admin, street=street, due_date=dt.date(2026, 7, 1), communities=[])
     assert excinfo.value.fields and "communities" in excinfo.value.fields
     assert not BrandDeadline.objects.exists()
 
@@ -346,7 +344,7 @@ def test_honors_go_to_exactly_one_brand_or_organization(brand, street, street_ad
     brand.status = Brand.Status.ACTIVE
     brand.save()
     honor = services.create_honor(
-        actor=street_admin,
+        by=street_admin,
         brand=brand,
         level=Honor.Level.MUNICIPAL,
         title="全市党建品牌",
@@ -357,12 +355,12 @@ def test_honors_go_to_exactly_one_brand_or_organization(brand, street, street_ad
     for kwargs in ({}, {"brand": brand, "organization": organization}):
         with pytest.raises(DomainError) as excinfo:
             services.create_honor(
-                actor=street_admin, level="district", title="x", issuer="y", awarded_on=dt.date(2026, 1, 1), **kwargs
+                by=street_admin, level="district", title="x", issuer="y", awarded_on=dt.date(2026, 1, 1), **kwargs
             )
         assert _code(excinfo) == "validation_error"
     with pytest.raises(DomainError) as excinfo:
         services.create_honor(
-            actor=foreign_admin,
+            by=foreign_admin,
             organization=organization,
             level="district",
             title="x",
@@ -370,7 +368,7 @@ def test_honors_go_to_exactly_one_brand_or_organization(brand, street, street_ad
             awarded_on=dt.date(2026, 1, 1),
         )
     assert _code(excinfo) == "permission_denied"
-    updated = services.update_honor(actor=street_admin, honor=honor, organization=organization)
+    updated = services.update_honor(by=street_admin, honor=honor, organization=organization)
     assert updated.brand is None and updated.organization == organization
     assert Honor.objects.count() == 1
 
@@ -378,13 +376,13 @@ def test_honors_go_to_exactly_one_brand_or_organization(brand, street, street_ad
 def test_honor_refuses_a_draft_brand_and_a_future_date(brand, street_admin):
     with pytest.raises(DomainError) as excinfo:
         services.create_honor(
-            actor=street_admin, brand=brand, level="national", title="x", issuer="y", awarded_on=dt.date(2025, 1, 1)
+            by=street_admin, brand=brand, level="national", title="x", issuer="y", awarded_on=dt.date(2025, 1, 1)
         )
     assert "brand" in excinfo.value.fields
     organization = factories.OrganizationFactory(community=brand.community)
     with pytest.raises(DomainError) as excinfo:
         services.create_honor(
-            actor=street_admin,
+            by=street_admin,
             organization=organization,
             level="national",
             title="x",
@@ -398,6 +396,6 @@ def test_honor_refuses_a_draft_brand_and_a_future_date(brand, street_admin):
 def test_delete_honor_only_by_its_streets_admin(street_admin, foreign_admin, community):
     honor = HonorFactory(organization=factories.OrganizationFactory(community=community))
     with pytest.raises(DomainError):
-        services.delete_honor(actor=foreign_admin, honor=honor)
-    services.delete_honor(actor=street_admin, honor=honor)
+        services.delete_honor(by=foreign_admin, honor=honor)
+    services.delete_honor(by=street_admin, honor=honor)
     assert not Honor.objects.exists()

@@ -26,7 +26,7 @@ def held(content_checks, resident, community, django_capture_on_commit_callbacks
     author = with_openid(resident, "ivy")
     with django_capture_on_commit_callbacks(execute=True):
         demand = services.file_demand(
-            user=author, kind="wish", community=community, title="求助", description=f"内容{REVIEW_MARKER}"
+            by=author, kind="wish", community=community, title="求助", description=f"内容{REVIEW_MARKER}"
         )
     (check,) = checks_of(demand)
     assert check.status == Status.REVIEW

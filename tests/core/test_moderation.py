@@ -35,7 +35,7 @@ def author(resident):
 
 def file(user, community, *, title="想要一台收音机", description="", photos=()):
     return services.file_demand(
-        user=user, kind="wish", community=community, title=title, description=description, photos=photos
+        by=user, kind="wish", community=community, title=title, description=description, photos=photos
     )
 
 

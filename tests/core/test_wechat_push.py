@@ -28,7 +28,7 @@ def author(resident):
 
 def demand_with_photo(user, community, name="photo.jpg"):
     photo = image(user, name)
-    demand = services.file_demand(user=user, kind="wish", community=community, title="需要轮椅", photos=[photo])
+    demand = services.file_demand(by=user, kind="wish", community=community, title="需要轮椅", photos=[photo])
     return demand, photo
 
 

@@ -78,7 +78,7 @@ def file_registration(user, community, organization, *, grid=None, phone="139123
     from backend.members import services
 
     return services.register_member(
-        user=user,
+        by=user,
         community=community,
         organization=organization,
         grid=grid,

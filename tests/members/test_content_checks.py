@@ -10,6 +10,7 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.core import moderation
+from backend.core.errors import DomainError
 from backend.core.models import ContentCheck
 from backend.members import services
 from backend.members.models import Demand, DemandStep, Resource, ServiceProject
@@ -107,9 +108,9 @@ def test_a_held_demand_cannot_be_assigned(
 
 
 def test_a_held_demand_cannot_be_claimed_even_by_id(content_checks, author, member, community):
-    demand = services.file_demand(user=author, kind="wish", community=community, title="待检测")
-    with pytest.raises(services.DomainError) as refused:
-        services.claim_demand(demand=demand, user=member.user)
+    demand = services.file_demand(by=author, kind="wish", community=community, title="待检测")
+    with pytest.raises(DomainError) as refused:
+        services.claim_demand(demand=demand, by=member.user)
     assert refused.value.code == "content_held"
 
 
@@ -179,9 +180,7 @@ def test_demand_list_queries_stay_flat_with_checks(
 
     def add(n):
         for i in range(n):
-            services.file_demand(
-                user=author, kind="wish", community=community, title=f"需求{i}", photos=[image(author)]
-            )
+            services.file_demand(by=author, kind="wish", community=community, title=f"需求{i}", photos=[image(author)])
 
     add(2)
     with django_assert_max_num_queries(12) as few:
@@ -201,7 +200,7 @@ def test_resource_and_project_list_queries_stay_flat_with_checks(
 
     def add(n):
         for i in range(n):
-            services.offer_resource(user=member.user, community=community, title=f"资源{i}")
+            services.offer_resource(by=member.user, community=community, title=f"资源{i}")
             services.create_project(by=secretary, community=community, name=f"项目{i}", owner=member.user)
 
     add(2)

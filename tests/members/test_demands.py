@@ -217,7 +217,7 @@ def test_a_liaison_cannot_claim_for_an_unregistered_unit(community, resident, as
 
 def test_done_needs_evidence_and_the_right_person(community, resident, member, as_user):
     demand = DemandFactory(community=community, requester=resident)
-    services.claim_demand(demand=demand, user=member.user)
+    services.claim_demand(demand=demand, by=member.user)
     empty = as_user(member.user).post(f"{DEMANDS}{demand.id}/done/", {"note": " "})
     assert empty.status_code == 400
     assert "note" in empty.json()["fields"]
@@ -238,7 +238,7 @@ def test_staff_confirm_only_after_the_waiting_period_and_the_scheduler_confirms(
     settings.DEMAND_AUTO_CONFIRM_DAYS = 3
     secretary = as_user(factories.staff_of(community))
     demand = DemandFactory(community=community, requester=resident)
-    services.claim_demand(demand=demand, user=member.user)
+    services.claim_demand(demand=demand, by=member.user)
     services.complete_demand(demand=demand, by=member.user, note="完成")
     early = secretary.post(f"{DEMANDS}{demand.id}/confirm/")
     assert early.status_code == 409
@@ -250,10 +250,10 @@ def test_staff_confirm_only_after_the_waiting_period_and_the_scheduler_confirms(
     assert secretary.post(f"{DEMANDS}{demand.id}/confirm/").status_code == 200
 
     late = DemandFactory(community=community, requester=resident)
-    services.claim_demand(demand=late, user=member.user)
+    services.claim_demand(demand=late, by=member.user)
     services.complete_demand(demand=late, by=member.user, note="完成")
     fresh = DemandFactory(community=community, requester=resident)
-    services.claim_demand(demand=fresh, user=member.user)
+    services.claim_demand(demand=fresh, by=member.user)
     services.complete_demand(demand=fresh, by=member.user, note="完成")
     Demand.objects.filter(pk=late.pk).update(done_at=timezone.now() - timedelta(days=5))
 
@@ -270,13 +270,33 @@ def test_staff_confirm_only_after_the_waiting_period_and_the_scheduler_confirms(
 
 def test_cancel_by_requester_or_staff_only(community, resident, member, as_user):
     demand = DemandFactory(community=community, requester=resident)
-    services.claim_demand(demand=demand, user=member.user)
+    services.claim_demand(demand=demand, by=member.user)
     by_helper = as_user(member.user).post(f"{DEMANDS}{demand.id}/cancel/")
     assert by_helper.status_code == 403
     by_staff = as_user(factories.staff_of(community)).post(f"{DEMANDS}{demand.id}/cancel/", {"note": "重复提交"})
     assert by_staff.status_code == 200
     assert by_staff.json()["status"] == "cancelled"
     assert DemandStep.objects.filter(demand=demand, action="cancelled").get().note == "重复提交"
+
+
+def test_an_outsider_confirming_hears_403_whatever_the_demand_state(community, resident, member):
+    # Who may confirm comes before what state the demand is in: the helper is neither its requester
+    # nor staff, so an open demand answers permission_denied, not invalid_transition.
+    demand = DemandFactory(community=community, requester=resident)
+    with pytest.raises(DomainError) as caught:
+        services.confirm_demand(demand=demand, by=member.user)
+    assert caught.value.code == "permission_denied"
+    assert Demand.objects.get(pk=demand.pk).status == "open"
+
+
+def test_an_outsider_cancelling_hears_403_whatever_the_demand_state(community, resident, member):
+    demand = DemandFactory(community=community, requester=resident)
+    services.claim_demand(demand=demand, by=member.user)
+    services.complete_demand(demand=demand, by=member.user, note="完成")
+    with pytest.raises(DomainError) as caught:
+        services.cancel_demand(demand=demand, by=member.user)
+    assert caught.value.code == "permission_denied"
+    assert Demand.objects.get(pk=demand.pk).status == "done"
 
 
 @pytest.mark.parametrize(
@@ -312,7 +332,7 @@ def test_filing_checks_grid_and_estate_belong_to_the_community(community, other_
 def test_visibility(community, other_community, resident, member, as_user):
     open_here = DemandFactory(community=community, requester=resident)
     taken_elsewhere = DemandFactory(community=community)
-    services.claim_demand(demand=taken_elsewhere, user=registered_member(community).user)
+    services.claim_demand(demand=taken_elsewhere, by=registered_member(community).user)
     other = DemandFactory(community=other_community)
     grid = factories.GridFactory(community=community)
     in_grid = DemandFactory(community=community, grid=grid)
@@ -348,9 +368,9 @@ def test_service_refuses_a_claim_after_a_concurrent_claim(community, resident):
     demand = DemandFactory(community=community, requester=resident)
     first, second = registered_member(community), registered_member(community)
     stale = Demand.objects.get(pk=demand.pk)
-    services.claim_demand(demand=demand, user=first.user)
+    services.claim_demand(demand=demand, by=first.user)
     with pytest.raises(DomainError) as caught:
-        services.claim_demand(demand=stale, user=second.user)  # re-read under lock: already claimed
+        services.claim_demand(demand=stale, by=second.user)  # re-read under lock: already claimed
     assert caught.value.code == "invalid_transition"
     assert Demand.objects.get().claimed_by == first.user
 
@@ -395,10 +415,10 @@ def test_a_malformed_client_id_is_a_field_error_and_writes_nothing(community, re
 def test_submit_demand_answers_a_retry_from_the_first_row(community, resident):
     client_id = uuid.uuid4()
     first, created = services.submit_demand(
-        user=resident, client_id=client_id, kind="wish", community=community, title="需要轮椅"
+        by=resident, client_id=client_id, kind="wish", community=community, title="需要轮椅"
     )
     again, created_again = services.submit_demand(
-        user=resident, client_id=client_id, kind="service", community=community, title="另一条"
+        by=resident, client_id=client_id, kind="service", community=community, title="另一条"
     )
     assert (created, created_again) == (True, False)
     assert again.pk == first.pk and again.kind == "wish"
@@ -406,6 +426,7 @@ def test_submit_demand_answers_a_retry_from_the_first_row(community, resident):
 
 
 def test_without_a_client_id_each_filing_is_new(community, resident):
-    services.submit_demand(user=resident, client_id=None, kind="wish", community=community, title="一")
-    services.submit_demand(user=resident, client_id=None, kind="wish", community=community, title="二")
+    services.submit_demand(by=resident, client_id=None, kind="wish", community=community, title="一")
+    services.submit_demand(by=resident, client_id=None, kind="wish", community=community, title="二")
     assert Demand.objects.count() == 2
+

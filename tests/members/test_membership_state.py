@@ -98,7 +98,7 @@ def test_a_registration_filed_again_after_ending_is_a_claim_until_approved(cast)
 
 
 def test_withdrawing_the_consent_ends_the_membership(cast):
-    services.withdraw_consent(user=cast.users["approved"], purpose="party_member")
+    services.withdraw_consent(by=cast.users["approved"], purpose="party_member")
     assert PartyMember.objects.get(user=cast.users["approved"]).organization_id is None
     assert cast.users["approved"].pk not in activity_selectors.branch_member_user_ids(cast.branch.pk)
     last = RegistrationStep.objects.filter(registration=cast.registrations["approved"]).last()

@@ -78,7 +78,7 @@ def test_registration_flow_end_to_end(
 
     # Moving away: withdrawn, posts there released, out of the audience; the history stays.
     post = PostFactory(community=community)
-    services.claim_post(post=post, user=resident)
+    services.claim_post(post=post, by=resident)
     withdrawn = as_user(resident).post(f"{URL}{body['id']}/withdraw/")
     assert withdrawn.status_code == 200
     assert withdrawn.json()["status"] == "withdrawn"
@@ -284,7 +284,7 @@ def test_registration_list_queries_do_not_grow(community, as_user, django_assert
 def test_concurrent_double_submit_leaves_one_registration(payload, resident, community, unit_org):
     # The second call of a double tap, after the first committed: refused, not a second row.
     kwargs = {
-        "user": resident,
+        "by": resident,
         "community": community,
         "organization": unit_org,
         "real_name": "张三",

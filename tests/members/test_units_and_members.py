@@ -258,7 +258,7 @@ def test_only_the_community_filed_to_approves_a_unit(unit_org, community, as_use
     elsewhere = factories.CommunityFactory()  # another street
     filer = factories.UserFactory()
     registration = services.register_unit(
-        user=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
+        by=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
     )
     for outsider in (factories.staff_of(elsewhere), factories.admin_of(elsewhere.street), filer):
         with pytest.raises(DomainError) as refused:
@@ -320,7 +320,7 @@ def test_a_secretary_cannot_approve_the_unit_registration_she_filed(unit_org, co
 def test_plain_community_staff_cannot_make_a_liaison(unit_org, community, street, as_user):
     filer = factories.UserFactory()
     registration = services.register_unit(
-        user=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
+        by=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
     )
     staff = factories.staff_of(community, Role.COMMUNITY_STAFF)
     with pytest.raises(DomainError) as refused:
@@ -334,7 +334,7 @@ def test_plain_community_staff_cannot_make_a_liaison(unit_org, community, street
     assert as_user(staff).post(f"{UNITS}{registration.pk}/reject/", {"reason": "协议未签"}).status_code == 200
 
     second = services.register_unit(
-        user=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
+        by=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
     )
     admin = factories.admin_of(street)
     assert as_user(admin).post(f"{UNITS}{second.pk}/approve/").status_code == 200
@@ -371,7 +371,7 @@ def test_a_liaison_whose_unit_is_registered_nowhere_reads_no_report(unit_org, co
 
 def _approved_by_service(unit_org, community, filer):
     registration = services.register_unit(
-        user=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
+        by=filer, organization=unit_org, community=community, contact_name="李联络", contact_phone="13912340000"
     )
     return services.approve_unit_registration(registration=registration, by=factories.staff_of(community))
 
@@ -416,7 +416,7 @@ def test_withdrawing_a_pending_unit_registration_touches_no_role(unit_org, commu
     _approved_by_service(unit_org, community, filer)
     other_org = factories.UnitOrganizationFactory()
     pending = services.register_unit(
-        user=filer, organization=other_org, community=community, contact_name="李联络", contact_phone="13912340000"
+        by=filer, organization=other_org, community=community, contact_name="李联络", contact_phone="13912340000"
     )
     services.withdraw_unit_registration(registration=pending, by=filer)
     assert RoleGrant.objects.filter(user=filer, role=Role.UNIT_LIAISON, revoked_at__isnull=True).count() == 1

@@ -88,7 +88,7 @@ def test_unit_figures_move_with_approval(community, as_user):
     secretary = factories.staff_of(community)
     unit = factories.UnitOrganizationFactory()
     filed = services.register_unit(
-        user=factories.UserFactory(),
+        by=factories.UserFactory(),
         organization=unit,
         community=community,
         contact_name="联络员",

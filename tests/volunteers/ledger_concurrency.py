@@ -107,7 +107,7 @@ def run_concurrent_retries() -> str:
         together(
             [
                 lambda volunteer=volunteer: services.file_record(
-                    user=volunteer.user,
+                    by=volunteer.user,
                     community=community,
                     content="社区环境整治",
                     started_at=by_hand_start,

@@ -295,7 +295,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def call():
             return services.file_record(
-                user=self.volunteers[v].user,
+                by=self.volunteers[v].user,
                 community=self.community,
                 content="社区环境整治",
                 started_at=start,
@@ -319,7 +319,7 @@ class LedgerMachine(RuleBasedStateMachine):
         manual = [r for r in self.records.values() if r.source == "manual"]
         mine = self._pick(manual, index)
         record, created = services.file_record(
-            user=self.volunteers[mine.volunteer].user,
+            by=self.volunteers[mine.volunteer].user,
             community=self.community,
             content="社区环境整治",
             started_at=mine.start,

@@ -288,3 +288,43 @@ def test_issue_service_directly_refuses_outside_staff(named_volunteer, other_com
             period_end=timezone.localdate(),
         )
     assert refused.value.code == "permission_denied"
+
+
+def test_someone_staff_nowhere_hears_403_without_naming_a_community(as_user, named_volunteer, resident):
+    approved(named_volunteer, started_at=days_ago(10))
+    # Who may issue comes before which community: no "name the community" to someone who may not issue.
+    response = issue(as_user(resident), named_volunteer)
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "permission_denied"
+    assert not Certificate.objects.exists()
+
+
+def test_the_service_fills_what_the_request_leaves_out(named_volunteer, community, secretary):
+    approved(named_volunteer, started_at=days_ago(10), hours="3")
+    secretary.phone = "13800138000"
+    secretary.save(update_fields=["phone"])
+    certificate, created = services.issue_certificate(
+        volunteer=named_volunteer,
+        by=secretary,
+        period_start=timezone.localdate() - timedelta(days=30),
+        period_end=timezone.localdate(),
+    )
+    assert created
+    # The issuer's only community, its secretary in charge, the issuer handling it and their phone.
+    assert certificate.community_id == community.pk
+    assert certificate.issuer_name == f"{community.street.name}{community.name}"
+    assert certificate.person_in_charge == secretary.real_name
+    assert certificate.handling_officer == secretary.real_name
+    assert certificate.contact == "13800138000"
+
+
+def test_the_service_asks_a_street_admin_to_name_the_community(named_volunteer, community, other_community, street):
+    approved(named_volunteer, started_at=days_ago(10))
+    with pytest.raises(DomainError) as missing:
+        services.issue_certificate(
+            volunteer=named_volunteer,
+            by=factories.admin_of(street),
+            period_start=timezone.localdate() - timedelta(days=30),
+            period_end=timezone.localdate(),
+        )
+    assert missing.value.code == "validation_error" and "community" in missing.value.fields

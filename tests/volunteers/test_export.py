@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from backend.volunteers import services
+from backend.volunteers import selectors, services
 from tests import factories
 from tests.volunteers.factories import VolunteerFactory, approved, record
 from tests.xlsx import HOSTILE, assert_no_formulas
@@ -65,6 +65,13 @@ def test_only_the_communitys_staff_export(as_user, community, other_community, v
         response = as_user(caller).get(URL, {"community": community.pk})
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
+
+
+def test_the_ledger_rule_is_the_selectors(community, other_community, secretary):
+    assert selectors.ledger_community(secretary, community.pk) == community
+    assert selectors.ledger_community(secretary, other_community.pk) is None
+    assert selectors.ledger_community(factories.UserFactory(), community.pk) is None
+    assert selectors.ledger_community(factories.UserFactory(is_superuser=True), 999999) is None
 
 
 @pytest.mark.parametrize("params", [{}, {"community": "x"}, {"community": 1, "period": "March"}])

@@ -172,6 +172,13 @@ def test_unknown_places_and_pages_past_the_end_are_404(as_user, resident, commun
     assert client.get(URL, {"community": community.pk, "page": "x"}).status_code == 404
 
 
+def test_which_places_have_a_board_is_the_selectors(community):
+    assert selectors.leaderboard_place_exists(community_id=community.pk)
+    assert selectors.leaderboard_place_exists(street_id=community.street_id)
+    assert not selectors.leaderboard_place_exists(community_id=999999)
+    assert not selectors.leaderboard_place_exists(street_id=999999)
+
+
 def test_anonymous_may_not_read_the_leaderboard(api, community):
     assert api.get(URL, {"community": community.pk}).status_code == 401
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.core import crypto
+from backend.core.errors import DomainError
 from backend.core.events import provided_user_ids
 from backend.volunteers import services
 from backend.volunteers.models import IdType, Volunteer
@@ -157,8 +158,8 @@ def test_anonymous_is_refused(api):
 
 
 def test_register_service_directly_is_idempotent(resident, community):
-    volunteer, created = services.register_volunteer(user=resident, community=community)
-    again, created_again = services.register_volunteer(user=resident, community=community, real_name="x")
+    volunteer, created = services.register_volunteer(by=resident, community=community)
+    again, created_again = services.register_volunteer(by=resident, community=community, real_name="x")
     assert created and not created_again
     assert again.pk == volunteer.pk
 
@@ -182,3 +183,16 @@ def test_staff_list_volunteers_in_scope_with_totals(as_user, community, other_co
     assert response.json()["results"][0]["total_hours"] == "0.00"
     assert as_user(factories.staff_of(other_community)).get(f"/api/v1/volunteers/{mine.pk}/").status_code == 404
     assert as_user(secretary).get(f"/api/v1/volunteers/{mine.pk}/").status_code == 200
+
+
+def test_only_the_volunteer_changes_their_profile_whatever_the_input(resident, community):
+    volunteer = VolunteerFactory(community=community, real_name="韩梅梅")
+    # Someone else hears 403 even with input that is wrong in itself (a blank name).
+    with pytest.raises(DomainError) as refused:
+        services.update_volunteer(volunteer=volunteer, by=resident, real_name="   ")
+    assert refused.value.code == "permission_denied"
+    volunteer.refresh_from_db()
+    assert volunteer.real_name == "韩梅梅"
+    services.update_volunteer(volunteer=volunteer, by=volunteer.user, skills="理发")
+    volunteer.refresh_from_db()
+    assert volunteer.skills == "理发"

@@ -135,7 +135,7 @@ def import_members(rows: list[dict[str, Any]], actor: Any, community: Community,
             with transaction.atomic():
                 user = _member_account(row, actor)
                 registration = member_services.register_member(
-                    user=user,
+                    by=user,
                     community=community,
                     organization=row["organization"],
                     real_name=row["real_name"],
@@ -245,7 +245,7 @@ def import_companies(rows: list[dict[str, Any]], actor: Any, street: Street, att
             continue
         try:
             with transaction.atomic():
-                property_services.create_property_company(actor=actor, street=street, **values)
+                property_services.create_property_company(by=actor, street=street, **values)
         except DomainError as exc:
             results.append(_domain_messages(exc, COMPANY_HEADERS))
         else:
@@ -306,7 +306,7 @@ def import_committees(rows: list[dict[str, Any]], actor: Any, community: Communi
         try:
             with transaction.atomic():
                 property_services.create_residents_committee(
-                    actor=actor, community=community, term_start=start, term_end=end, members=members
+                    by=actor, community=community, term_start=start, term_end=end, members=members
                 )
         except DomainError as exc:
             messages_ = _domain_messages(exc, {**COMMITTEE_HEADERS, "members": "成员", "term_end": "任期结束"})
