@@ -429,4 +429,3 @@ def test_without_a_client_id_each_filing_is_new(community, resident):
     services.submit_demand(by=resident, client_id=None, kind="wish", community=community, title="一")
     services.submit_demand(by=resident, client_id=None, kind="wish", community=community, title="二")
     assert Demand.objects.count() == 2
-
