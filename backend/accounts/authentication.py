@@ -50,7 +50,7 @@ class VerifiedTokens:
         if claims["exp"] <= time.time() - leeway:
             return None  # expired: verified again, which refuses it as simplejwt does
         token = AccessToken.__new__(AccessToken)
-        token.token = raw
+        token.token = raw  # type: ignore[assignment]  # simplejwt's stubs say Token; it holds the raw bytes
         token.current_time = aware_utcnow()
         token.payload = dict(claims)
         return token
@@ -90,9 +90,9 @@ class _AccountStatement:
             connection = connections[alias]
             quote = connection.ops.quote_name
             fields = User._meta.concrete_fields
-            columns = ", ".join(quote(field.column) for field in fields)
+            columns = ", ".join(quote(str(field.column)) for field in fields)
             # Names from the model, quoted; the id is a parameter.
-            table, pk = quote(User._meta.db_table), quote(User._meta.pk.column)
+            table, pk = quote(User._meta.db_table), quote(str(User._meta.pk.column))
             sql = f"SELECT {columns} FROM {table} WHERE {pk} = %s"  # noqa: S608
             converters = []
             for index, field in enumerate(fields):

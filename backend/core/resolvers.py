@@ -43,22 +43,22 @@ def _first_segment(pattern: Any) -> str | _Any:
     """The literal text a pattern's match must start with, up to its first `/` (or the whole
     pattern when it has none); ANY when that cannot be told."""
     if isinstance(pattern, RoutePattern):
-        route = str(pattern._route)
-        if "/" not in route and route and not pattern._is_endpoint:
+        route = str(pattern)
+        if "/" not in route and route and not getattr(pattern, "_is_endpoint", True):
             return ANY  # a prefix without a slash: the path's segment may go on past it
         head = route.split("/", 1)[0]
         return ANY if "<" in head else head
     if isinstance(pattern, RegexPattern):
-        regex = str(pattern._regex)
+        regex = str(pattern)
         if not regex.startswith("^"):
             return ANY
         head = regex[1:].split("/", 1)[0]
         if "/" not in regex[1:]:
             # The whole pattern is one segment: plain text only if it ends the match there.
-            head = head[:-1] if head.endswith("$") else None
-        if head is None or _REGEX_SPECIAL.search(head):
-            return ANY
-        return head
+            if not head.endswith("$"):
+                return ANY
+            head = head[:-1]
+        return ANY if _REGEX_SPECIAL.search(head) else head
     return ANY
 
 

@@ -140,10 +140,11 @@ def receipt_count(
     if sql is None:
         quote = connections[alias].ops.quote_name
         meta = NoticeReceipt._meta
-        notice_column = quote(meta.get_field("notice").column)
-        where = [f"{quote(meta.get_field('user').column)} = %s"]
+        column = {name: quote(str(meta.get_field(name).column)) for name in ("notice", "user", "read_at")}
+        notice_column = column["notice"]
+        where = [f"{column['user']} = %s"]
         if unread:
-            where.append(f"{quote(meta.get_field('read_at').column)} IS NULL")
+            where.append(f"{column['read_at']} IS NULL")
         if after_id is not None:
             where.append(f"{notice_column} > %s")
         if before_id is not None:
