@@ -468,10 +468,7 @@ def server_env(*, database_url: str, prefix: str, workdir: Path) -> dict[str, st
             "CHANNEL_PREFIX": f"{prefix}-layer",
             "CACHE_PREFIX": f"{prefix}-cache",
             # One client sends every request: production's per-user rates would turn the run into
-            # 429s. The throttles still read and write their history in Redis on every request, as
-            # in production; a one-second window keeps that history near production's size (at
-            # most 600 entries at 600/min), where a per-minute window would grow it to every
-            # request of the last minute and bill ours for pickling tens of thousands of floats.
+            # 429s. The throttles still count every request in Redis (one INCR), as in production.
             "THROTTLE_USER": "100000/s",
             "THROTTLE_ANON": "100000/s",
             "VAR_DIR": str(workdir / "var"),
