@@ -116,7 +116,7 @@ def build_person(community: Community, *, staff: User, copies: int = 1, wechat_o
         DemandFactory(community=community, requester=user, contact_name="张三丰", contact_phone=contact_phone)
         Resource.objects.create(community=community, title=f"会议室{i}", description="可借用", offered_by=user)
         appeal_services.submit_appeal(
-            filer=user,
+            by=user,
             client_id=uuid.uuid4(),
             community=community,
             category=Appeal.Category.ENVIRONMENT,
