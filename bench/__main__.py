@@ -468,10 +468,7 @@ def server_env(*, database_url: str, prefix: str, workdir: Path) -> dict[str, st
             "CHANNEL_PREFIX": f"{prefix}-layer",
             "CACHE_PREFIX": f"{prefix}-cache",
             # One client sends every request: production's per-user rates would turn the run into
-            # 429s. The throttles still read and write their history in Redis on every request, as
-            # in production; a one-second window keeps that history near production's size (at
-            # most 600 entries at 600/min), where a per-minute window would grow it to every
-            # request of the last minute and bill ours for pickling tens of thousands of floats.
+            # 429s. The throttles still count every request in Redis (one INCR), as in production.
             "THROTTLE_USER": "100000/s",
             "THROTTLE_ANON": "100000/s",
             "VAR_DIR": str(workdir / "var"),
@@ -588,6 +585,8 @@ def main(argv: list[str]) -> int:
     load_average = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     say(f"run {run_id}; load from {'wrk' if wrk else 'python -m bench.load (wrk not installed)'}")
     say(f"{os.cpu_count()} CPUs, load average {load_average} before starting")
+    # On stdout with the figures: how busy the machine was says how far to trust them.
+    print(f"load average {load_average} (1, 5, 15 min) at the start, {os.cpu_count()} CPUs", flush=True)
     try:
         with bench_database(run_id) as database_url, bench_redis(prefix):
             env = server_env(database_url=database_url, prefix=prefix, workdir=workdir)
@@ -641,6 +640,7 @@ def main(argv: list[str]) -> int:
                 say("servers stopped")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    print(f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())} (1, 5, 15 min) at the end", flush=True)
     if failures:
         print(f"{len(failures)} benchmark(s) failed", file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ Nothing else belongs here: dead code is deleted, not listed.
 """
 
 # ruff: noqa: B018
-from backend.accounts.authentication import DeferredUserJWTScheme, SingleUseRefreshToken
+from backend.accounts.authentication import DeferredUserJWTScheme, JWTScheme, SingleUseRefreshToken
 from backend.console.dashboard import dashboard_callback
 from backend.console.sidebar import sidebar_navigation
 from backend.core import views
@@ -15,6 +15,7 @@ from backend.core.middleware import MethodOverrideMiddleware
 from backend.notices.consumers import NoticeConsumer
 
 DeferredUserJWTScheme  # drf-spectacular finds its extensions by subclassing (target_class is a string)
+JWTScheme  # the same, for settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
 dashboard_callback  # settings.UNFOLD["DASHBOARD_CALLBACK"]
 sidebar_navigation  # settings.UNFOLD["SIDEBAR"]["navigation"]
 exception_handler  # settings.REST_FRAMEWORK["EXCEPTION_HANDLER"]

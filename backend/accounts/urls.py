@@ -1,5 +1,4 @@
 from django.urls import path
-from djoser.views import UserViewSet
 from rest_framework.routers import SimpleRouter
 
 from . import views, wechat_views
@@ -8,7 +7,7 @@ router = SimpleRouter()
 router.register("accounts/roles", views.RoleGrantViewSet, basename="role-grant")
 
 # Only the djoser routes the API uses: some of its unused defaults answer 500 to malformed input.
-me = UserViewSet.as_view({"get": "me", "patch": "me"})
+me = views.MeViewSet.as_view({"get": "me", "patch": "me"})
 
 urlpatterns = [
     path("auth/jwt/create/", views.LoginView.as_view(), name="jwt-create"),

@@ -1,7 +1,9 @@
 import hashlib
+import logging
 from collections.abc import Mapping
 
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.exceptions import ValidationError
 
@@ -21,6 +23,19 @@ class StringInputsBeforeThrottles:
         if wrong:
             raise ValidationError(wrong)
         super().check_throttles(request)  # type: ignore[misc]  # a mixin: the view it is mixed into has it
+
+
+logger = logging.getLogger(__name__)
+
+
+def _redis_client(cache):
+    """The redis-py client behind a django-redis cache, or None for any other cache (the tests'
+    in-memory one, a misconfiguration): those go through the cache's own `incr` and `add`."""
+    client = getattr(cache, "client", None)
+    get_client = getattr(client, "get_client", None)
+    if get_client is None or not hasattr(client, "make_key"):
+        return None
+    return client
 
 
 def _key(value: str) -> str:
@@ -60,6 +75,9 @@ class CounterThrottle(throttling.SimpleRateThrottle):
         # A key of its own: under the plain key the cache may still hold a history list from DRF's
         # throttles, which `incr` cannot add to.
         key = self.counter_key = f"{key}:n"
+        client = _redis_client(self.cache)
+        if client is not None:
+            return self._hit_redis(client, key)
         try:
             return self.cache.incr(key)
         except ValueError:
@@ -72,9 +90,36 @@ class CounterThrottle(throttling.SimpleRateThrottle):
         except ValueError:
             return None
 
+    def _hit_redis(self, client, key: str) -> int | None:
+        """One `INCR` per request on the Redis client itself; an `EXPIRE` when it opens the window.
+
+        django-redis's `incr` runs a Lua script so that it can refuse a missing key, through layers
+        that cost more CPU than the command; here a missing key simply starts at 1 and gets its
+        expiry. A process that dies between the two commands would leave a counter without one:
+        such a counter is found, and started again, when it would refuse a request (the only
+        moment its age matters). Redis down: the throttle stays open, as django-redis's
+        IGNORE_EXCEPTIONS answered a failed `incr`, and the failure is logged.
+        """
+        full_key = client.make_key(key)
+        try:
+            redis = client.get_client(write=True)
+            count = int(redis.incr(full_key))
+            if count == 1:
+                redis.expire(full_key, self.duration)
+            elif count > self.num_requests and redis.ttl(full_key) == -1:
+                redis.set(full_key, 1, ex=self.duration)
+                count = 1
+        except RedisError:
+            logger.warning("throttle %s: Redis unavailable, request let through", self.scope, exc_info=True)
+            return None
+        return count
+
     def wait(self):
         ttl = getattr(self.cache, "ttl", None)  # django-redis has it; the in-memory cache does not
-        remaining = ttl(self.counter_key) if ttl is not None else None
+        try:
+            remaining = ttl(self.counter_key) if ttl is not None else None
+        except RedisError:  # django-redis lets a failed `ttl` through even with IGNORE_EXCEPTIONS
+            remaining = None
         if isinstance(remaining, int) and remaining > 0:
             return remaining
         return self.duration

@@ -92,9 +92,11 @@ class NoticeViewSet(viewsets.GenericViewSet):
         responses={200: NoticePageSerializer},
     )
     def list(self, request):
-        query = InboxQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
+        params: dict = {}
+        if request.query_params:  # none: the first page, as every opening of the mini-program asks
+            query = InboxQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            params = query.validated_data
         limit = params.get("page_size") or params.get("limit") or DEFAULT_PAGE_SIZE
         page = selectors.inbox_page(
             user_id=request.user.pk, after_id=params.get("after_id"), before_id=params.get("before_id"), limit=limit

@@ -10,13 +10,16 @@ pytestmark = pytest.mark.django_db
 
 
 class CountingCache:
-    """The real cache, with every call counted by name."""
+    """The real cache, with every call counted by name; a cache other than django-redis to the
+    throttles (no `client`), so that they go through `incr` and `add` on any backing."""
 
     def __init__(self, inner):
         self.inner = inner
         self.calls: list[str] = []
 
     def __getattr__(self, name):
+        if name == "client":
+            raise AttributeError(name)
         target = getattr(self.inner, name)
         if not callable(target):
             return target
@@ -128,3 +131,84 @@ def test_every_throttle_of_the_api_counts():
         cls.__name__ for cls in ours
     }
     assert [cls for cls in ours if not issubclass(cls, throttling.CounterThrottle)] == []
+
+
+def redis_cache(location: str = "redis://127.0.0.1:6379/0"):
+    """A django-redis cache of its own (a key prefix per test), as production configures it."""
+    import uuid
+
+    from django_redis.cache import RedisCache
+
+    return RedisCache(
+        location,
+        {
+            "KEY_PREFIX": f"test-throttle-{uuid.uuid4().hex[:12]}",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        },
+    )
+
+
+@pytest.fixture
+def redis_backed():
+    backing = redis_cache()
+    try:
+        backing.client.get_client(write=True).ping()
+    except Exception:  # no Redis here: the embedded default runs without one
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    yield backing
+    backing.delete_pattern("*")
+
+
+def test_on_redis_a_request_is_one_command_and_the_window_expires(monkeypatch, redis_backed):
+    """INCR, and EXPIRE when it opens the window: no Lua script, and every counter has its expiry."""
+    throttle = anon_throttle(monkeypatch, "3/min", redis_backed)
+    request = request_from("198.51.100.7")
+    raw = redis_backed.client.get_client(write=True)
+    sent = []
+    real_execute = raw.execute_command
+
+    def counting(*args, **kwargs):
+        sent.append(args[0])
+        return real_execute(*args, **kwargs)
+
+    monkeypatch.setattr(raw, "execute_command", counting)
+
+    assert [throttle.allow_request(request, None) for _ in range(4)] == [True, True, True, False]
+    # The refusal also asks for the expiry (a counter without one would be started again).
+    assert sent == ["INCRBY", "EXPIRE", "INCRBY", "INCRBY", "INCRBY", "TTL"]
+    assert redis_backed.get(throttle.counter_key) == 4
+    assert 0 < redis_backed.ttl(throttle.counter_key) <= 60
+    assert 0 < throttle.wait() <= 60
+
+
+def test_on_redis_a_counter_left_without_expiry_starts_again(monkeypatch, redis_backed):
+    """A process that died between INCR and EXPIRE: the counter would otherwise refuse for ever."""
+    throttle = anon_throttle(monkeypatch, "2/min", redis_backed)
+    request = request_from("198.51.100.10")
+    throttle.allow_request(request, None)
+    raw = redis_backed.client.get_client(write=True)
+    raw.set(redis_backed.make_key(throttle.counter_key), 2)  # at the rate, no expiry
+
+    assert throttle.allow_request(request, None)
+    assert 0 < redis_backed.ttl(throttle.counter_key) <= 60
+    assert [throttle.allow_request(request, None) for _ in range(2)] == [True, False]
+
+
+def test_on_redis_a_history_under_the_plain_key_does_not_break_the_counter(monkeypatch, redis_backed):
+    throttle = anon_throttle(monkeypatch, "2/min", redis_backed)
+    request = request_from("198.51.100.8")
+    redis_backed.set(throttle.get_cache_key(request, None), [1.0, 2.0, 3.0], 60)
+
+    assert [throttle.allow_request(request, None) for _ in range(3)] == [True, True, False]
+
+
+def test_with_redis_down_the_throttles_stay_open(monkeypatch):
+    from backend.core.throttling import _redis_client
+
+    down = redis_cache("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    throttle = anon_throttle(monkeypatch, "1/min", down)
+    assert _redis_client(down) is not None
+    request = request_from("198.51.100.9")
+
+    assert all(throttle.allow_request(request, None) for _ in range(3))
+    assert throttle.wait() == 60

@@ -281,3 +281,25 @@ def test_me_without_a_report_provider_shows_no_line(community, as_user, monkeypa
     monkeypatch.setattr(report_lines, "_providers", {})
     member = MemberFactory()
     assert as_user(member.user).get("/api/v1/members/me/").json()["report"] is None
+
+
+def test_members_me_reads_both_totals_in_one_statement(member, as_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from backend.members.selectors import current_year, points_total, points_totals
+
+    year = current_year()
+    award(member, "activity:1", year=year - 1)
+    award(member, "activity:2", year=year)
+    assert points_totals(member.user, year=year) == (points_total(member.user, year=year), points_total(member.user))
+    assert points_totals(factories.UserFactory(), year=year) == (0, 0)
+
+    client = as_user(member.user)
+    with CaptureQueriesContext(connection) as queries:
+        me = client.get("/api/v1/members/me/").json()
+    assert (me["points"]["year_total"], me["points"]["total"]) == points_totals(member.user, year=year)
+    table = PointsEntry._meta.db_table
+    # The member row (its year's points, annotated), one statement for the two totals (two before),
+    # and the year's 双报告 line, which reads the year's points once more.
+    assert sum(table in q["sql"] for q in queries.captured_queries) == 3

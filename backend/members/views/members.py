@@ -94,17 +94,14 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             else MemberRegistration.objects.none()
         )
         year = selectors.current_year()
+        year_total, total = selectors.points_totals(user, year=year)
         data = {
             "member": member,
             "registrations": list(registrations),
             "unit_registrations": list(selectors.unit_registrations_for(user).filter(filed_by=user)),
             "posts": list(selectors.my_assignments(user)),
             "min_posts": selectors.min_posts_per_member(),
-            "points": {
-                "year": year,
-                "year_total": selectors.points_total(user, year=year),
-                "total": selectors.points_total(user),
-            },
+            "points": {"year": year, "year_total": year_total, "total": total},
             "privacy_notice_version": services.privacy_notice_version(),
             "report": selectors.my_report_line(user, query.validated_data.get("period") or str(year)),
         }

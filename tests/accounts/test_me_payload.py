@@ -1,0 +1,57 @@
+"""`auth/users/me/` is written directly (me_payload): held here to MeSerializer's output, rendered."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+
+from backend.accounts.models import Role, User
+from backend.accounts.serializers import MeSerializer, me_payload
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def rendered(data) -> bytes:
+    return JSONRenderer().render(data)
+
+
+def both(user: User) -> tuple[bytes, bytes]:
+    # A fresh instance each: the scope is cached on the user object.
+    written = rendered(me_payload(User.objects.get(pk=user.pk)))
+    reference = rendered(MeSerializer(User.objects.get(pk=user.pk)).data)
+    return written, reference
+
+
+def test_a_resident_without_roles(community):
+    user = factories.UserFactory(community=community, nickname="小李")
+    written, reference = both(user)
+    assert written == reference
+
+
+def test_staff_with_live_and_revoked_grants_and_wechat(community, street):
+    user = factories.UserFactory(wechat_openid="o-me-1", community=None)
+    factories.grant(user, Role.COMMUNITY_SECRETARY, community)
+    factories.grant(user, Role.GRID_WORKER, factories.GridFactory(community=community))
+    factories.grant(user, Role.STREET_ADMIN, street)
+    revoked = factories.grant(user, Role.COMMUNITY_STAFF, community)
+    revoked.revoked_at = timezone.now()
+    revoked.save()
+
+    written, reference = both(user)
+    assert written == reference
+    assert b'"is_staff":true' in written and written.count(b'"role_display"') == 3
+
+
+def test_a_superuser_and_an_account_without_phone():
+    written, reference = both(User.objects.create_superuser(phone="13900000555", password="pass-Word-123"))
+    assert written == reference
+    written, reference = both(User.objects.create(phone=None, real_name="微信用户"))
+    assert written == reference
+
+
+def test_the_endpoint_answers_the_written_payload(community, as_user):
+    user = factories.staff_of(community)
+    body = as_user(user).get("/api/v1/auth/users/me/").content
+    assert body == rendered(MeSerializer(User.objects.get(pk=user.pk)).data)
