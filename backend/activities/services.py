@@ -797,6 +797,12 @@ class LeaveResult:
     created: bool
 
 
+def require_leave_audience(activity: Activity, user: User) -> None:
+    """Only someone the meeting is for may ask to be excused (the view asks before reading the body)."""
+    if user.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, user):
+        raise DomainError("not_in_audience", _("该活动不面向您"))
+
+
 @transaction.atomic
 def request_leave(*, activity: Activity, user: User, reason: str, now: datetime | None = None) -> LeaveResult:
     """请假 before a branch meeting starts; asking again answers with the request there is."""
@@ -805,8 +811,7 @@ def request_leave(*, activity: Activity, user: User, reason: str, now: datetime 
         raise field_error("activity", _("只有三会一课和党课可以请假"))
     # The audience comes before a retry's answer: a request filed while a member gives no one who
     # has since stopped being one an answer about the meeting.
-    if user.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, user):
-        raise DomainError("not_in_audience", _("该活动不面向您"))
+    require_leave_audience(activity, user)
     existing = LeaveRequest.objects.filter(
         activity=activity, user=user, status__in=LeaveRequest.ACTIVE_STATUSES
     ).first()
@@ -831,10 +836,15 @@ def request_leave(*, activity: Activity, user: User, reason: str, now: datetime 
     return LeaveResult(leave, True)
 
 
+def require_leave_decider(user: User, leave: LeaveRequest) -> None:
+    """Staff of the meeting's community decide a leave request (the view asks before reading the body)."""
+    _require_manager(user, leave.activity)
+
+
 def _decide_leave(*, leave: LeaveRequest, by: User, status: str, note: str) -> LeaveRequest:
     leave = LeaveRequest.objects.select_for_update().select_related("activity").get(pk=leave.pk)
     # Who may decide first: the one asking to be excused hears 403, not what a refusal must say.
-    _require_manager(by, leave.activity)
+    require_leave_decider(by, leave)
     if status == LeaveRequest.Status.REJECTED and _blank(note):
         raise field_error("note", _("请填写不批准的理由"))
     if leave.status != LeaveRequest.Status.PENDING:
