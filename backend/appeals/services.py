@@ -63,9 +63,16 @@ def _require_step(appeal: Appeal, kind: str) -> None:
         )
 
 
-def _require_handler(user: User, appeal: Appeal) -> None:
+def require_handler(user: User, appeal: Appeal) -> None:
+    """The workflow steps' check, which views also ask before reading the body."""
     if not selectors.may_handle(user, appeal):
         raise DomainError("permission_denied", _("只有本社区工作人员、本网格网格员或承办人可以办理诉求"))
+
+
+def require_rater(user: User, appeal: Appeal) -> None:
+    """Only the resident rates their appeal (views ask before reading the body)."""
+    if appeal.resident_id is None or appeal.resident_id != user.pk:
+        raise DomainError("permission_denied", _("只有诉求人可以评价"))
 
 
 def _step(
@@ -251,7 +258,7 @@ def submit_appeal(
 def accept(*, appeal: Appeal, by: User, content: str = "", now: dt.datetime | None = None) -> Appeal:
     """受理: the response the respond deadline asks for."""
     appeal = _lock(appeal)
-    _require_handler(by, appeal)
+    require_handler(by, appeal)
     _require_step(appeal, Kind.ACCEPTED)
     at = _now(now)
     appeal.status = Status.ACCEPTED
@@ -266,7 +273,7 @@ def accept(*, appeal: Appeal, by: User, content: str = "", now: dt.datetime | No
 def reply(*, appeal: Appeal, by: User, content: str, now: dt.datetime | None = None) -> Appeal:
     """答复: what is being done; later replies report progress and keep the first reply's time."""
     appeal = _lock(appeal)
-    _require_handler(by, appeal)
+    require_handler(by, appeal)
     content = _clean(content)
     if not content:
         raise field_error("content", _("请填写答复内容"))
@@ -284,7 +291,7 @@ def reply(*, appeal: Appeal, by: User, content: str, now: dt.datetime | None = N
 def resolve(*, appeal: Appeal, by: User, content: str = "", now: dt.datetime | None = None) -> Appeal:
     """办结: the result; the resident may now rate it."""
     appeal = _lock(appeal)
-    _require_handler(by, appeal)
+    require_handler(by, appeal)
     _require_step(appeal, Kind.RESOLVED)
     at = _now(now)
     appeal.status = Status.RESOLVED
@@ -299,7 +306,7 @@ def resolve(*, appeal: Appeal, by: User, content: str = "", now: dt.datetime | N
 def reject(*, appeal: Appeal, by: User, reason: str, now: dt.datetime | None = None) -> Appeal:
     """不予受理, always with the reason the resident reads."""
     appeal = _lock(appeal)
-    _require_handler(by, appeal)
+    require_handler(by, appeal)
     reason = _clean(reason)
     if not reason:
         raise field_error("content", _("请填写不予受理的理由"))
@@ -333,8 +340,7 @@ def assign(*, appeal: Appeal, by: User, assignee: User, content: str = "", now: 
 def rate(*, appeal: Appeal, by: User, score: int, comment: str = "", now: dt.datetime | None = None) -> Appeal:
     """The resident rates a resolved appeal 1–5, which closes it; only within the rating window."""
     appeal = _lock(appeal)
-    if appeal.resident_id is None or appeal.resident_id != by.pk:
-        raise DomainError("permission_denied", _("只有诉求人可以评价"))
+    require_rater(by, appeal)
     if not 1 <= int(score) <= 5:
         raise field_error("score", _("评分须在 1 到 5 之间"))
     _require_step(appeal, Kind.RATED)

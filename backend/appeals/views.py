@@ -153,7 +153,8 @@ class AppealViewSet(
         )
         return self._respond(appeal, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    def _content(self, request) -> str:
+    def _content(self, request, appeal) -> str:
+        services.require_handler(request.user, appeal)  # the denial before the body's errors
         body = ContentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return body.validated_data["content"]
@@ -162,19 +163,19 @@ class AppealViewSet(
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         appeal = self.get_object()
-        return self._respond(services.accept(appeal=appeal, by=request.user, content=self._content(request)))
+        return self._respond(services.accept(appeal=appeal, by=request.user, content=self._content(request, appeal)))
 
     @extend_schema(request=ContentSerializer, responses={200: AppealSerializer}, description="`content` is required.")
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
         appeal = self.get_object()
-        return self._respond(services.reply(appeal=appeal, by=request.user, content=self._content(request)))
+        return self._respond(services.reply(appeal=appeal, by=request.user, content=self._content(request, appeal)))
 
     @extend_schema(request=ContentSerializer, responses={200: AppealSerializer})
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         appeal = self.get_object()
-        return self._respond(services.resolve(appeal=appeal, by=request.user, content=self._content(request)))
+        return self._respond(services.resolve(appeal=appeal, by=request.user, content=self._content(request, appeal)))
 
     @extend_schema(
         request=ContentSerializer, responses={200: AppealSerializer}, description="`content` (the reason) is required."
@@ -182,7 +183,7 @@ class AppealViewSet(
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         appeal = self.get_object()
-        return self._respond(services.reject(appeal=appeal, by=request.user, reason=self._content(request)))
+        return self._respond(services.reject(appeal=appeal, by=request.user, reason=self._content(request, appeal)))
 
     @extend_schema(request=AssignSerializer, responses={200: AppealSerializer})
     @action(detail=True, methods=["post"])
@@ -202,6 +203,7 @@ class AppealViewSet(
     @action(detail=True, methods=["post"])
     def rate(self, request, pk=None):
         appeal = self.get_object()
+        services.require_rater(request.user, appeal)  # the denial before the body's errors
         body = RateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         appeal = services.rate(
