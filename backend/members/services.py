@@ -894,13 +894,26 @@ def auto_confirm_due_demands(*, now: dt.datetime | None = None) -> int:
     return confirmed
 
 
+def require_canceller(user: User, demand: Demand) -> None:
+    """The requester or the community's staff cancel a demand (views ask before reading the body)."""
+    if demand.requester_id != user.pk and not can_act_on_community(user, demand.community_id):
+        raise DomainError("permission_denied", _("只有提出人或社区工作人员可以取消"))
+
+
+def require_may_offer_resources(user: User) -> None:
+    """Who may list a resource anywhere: staff, a unit's liaison or a registered member. The view
+    asks before reading the body; offer_resource checks the community and unit it names."""
+    scope = get_scope(user)
+    if not (scope.is_staff or scope.organization_ids or selectors.approved_member_anywhere(user)):
+        raise DomainError("permission_denied", _("只有在本社区报到的党员、共建单位或社区工作人员可以登记资源"))
+
+
 @transaction.atomic
 def cancel_demand(*, demand: Demand, by: User, reason: str = "") -> Demand:
     demand = _lock_demand(demand)
     if demand.status not in (Demand.Status.OPEN, Demand.Status.CLAIMED):
         raise _transition_error(demand, DemandStep.Action.CANCELLED)
-    if demand.requester_id != by.pk and not can_act_on_community(by, demand.community_id):
-        raise DomainError("permission_denied", _("只有提出人或社区工作人员可以取消"))
+    require_canceller(by, demand)
     previous = demand.status
     demand.status = Demand.Status.CANCELLED
     demand.cancelled_at = timezone.now()

@@ -556,6 +556,7 @@ class DemandViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         demand = self.get_object()
+        services.require_canceller(request.user, demand)  # the denial before the body's errors
         body = NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         demand = services.cancel_demand(demand=demand, by=request.user, reason=body.validated_data["note"])
@@ -583,6 +584,10 @@ class ResourceViewSet(
         if self.action in ("partial_update", "destroy"):
             return selectors.editable_resources(self.request.user)
         return selectors.resources_for(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        services.require_may_offer_resources(request.user)  # the denial before the body's errors
+        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer):
         data = serializer.validated_data

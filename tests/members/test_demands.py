@@ -409,3 +409,12 @@ def test_without_a_client_id_each_filing_is_new(community, resident):
     services.submit_demand(user=resident, client_id=None, kind="wish", community=community, title="一")
     services.submit_demand(user=resident, client_id=None, kind="wish", community=community, title="二")
     assert Demand.objects.count() == 2
+
+
+def test_a_cancel_by_someone_else_is_refused_before_its_body_is_read(community, resident, member, as_user):
+    # Authorization before validation: the helper hears 403, never that the note is no string.
+    demand = DemandFactory(community=community, requester=resident)
+    services.claim_demand(demand=demand, user=member.user)
+    refused = as_user(member.user).post(f"{DEMANDS}{demand.id}/cancel/", {"note": ["x"]}, format="json")
+    assert refused.status_code == 403, refused.content
+    assert Demand.objects.get(pk=demand.pk).status == "claimed"
