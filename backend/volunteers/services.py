@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, RoleGrant, User
-from backend.accounts.scoping import can_act_on_community
+from backend.accounts.scoping import can_act_on_community, get_scope
 from backend.activities.models import Activity, CheckIn
 from backend.activities.registry import AttendedSpan
 from backend.communities.models import Community
@@ -61,6 +61,13 @@ def _blank(text: str | None) -> bool:
 
 def _require_staff_of(user: User | None, community_id: int) -> None:
     if not can_act_on_community(user, community_id):
+        raise DomainError("permission_denied", _("需要组织社区工作人员权限"))
+
+
+def require_issuer(user: User) -> None:
+    """Only staff issue certificates (the view asks this much before reading the body; the
+    community the body names is checked by issue_certificate)."""
+    if not get_scope(user).is_staff:
         raise DomainError("permission_denied", _("需要组织社区工作人员权限"))
 
 

@@ -411,6 +411,7 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=CertificateIssueSerializer, responses={201: CertificateSerializer, 200: CertificateSerializer}
     )
     def create(self, request):
+        services.require_issuer(request.user)  # the denial before the body's errors
         serializer = CertificateIssueSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
