@@ -385,6 +385,7 @@ class ActivityViewSet(
         """POST: ask for leave (before the start). GET: staff see every request, others their own."""
         activity = self.get_object()
         if request.method == "POST":
+            services.require_leave_audience(activity, request.user)  # the denial before the body's errors
             serializer = LeaveInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             result = services.request_leave(
@@ -467,6 +468,7 @@ class LeaveRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     def _decide(self, request, service) -> Response:
         leave = self.get_object()
+        services.require_leave_decider(request.user, leave)  # the denial before the body's errors
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         leave = service(leave=leave, by=request.user, note=serializer.validated_data["note"])

@@ -306,3 +306,22 @@ def test_withdrawing_a_registration_ends_pending_leave_only_for_meetings_no_long
     statuses = dict(LeaveRequest.objects.filter(user=dave).values_list("activity_id", "status"))
     assert statuses == {meeting.pk: "rejected", open_meeting.pk: "pending"}
     assert LeaveRequest.objects.get(user=stayer).status == "pending"
+
+
+def test_leave_denials_come_before_the_bodys_errors(as_user, community, meeting, member):
+    # Authorization before validation: someone the meeting is not for, or who may not decide, hears
+    # 403 whatever the body holds, never what is wrong with it.
+    lesson = ActivityFactory(
+        community=community, category=Activity.Category.PARTY_LESSON, starts_at=timezone.now() + timedelta(days=1)
+    )
+    outsider = factories.staff_of(factories.CommunityFactory())
+    for body in ({}, {"reason": ["出差"]}):
+        response = as_user(outsider).post(f"/api/v1/activities/{lesson.pk}/leave/", body, format="json")
+        assert response.status_code == 403, response.content
+    leave = services.request_leave(activity=meeting, user=member, reason="身体不适").leave
+    for decision in ("approve", "reject"):
+        response = as_user(member).post(
+            f"/api/v1/activities/leave-requests/{leave.pk}/{decision}/", {"note": ["x"]}, format="json"
+        )
+        assert response.status_code == 403, response.content
+    assert LeaveRequest.objects.get(pk=leave.pk).status == "pending"

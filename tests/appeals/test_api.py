@@ -466,3 +466,21 @@ def test_the_overdue_list(town, as_user):
     assert ids == [late_response.pk]
     refused = as_user(town.resident).get(f"{LIST}overdue/")
     assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+
+
+def test_workflow_denials_come_before_the_bodys_errors(town, as_user):
+    # Authorization before validation: a resident taking a handler's step, or a handler rating,
+    # hears 403 whatever the body holds, never what is wrong with it.
+    appeal = AppealFactory(community=town.community, grid=town.grid, resident=town.resident)
+    steps = AppealStep.objects.filter(appeal=appeal).count()
+    for step in ("accept", "reply", "resolve", "reject"):
+        response = as_user(town.resident).post(
+            f"/api/v1/appeals/{appeal.pk}/{step}/", {"content": ["x"]}, format="json"
+        )
+        assert response.status_code == 403, (step, response.content)
+    for body in ({}, {"score": "five", "comment": ["x"]}):
+        response = as_user(town.secretary).post(f"/api/v1/appeals/{appeal.pk}/rate/", body, format="json")
+        assert response.status_code == 403, response.content
+    appeal.refresh_from_db()
+    assert appeal.status == Appeal.Status.SUBMITTED
+    assert AppealStep.objects.filter(appeal=appeal).count() == steps

@@ -452,3 +452,12 @@ def test_a_retry_that_loses_the_race_to_the_constraint_answers_with_the_winner(c
     assert demand.pk == winner[0].pk
     assert Demand.objects.count() == 1
     assert DemandStep.objects.filter(demand=demand).count() == 1
+
+
+def test_a_cancel_by_someone_else_is_refused_before_its_body_is_read(community, resident, member, as_user):
+    # Authorization before validation: the helper hears 403, never that the note is no string.
+    demand = DemandFactory(community=community, requester=resident)
+    services.claim_demand(demand=demand, by=member.user)
+    refused = as_user(member.user).post(f"{DEMANDS}{demand.id}/cancel/", {"note": ["x"]}, format="json")
+    assert refused.status_code == 403, refused.content
+    assert Demand.objects.get(pk=demand.pk).status == "claimed"

@@ -147,3 +147,15 @@ def test_resource_and_project_lists_do_not_grow_in_queries(community, as_user, d
         assert client.get(RESOURCES).json()["count"] == 17
     with django_assert_max_num_queries(len(few_projects.captured_queries)):
         assert client.get(PROJECTS).json()["count"] == 17
+
+
+def test_a_resident_offering_a_resource_is_refused_before_the_body_is_read(community, as_user):
+    # Authorization before validation: someone with no standing to list resources anywhere hears
+    # 403, never what the body lacks; members, liaisons and staff still get their 400s.
+    resident = factories.UserFactory(community=community)
+    for body in ({}, {"community": "x", "title": ["x"]}):
+        response = as_user(resident).post(RESOURCES, body, format="json")
+        assert response.status_code == 403, response.content
+    member = registered_member(community).user
+    assert as_user(member).post(RESOURCES, {}, format="json").status_code == 400
+    assert not Resource.objects.exists()

@@ -83,6 +83,8 @@ class Scanner:
     audited: set[tuple[int, str, str]] = field(default_factory=set)
     # Route → the contact phones published on the records it answers with.
     published: list[tuple[re.Pattern[str], set[str]]] = field(default_factory=list)
+    # More full views, matched against "METHOD path" (a console export is a POST to its list).
+    full_views: dict[re.Pattern[str], str] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
 
     def _needles(self, text: str, where: str) -> None:
@@ -93,6 +95,9 @@ class Scanner:
     def _full_view(self, record: Recorded) -> bool:
         for route, what in AUDITED_FULL_VIEWS.items():
             if route.match(record.path):
+                return record.viewer is not None and (record.viewer, what, record.path) in self.audited
+        for route, what in self.full_views.items():
+            if route.match(f"{record.method} {record.path}"):
                 return record.viewer is not None and (record.viewer, what, record.path) in self.audited
         return False
 

@@ -17,6 +17,8 @@ any write statement, every table's rows hashed (tests/security/dbstate.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
 from . import bodies, dbstate, harness
@@ -349,63 +351,141 @@ def test_every_endpoint_has_a_row_and_every_row_an_endpoint():
 # Who a write is for, in the order tried: its owner is the first of these the row says "ok" for.
 OWNERS = ("staff", "street_admin", "member", "volunteer", "resident", "grid_worker", "unit_liaison")
 WRITES = ("POST", "PUT", "PATCH")
+DENIAL_TOKENS = tuple(str(status) for status in harness.DENIALS)
+
+
+# Creates whose denial depends on what the body names, for roles that may do the same elsewhere:
+# the community (or unit) must parse before it can be refused, so an invalid body is a 400 for them.
+BODY_DECIDES: dict[tuple[str, str], tuple[str, ...]] = {
+    # Staff of another place list resources there; a liaison lists them for the unit the body names.
+    ("POST", "resources/"): ("staff_other", "street_admin_other", "unit_liaison"),
+    # Staff of another place issue certificates there, in the community the body names.
+    ("POST", "volunteers/certificates/"): ("staff_other", "street_admin_other"),
+}
+
+
+def wrong_types(body: dict) -> dict:
+    """The owner's body with every value of a type its field cannot take (and a few common fields)."""
+    wrong: dict[str, object] = {"community": "x", "name": ["x"], "status": {"x": 1}, "client_id": 7}
+    for key, value in body.items():
+        if isinstance(value, bool):
+            wrong[key] = "maybe"
+        elif isinstance(value, int | float):
+            wrong[key] = "not a number"
+        elif isinstance(value, str):
+            wrong[key] = {"not": "a string"}
+        elif isinstance(value, list):
+            wrong[key] = "not a list"
+        else:
+            wrong[key] = [value]
+    return wrong
+
+
+@dataclass
+class Tally:
+    """What the matrix found, cell by cell."""
+
+    cells: int = 0
+    writes: int = 0
+    owned: int = 0
+    without_body: list[str] = field(default_factory=list)  # writes whose owner the body did not satisfy
+    unexpected: list[str] = field(default_factory=list)
+    unexpected_2xx: int = 0
+    changed: list[str] = field(default_factory=list)
+    invalid_cells: int = 0  # denied write cells sent again with invalid bodies
+    invalid_400: list[str] = field(default_factory=list)  # …that answered 400: validation before authorization
+    invalid_other: list[str] = field(default_factory=list)  # …that answered another status than the denial
+
+
+class Matrix:
+    """Sends every cell of one endpoint's rows and judges the answers into a Tally."""
+
+    def __init__(self, world, rows: dict[tuple[str, str], dict[str, str]]) -> None:
+        self.world = world
+        self.rows = rows
+        self.roles = world.roles()
+        self.clients = {role: harness.client(world.user(role)) for role in self.roles}
+        self.schema = bodies.schema_of(self.clients["anonymous"])
+        self.counts = dbstate.row_counts()
+        self.baseline = dbstate.checksum()
+        self.tally = Tally()
+
+    def endpoint(self, endpoint) -> None:
+        path = endpoint.path(harness.path_values(endpoint, self.world.a))
+        for method in endpoint.methods:
+            expected = self.rows.get((method, endpoint.key))
+            if expected is None:
+                continue  # reported by test_every_endpoint_has_a_row_and_every_row_an_endpoint
+            self.operation(endpoint, method, path, expected)
+
+    def operation(self, endpoint, method: str, path: str, expected: dict[str, str]) -> None:
+        tally = self.tally
+        body = None
+        owner = None
+        valid = False
+        if method in WRITES and not endpoint.key.startswith(MULTIPART_ONLY):
+            body = bodies.write_body(endpoint, method, self.schema, self.clients["staff"], self.world)
+            owner = next((r for r in OWNERS if expected.get(r) == "ok"), None)
+            tally.writes += 1
+        # The owner first: whether the body is valid decides how the other roles' answers are read.
+        for role in sorted(self.roles, key=lambda r: r != owner):
+            outcome = self.send(role, method, path, body)
+            got = "5xx" if outcome.status >= 500 else _token(outcome.status)
+            want = expected[role]
+            if want == "ok" and body is not None:
+                # With a body valid for the owner, "past authorization" means done: the owner must
+                # succeed, and another role allowed in may meet only the object's state (409) or
+                # find the body's references outside its scope (a field refused as not found).
+                if role == owner:
+                    valid = 200 <= outcome.status < 300
+                    tally.owned += valid
+                    if not valid:
+                        tally.without_body.append(f"{method} {endpoint.key}: {outcome.status} {outcome.body}")
+                elif valid and outcome.status in (400, 415) and not _scope_refusal(outcome.body):
+                    got = f"{outcome.status} (with the owner's valid body)"
+            if got != want:
+                tally.unexpected_2xx += got == "ok" and 200 <= outcome.status < 300
+                detail = f" {outcome.body}" if outcome.status in (400, 409) else ""
+                tally.unexpected.append(f"{method} {path} as {role}: {got}, expected {want}{detail}")
+            if body is not None and want in DENIAL_TOKENS and role not in BODY_DECIDES.get((method, endpoint.key), ()):
+                self.invalid_bodies(role, method, path, body, want)
+
+    def invalid_bodies(self, role: str, method: str, path: str, body: dict, want: str) -> None:
+        """A denied write sent again with bodies no one could pass: the denial must come first."""
+        for label, invalid in (("{}", {}), ("wrong types", wrong_types(body))):
+            outcome = self.send(role, method, path, invalid)
+            self.tally.invalid_cells += 1
+            if str(outcome.status) == want:
+                continue
+            line = f"{method} {path} as {role} with {label}: {outcome.status}, expected {want} {outcome.body}"
+            (self.tally.invalid_400 if outcome.status == 400 else self.tally.invalid_other).append(line)
+
+    def send(self, role: str, method: str, path: str, body):
+        outcome = harness.send(self.clients[role], method, path, body, baseline=self.baseline)
+        self.tally.cells += 1
+        if outcome.status in harness.DENIALS:
+            after = dbstate.row_counts()
+            tables = outcome.changed or [t for t in self.counts if self.counts[t] != after.get(t)]
+            if tables:
+                self.tally.changed.append(f"{method} {path} as {role}: {outcome.status} but changed {tables}")
+        return outcome
 
 
 def test_authorization_matrix(world, no_throttles, figures):
-    rows = _rows()
-    roles = world.roles()
-    clients = {role: harness.client(world.user(role)) for role in roles}
-    schema = bodies.schema_of(clients["anonymous"])
-    counts = dbstate.row_counts()
-    baseline = dbstate.checksum()
-    cells = writes = owned = 0
-    without_body: list[str] = []  # writes whose owner the generic body did not satisfy: judged as before
-    unexpected: list[str] = []
-    unexpected_2xx = 0
-    changed: list[str] = []
+    matrix = Matrix(world, _rows())
     for endpoint in api_endpoints():
-        path = endpoint.path(harness.path_values(endpoint, world.a))
-        for method in endpoint.methods:
-            expected = rows.get((method, endpoint.key))
-            if expected is None:
-                continue  # reported by the test above
-            body = None
-            owner = None
-            valid = False
-            if method in WRITES and not endpoint.key.startswith(MULTIPART_ONLY):
-                body = bodies.write_body(endpoint, method, schema, clients["staff"], world)
-                owner = next((r for r in OWNERS if expected.get(r) == "ok"), None)
-                writes += 1
-            # The owner first: whether the body is valid decides how the other roles' answers are read.
-            for role in sorted(roles, key=lambda r: r != owner):
-                outcome = harness.send(clients[role], method, path, body, baseline=baseline)
-                cells += 1
-                got = "5xx" if outcome.status >= 500 else _token(outcome.status)
-                want = expected[role]
-                if want == "ok" and body is not None:
-                    # With a body valid for the owner, "past authorization" means done: the owner must
-                    # succeed, and another role allowed in may meet only the object's state (409) or
-                    # find the body's references outside its scope (a field refused as not found).
-                    if role == owner:
-                        valid = 200 <= outcome.status < 300
-                        owned += valid
-                        if not valid:
-                            without_body.append(f"{method} {endpoint.key}")
-                    elif valid and outcome.status in (400, 415) and not _scope_refusal(outcome.body):
-                        got = f"{outcome.status} (with the owner's valid body)"
-                if got != want:
-                    unexpected_2xx += got == "ok" and 200 <= outcome.status < 300
-                    detail = f" {outcome.body}" if outcome.status in (400, 409) else ""
-                    unexpected.append(f"{method} {path} as {role}: {got}, expected {want}{detail}")
-                if outcome.status in harness.DENIALS:
-                    after = dbstate.row_counts()
-                    tables = outcome.changed or [t for t in counts if counts[t] != after.get(t)]
-                    if tables:
-                        changed.append(f"{method} {path} as {role}: {outcome.status} but changed {tables}")
+        matrix.endpoint(endpoint)
+    tally = matrix.tally
     figures["authorization"] = (
-        f"{cells} cells, {len(unexpected)} unexpected ({unexpected_2xx} unexpected 2xx), "
-        f"{len(changed)} denials that changed data; {owned} of {writes} writes done by their owner with a valid "
-        f"body, {len(without_body)} still sent a body their owner is refused"
+        f"{tally.cells} cells, {len(tally.unexpected)} unexpected ({tally.unexpected_2xx} unexpected 2xx), "
+        f"{len(tally.changed)} denials that changed data; {tally.owned} of {tally.writes} writes done by their "
+        f"owner with a valid body, {len(tally.without_body)} still sent a body their owner is refused"
     )
-    assert not unexpected, "\n".join(unexpected)
-    assert not changed, "\n".join(changed)
+    figures["denials under invalid bodies"] = (
+        f"{tally.invalid_cells} cells, {len(tally.invalid_400)} answered 400 before authorization, "
+        f"{len(tally.invalid_other)} answered another status than the denial"
+    )
+    assert not tally.unexpected, "\n".join(tally.unexpected)
+    assert not tally.changed, "\n".join(tally.changed)
+    assert not tally.invalid_400, "validated before authorizing:\n" + "\n".join(tally.invalid_400)
+    assert not tally.invalid_other, "\n".join(tally.invalid_other)

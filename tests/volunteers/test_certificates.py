@@ -334,3 +334,11 @@ def test_someone_staff_nowhere_hears_403_before_what_their_request_lacks(as_user
     response = as_user(resident).post(URL, {})
     assert response.status_code == 403, response.content
     assert response.json()["code"] == "permission_denied"
+
+
+def test_a_certificate_asked_by_someone_who_is_not_staff_is_refused_before_its_body_is_read(as_user, named_volunteer):
+    # Authorization before validation: a volunteer hears 403, never what the body lacks.
+    for body in ({}, {"volunteer": "x", "period_start": 1}):
+        response = as_user(named_volunteer.user).post("/api/v1/volunteers/certificates/", body, format="json")
+        assert response.status_code == 403, response.content
+    assert not Certificate.objects.exists()
