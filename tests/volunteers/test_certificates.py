@@ -334,3 +334,12 @@ def test_someone_staff_nowhere_hears_403_before_what_their_request_lacks(as_user
     response = as_user(resident).post(URL, {})
     assert response.status_code == 403, response.content
     assert response.json()["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "1999-12-31"])
+@pytest.mark.parametrize("field", ["period_start", "period_end"])
+def test_a_period_outside_the_years_is_refused_with_400(as_user, named_volunteer, secretary, field, value):
+    response = issue(as_user(secretary), named_volunteer, **{field: value})
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "validation_error" and field in response.json()["fields"]
+    assert not Certificate.objects.exists()
