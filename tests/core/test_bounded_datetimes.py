@@ -4,10 +4,11 @@ new field cannot take year 1 (an OverflowError, a 500) again."""
 
 from __future__ import annotations
 
+import django_filters as django_filters_base
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import get_resolver
 from django_filters import filters as django_filters
-import django_filters as django_filters_base
 from django_filters import rest_framework as drf_filters
 from drf_spectacular.generators import EndpointEnumerator
 from rest_framework import serializers
@@ -24,8 +25,6 @@ def test_the_field_and_the_filter_refuse_far_years(value):
     with pytest.raises(serializers.ValidationError) as caught:
         BoundedDateTimeField().run_validation(value)
     assert "2000" in str(caught.value.detail[0])
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError):
         BoundedIsoDateTimeField().clean(value)
 
