@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django import forms
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -194,3 +195,29 @@ class BoundedDateField(serializers.DateField):
         if out_of_range(value, parse_date):
             self.fail("out_of_range", first=FIRST_YEAR, last=LAST_YEAR)
         return super().to_internal_value(value)
+
+
+class BoundedFormFieldMixin:
+    """The same years for a Django form field (the console's forms, the query string's filters): the
+    text is checked before the field converts it, and what it made of other formats after."""
+
+    parse: Any = staticmethod(parse_datetime)
+
+    def _refuse(self) -> None:
+        raise forms.ValidationError(str(OUT_OF_RANGE).format(first=FIRST_YEAR, last=LAST_YEAR), code="out_of_range")
+
+    def to_python(self, value: Any) -> Any:
+        if out_of_range(value, self.parse):
+            self._refuse()
+        value = super().to_python(value)  # type: ignore[misc] # mixed into a forms.Field
+        if out_of_range(value):
+            self._refuse()
+        return value
+
+
+class BoundedFormDateTimeField(BoundedFormFieldMixin, forms.DateTimeField):
+    pass
+
+
+class BoundedFormDateField(BoundedFormFieldMixin, forms.DateField):
+    parse = staticmethod(parse_date)

@@ -1,22 +1,13 @@
-from typing import Any
-
-from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
 from django_filters.filters import IsoDateTimeFilter
 from django_filters.rest_framework import DjangoFilterBackend
 
-from .fields import OUT_OF_RANGE, out_of_range
-from .periods import FIRST_YEAR, LAST_YEAR
+from .fields import BoundedFormFieldMixin
 
 
-class BoundedIsoDateTimeField(IsoDateTimeField):
+class BoundedIsoDateTimeField(BoundedFormFieldMixin, IsoDateTimeField):
     """The query string's datetimes held to the API's years before the zone conversion (see
     BoundedDateTimeField in core.fields): a 400, not the OverflowError of year 1 or 9999."""
-
-    def to_python(self, value: Any) -> Any:
-        if out_of_range(value):
-            raise ValidationError(str(OUT_OF_RANGE).format(first=FIRST_YEAR, last=LAST_YEAR), code="out_of_range")
-        return super().to_python(value)
 
 
 class BoundedDateTimeFilter(IsoDateTimeFilter):
