@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backend.communities.models import Community, Grid, PartyOrganization, Street
+from backend.core.fields import BoundedDateTimeField
 
 from . import services
 from .models import MOBILE_RE, Role, RoleGrant, User, mask_phone
@@ -192,7 +193,7 @@ class AccountDeletionSerializer(serializers.Serializer):
 
 class PersonalDataExportSerializer(serializers.Serializer):
     format = serializers.CharField(help_text="personal-data/1")
-    exported_at = serializers.DateTimeField()
+    exported_at = BoundedDateTimeField()
     user = serializers.IntegerField(help_text="the account's id")
     sections = serializers.DictField(
         child=serializers.JSONField(),

@@ -16,7 +16,14 @@ from backend.accounts.models import User
 from backend.accounts.scoping import limit_choices
 from backend.brands.models import Brand
 from backend.communities.models import Community, PartyOrganization, Place
-from backend.core.fields import MAX_ID, ContentReviewField, UploadField, UploadListField, UploadSerializer
+from backend.core.fields import (
+    MAX_ID,
+    BoundedDateTimeField,
+    ContentReviewField,
+    UploadField,
+    UploadListField,
+    UploadSerializer,
+)
 from backend.core.models import Upload
 
 from .models import RADIUS_MAX_M, RADIUS_MIN_M, Activity, ActivityPhoto, CheckIn, Enrollment, LeaveRequest, Minutes
@@ -143,8 +150,8 @@ class ActivitySerializer(serializers.ModelSerializer):
     cover_image = UploadSerializer(source="cover", read_only=True, allow_null=True)
     latitude = serializers.DecimalField(max_digits=9, decimal_places=6, coerce_to_string=False, read_only=True)
     longitude = serializers.DecimalField(max_digits=9, decimal_places=6, coerce_to_string=False, read_only=True)
-    checkin_opens_at = serializers.DateTimeField(read_only=True)
-    checkout_closes_at = serializers.DateTimeField(read_only=True)
+    checkin_opens_at = BoundedDateTimeField(read_only=True)
+    checkout_closes_at = BoundedDateTimeField(read_only=True)
     enrolled_count = serializers.IntegerField(read_only=True, default=0)
     waitlisted_count = serializers.IntegerField(read_only=True, default=0)
     checked_in_count = serializers.IntegerField(read_only=True, default=0)
@@ -319,15 +326,15 @@ class EnrollmentResultSerializer(serializers.Serializer):
     activity = serializers.IntegerField(source="enrollment.activity_id")
     status = serializers.ChoiceField(choices=Enrollment.Status.choices, source="enrollment.status")
     position = serializers.IntegerField(allow_null=True, help_text="place on the waiting list (1 = next in line)")
-    created_at = serializers.DateTimeField(source="enrollment.created_at")
+    created_at = BoundedDateTimeField(source="enrollment.created_at")
 
 
 class CheckinCodeSerializer(serializers.Serializer):
     token = serializers.CharField()
     url = serializers.CharField(help_text="what the QR code holds: CHECKIN_QR_URL_PREFIX + token")
-    issued_at = serializers.DateTimeField()
-    refresh_at = serializers.DateTimeField(help_text="the next code appears then: fetch again")
-    expires_at = serializers.DateTimeField(help_text="this code is refused from then on")
+    issued_at = BoundedDateTimeField()
+    refresh_at = BoundedDateTimeField(help_text="the next code appears then: fetch again")
+    expires_at = BoundedDateTimeField(help_text="this code is refused from then on")
     period_seconds = serializers.IntegerField()
     qr_png = serializers.CharField(help_text="data:image/png;base64,… for <img src> / <image src>")
 
@@ -350,7 +357,7 @@ class CheckInSerializer(serializers.Serializer):
     activity = serializers.IntegerField(source="activity_id", read_only=True)
     user = serializers.IntegerField(source="user_id", read_only=True)
     kind = serializers.ChoiceField(choices=CheckIn.Kind.choices, read_only=True)
-    at = serializers.DateTimeField(read_only=True)
+    at = BoundedDateTimeField(read_only=True)
     client_id = serializers.UUIDField(read_only=True, allow_null=True)
     distance_m = serializers.IntegerField(read_only=True, allow_null=True, help_text="from the venue")
     accuracy_m = serializers.IntegerField(read_only=True, allow_null=True, help_text="as the phone reported it")
@@ -364,7 +371,7 @@ class ManualAttendanceSerializer(serializers.Serializer):
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     kind = serializers.ChoiceField(choices=CheckIn.Kind.choices, default=CheckIn.Kind.IN)
     reason = serializers.CharField(max_length=200, help_text="why by hand, e.g. 无智能手机")
-    at = serializers.DateTimeField(required=False, allow_null=True, help_text="default: now")
+    at = BoundedDateTimeField(required=False, allow_null=True, help_text="default: now")
 
 
 class ManualCheckInSerializer(serializers.ModelSerializer):
@@ -380,12 +387,12 @@ class AttendanceRowSerializer(serializers.Serializer):
     phone = serializers.CharField(allow_null=True, help_text="masked")
     enrollment = serializers.ChoiceField(choices=Enrollment.Status.choices, allow_null=True)
     expected = serializers.BooleanField(help_text="enrolled, or a member of the meeting's branch")
-    checked_in_at = serializers.DateTimeField(allow_null=True)
+    checked_in_at = BoundedDateTimeField(allow_null=True)
     check_in_manual = serializers.BooleanField()
     check_in_reason = serializers.CharField(allow_blank=True)
     distance_m = serializers.IntegerField(allow_null=True)
     inside = serializers.BooleanField(allow_null=True)
-    checked_out_at = serializers.DateTimeField(allow_null=True)
+    checked_out_at = BoundedDateTimeField(allow_null=True)
     leave = serializers.ChoiceField(choices=LeaveRequest.Status.choices, allow_null=True)
     leave_reason = serializers.CharField(allow_blank=True)
     attendance = serializers.ChoiceField(choices=Attendance.choices, help_text="absent only once check-in has closed")

@@ -23,6 +23,7 @@ from backend.accounts import selectors as account_selectors
 from backend.accounts.audit import record_accesses
 from backend.accounts.authentication import DeferredUserJWTAuthentication, require_active
 from backend.core.fields import MAX_ID
+from backend.core.filters import BoundedDateTimeFilter
 from backend.core.throttling import UserRateThrottle
 
 from . import exports, selectors, services
@@ -77,8 +78,8 @@ class XlsxRenderer(renderers.BaseRenderer):
 
 
 class ActivityFilter(django_filters.FilterSet):
-    starts_after = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lte")
+    starts_after = BoundedDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = BoundedDateTimeFilter(field_name="starts_at", lookup_expr="lte")
     mine = django_filters.ChoiceFilter(
         choices=[("enrolled", "我报名的"), ("attended", "我参加过的")], method="filter_mine", label="mine"
     )

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from backend.accounts.models import User, mask_phone
 from backend.communities.models import Community, Estate
-from backend.core.fields import ContentReviewField, UploadListField, UploadSerializer
+from backend.core.fields import BoundedDateTimeField, ContentReviewField, UploadListField, UploadSerializer
 from backend.core.models import Upload
 from backend.core.periods import ALL, InvalidPeriod, parse_period
 
@@ -215,8 +215,8 @@ class AppealRatesSerializer(serializers.Serializer):
     grid = serializers.IntegerField(allow_null=True)
     street = serializers.IntegerField(allow_null=True)
     period = serializers.CharField()
-    start = serializers.DateTimeField(allow_null=True)
-    end = serializers.DateTimeField(allow_null=True, help_text="exclusive")
+    start = BoundedDateTimeField(allow_null=True)
+    end = BoundedDateTimeField(allow_null=True, help_text="exclusive")
     response_rate = RatioSerializer(help_text="accepted by the respond deadline / submitted")
     resolution_rate = RatioSerializer(help_text="resolved by the resolve deadline / accepted")
     satisfaction_rate = RatioSerializer(help_text="rated 4 or 5 / rated")

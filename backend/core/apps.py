@@ -19,3 +19,18 @@ class CoreConfig(AppConfig):
         register_job(name="prune_task_results", every=timedelta(days=1), enqueue=prune_task_results.enqueue)
         register_job(name="retry_content_checks", every=timedelta(minutes=5), enqueue=retry_content_checks.enqueue)
         checks.register(providers_registered)
+        _bound_model_datetimes()
+
+
+def _bound_model_datetimes() -> None:
+    """Every ModelSerializer takes a model's datetime through BoundedDateTimeField: one place for
+    all of them, so a field added to a model cannot take year 1 and answer a 500."""
+    from django.db import models
+    from rest_framework import serializers
+
+    from .fields import BoundedDateTimeField
+
+    serializers.ModelSerializer.serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: BoundedDateTimeField,
+    }

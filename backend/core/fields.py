@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
+from django import forms
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Upload
 from .moderation import REVIEW_STATES, review_of
+from .periods import FIRST_YEAR, LAST_YEAR
 from .selectors import uploads_owned_by
 
 # Every primary key is a bigint: no row has a larger id, and the database refuses to compare with one
@@ -148,3 +152,72 @@ class ContentReviewField(serializers.Field):
 
     def to_representation(self, value: Any) -> str | None:
         return review_of(value, holds=self.holds)
+
+
+# Dates and times the API takes lie within the years a period may name. Near year 1 or 9999 the
+# conversion to UTC (and a day added to a date) leaves what Python can represent: OverflowError, a
+# 500, instead of an answer. The year is checked on the value as written, before any conversion.
+OUT_OF_RANGE = _("日期须在 {first} 年至 {last} 年之间")
+
+
+def out_of_range(value: Any, parse: Any = parse_datetime) -> bool:
+    """Whether `value` (a date, a datetime, or text `parse` reads) names a year outside the range.
+    Text that does not parse is not out of range: the field's own parsing refuses it."""
+    if isinstance(value, str):
+        try:
+            value = parse(value.strip())
+        except ValueError:
+            return False
+    return isinstance(value, date) and not FIRST_YEAR <= value.year <= LAST_YEAR
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """Every datetime the API takes: DRF's, refusing years outside 2000..2100 (a 400) before the
+    timezone conversion that cannot represent them. ModelSerializers map model datetimes to it
+    (backend/core/apps.py)."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if out_of_range(value):
+            self.fail("out_of_range", first=FIRST_YEAR, last=LAST_YEAR)
+        return super().to_internal_value(value)
+
+
+class BoundedDateField(serializers.DateField):
+    """A date the API takes that a service turns into a moment (a day's start, the day after), held
+    to the same years as BoundedDateTimeField. Dates kept as dates (a birthday, the day someone
+    joined the party) may be older and use DRF's own field."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def to_internal_value(self, value: Any) -> date:
+        if out_of_range(value, parse_date):
+            self.fail("out_of_range", first=FIRST_YEAR, last=LAST_YEAR)
+        return super().to_internal_value(value)
+
+
+class BoundedFormFieldMixin:
+    """The same years for a Django form field (the console's forms, the query string's filters): the
+    text is checked before the field converts it, and what it made of other formats after."""
+
+    parse: Any = staticmethod(parse_datetime)
+
+    def _refuse(self) -> None:
+        raise forms.ValidationError(str(OUT_OF_RANGE).format(first=FIRST_YEAR, last=LAST_YEAR), code="out_of_range")
+
+    def to_python(self, value: Any) -> Any:
+        if out_of_range(value, self.parse):
+            self._refuse()
+        value = super().to_python(value)  # type: ignore[misc] # mixed into a forms.Field
+        if out_of_range(value):
+            self._refuse()
+        return value
+
+
+class BoundedFormDateTimeField(BoundedFormFieldMixin, forms.DateTimeField):
+    pass
+
+
+class BoundedFormDateField(BoundedFormFieldMixin, forms.DateField):
+    parse = staticmethod(parse_date)

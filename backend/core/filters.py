@@ -1,4 +1,19 @@
+from django_filters.fields import IsoDateTimeField
+from django_filters.filters import IsoDateTimeFilter
 from django_filters.rest_framework import DjangoFilterBackend
+
+from .fields import BoundedFormFieldMixin
+
+
+class BoundedIsoDateTimeField(BoundedFormFieldMixin, IsoDateTimeField):
+    """The query string's datetimes held to the API's years before the zone conversion (see
+    BoundedDateTimeField in core.fields): a 400, not the OverflowError of year 1 or 9999."""
+
+
+class BoundedDateTimeFilter(IsoDateTimeFilter):
+    """Every datetime filter of the API: ISO 8601 as django-filter's, within 2000..2100."""
+
+    field_class = BoundedIsoDateTimeField
 
 
 class FilterBackend(DjangoFilterBackend):

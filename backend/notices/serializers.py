@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from backend.core.events import Audience
+from backend.core.fields import BoundedDateTimeField
 
 from .models import Notice
 from .services import MAX_ATTACHMENTS, MAX_BODY, MAX_TITLE, MAX_USERS_AUDIENCE
@@ -85,8 +86,8 @@ class NoticeSerializer(serializers.Serializer):
     title = serializers.CharField()
     body = serializers.CharField()
     kind = serializers.ChoiceField(choices=Notice.Kind.choices)
-    created_at = serializers.DateTimeField()
-    read_at = serializers.DateTimeField(allow_null=True, help_text="when I read it; null while unread")
+    created_at = BoundedDateTimeField()
+    read_at = BoundedDateTimeField(allow_null=True, help_text="when I read it; null while unread")
     attachments = NoticeAttachmentSerializer(many=True)
     sender = NoticeSenderSerializer(allow_null=True, help_text="null for notices the server sends itself")
     audience = NoticeAudienceSerializer()
@@ -114,7 +115,7 @@ class UnreadCountSerializer(serializers.Serializer):
 
 class ReadSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    read_at = serializers.DateTimeField()
+    read_at = BoundedDateTimeField()
 
 
 class ReceiptUserSerializer(serializers.Serializer):
@@ -125,7 +126,7 @@ class ReceiptUserSerializer(serializers.Serializer):
 
 class ReceiptSerializer(serializers.Serializer):
     user = ReceiptUserSerializer()
-    read_at = serializers.DateTimeField(allow_null=True)
+    read_at = BoundedDateTimeField(allow_null=True)
 
 
 class ReceiptPageSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from backend.brands.models import Brand, BrandPlan, Honor
+from backend.core.fields import BoundedDateTimeField
 from backend.core.periods import InvalidPeriod, parse_period
 
 from .models import FeedbackReport
@@ -219,7 +220,7 @@ class MemberLineSerializer(serializers.Serializer):
     phone = serializers.CharField(allow_null=True, help_text="masked")
     community = PlaceSerializer(allow_null=True, help_text="registered with at the period's end; null: not registered")
     grid = serializers.CharField(allow_null=True)
-    registered_at = serializers.DateTimeField(allow_null=True)
+    registered_at = BoundedDateTimeField(allow_null=True)
     posts = serializers.ListField(child=serializers.CharField(), help_text="service posts held in the period")
     has_post = serializers.BooleanField()
     activities_attended = serializers.IntegerField()
@@ -280,9 +281,9 @@ class OrganizationRefSerializer(PlaceSerializer):
 class FeedbackReportDataSerializer(serializers.Serializer):
     organization = OrganizationRefSerializer()
     period = serializers.CharField()
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField(help_text="exclusive")
-    generated_at = serializers.DateTimeField()
+    start = BoundedDateTimeField()
+    end = BoundedDateTimeField(help_text="exclusive")
+    generated_at = BoundedDateTimeField()
     target = TargetSerializer(help_text="the yearly target in proportion to the period")
     summary = ReportSummarySerializer()
     unit_communities = PlaceSerializer(many=True, help_text="communities the unit is registered with")
@@ -294,8 +295,8 @@ class FeedbackReportDataSerializer(serializers.Serializer):
 
 class SentRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    generated_at = serializers.DateTimeField()
-    sent_at = serializers.DateTimeField(allow_null=True)
+    generated_at = BoundedDateTimeField()
+    sent_at = BoundedDateTimeField(allow_null=True)
     file_url = serializers.CharField(allow_null=True, help_text="the workbook as sent; only to whole-report readers")
 
     class Meta:
@@ -313,8 +314,8 @@ class OwnReportLineSerializer(MemberLineSerializer):
     """A member's own line (`members/me/`, whose schema gives it as JSON): the line, the period, the target."""
 
     period = serializers.CharField(allow_null=True)
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = BoundedDateTimeField()
+    end = BoundedDateTimeField()
     target = TargetSerializer()
 
     class Meta:
@@ -396,8 +397,8 @@ class BoardPlanSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     version = serializers.IntegerField()
     status = serializers.ChoiceField(choices=BrandPlan.Status.choices)
-    submitted_at = serializers.DateTimeField(allow_null=True)
-    reviewed_at = serializers.DateTimeField(allow_null=True)
+    submitted_at = BoundedDateTimeField(allow_null=True)
+    reviewed_at = BoundedDateTimeField(allow_null=True)
 
     class Meta:
         ref_name = "BrandBoardPlan"
@@ -419,7 +420,7 @@ class BoardRowSerializer(serializers.Serializer):
     community = PlaceSerializer()
     brand = BoardBrandSerializer(allow_null=True, help_text="the published brand, else the newest draft")
     plan = BoardPlanSerializer(allow_null=True, help_text="the newest plan version of the year")
-    handed_in_at = serializers.DateTimeField(allow_null=True, help_text="when the year's plan was first handed in")
+    handed_in_at = BoundedDateTimeField(allow_null=True, help_text="when the year's plan was first handed in")
     due_date = serializers.DateField(allow_null=True)
     deadline_title = serializers.CharField(allow_blank=True)
     deadline_status = serializers.ChoiceField(choices=DeadlineStatus.CHOICES)
@@ -499,8 +500,8 @@ class OverdueAppealSerializer(serializers.Serializer):
     category = serializers.CharField()
     urgency = serializers.CharField()
     status = serializers.CharField()
-    submitted_at = serializers.DateTimeField()
-    overdue_since = serializers.DateTimeField()
+    submitted_at = BoundedDateTimeField()
+    overdue_since = BoundedDateTimeField()
 
     class Meta:
         ref_name = "DashboardOverdueAppeal"
@@ -543,8 +544,8 @@ class DashboardSerializer(serializers.Serializer):
     period = serializers.CharField()
     community = serializers.IntegerField(allow_null=True)
     street = serializers.IntegerField(allow_null=True)
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = BoundedDateTimeField()
+    end = BoundedDateTimeField()
     registrations = RegistrationMonthSerializer(many=True)
     activities = ActivityMonthSerializer(many=True)
     volunteer_hours = HoursMonthSerializer(many=True)

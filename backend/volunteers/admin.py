@@ -17,6 +17,7 @@ from backend.accounts.models import User
 from backend.communities.models import Community
 from backend.core.console import ScopedAdmin, action_form_page, decision, problem_column
 from backend.core.errors import DomainError
+from backend.core.fields import BoundedFormDateField, BoundedFormDateTimeField
 from backend.core.scoping import limit_choices
 
 from . import documents, selectors, services
@@ -49,15 +50,15 @@ class ApproveRecordForm(forms.Form):
 
 
 class CorrectionForm(forms.Form):
-    started_at = forms.DateTimeField(label="更正后开始时间", help_text="如 2026-03-01 09:00")
-    ended_at = forms.DateTimeField(label="更正后结束时间")
+    started_at = BoundedFormDateTimeField(label="更正后开始时间", help_text="如 2026-03-01 09:00")
+    ended_at = BoundedFormDateTimeField(label="更正后结束时间")
     reason = forms.CharField(label="更正原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class IssueForm(forms.Form):
     community = forms.ModelChoiceField(label="出具社区", queryset=Community.objects.none())
-    period_start = forms.DateField(label="服务期间起", help_text="如 2026-01-01")
-    period_end = forms.DateField(label="服务期间止")
+    period_start = BoundedFormDateField(label="服务期间起", help_text="如 2026-01-01")
+    period_end = BoundedFormDateField(label="服务期间止")
     service_summary = forms.CharField(
         label="服务内容", max_length=500, required=False, help_text="空: 取所含记录的服务内容"
     )

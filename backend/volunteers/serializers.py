@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from backend.activities.models import Activity
 from backend.communities.models import Community
-from backend.core.fields import MAX_ID, UploadField, UploadSerializer
+from backend.core.fields import MAX_ID, BoundedDateField, BoundedDateTimeField, UploadField, UploadSerializer
 from backend.core.periods import InvalidPeriod, parse_period
 
 from . import selectors
@@ -196,8 +196,8 @@ class ServiceRecordCreateSerializer(serializers.Serializer):
     activity = serializers.PrimaryKeyRelatedField(queryset=Activity.objects.all(), required=False, allow_null=True)
     content = serializers.CharField(max_length=500)
     place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    started_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField()
+    started_at = BoundedDateTimeField()
+    ended_at = BoundedDateTimeField()
     evidence = UploadField(required=False, allow_null=True)
 
 
@@ -214,8 +214,8 @@ class VolunteerReasonSerializer(serializers.Serializer):
 
 
 class CorrectionCreateSerializer(serializers.Serializer):
-    started_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField()
+    started_at = BoundedDateTimeField()
+    ended_at = BoundedDateTimeField()
     reason = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
 
 
@@ -384,8 +384,8 @@ class CertificateIssueSerializer(serializers.Serializer):
         required=False,
         help_text="the issuing (organising) community; default: the caller's only community",
     )
-    period_start = serializers.DateField()
-    period_end = serializers.DateField()
+    period_start = BoundedDateField()
+    period_end = BoundedDateField()
     service_summary = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     person_in_charge = serializers.CharField(max_length=50, required=False, allow_blank=True)
     handling_officer = serializers.CharField(max_length=50, required=False, allow_blank=True)

@@ -90,6 +90,44 @@ def test_the_owner_rejecting_their_own_leave_without_a_note_is_refused_403_not_4
     assert leave.status == "pending" and leave.decided_by is None
 
 
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_staff_never_decide_their_own_leave(as_user, community, meeting, branch, decision):
+    # A secretary who is also a member of the branch asks to be excused from her own meeting.
+    staff = factories.staff_of(community)
+    party_member(organization=branch, user=staff)
+    response = as_user(staff).post(f"/api/v1/activities/{meeting.pk}/leave/", {"reason": "外出开会"}, format="json")
+    assert response.status_code == 201, response.content
+    leave_id = response.json()["id"]
+    # 403 before what is wrong with the request: an empty note is not what she hears.
+    for note in ("", "同意"):
+        answer = as_user(staff).post(f"/api/v1/activities/leave-requests/{leave_id}/{decision}/", {"note": note})
+        assert answer.status_code == 403, answer.content
+        assert answer.json()["code"] == "permission_denied" and "本人" in answer.json()["detail"]
+    leave = LeaveRequest.objects.get(pk=leave_id)
+    assert leave.status == "pending" and leave.decided_by is None
+    # Another secretary of the community decides it.
+    colleague = factories.staff_of(community)
+    decided = as_user(colleague).post(f"/api/v1/activities/leave-requests/{leave_id}/{decision}/", {"note": "好"})
+    assert decided.status_code == 200 and decided.json()["decided_by"] == colleague.pk
+
+
+def test_the_console_shows_the_refusal_of_deciding_ones_own_leave(client, community, meeting, branch):
+    staff = factories.staff_of(community)
+    party_member(organization=branch, user=staff)
+    leave = services.request_leave(activity=meeting, by=staff, reason="外出开会").leave
+    client.force_login(staff)
+    page = client.post(f"/admin/activities/leaverequest/{leave.pk}/approve_one/", {}, follow=True)
+    assert "不能审批本人的请假" in page.content.decode()
+    listing = client.post(
+        "/admin/activities/leaverequest/",
+        {"action": "approve", "_selected_action": [leave.pk], "reason": ""},
+        follow=True,
+    )
+    assert "不能审批本人的请假" in listing.content.decode()
+    leave.refresh_from_db()
+    assert leave.status == "pending" and leave.decided_by is None
+
+
 def test_cancelling_without_a_reason_is_refused_as_forbidden_to_a_member(community, meeting, member):
     with pytest.raises(DomainError) as caught:
         services.cancel_activity(activity=meeting, by=member, reason="")

@@ -424,6 +424,24 @@ def test_manual_attendance_needs_a_reason_and_a_check_in_before_check_out(as_use
     assert not CheckIn.objects.exists()
 
 
+@pytest.mark.parametrize("kind", ["in", "out"])
+def test_nobody_records_their_own_attendance_by_hand(as_user, community, activity, kind):
+    staff = factories.staff_of(community)
+    enrol(activity, staff)
+    url = f"/api/v1/activities/{activity.pk}/attendance/"
+    # 403 before what is wrong with the request (checking out without a check-in, a time outside the
+    # window).
+    for at in (None, (activity.ends_at + timedelta(days=1)).isoformat()):
+        body = {"user": staff.pk, "kind": kind, "reason": "本人无手机", "at": at}
+        response = as_user(staff).post(url, body, format="json")
+        assert response.status_code == 403, response.content
+        assert response.json()["code"] == "permission_denied" and "本人" in response.json()["detail"]
+    assert not CheckIn.objects.exists()
+    colleague = factories.staff_of(community)
+    response = as_user(colleague).post(url, {"user": staff.pk, "reason": "本人无手机"}, format="json")
+    assert response.status_code == 201 and response.json()["recorded_by"] == colleague.pk
+
+
 def test_residents_cannot_record_attendance(as_user, community, activity, member):
     url = f"/api/v1/activities/{activity.pk}/attendance/"
     response = as_user(member).post(url, {"user": member.pk, "reason": "自己"}, format="json")

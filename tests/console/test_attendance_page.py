@@ -131,3 +131,12 @@ def test_another_communitys_activity_is_not_found(client, community, other_commu
 def test_residents_cannot_open_it(client, community, activity):
     client.force_login(factories.UserFactory(community=community))
     assert client.get(page(activity)).status_code in (302, 403)
+
+
+def test_staff_recording_themselves_see_the_refusal(client, community, activity):
+    staff = enrol(activity, factories.staff_of(community)).user
+    client.force_login(staff)
+    response = client.post(record(activity), {"user": staff.pk, "kind": "in", "reason": "本人无手机"})
+    assert response.status_code == 400
+    assert "不能为本人人工登记出勤" in response.content.decode()
+    assert not CheckIn.objects.exists()

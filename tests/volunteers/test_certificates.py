@@ -342,3 +342,12 @@ def test_a_certificate_asked_by_someone_who_is_not_staff_is_refused_before_its_b
         response = as_user(named_volunteer.user).post("/api/v1/volunteers/certificates/", body, format="json")
         assert response.status_code == 403, response.content
     assert not Certificate.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "1999-12-31"])
+@pytest.mark.parametrize("field", ["period_start", "period_end"])
+def test_a_period_outside_the_years_is_refused_with_400(as_user, named_volunteer, secretary, field, value):
+    response = issue(as_user(secretary), named_volunteer, **{field: value})
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "validation_error" and field in response.json()["fields"]
+    assert not Certificate.objects.exists()

@@ -97,3 +97,35 @@ def test_issue_and_revoke_certificates_from_the_console(client, community, secre
     )
     certificate.refresh_from_db()
     assert certificate.revoked_at is not None and certificate.revoke_reason == "重新出具"
+
+
+@pytest.mark.parametrize("far", ["0001-01-01", "9999-12-31"])
+def test_the_console_refuses_dates_outside_the_years_and_writes_nothing(client, community, secretary, far):
+    volunteer = with_id(VolunteerFactory(community=community, real_name="陈晨"), id_number())
+    row = approved(volunteer, started_at=days_ago(5), hours=2)
+    client.force_login(secretary)
+    issue = client.post(
+        reverse("admin:volunteers_volunteer_changelist"),
+        {
+            "action": "issue_certificate",
+            "apply": "1",
+            "community": community.pk,
+            "period_start": far,
+            "period_end": far,
+            ACTION_CHECKBOX_NAME: [volunteer.pk],
+        },
+    )
+    assert issue.status_code == 200 and "2000" in issue.content.decode()
+    correct = client.post(
+        reverse(RECORDS),
+        {
+            "action": "correct",
+            "apply": "1",
+            "started_at": f"{far} 00:00",
+            "ended_at": f"{far} 02:00",
+            "reason": "签退漏记",
+            ACTION_CHECKBOX_NAME: [row.pk],
+        },
+    )
+    assert correct.status_code == 200 and "2000" in correct.content.decode()
+    assert not Certificate.objects.exists() and not RecordCorrection.objects.exists()

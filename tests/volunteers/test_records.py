@@ -210,3 +210,12 @@ def test_hours_are_rounded_half_up_to_two_places(as_user, volunteer, community):
     payload["ended_at"] = (start + timedelta(hours=1, seconds=18)).isoformat()
     assert as_user(volunteer.user).post(URL, payload).json()["hours"] == "0.01"
     assert Decimal("0.01") in set(ServiceRecord.objects.values_list("hours", flat=True))
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00", "0001-01-01T07:59:59+08:00", "9999-12-31T23:59:59-12:00"])
+@pytest.mark.parametrize("field", ["started_at", "ended_at"])
+def test_far_dates_are_refused_with_400_and_nothing_written(as_user, volunteer, community, field, value):
+    response = as_user(volunteer.user).post(URL, {**body(community), field: value}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "validation_error" and field in response.json()["fields"]
+    assert not ServiceRecord.objects.exists()

@@ -31,8 +31,13 @@ def record_attendance(
     now: datetime | None = None,
 ) -> CheckIn:
     """Staff record a check-in or check-out by hand (someone without a phone). The row names who
-    recorded it and why, and is never edited: it is its own audit trail."""
+    recorded it and why, and is never edited: it is its own audit trail.
+
+    Nobody records themselves: whoever records vouches for someone else's presence, and staff
+    attend with their own phone like everyone else."""
     _require_manager(by, activity)
+    if user.pk == by.pk:
+        raise DomainError("permission_denied", _("不能为本人人工登记出勤"))
     if _blank(reason):
         raise field_error("reason", _("请填写人工登记的原因"))
     if kind not in CheckIn.Kind.values:

@@ -64,6 +64,9 @@ def _decide_leave(*, leave: LeaveRequest, by: User, status: str, note: str) -> L
     leave = LeaveRequest.objects.select_for_update().select_related("activity").get(pk=leave.pk)
     # Who may decide first: the one asking to be excused hears 403, not what a refusal must say.
     _require_manager(by, leave.activity)
+    # Deciding excuses the decider from the meeting: nobody decides their own request.
+    if leave.user_id == by.pk:
+        raise DomainError("permission_denied", _("不能审批本人的请假"))
     if status == LeaveRequest.Status.REJECTED and _blank(note):
         raise field_error("note", _("请填写不批准的理由"))
     if leave.status != LeaveRequest.Status.PENDING:

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from backend.accounts.models import mask_phone
 from backend.communities.models import Community, Grid, PartyOrganization
 from backend.core import idcard
+from backend.core.fields import BoundedDateTimeField
 
 from ..models import (
     ConsentWithdrawal,
@@ -126,8 +127,8 @@ class ConsentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     purpose = serializers.ChoiceField(choices=PrivacyConsent.Purpose.choices)
     version = serializers.CharField(help_text="the privacy notice version agreed to")
-    given_at = serializers.DateTimeField()
-    withdrawn_at = serializers.DateTimeField(allow_null=True, help_text="null: standing, or superseded by a newer one")
+    given_at = BoundedDateTimeField()
+    withdrawn_at = BoundedDateTimeField(allow_null=True, help_text="null: standing, or superseded by a newer one")
 
 
 class ConsentWithdrawSerializer(serializers.Serializer):
