@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.html import format_html, strip_tags
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -40,13 +41,27 @@ from unfold.sites import UnfoldAdminSite
 
 from .errors import DomainError
 from .scoping import get_scope, limit_choices, scope_q
+from .throttling import form_login_wait
 from .xlsx import workbook_bytes
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ConsoleAuthenticationForm(UnfoldAuthenticationForm):
-    """Holding a role opens the console; Django's is_staff flag, which role grants never set, does not."""
+    """Holding a role opens the console; Django's is_staff flag, which role grants never set, does not.
+
+    Every attempt counts against the API login's throttles (per address, per phone) before the
+    password is checked: a throttled one is refused whatever the password."""
+
+    def clean(self):
+        # The phone as the form normalised it (trimmed, NFKC: full-width digits are the same account).
+        phone = self.cleaned_data.get("username")
+        wait = form_login_wait(self.request, phone) if self.request is not None else None
+        if wait is not None:
+            raise ValidationError(
+                _("登录尝试过于频繁，请 %(seconds)s 秒后再试。"), code="throttled", params={"seconds": wait}
+            )
+        return super().clean()
 
     def confirm_login_allowed(self, user):
         BaseAuthenticationForm.confirm_login_allowed(self, user)

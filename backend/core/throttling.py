@@ -1,6 +1,8 @@
 import hashlib
+import math
 from collections.abc import Mapping
 
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework import throttling
 from rest_framework.exceptions import ValidationError
@@ -137,9 +139,33 @@ class LoginPhoneThrottle(CounterThrottle):
 
     scope = "login_phone"
 
-    def get_cache_key(self, request, view):
+    def phone_of(self, request) -> object:
         data = request.data if isinstance(request.data, Mapping) else {}
-        phone = data.get("phone")
+        return data.get("phone")
+
+    def get_cache_key(self, request, view):
+        phone = self.phone_of(request)
         if not isinstance(phone, str) or not phone.strip():
             return None
         return self.cache_format % {"scope": self.scope, "ident": _key(phone)}
+
+
+class FormLoginPhoneThrottle(LoginPhoneThrottle):
+    """The per-phone login count for a sign-in form, which hands over the phone as it read it."""
+
+    def __init__(self, phone: str | None) -> None:
+        super().__init__()
+        self.phone = phone
+
+    def phone_of(self, request) -> object:
+        return self.phone
+
+
+def form_login_wait(request: HttpRequest, phone: str | None) -> int | None:
+    """A password sign-in through a form (the console's): counted on the API login's counters, per
+    client address and per account phone, so guessing cannot alternate between the two. The seconds
+    to wait when the attempt is refused, None when it may go on."""
+    throttles: list[CounterThrottle] = [LoginAddressThrottle(), FormLoginPhoneThrottle(phone)]
+    # Every throttle counts the attempt, as DRF's check_throttles runs them all.
+    waits = [throttle.wait() for throttle in throttles if not throttle.allow_request(request, None)]
+    return max(math.ceil(wait) for wait in waits) if waits else None
