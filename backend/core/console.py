@@ -43,10 +43,20 @@ from unfold.sites import UnfoldAdminSite
 from .changelist import DeclaredFiltersChangeList
 from .errors import DomainError
 from .scoping import get_scope, limit_choices, scope_q
-from .throttling import form_login_wait
+from .throttling import CounterThrottle, FormLoginPhoneThrottle, LoginAddressThrottle
 from .xlsx import workbook_bytes
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def form_login_wait(request: HttpRequest, phone: str | None) -> int | None:
+    """A password sign-in through a form (the console's): counted on the API login's counters, per
+    client address and per account phone, so guessing cannot alternate between the two. The seconds
+    to wait when the attempt is refused, None when it may go on."""
+    throttles: list[CounterThrottle] = [LoginAddressThrottle(), FormLoginPhoneThrottle(phone)]
+    # Every throttle counts the attempt, as DRF's check_throttles runs them all.
+    waits = [throttle.wait() for throttle in throttles if not throttle.allow_request(request, None)]
+    return max(waits) if waits else None
 
 
 class ConsoleAuthenticationForm(UnfoldAuthenticationForm):

@@ -1,8 +1,6 @@
 import hashlib
-import math
 from collections.abc import Mapping
 
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework import throttling
 from rest_framework.exceptions import ValidationError
@@ -159,13 +157,3 @@ class FormLoginPhoneThrottle(LoginPhoneThrottle):
 
     def phone_of(self, request) -> object:
         return self.phone
-
-
-def form_login_wait(request: HttpRequest, phone: str | None) -> int | None:
-    """A password sign-in through a form (the console's): counted on the API login's counters, per
-    client address and per account phone, so guessing cannot alternate between the two. The seconds
-    to wait when the attempt is refused, None when it may go on."""
-    throttles: list[CounterThrottle] = [LoginAddressThrottle(), FormLoginPhoneThrottle(phone)]
-    # Every throttle counts the attempt, as DRF's check_throttles runs them all.
-    waits = [throttle.wait() for throttle in throttles if not throttle.allow_request(request, None)]
-    return max(math.ceil(wait) for wait in waits) if waits else None
