@@ -14,7 +14,8 @@ class UserAdmin(BaseUserAdmin):
     ordering = ["id"]
     list_display = ["id", "masked_phone", "real_name", "community", "is_active", "date_joined"]
     list_filter = ["is_active", "is_superuser"]
-    search_fields = ["phone", "real_name"]
+    # The whole phone only (the list masks it): a prefix would narrow the list to the account.
+    search_fields = ["=phone", "real_name"]
     readonly_fields = ["wechat_openid", "wechat_unionid", "date_joined", "last_login"]
     fieldsets = [
         (None, {"fields": ["phone", "password"]}),
@@ -46,7 +47,8 @@ class UserAdmin(BaseUserAdmin):
 class RoleGrantAdmin(ScopedAdmin):
     list_display = ["user", "role", "street", "community", "grid", "organization", "created_at", "revoked_at"]
     list_filter = ["role"]
-    search_fields = ["user__real_name", "user__phone"]
+    search_fields = ["user__real_name"]
+    staff_search_fields = ("=user__phone",)
     raw_id_fields = ["user"]
     scope_paths = {"street": "street", "community": "community"}
     staff_can_add = False

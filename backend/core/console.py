@@ -18,6 +18,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import display_for_field, display_for_value, get_fields_from_path, label_for_field
 from django.contrib.admin.utils import lookup_field as admin_lookup_field
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.forms import AuthenticationForm as BaseAuthenticationForm
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
@@ -27,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.html import format_html, strip_tags
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -38,15 +40,40 @@ from unfold.forms import ActionForm as UnfoldActionForm
 from unfold.forms import AuthenticationForm as UnfoldAuthenticationForm
 from unfold.sites import UnfoldAdminSite
 
+from .changelist import DeclaredFiltersChangeList
 from .errors import DomainError
 from .scoping import get_scope, limit_choices, scope_q
+from .throttling import CounterThrottle, FormLoginPhoneThrottle, LoginAddressThrottle
 from .xlsx import workbook_bytes
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def form_login_wait(request: HttpRequest, phone: str | None) -> int | None:
+    """A password sign-in through a form (the console's): counted on the API login's counters, per
+    client address and per account phone, so guessing cannot alternate between the two. The seconds
+    to wait when the attempt is refused, None when it may go on."""
+    throttles: list[CounterThrottle] = [LoginAddressThrottle(), FormLoginPhoneThrottle(phone)]
+    # Every throttle counts the attempt, as DRF's check_throttles runs them all.
+    waits = [throttle.wait() for throttle in throttles if not throttle.allow_request(request, None)]
+    return max(waits) if waits else None
+
+
 class ConsoleAuthenticationForm(UnfoldAuthenticationForm):
-    """Holding a role opens the console; Django's is_staff flag, which role grants never set, does not."""
+    """Holding a role opens the console; Django's is_staff flag, which role grants never set, does not.
+
+    Every attempt counts against the API login's throttles (per address, per phone) before the
+    password is checked: a throttled one is refused whatever the password."""
+
+    def clean(self):
+        # The phone as the form normalised it (trimmed, NFKC: full-width digits are the same account).
+        phone = self.cleaned_data.get("username")
+        wait = form_login_wait(self.request, phone) if self.request is not None else None
+        if wait is not None:
+            raise ValidationError(
+                _("登录尝试过于频繁，请 %(seconds)s 秒后再试。"), code="throttled", params={"seconds": wait}
+            )
+        return super().clean()
 
     def confirm_login_allowed(self, user):
         BaseAuthenticationForm.confirm_login_allowed(self, user)
@@ -362,6 +389,11 @@ class ScopedAdmin(UnfoldModelAdmin):
     admin is read-only for them, whatever the flags say. A
     DomainError from a service is shown on the page, and the request's transaction rolls back.
     Ledger lists (`ledger_export = True`) offer an Excel export of the rows chosen.
+
+    A list takes only the query parameters it offers (DeclaredFiltersChangeList); `url_filters`
+    names a lookup a link of the console's own uses that no list filter offers. Search never
+    reaches a phone or an ID column: `staff_search_fields` (exact matches, `=phone`) are searched
+    for staff and superusers only, who see those values in full anyway.
     """
 
     scope_paths: dict[str, str] = {"community": "community"}
@@ -375,6 +407,8 @@ class ScopedAdmin(UnfoldModelAdmin):
     # staff in scope get the full one, anyone else (a unit liaison, a grid worker) the masked one.
     full_phone_fields: dict[str, str] = {}
     action_form: type[forms.Form]  # set on ModelAdmin; declared here for the check in __init__
+    url_filters: tuple[str, ...] = ()
+    staff_search_fields: tuple[str, ...] = ()
 
     def __init__(self, model, admin_site):
         super().__init__(model, admin_site)
@@ -451,6 +485,22 @@ class ScopedAdmin(UnfoldModelAdmin):
             for action in actions
             if getattr(action.method, "applies", None) is None or (obj is not None and action.method.applies(obj))
         ]
+
+    def get_changelist(self, request, **kwargs):
+        return DeclaredFiltersChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if isinstance(response, HttpResponseRedirect) and response.url == f"{request.path}?{ERROR_FLAG}=1":
+            self.message_user(request, "筛选条件无效, 已显示全部。", messages.WARNING)
+        return response
+
+    def get_search_fields(self, request):
+        fields = list(super().get_search_fields(request))
+        scope = self._scope(request)
+        if scope.is_superuser or scope.is_staff:
+            fields.extend(self.staff_search_fields)
+        return fields
 
     def get_list_filter(self, request):
         # A plain related-field filter lists every row of the related model (all communities, all

@@ -182,9 +182,23 @@ class LoginPhoneThrottle(CounterThrottle):
 
     scope = "login_phone"
 
-    def get_cache_key(self, request, view):
+    def phone_of(self, request) -> object:
         data = request.data if isinstance(request.data, Mapping) else {}
-        phone = data.get("phone")
+        return data.get("phone")
+
+    def get_cache_key(self, request, view):
+        phone = self.phone_of(request)
         if not isinstance(phone, str) or not phone.strip():
             return None
         return self.cache_format % {"scope": self.scope, "ident": _key(phone)}
+
+
+class FormLoginPhoneThrottle(LoginPhoneThrottle):
+    """The per-phone login count for a sign-in form, which hands over the phone as it read it."""
+
+    def __init__(self, phone: str | None) -> None:
+        super().__init__()
+        self.phone = phone
+
+    def phone_of(self, request) -> object:
+        return self.phone

@@ -226,6 +226,8 @@ class NoticeReceiptAdmin(ScopedAdmin):
     list_display = ["notice", "user", "read_at"]
     list_filter = [("read_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__real_name", "notice__title"]
+    # A notice's 回执 link opens the list on that notice's receipts.
+    url_filters = ("notice__id__exact",)
     list_select_related = ["notice", "user"]
     raw_id_fields = ["notice", "user"]
     scope_paths = {"community": "notice__community", "street": "notice__street"}
