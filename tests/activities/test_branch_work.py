@@ -356,7 +356,7 @@ def test_leave_denials_come_before_the_bodys_errors(as_user, community, meeting,
     for body in ({}, {"reason": ["出差"]}):
         response = as_user(outsider).post(f"/api/v1/activities/{lesson.pk}/leave/", body, format="json")
         assert response.status_code == 403, response.content
-    leave = services.request_leave(activity=meeting, user=member, reason="身体不适").leave
+    leave = services.request_leave(activity=meeting, by=member, reason="身体不适").leave
     for decision in ("approve", "reject"):
         response = as_user(member).post(
             f"/api/v1/activities/leave-requests/{leave.pk}/{decision}/", {"note": ["x"]}, format="json"

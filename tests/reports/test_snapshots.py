@@ -24,7 +24,9 @@ from openpyxl import load_workbook
 
 from backend.reports import services
 
-pytestmark = pytest.mark.django_db
+# Ids are tokenized by the order they first appear under their key, and a community and an honour
+# can share a number: sequences restart per test so PostgreSQL numbers rows as SQLite does.
+pytestmark = pytest.mark.django_db(reset_sequences=True)
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 NOW = dt.datetime(2026, 1, 15, 2, 30, tzinfo=dt.UTC)

@@ -15,7 +15,15 @@ from .checkin import CheckInResult, check_in, check_out
 from .codes import TOKEN_SALT, CheckinCode, checkin_token, issue_checkin_code, verify_token
 from .enrollment import EnrollmentResult, enroll, withdraw
 from .erasure import erase_personal_data
-from .leave import LeaveResult, approve_leave, end_leave_of_former_member, reject_leave, request_leave
+from .leave import (
+    LeaveResult,
+    approve_leave,
+    end_leave_of_former_member,
+    reject_leave,
+    request_leave,
+    require_leave_audience,
+    require_leave_decider,
+)
 from .lifecycle import (
     EARLIEST_YEAR,
     EDITABLE_FIELDS,
@@ -69,6 +77,8 @@ __all__ = [
     "record_minutes",
     "reject_leave",
     "request_leave",
+    "require_leave_audience",
+    "require_leave_decider",
     "require_may_create",
     "update_activity",
     "validate_activity",

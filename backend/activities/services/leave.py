@@ -25,14 +25,28 @@ class LeaveResult:
     created: bool
 
 
+def require_leave_audience(activity: Activity, by: User) -> None:
+    """Only someone the meeting is for may ask to be excused (views ask before reading the body)."""
+    if by.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, by):
+        raise DomainError("not_in_audience", _("该活动不面向您"))
+
+
+def require_leave_decider(by: User, leave: LeaveRequest) -> None:
+    """Staff of the meeting's community decide a leave request, never their own (views ask before
+    reading the body)."""
+    _require_manager(by, leave.activity)
+    # Deciding excuses the decider from the meeting: nobody decides their own request.
+    if leave.user_id == by.pk:
+        raise DomainError("permission_denied", _("不能审批本人的请假"))
+
+
 @transaction.atomic
 def request_leave(*, activity: Activity, by: User, reason: str, now: datetime | None = None) -> LeaveResult:
     """请假 before a branch meeting starts; asking again answers with the request there is."""
     now = now or timezone.now()
     # Who may ask comes first, before what is wrong with the asking, and before a retry's answer:
     # a request filed while a member gives no one who has since stopped being one an answer.
-    if by.pk not in selectors.expected_user_ids(activity) and not selectors.in_audience(activity, by):
-        raise DomainError("not_in_audience", _("该活动不面向您"))
+    require_leave_audience(activity, by)
     if not activity.is_meeting:
         raise field_error("activity", _("只有三会一课和党课可以请假"))
     # One active request per person and meeting (leaverequest_one_active): asking again answers with it.
@@ -63,10 +77,7 @@ def request_leave(*, activity: Activity, by: User, reason: str, now: datetime | 
 def _decide_leave(*, leave: LeaveRequest, by: User, status: str, note: str) -> LeaveRequest:
     leave = LeaveRequest.objects.select_for_update().select_related("activity").get(pk=leave.pk)
     # Who may decide first: the one asking to be excused hears 403, not what a refusal must say.
-    _require_manager(by, leave.activity)
-    # Deciding excuses the decider from the meeting: nobody decides their own request.
-    if leave.user_id == by.pk:
-        raise DomainError("permission_denied", _("不能审批本人的请假"))
+    require_leave_decider(by, leave)
     if status == LeaveRequest.Status.REJECTED and _blank(note):
         raise field_error("note", _("请填写不批准的理由"))
     if leave.status != LeaveRequest.Status.PENDING:

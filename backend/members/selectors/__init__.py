@@ -28,6 +28,7 @@ from .members import (
 )
 from .membership import (
     APPROVED,
+    approved_member_anywhere,
     approved_member_in,
     community_user_ids,
     current_year,
@@ -69,6 +70,7 @@ __all__ = [
     "APPROVED",
     "NOT_REGISTERED",
     "active_post_count_subquery",
+    "approved_member_anywhere",
     "approved_member_in",
     "community_user_ids",
     "community_user_may_lead",

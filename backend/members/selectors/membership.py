@@ -42,6 +42,11 @@ def min_posts_per_member() -> int:
 # Membership facts -----------------------------------------------------------------------------
 
 
+def approved_member_anywhere(user: Any) -> bool:
+    """Whether the user is a registered (approved) member of some community."""
+    return _signed_in(user) and PartyMember.objects.filter(user=user, registrations__status=APPROVED).exists()
+
+
 def approved_member_in(user: Any, community_id: int) -> PartyMember | None:
     """The user's member record if they are a registered (approved) member of that community."""
     if not _signed_in(user):

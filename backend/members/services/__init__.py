@@ -22,6 +22,7 @@ from .demands import (
     complete_demand,
     confirm_demand,
     file_demand,
+    require_canceller,
     submit_demand,
 )
 from .points import (
@@ -48,6 +49,7 @@ from .resources_projects import (
     RESOURCE_EDITABLE,
     create_project,
     offer_resource,
+    require_may_offer_resources,
     update_project,
     update_resource,
 )
@@ -89,6 +91,8 @@ __all__ = [
     "register_unit",
     "reject_registration",
     "reject_unit_registration",
+    "require_canceller",
+    "require_may_offer_resources",
     "revoke_registration",
     "save_points_rule",
     "submit_demand",

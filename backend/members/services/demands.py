@@ -296,11 +296,16 @@ def auto_confirm_due_demands(*, now: dt.datetime | None = None) -> int:
     return confirmed
 
 
+def require_canceller(by: User, demand: Demand) -> None:
+    """The requester or the community's staff cancel a demand (views ask before reading the body)."""
+    if demand.requester_id != by.pk and not can_act_on_community(by, demand.community_id):
+        raise DomainError("permission_denied", _("只有提出人或社区工作人员可以取消"))
+
+
 @transaction.atomic
 def cancel_demand(*, demand: Demand, by: User, reason: str = "") -> Demand:
     demand = _lock_demand(demand)
-    if demand.requester_id != by.pk and not can_act_on_community(by, demand.community_id):
-        raise DomainError("permission_denied", _("只有提出人或社区工作人员可以取消"))
+    require_canceller(by, demand)
     if demand.status not in (Demand.Status.OPEN, Demand.Status.CLAIMED):
         raise _transition_error(demand, DemandStep.Action.CANCELLED)
     previous = demand.status

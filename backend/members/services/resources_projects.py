@@ -20,6 +20,14 @@ from ..models import Demand, Resource, ServiceProject
 from ._common import _require_staff_of
 
 
+def require_may_offer_resources(by: User) -> None:
+    """Who may list a resource anywhere: staff, a unit's liaison or a registered member. Views ask
+    before reading the body; offer_resource checks the community and unit it names."""
+    scope = get_scope(by)
+    if not (scope.is_staff or scope.organization_ids or selectors.approved_member_anywhere(by)):
+        raise DomainError("permission_denied", _("只有在本社区报到的党员、共建单位或社区工作人员可以登记资源"))
+
+
 @transaction.atomic
 def offer_resource(
     *,

@@ -148,6 +148,7 @@ class DemandViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         demand = self.get_object()
+        services.require_canceller(request.user, demand)  # the denial before the body's errors
         body = NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         demand = services.cancel_demand(demand=demand, by=request.user, reason=body.validated_data["note"])

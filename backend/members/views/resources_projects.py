@@ -41,6 +41,10 @@ class ResourceViewSet(
             return selectors.editable_resources(self.request.user)
         return selectors.resources_for(self.request.user)
 
+    def create(self, request, *args, **kwargs):
+        services.require_may_offer_resources(signed_in(request))  # the denial before the body's errors
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.offer_resource(
