@@ -28,6 +28,7 @@ from backend.core.models import Upload
 
 from .models import RADIUS_MAX_M, RADIUS_MIN_M, Activity, ActivityPhoto, CheckIn, Enrollment, LeaveRequest, Minutes
 from .selectors import Attendance
+from .services import EDITABLE_FIELDS
 
 
 class CoordinateField(serializers.DecimalField):
@@ -89,30 +90,8 @@ class ActivityWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Activity
-        fields = [
-            "community",
-            "title",
-            "category",
-            "description",
-            "starts_at",
-            "ends_at",
-            "venue",
-            "place",
-            "latitude",
-            "longitude",
-            "radius_m",
-            "capacity",
-            "enrollment_required",
-            "enrollment_deadline",
-            "audience",
-            "branch",
-            "counts_as_service",
-            "points",
-            "brand",
-            "cover",
-            "checkin_opens_before_minutes",
-            "checkout_closes_after_minutes",
-        ]
+        # The service refuses any other field, so the serializer offers exactly what it accepts.
+        fields = ["community", *EDITABLE_FIELDS]
         extra_kwargs = {"place": {"required": False}}
 
     def validate(self, attrs):
