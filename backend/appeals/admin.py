@@ -23,11 +23,11 @@ from backend.communities.models import Community, Estate
 from backend.core.console import ScopedAdmin, problem_column
 from backend.core.errors import DomainError
 from backend.core.moderation import REVIEW_FIELD, with_review
+from backend.core.phones import phone_validator
 from backend.core.scoping import limit_choices, scope_q
 
 from . import selectors, services
 from .models import Appeal, AppealStep
-from .serializers import contact_phone_validator
 
 Kind = AppealStep.Kind
 
@@ -99,7 +99,7 @@ class IntakeForm(forms.Form):
     urgency = forms.ChoiceField(label="紧急程度", choices=Appeal.Urgency.choices, initial=Appeal.Urgency.GENERAL)
     content = forms.CharField(label="诉求内容", max_length=2000, widget=forms.Textarea(attrs={"rows": 5}))
     contact_name = forms.CharField(label="联系人", max_length=50, required=False)
-    contact_phone = forms.CharField(label="联系电话", max_length=20, validators=[contact_phone_validator])
+    contact_phone = forms.CharField(label="联系电话", max_length=20, validators=[phone_validator])
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)

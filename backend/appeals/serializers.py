@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -13,11 +12,10 @@ from backend.communities.models import Community, Estate
 from backend.core.fields import BoundedDateTimeField, ContentReviewField, UploadListField, UploadSerializer
 from backend.core.models import Upload
 from backend.core.periods import ALL, InvalidPeriod, parse_period
+from backend.core.phones import phone_validator
 
 from .models import Appeal, AppealStep
 from .selectors import may_handle, shows_contact_phone
-
-contact_phone_validator = RegexValidator(r"^\+?[0-9][0-9-]{4,19}$", _("请输入有效的电话号码"), code="invalid_phone")
 
 
 class PersonSerializer(serializers.ModelSerializer):
@@ -143,7 +141,7 @@ class AppealCreateSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        validators=[contact_phone_validator],
+        validators=[phone_validator],
         help_text="the resident's phone; required when filing for someone",
     )
 

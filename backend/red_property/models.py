@@ -11,15 +11,12 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from backend.core.credit_code import validate_credit_code
-
-# A mobile or a landline with its area code (a company's front desk is often a landline).
-PHONE_RE = r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$"
-phone_validator = RegexValidator(PHONE_RE, "请输入有效的手机号或带区号的固定电话", code="invalid_phone")
+from backend.core.phones import phone_validator
 
 YEAR_VALIDATORS = [MinValueValidator(2000), MaxValueValidator(2100)]
 # Field kwargs splatted into each points field (the stubs type a bare dict literal by its values).

@@ -14,9 +14,9 @@ from rest_framework import serializers
 from backend.accounts.models import mask_phone
 from backend.communities.models import Estate, PartyOrganization
 from backend.core.fields import MaskedOnOutputRegexField
+from backend.core.phones import PHONE_RE
 
 from .models import (
-    PHONE_RE,
     AssessmentItem,
     AssessmentStandard,
     CommitteeRole,

@@ -146,6 +146,9 @@ def test_a_grid_worker_files_for_a_resident(town, as_user):
         ({"photos": "a_document"}, "photos"),
         ({"photos": "ten"}, "photos"),
         ({"contact_phone": "call me"}, "contact_phone"),
+        # Thirteen digits and a bare 12345 cannot be dialled back; only a mobile or an area-coded landline.
+        ({"contact_phone": "1380000000012"}, "contact_phone"),
+        ({"contact_phone": "12345"}, "contact_phone"),
         ({"source": "fax"}, "source"),
         ({"ticket_number": "YY1"}, "ticket_number"),
         ({"place": "地" * 201}, "place"),

@@ -22,11 +22,12 @@ from backend.accounts.scoping import (
 from backend.communities import services as map_services
 from backend.communities.models import Community, Grid, PartyOrganization, Street
 from backend.core.errors import DomainError
+from backend.core.phones import phone_validator
 from backend.members import selectors as member_selectors
 from backend.members import services as member_services
 from backend.members.models import PartyMember
 from backend.red_property import services as property_services
-from backend.red_property.models import CommitteeRole, PropertyCompany, phone_validator
+from backend.red_property.models import CommitteeRole, PropertyCompany
 
 from .cells import (
     Column,
