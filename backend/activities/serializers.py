@@ -346,10 +346,20 @@ class CheckInSerializer(serializers.Serializer):
     manual = serializers.BooleanField(read_only=True)
 
 
+class _ServiceCheckedReason(serializers.CharField):
+    """A reason the service refuses when blank, after it decides who may record for whom, so that
+    recording oneself is 403 whatever the reason says; the schema still says one is needed."""
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if isinstance(data, str) and not data.strip():
+            return ""
+        return super().run_validation(data)
+
+
 class ManualAttendanceSerializer(serializers.Serializer):
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     kind = serializers.ChoiceField(choices=CheckIn.Kind.choices, default=CheckIn.Kind.IN)
-    reason = serializers.CharField(max_length=200, help_text="why by hand, e.g. 无智能手机")
+    reason = _ServiceCheckedReason(max_length=200, help_text="why by hand, e.g. 无智能手机")
     at = BoundedDateTimeField(required=False, allow_null=True, help_text="default: now")
 
 

@@ -430,9 +430,13 @@ def test_nobody_records_their_own_attendance_by_hand(as_user, community, activit
     enrol(activity, staff)
     url = f"/api/v1/activities/{activity.pk}/attendance/"
     # 403 before what is wrong with the request (checking out without a check-in, a time outside the
-    # window).
-    for at in (None, (activity.ends_at + timedelta(days=1)).isoformat()):
-        body = {"user": staff.pk, "kind": kind, "reason": "本人无手机", "at": at}
+    # window, a blank reason).
+    for at, reason in (
+        (None, "本人无手机"),
+        ((activity.ends_at + timedelta(days=1)).isoformat(), "本人无手机"),
+        (None, ""),
+    ):
+        body = {"user": staff.pk, "kind": kind, "reason": reason, "at": at}
         response = as_user(staff).post(url, body, format="json")
         assert response.status_code == 403, response.content
         assert response.json()["code"] == "permission_denied" and "本人" in response.json()["detail"]
