@@ -4235,6 +4235,7 @@ export interface components {
             brand_plans: components["schemas"]["DashboardPlans"];
         };
         DashboardActivityMonth: {
+            /** @description YYYY-MM */
             month: string;
             activities: number;
             check_ins: number;
@@ -4242,6 +4243,7 @@ export interface components {
             participants: number;
         };
         DashboardAppealMonth: {
+            /** @description YYYY-MM */
             month: string;
             submitted: number;
         };
@@ -4255,6 +4257,7 @@ export interface components {
             overdue: components["schemas"]["DashboardOverdueAppeal"][];
         };
         DashboardHoursMonth: {
+            /** @description YYYY-MM */
             month: string;
             /** Format: decimal */
             hours: string;
