@@ -212,8 +212,10 @@ def _may_work_on(user: User, demand: Demand) -> bool:
     return (
         demand.claimed_by_id == user.pk
         or (
+            # The unit's liaison works on its claim only while the unit is registered there.
             demand.claimed_organization_id is not None
             and demand.claimed_organization_id in get_scope(user).organization_ids
+            and selectors.unit_registered_with(demand.claimed_organization_id, demand.community_id)
         )
         or can_act_on_community(user, demand.community_id)
     )
