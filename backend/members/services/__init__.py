@@ -28,6 +28,7 @@ from .demands import (
 from .points import (
     award_points,
     correct_points,
+    require_points_corrector,
     save_points_rule,
 )
 from .posts import (
@@ -93,6 +94,7 @@ __all__ = [
     "reject_unit_registration",
     "require_canceller",
     "require_may_offer_resources",
+    "require_points_corrector",
     "revoke_registration",
     "save_points_rule",
     "submit_demand",

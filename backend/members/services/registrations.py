@@ -147,9 +147,13 @@ def _lock_registration(registration: MemberRegistration) -> MemberRegistration:
 
 
 def _lock_for_staff(registration: MemberRegistration, *, by: User, status: str, refusal: str) -> MemberRegistration:
-    """The registration locked for its community's staff to act on, in the one state they may act from."""
+    """The registration locked for its community's staff to act on, in the one state they may act
+    from; never the acting staff member's own."""
     registration = _lock_registration(registration)
     _require_staff_of(by, registration.community_id)
+    # Staff who are members themselves never decide their own registration: a colleague does.
+    if registration.member.user_id == by.pk:
+        raise DomainError("permission_denied", _("不能审核或注销本人的报到"))
     if registration.status != status:
         raise DomainError("invalid_transition", refusal)
     return registration
