@@ -58,10 +58,10 @@ class YearQuerySerializer(serializers.Serializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
 
 
+# Whose points a correction is for: read first, so that who may correct them is settled before the
+# rest of the body is looked at. (A comment, not a docstring: the schema would show it as the
+# correction body's description.)
 class CorrectionTargetSerializer(serializers.Serializer):
-    """Whose points a correction is for: read first, so that who may correct them is settled
-    before the rest of the body is looked at."""
-
     member = serializers.PrimaryKeyRelatedField(queryset=PartyMember.objects.none())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
