@@ -237,6 +237,7 @@ class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         record = self.get_object()
+        services.require_reviewer(record=record, by=request.user)  # the denial before the body's errors
         serializer = ApproveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         record = services.approve_record(
@@ -248,6 +249,7 @@ class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         record = self.get_object()
+        services.require_reviewer(record=record, by=request.user)  # the denial before the body's errors
         serializer = VolunteerReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         record = services.reject_record(record=record, by=request.user, reason=serializer.validated_data["reason"])
@@ -261,6 +263,7 @@ class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         if request.method == "GET":
             rows = selectors.corrections_of(record)
             return Response(RecordCorrectionSerializer(rows, many=True).data)
+        services.require_reviewer(record=record, by=request.user)  # the denial before the body's errors
         serializer = CorrectionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

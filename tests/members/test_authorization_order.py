@@ -95,3 +95,57 @@ def test_points_rule_by_community_staff_with_no_code(community):
         is_active=True,
     )
     assert not PointsRule.objects.filter(street=community.street).exists()
+
+
+# Through the API: the denial comes before the body is read --------------------------------------
+
+DEMANDS = "/api/v1/demands/"
+
+
+def _denied(response) -> None:
+    assert response.status_code == 403, response.json()
+    assert response.json()["code"] == "permission_denied"
+
+
+def test_assign_by_a_member_with_a_member_id_that_does_not_exist(community, resident, as_user):
+    demand = DemandFactory(community=community, requester=resident)
+    member = registered_member(community)
+    # Whether the id is a member or not, a non-staff caller hears only that they may not assign.
+    _denied(as_user(member.user).post(f"{DEMANDS}{demand.pk}/assign/", {"member": 999999}))
+    _denied(as_user(member.user).post(f"{DEMANDS}{demand.pk}/assign/", {"member": member.pk}))
+    assert Demand.objects.get(pk=demand.pk).status == "open"
+
+
+def test_staff_assigning_hear_the_same_of_a_member_out_of_their_scope_as_of_no_member(
+    community, other_community, resident, as_user
+):
+    demand = DemandFactory(community=community, requester=resident)
+    elsewhere = registered_member(other_community)
+    secretary = as_user(factories.staff_of(community))
+    missing = secretary.post(f"{DEMANDS}{demand.pk}/assign/", {"member": 999999})
+    hidden = secretary.post(f"{DEMANDS}{demand.pk}/assign/", {"member": elsewhere.pk})
+    assert missing.status_code == hidden.status_code == 400
+    assert (
+        missing.json()["fields"]["member"][0].replace("999999", str(elsewhere.pk))
+        == hidden.json()["fields"]["member"][0]
+    )
+
+
+def test_complete_by_the_requester_with_bad_evidence(community, resident, as_user):
+    demand = DemandFactory(community=community, requester=resident)
+    services.claim_demand(demand=demand, by=registered_member(community).user)
+    # The requester sees the claimed demand but does not work on it.
+    _denied(as_user(resident).post(f"{DEMANDS}{demand.pk}/done/", {"evidence": ["nope"]}, format="json"))
+    assert Demand.objects.get(pk=demand.pk).status == "claimed"
+
+
+def test_unit_filing_changed_by_a_liaison_not_its_filer_with_a_bad_phone(community, as_user):
+    from tests.members.factories import registered_unit
+
+    tie = registered_unit(community)
+    other_liaison = factories.UserFactory()
+    factories.grant(other_liaison, "unit_liaison", tie.organization)
+    response = as_user(other_liaison).patch(
+        f"/api/v1/members/unit-registrations/{tie.pk}/", {"contact_phone": "1"}, format="json"
+    )
+    _denied(response)

@@ -361,7 +361,8 @@ def test_a_liaison_whose_unit_is_registered_nowhere_reads_no_report(unit_org, co
     liaison = factories.UserFactory()
     factories.grant(liaison, Role.UNIT_LIAISON, unit_org)
     registered_member(community, organization=unit_org)
-    assert as_user(liaison).get(MEMBERS).json()["results"] == []
+    listed = as_user(liaison).get(MEMBERS)
+    assert listed.status_code == 403 and listed.json()["code"] == "permission_denied"
     report = as_user(liaison).get(f"/api/v1/members/reports/?organization={unit_org.pk}&period=2026")
     assert report.status_code == 404
 

@@ -89,7 +89,10 @@ def test_a_number_another_volunteer_holds_is_refused(volunteer, secretary, commu
     with_id(VolunteerFactory(community=community), taken)
     with pytest.raises(DomainError) as refused:
         _record(volunteer, secretary, taken)
-    assert refused.value.code == "already_registered"
+    with pytest.raises(DomainError) as malformed:
+        _record(volunteer, secretary, "430602198001011234")
+    assert (refused.value.code, refused.value.fields) == (malformed.value.code, malformed.value.fields)
+    assert refused.value.status == 400
     assert _stored(volunteer) == ("", "", None)
 
 
@@ -100,3 +103,15 @@ def test_a_wrong_number_is_corrected_and_the_old_one_is_gone(volunteer, secretar
     volunteer.refresh_from_db()
     assert crypto.decrypt(volunteer.id_number_encrypted) == second
     assert PersonalDataAccess.objects.filter(what=AUDIT_WHAT).count() == 2
+
+
+def test_numbers_staff_record_count_against_each_volunteer_not_against_the_secretary(settings, secretary, community):
+    settings.ID_NUMBER_ATTEMPTS_PER_DAY = 1
+    volunteers = [VolunteerFactory(community=community) for _ in range(3)]
+    numbers = [id_number() for _ in volunteers]
+    for volunteer, number in zip(volunteers, numbers, strict=True):
+        _record(volunteer, secretary, number)
+    with pytest.raises(DomainError) as refused:
+        _record(volunteers[0], secretary, id_number())
+    assert (refused.value.code, refused.value.status) == ("throttled", 429)
+    assert crypto.decrypt(Volunteer.objects.get(pk=volunteers[0].pk).id_number_encrypted) == numbers[0]

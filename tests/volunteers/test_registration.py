@@ -121,8 +121,10 @@ def test_the_same_document_cannot_belong_to_two_volunteers(as_user, community):
     assert as_user(factories.UserFactory()).post(URL, body).status_code == 201
     second = factories.UserFactory()
     response = as_user(second).post(URL, body)
-    assert response.status_code == 409
-    assert response.json()["code"] == "already_registered"
+    # Answered as a malformed number is: whether a number is someone's is not for the caller to learn.
+    malformed = as_user(second).post(URL, {**body, "id_number": "430602198001011234"})
+    assert (response.status_code, response.json()) == (malformed.status_code, malformed.json())
+    assert response.status_code == 400 and set(response.json()["fields"]) == {"id_number"}
     assert not Volunteer.objects.filter(user=second).exists()
 
 

@@ -269,3 +269,23 @@ def test_concurrent_approvals_approve_once_and_award_points_once(community):
     assert PointsEntry.objects.filter(user=member.user).count() == 2
     row.refresh_from_db()
     assert row.status == "approved"
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("approve", {"confirm_flags": "perhaps"}),
+        ("reject", {"reason": "x" * 600}),
+        ("corrections", {"reason": "多记"}),
+        ("corrections", {"started_at": "2026-03-01T09:00:00+08:00", "ended_at": "2026-03-01T10:00:00+08:00"}),
+    ],
+)
+def test_staff_hear_they_may_not_decide_their_own_hours_before_what_the_body_lacks(
+    as_user, community, secretary, action, body
+):
+    own = record(VolunteerFactory(community=community, user=secretary), hours=3)
+    response = as_user(secretary).post(f"{URL}{own.pk}/{action}/", body, format="json")
+    assert response.status_code == 403, response.json()
+    assert response.json()["code"] == "permission_denied"
+    own.refresh_from_db()
+    assert own.status == "pending" and not RecordCorrection.objects.exists()

@@ -10,11 +10,17 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.accounts.scoping import get_scope, scope_q
+from backend.accounts.scoping import scope_q
 from backend.core.moderation import visible_q, with_review
 
 from ..models import Demand, DemandStep, Resource, ServiceProject
-from .membership import _signed_in, approved_member_in, liaison_community_ids, registered_community_ids
+from .membership import (
+    _signed_in,
+    approved_member_in,
+    liaison_community_ids,
+    liaison_tie_q,
+    registered_community_ids,
+)
 
 
 def _staff_or_grid_q(user: Any) -> Q:
@@ -28,10 +34,9 @@ def demands_for(user: Any) -> QuerySet[Demand]:
     if not _signed_in(user):
         return Demand.objects.none()
     always = _staff_or_grid_q(user) | Q(requester=user)
-    shared = Q(claimed_by=user)
-    scope = get_scope(user)
-    if scope.organization_ids:
-        shared |= Q(claimed_organization_id__in=scope.organization_ids)
+    # A unit's claims show to its liaisons only where the unit is still registered (approved):
+    # the tie, not the grant alone, is what reaches a community.
+    shared = Q(claimed_by=user) | liaison_tie_q(user, organization="claimed_organization_id", community="community_id")
     claimable = registered_community_ids(user) | liaison_community_ids(user)
     if claimable:
         shared |= Q(status=Demand.Status.OPEN, community_id__in=claimable)
@@ -61,10 +66,11 @@ def resources_for(user: Any) -> QuerySet[Resource]:
     content check has passed; inactive or held ones only to whoever offered them and to staff in scope."""
     if not _signed_in(user):
         return Resource.objects.none()
-    always = Q(offered_by=user) | scope_q(user, community="community", street="community__street")
-    scope = get_scope(user)
-    if scope.organization_ids:
-        always |= Q(organization_id__in=scope.organization_ids)
+    always = (
+        Q(offered_by=user)
+        | scope_q(user, community="community", street="community__street")
+        | liaison_tie_q(user, organization="organization_id", community="community_id")
+    )
     return (
         with_review(Resource.objects.all())
         .filter(always | (visible_q() & Q(is_active=True)))
@@ -74,11 +80,13 @@ def resources_for(user: Any) -> QuerySet[Resource]:
 
 
 def editable_resources(user: Any) -> QuerySet[Resource]:
-    """Resources the user may change or withdraw: their own, their unit's, their communities'."""
-    editable = Q(offered_by=user) | scope_q(user, community="community", street="community__street")
-    scope = get_scope(user)
-    if scope.organization_ids:
-        editable |= Q(organization_id__in=scope.organization_ids)
+    """Resources the user may change or withdraw: their own, their unit's where it is registered,
+    their communities'."""
+    editable = (
+        Q(offered_by=user)
+        | scope_q(user, community="community", street="community__street")
+        | liaison_tie_q(user, organization="organization_id", community="community_id")
+    )
     return resources_for(user).filter(editable)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
@@ -11,7 +10,7 @@ from django.db.models.functions import Coalesce
 from backend.accounts.scoping import get_scope, scope_q
 
 from ..models import MemberRegistration, PartyMember, PointsEntry, PostAssignment, RegistrationStep, UnitRegistration
-from .membership import APPROVED, _signed_in, current_year
+from .membership import APPROVED, _signed_in, current_year, liaison_tie_q
 
 
 def _registration_staff_q(user: Any) -> Q:
@@ -67,20 +66,15 @@ def members_for(user: Any) -> QuerySet[PartyMember]:
     if scope.is_superuser or scope.is_staff:
         visible |= _staff_member_q(user)
     if scope.organization_ids:
-        visible |= Q(Exists(_liaison_registrations(scope.organization_ids).filter(member=OuterRef("pk"))))
+        visible |= Q(Exists(_liaison_registrations(user).filter(member=OuterRef("pk"))))
     return PartyMember.objects.filter(visible)
 
 
-def _liaison_registrations(organization_ids: Iterable[int]) -> QuerySet[MemberRegistration]:
-    """Approved registrations naming one of these organisations with a community the organisation
-    itself is registered (approved) with: the co-building tie is what lets its liaison read them."""
-    tie = UnitRegistration.objects.filter(
-        organization_id=OuterRef("organization_id"),
-        community_id=OuterRef("community_id"),
-        status=UnitRegistration.Status.APPROVED,
-    )
-    return MemberRegistration.objects.filter(status=APPROVED, organization_id__in=list(organization_ids)).filter(
-        Exists(tie)
+def _liaison_registrations(user: Any) -> QuerySet[MemberRegistration]:
+    """Approved registrations naming one of the liaison's organisations with a community that
+    organisation itself is registered (approved) with: the co-building tie lets its liaison read them."""
+    return MemberRegistration.objects.filter(status=APPROVED).filter(
+        liaison_tie_q(user, organization="organization_id", community="community_id")
     )
 
 

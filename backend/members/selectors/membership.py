@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from backend.accounts.scoping import get_scope
@@ -85,7 +86,24 @@ def unit_registered_with(organization_id: int, community_id: int) -> bool:
 
 
 def liaison_community_ids(user: Any) -> set[int]:
+    """Communities a liaison reaches: those with which a unit they are liaison for is registered
+    (approved). A grant for a unit whose tie is pending or ended reaches nothing."""
     return unit_community_ids(get_scope(user).organization_ids)
+
+
+def liaison_tie_q(user: Any, *, organization: str, community: str) -> Q:
+    """Rows naming one of the liaison's units (`organization`) in a community (`community`) that
+    this very unit is registered (approved) with. A liaison of several units reaches each unit's
+    rows only where that unit's tie is: the pair decides, never the unit or the community alone."""
+    organization_ids = get_scope(user).organization_ids
+    if not organization_ids:
+        return Q(pk__in=[])
+    tie = UnitRegistration.objects.filter(
+        organization_id=OuterRef(organization),
+        community_id=OuterRef(community),
+        status=UnitRegistration.Status.APPROVED,
+    )
+    return Q(**{f"{organization}__in": organization_ids}) & Q(Exists(tie))
 
 
 def community_user_ids(community_ids: Iterable[int]) -> set[int]:
@@ -121,7 +139,9 @@ def require_staff(user: Any) -> None:
 
 
 def require_staff_or_liaison(user: Any) -> None:
-    """The member list is for staff and for units' liaisons (who see their own unit's members)."""
+    """The member list is for staff and for units' liaisons (who see their own unit's members).
+    A liaison whose unit is registered (approved) nowhere has no members to read: refused like
+    anyone without a role, rather than shown an empty list."""
     scope = get_scope(user)
-    if not (scope.is_staff or scope.organization_ids):
+    if not (scope.is_staff or liaison_community_ids(user)):
         raise DomainError("permission_denied", "需要社区工作人员或单位联络员权限")

@@ -41,6 +41,7 @@ from .members import (
 )
 from .points import (
     CorrectionSerializer,
+    CorrectionTargetSerializer,
     PointsEntrySerializer,
     PointsRuleSerializer,
     RankingQuerySerializer,
@@ -71,6 +72,7 @@ __all__ = [
     "ConsentWithdrawSerializer",
     "ConsentWithdrawalSerializer",
     "CorrectionSerializer",
+    "CorrectionTargetSerializer",
     "DemandAssignSerializer",
     "DemandDetailSerializer",
     "DemandSerializer",

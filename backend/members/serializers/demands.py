@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import serializers
 
@@ -120,8 +120,20 @@ class ClaimSerializer(serializers.Serializer):
 
 
 class DemandAssignSerializer(serializers.Serializer):
-    member = serializers.PrimaryKeyRelatedField(queryset=PartyMember.objects.select_related("user"))
+    member = serializers.PrimaryKeyRelatedField(queryset=PartyMember.objects.none())
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            from ..selectors import members_for
+
+            # A member outside the caller's scope is "not found", as a wrong id would be: the
+            # answer tells nothing of who else is a member.
+            member = cast("serializers.PrimaryKeyRelatedField[PartyMember]", self.fields["member"])
+            # The DRF stubs declare `queryset` with Manager in its union, which mypy reads as a descriptor.
+            member.queryset = members_for(request.user).select_related("user")  # type: ignore[arg-type]
 
 
 class DoneSerializer(serializers.Serializer):

@@ -58,11 +58,11 @@ class YearQuerySerializer(serializers.Serializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
 
 
-class CorrectionSerializer(serializers.Serializer):
+# Whose points a correction is for: read first, so that who may correct them is settled before the
+# rest of the body is looked at. (A comment, not a docstring: the schema would show it as the
+# correction body's description.)
+class CorrectionTargetSerializer(serializers.Serializer):
     member = serializers.PrimaryKeyRelatedField(queryset=PartyMember.objects.none())
-    points = serializers.IntegerField(min_value=-10_000, max_value=10_000)
-    reason = serializers.CharField(max_length=500)
-    year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -74,3 +74,9 @@ class CorrectionSerializer(serializers.Serializer):
             member = cast("serializers.PrimaryKeyRelatedField[PartyMember]", self.fields["member"])
             # The DRF stubs declare `queryset` with Manager in its union, which mypy reads as a descriptor.
             member.queryset = members_for(request.user)  # type: ignore[arg-type]
+
+
+class CorrectionSerializer(CorrectionTargetSerializer):
+    points = serializers.IntegerField(min_value=-10_000, max_value=10_000)
+    reason = serializers.CharField(max_length=500)
+    year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)

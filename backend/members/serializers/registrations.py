@@ -11,7 +11,6 @@ from rest_framework import serializers
 
 from backend.accounts.models import mask_phone
 from backend.communities.models import Community, Grid, PartyOrganization
-from backend.core import idcard
 from backend.core.fields import BoundedDateTimeField
 
 from ..models import (
@@ -36,17 +35,10 @@ class RegistrationCreateSerializer(ConsentMixin, serializers.Serializer):
     )
     joined_on = serializers.DateField(required=False, allow_null=True)
     employer = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    # Checked by the service alone, which counts each number tried and refuses every bad one alike.
     id_number = serializers.CharField(max_length=32, required=False, allow_blank=True, write_only=True)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-    def validate_id_number(self, value: str) -> str:
-        if not value:
-            return value
-        try:
-            return idcard.validate(value)
-        except idcard.InvalidIdNumber as exc:
-            raise serializers.ValidationError(exc.reason) from exc
 
     def validate_joined_on(self, value):
         if value is not None and value > timezone.localdate():

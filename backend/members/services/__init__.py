@@ -22,12 +22,15 @@ from .demands import (
     complete_demand,
     confirm_demand,
     file_demand,
+    require_assigner,
     require_canceller,
+    require_worker,
     submit_demand,
 )
 from .points import (
     award_points,
     correct_points,
+    require_points_corrector,
     save_points_rule,
 )
 from .posts import (
@@ -58,6 +61,7 @@ from .units import (
     approve_unit_registration,
     register_unit,
     reject_unit_registration,
+    require_unit_editor,
     update_unit_registration,
     withdraw_unit_registration,
 )
@@ -91,8 +95,12 @@ __all__ = [
     "register_unit",
     "reject_registration",
     "reject_unit_registration",
+    "require_assigner",
     "require_canceller",
     "require_may_offer_resources",
+    "require_points_corrector",
+    "require_unit_editor",
+    "require_worker",
     "revoke_registration",
     "save_points_rule",
     "submit_demand",

@@ -178,11 +178,16 @@ def claim_demand(*, demand: Demand, by: User, organization: PartyOrganization | 
     return demand
 
 
+def require_assigner(by: User, demand: Demand) -> None:
+    """The community's staff assign its demands (views ask before reading the body)."""
+    _require_staff_of(by, demand.community_id)
+
+
 @transaction.atomic
 def assign_demand(*, demand: Demand, by: User, member: PartyMember, note: str = "") -> Demand:
     """社区派单: staff give an open (or re-give a claimed) demand to a member registered there."""
     demand = _lock_demand(demand)
-    _require_staff_of(by, demand.community_id)
+    require_assigner(by, demand)
     if demand.status not in (Demand.Status.OPEN, Demand.Status.CLAIMED):
         raise _transition_error(demand, DemandStep.Action.ASSIGNED)
     if selectors.approved_member_in(member.user, demand.community_id) is None:
@@ -212,21 +217,28 @@ def _may_work_on(user: User, demand: Demand) -> bool:
     return (
         demand.claimed_by_id == user.pk
         or (
+            # The unit's liaison works on its claim only while the unit is registered there.
             demand.claimed_organization_id is not None
             and demand.claimed_organization_id in get_scope(user).organization_ids
+            and selectors.unit_registered_with(demand.claimed_organization_id, demand.community_id)
         )
         or can_act_on_community(user, demand.community_id)
     )
 
 
-@transaction.atomic
-def complete_demand(*, demand: Demand, by: User, note: str = "", evidence: Iterable[Any] = ()) -> Demand:
-    demand = _lock_demand(demand)
-    # The state first: who may work on a demand is whoever holds it, and only a claimed one has a holder.
+def require_worker(by: User, demand: Demand) -> None:
+    """Who may complete the demand (views ask before reading the body). The state first: who may
+    work on a demand is whoever holds it, and only a claimed one has a holder."""
     if demand.status != Demand.Status.CLAIMED:
         raise _transition_error(demand, DemandStep.Action.DONE)
     if not _may_work_on(by, demand):
         raise DomainError("permission_denied", _("只有认领人或社区工作人员可以办结"))
+
+
+@transaction.atomic
+def complete_demand(*, demand: Demand, by: User, note: str = "", evidence: Iterable[Any] = ()) -> Demand:
+    demand = _lock_demand(demand)
+    require_worker(by, demand)
     evidence = list(evidence)
     if _blank(note) and not evidence:
         raise field_error("note", _("请填写完成情况或上传佐证材料"))

@@ -123,14 +123,23 @@ def save_points_rule(
     return target
 
 
+def require_points_corrector(*, by: User, member: PartyMember) -> None:
+    """Staff whose scope covers the member correct their points, never their own: the API asks
+    before reading the rest of the body."""
+    if not selectors.member_in_staff_scope(by, member):
+        raise DomainError("permission_denied", _("只能更正本社区党员的积分"))
+    if member.user_id == by.pk:
+        raise DomainError("permission_denied", _("不能更正本人的积分"))
+
+
 @transaction.atomic
 def correct_points(
     *, member: PartyMember, points: int, reason: str, by: User | None, year: int | None = None
 ) -> PointsEntry:
     """A correction is a new entry, never an edit. A deduction below zero is clamped to the year's
     total; the entry keeps what was asked (`requested_points`) beside what was applied."""
-    if by is not None and not selectors.member_in_staff_scope(by, member):
-        raise DomainError("permission_denied", _("只能更正本社区党员的积分"))
+    if by is not None:
+        require_points_corrector(by=by, member=member)
     if points == 0:
         raise field_error("points", _("更正分值不能为 0"))
     if _blank(reason):

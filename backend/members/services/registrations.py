@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from backend.accounts import services as account_services
 from backend.accounts.models import User
 from backend.communities.models import Community, Grid, PartyOrganization
-from backend.core import crypto, idcard
+from backend.core import attempts, crypto, idcard
 from backend.core.errors import DomainError, field_error
 from backend.core.events import Audience, emit
 
@@ -40,7 +40,7 @@ def _registration_event(registration: MemberRegistration) -> dict[str, Any]:
 
 
 def _checked_details(
-    *, community: Community, grid: Grid | None, joined_on: dt.date | None, id_number: str | None
+    *, by: User, community: Community, grid: Grid | None, joined_on: dt.date | None, id_number: str | None
 ) -> str | None:
     """The registration's details checked; the ID number normalised (None when not given)."""
     if grid is not None and grid.community_id != community.pk:
@@ -49,10 +49,16 @@ def _checked_details(
         raise field_error("joined_on", _("入党日期不能晚于今天"))
     if not id_number:
         return None
+    # Every number tried counts, well-formed or not, towards the account's daily bound.
+    attempts.count_id_number_attempt(by.pk)
     try:
         return idcard.validate(id_number)
     except idcard.InvalidIdNumber as exc:
-        raise field_error("id_number", exc.reason) from exc
+        raise attempts.id_number_refused() from exc
+
+
+def _has_active_registration(member: PartyMember | None) -> bool:
+    return member is not None and member.registrations.filter(status__in=MemberRegistration.ACTIVE_STATUSES).exists()
 
 
 def _lock_unregistered(user: User, *, number: str | None) -> PartyMember | None:
@@ -60,12 +66,13 @@ def _lock_unregistered(user: User, *, number: str | None) -> PartyMember | None:
     registered their ID number; None for someone registering for the first time."""
     # The lock makes two taps on "submit" queue here: the second sees the first's registration.
     member = PartyMember.objects.select_for_update().filter(user=user).first()
-    if member is not None and member.registrations.filter(status__in=MemberRegistration.ACTIVE_STATUSES).exists():
+    if _has_active_registration(member):
         raise DomainError("already_registered", _("您已有待审核或已通过的报到, 如已搬家请先撤回"))
     if number is not None:
         taken = PartyMember.objects.filter(id_number_hash=crypto.keyed_hash(number)).exclude(user=user)
         if taken.exists():
-            raise DomainError("already_registered", _("该身份证号已由其他党员登记"))
+            # Answered as any refused number is: whether a number is someone's is not for the caller.
+            raise attempts.id_number_refused()
     return member
 
 
@@ -94,7 +101,7 @@ def register_member(
     """
     # Nothing about a person's party membership is stored before they agree to the notice.
     _require_consent(consent=consent, version=consent_version)
-    number = _checked_details(community=community, grid=grid, joined_on=joined_on, id_number=id_number)
+    number = _checked_details(by=by, community=community, grid=grid, joined_on=joined_on, id_number=id_number)
     member = _lock_unregistered(by, number=number)
     consent_row = PrivacyConsent.objects.create(
         user=by, purpose=PrivacyConsent.Purpose.PARTY_MEMBER, version=privacy_notice_version()
@@ -131,7 +138,10 @@ def register_member(
                 registration=registration, to_status=registration.status, actor=by, at=registration.submitted_at
             )
     except IntegrityError as exc:
-        # A concurrent first registration of the same person (or of the same ID number) won.
+        # A concurrent first registration of the same person, or of the same ID number by someone
+        # else, won: the latter is answered as any refused number is.
+        if number is not None and not _has_active_registration(PartyMember.objects.filter(user=by).first()):
+            raise attempts.id_number_refused() from exc
         raise DomainError("already_registered", _("您已有待审核或已通过的报到")) from exc
     if not by.real_name:
         account_services.update_profile(user=by, real_name=real_name)
@@ -147,9 +157,13 @@ def _lock_registration(registration: MemberRegistration) -> MemberRegistration:
 
 
 def _lock_for_staff(registration: MemberRegistration, *, by: User, status: str, refusal: str) -> MemberRegistration:
-    """The registration locked for its community's staff to act on, in the one state they may act from."""
+    """The registration locked for its community's staff to act on, in the one state they may act
+    from; never the acting staff member's own."""
     registration = _lock_registration(registration)
     _require_staff_of(by, registration.community_id)
+    # Staff who are members themselves never decide their own registration: a colleague does.
+    if registration.member.user_id == by.pk:
+        raise DomainError("permission_denied", _("不能审核或注销本人的报到"))
     if registration.status != status:
         raise DomainError("invalid_transition", refusal)
     return registration

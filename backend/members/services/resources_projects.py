@@ -24,7 +24,7 @@ def require_may_offer_resources(by: User) -> None:
     """Who may list a resource anywhere: staff, a unit's liaison or a registered member. Views ask
     before reading the body; offer_resource checks the community and unit it names."""
     scope = get_scope(by)
-    if not (scope.is_staff or scope.organization_ids or selectors.approved_member_anywhere(by)):
+    if not (scope.is_staff or selectors.liaison_community_ids(by) or selectors.approved_member_anywhere(by)):
         raise DomainError("permission_denied", _("只有在本社区报到的党员、共建单位或社区工作人员可以登记资源"))
 
 
@@ -75,7 +75,11 @@ def update_resource(*, resource: Resource, by: User, **changes: Any) -> Resource
     resource = Resource.objects.select_for_update().get(pk=resource.pk)
     may = (
         resource.offered_by_id == by.pk
-        or (resource.organization_id is not None and resource.organization_id in get_scope(by).organization_ids)
+        or (
+            resource.organization_id is not None
+            and resource.organization_id in get_scope(by).organization_ids
+            and selectors.unit_registered_with(resource.organization_id, resource.community_id)
+        )
         or can_act_on_community(by, resource.community_id)
     )
     if not may:

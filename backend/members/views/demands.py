@@ -117,7 +117,8 @@ class DemandViewSet(
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         demand = self.get_object()
-        body = DemandAssignSerializer(data=request.data)
+        services.require_assigner(request.user, demand)  # the denial before the body's errors
+        body = DemandAssignSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         demand = services.assign_demand(
             demand=demand, by=request.user, member=body.validated_data["member"], note=body.validated_data["note"]
@@ -128,6 +129,7 @@ class DemandViewSet(
     @action(detail=True, methods=["post"])
     def done(self, request, pk=None):
         demand = self.get_object()
+        services.require_worker(request.user, demand)  # the denial before the body's errors
         body = DoneSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         demand = services.complete_demand(

@@ -13,6 +13,7 @@ from .. import selectors, services
 from ..models import PointsEntry
 from ..serializers import (
     CorrectionSerializer,
+    CorrectionTargetSerializer,
     PointsEntrySerializer,
     PointsRuleSerializer,
     RankingQuerySerializer,
@@ -71,6 +72,9 @@ class PointsViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"])
     def corrections(self, request):
         selectors.require_staff(request.user)
+        target = CorrectionTargetSerializer(data=request.data, context={"request": request})
+        target.is_valid(raise_exception=True)
+        services.require_points_corrector(by=request.user, member=target.validated_data["member"])
         body = CorrectionSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -156,6 +156,7 @@ class UnitRegistrationViewSet(
     @extend_schema(request=UnitRegistrationUpdateSerializer, responses={200: UnitRegistrationSerializer})
     def partial_update(self, request, *args, **kwargs):
         registration = self.get_object()
+        services.require_unit_editor(request.user, registration)  # the denial before the body's errors
         body = UnitRegistrationUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         registration = services.update_unit_registration(

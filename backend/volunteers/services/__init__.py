@@ -19,7 +19,7 @@ from .records import (
     sweep_missed_checkouts,
 )
 from .registration import erase_personal_data, privacy_notice_version, register_volunteer, update_volunteer
-from .review import POINTS_RULE, approve_record, reject_record
+from .review import POINTS_RULE, approve_record, reject_record, require_reviewer
 
 __all__ = [
     "POINTS_RULE",
@@ -36,6 +36,7 @@ __all__ = [
     "register_volunteer",
     "reject_record",
     "require_issuer",
+    "require_reviewer",
     "require_volunteer",
     "revoke_certificate",
     "sweep_missed_checkouts",

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.communities.models import Community
-from backend.core import crypto, idcard
+from backend.core import attempts, crypto, idcard
 from backend.core.errors import DomainError, field_error
 
 from ..models import IdType, Volunteer
@@ -33,18 +33,21 @@ def _require_consent(*, consent: bool, version: str | None) -> None:
         raise DomainError("consent_required", _("隐私政策已更新, 请阅读并同意最新版本"))
 
 
-def _validated_document(id_type: str | None, id_number: str) -> tuple[str, str]:
+def _validated_document(id_type: str | None, id_number: str, *, attempted_by: int) -> tuple[str, str]:
+    """The document's type and number normalised. Every number tried counts towards the daily
+    bound of the account trying it (`attempted_by`), shared with the members' registrations."""
     id_type = id_type or IdType.RESIDENT_ID
     if id_type not in IdType.values:
         raise field_error("id_type", _("未知的证件类型"))
+    attempts.count_id_number_attempt(attempted_by)
     if id_type == IdType.RESIDENT_ID:
         try:
             return id_type, idcard.validate(id_number)
         except idcard.InvalidIdNumber as exc:
-            raise field_error("id_number", exc.reason) from exc
+            raise attempts.id_number_refused() from exc
     number = "".join(str(id_number).split()).upper()
     if not _DOCUMENT_NUMBER.match(number):
-        raise field_error("id_number", _("证件号码应为5到30位字母或数字"))
+        raise attempts.id_number_refused()
     return id_type, number
 
 
@@ -53,7 +56,8 @@ def _set_document(volunteer: Volunteer, *, id_type: str, number: str) -> None:
     if volunteer.pk is not None:
         taken = taken.exclude(pk=volunteer.pk)
     if taken.exists():
-        raise DomainError("already_registered", _("该证件号码已由其他志愿者登记"))
+        # Answered as any refused number is: whether a number is someone's is not for the caller.
+        raise attempts.id_number_refused()
     volunteer.set_id_number(id_type, number)
     volunteer.consent_version = privacy_notice_version()
     volunteer.consent_at = timezone.now()
@@ -97,7 +101,7 @@ def register_volunteer(
     if not _blank(id_number):
         # Nothing about a person's documents is stored before they agree to the notice.
         _require_consent(consent=consent, version=consent_version)
-        document = _validated_document(id_type, id_number or "")
+        document = _validated_document(id_type, id_number or "", attempted_by=by.pk)
     elif id_type:
         raise field_error("id_number", _("请填写证件号码"))
     name = (real_name if real_name is not None else by.real_name or "").strip()
@@ -124,7 +128,8 @@ def register_volunteer(
         existing = Volunteer.objects.filter(user=by).first()
         if existing is not None:
             return existing, False
-        raise DomainError("already_registered", _("该证件号码已由其他志愿者登记")) from exc
+        # Someone else's concurrent registration took the number first.
+        raise attempts.id_number_refused() from exc
     return volunteer, True
 
 
@@ -168,13 +173,15 @@ def apply_volunteer_changes(
     consent_version: str | None = None,
 ) -> Volunteer:
     """The profile's rules for a change whose author the caller has already checked: the volunteer
-    (`update_volunteer`) or staff recording the paper form (`documents.record_id_number`)."""
+    (`update_volunteer`) or staff recording the paper form (`documents.record_id_number`). A number
+    tried counts towards the volunteer's own daily bound, whoever types it: a secretary entering a
+    day's paper forms spends each volunteer's count, not her own."""
     if real_name is not None and _blank(real_name):
         raise field_error("real_name", _("姓名不能为空"))
     document = None
     if id_number is not None:
         _require_consent(consent=consent, version=consent_version)
-        document = _validated_document(id_type or volunteer.id_type or None, id_number)
+        document = _validated_document(id_type or volunteer.id_type or None, id_number, attempted_by=volunteer.user_id)
     elif id_type is not None and id_type != volunteer.id_type:
         raise field_error("id_number", _("更换证件类型时请同时填写证件号码"))
     volunteer = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
@@ -190,7 +197,8 @@ def apply_volunteer_changes(
         with transaction.atomic():
             volunteer.save()
     except IntegrityError as exc:
-        raise DomainError("already_registered", _("该证件号码已由其他志愿者登记")) from exc
+        # Someone else's concurrent change took the number first.
+        raise attempts.id_number_refused() from exc
     return volunteer
 
 

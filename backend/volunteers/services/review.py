@@ -44,6 +44,13 @@ def _award_hour_points(record: ServiceRecord) -> None:
             break
 
 
+def require_reviewer(*, record: ServiceRecord, by: User) -> None:
+    """Who may approve, reject or correct the record: the organiser's staff, never on their own
+    hours. Views ask before reading the body, so whoever may not act hears so first."""
+    _require_staff_of(by, record.community_id)
+    _require_not_own(record, by)
+
+
 @transaction.atomic
 def approve_record(*, record: ServiceRecord, by: User, confirm_flags: bool = False) -> ServiceRecord:
     """The organiser's staff approve once: a second approval, concurrent or not, is refused.

@@ -1,0 +1,60 @@
+"""Staff who are members themselves never decide their own 双报到 nor correct their own points:
+403 in the error format, before anything about the input, and nothing written."""
+
+import pytest
+from django.utils import timezone
+
+from backend.core.errors import DomainError
+from backend.members import services
+from backend.members.models import MemberRegistration, PointsEntry, RegistrationStep
+from tests import factories
+from tests.members.factories import file_registration, registered_member
+
+pytestmark = pytest.mark.django_db
+
+REGISTRATIONS = "/api/v1/members/registrations/"
+POINTS = "/api/v1/members/points/"
+
+
+def _refused(response) -> None:
+    assert response.status_code == 403, response.json()
+    assert response.json()["code"] == "permission_denied"
+
+
+@pytest.fixture
+def secretary(community):
+    return factories.staff_of(community)
+
+
+@pytest.mark.parametrize(("action", "body"), [("approve", {}), ("reject", {"reason": "信息有误"}), ("reject", {})])
+def test_staff_do_not_decide_their_own_registration(secretary, community, as_user, action, body):
+    own = file_registration(secretary, community, factories.UnitOrganizationFactory())
+    steps = RegistrationStep.objects.count()
+    _refused(as_user(secretary).post(f"{REGISTRATIONS}{own.pk}/{action}/", body, format="json"))
+    own.refresh_from_db()
+    assert (own.status, own.decided_by) == (MemberRegistration.Status.PENDING, None)
+    assert RegistrationStep.objects.count() == steps
+    # A colleague decides it.
+    colleague = as_user(factories.staff_of(community))
+    assert colleague.post(f"{REGISTRATIONS}{own.pk}/approve/").status_code == 200
+
+
+def test_staff_do_not_revoke_their_own_registration(secretary, community, as_user):
+    registered_member(community, user=secretary)
+    own = MemberRegistration.objects.get(member__user=secretary)
+    _refused(as_user(secretary).post(f"{REGISTRATIONS}{own.pk}/revoke/", {"reason": ""}, format="json"))
+    assert MemberRegistration.objects.get(pk=own.pk).status == MemberRegistration.Status.APPROVED
+    with pytest.raises(DomainError) as caught:
+        services.revoke_registration(registration=own, by=secretary, reason="搬家")
+    assert caught.value.code == "permission_denied"
+
+
+@pytest.mark.parametrize("body", [{"points": 50, "reason": "补录"}, {"points": "many"}, {}])
+def test_staff_do_not_correct_their_own_points(secretary, community, as_user, body):
+    member = registered_member(community, user=secretary)
+    _refused(as_user(secretary).post(f"{POINTS}corrections/", {"member": member.pk, **body}, format="json"))
+    assert not PointsEntry.objects.exists()
+    with pytest.raises(DomainError) as caught:
+        services.correct_points(member=member, points=50, reason="补录", by=secretary, year=timezone.now().year)
+    assert caught.value.code == "permission_denied"
+    assert not PointsEntry.objects.exists()
