@@ -472,6 +472,9 @@ if not (FIELD_ENCRYPTION_KEYS and ID_HASH_KEY) and not (DEBUG or TESTING):
 PRIVACY_NOTICE_VERSION = os.environ.get("PRIVACY_NOTICE_VERSION", "2026-01")
 # How many service posts each registered member is expected to hold.
 MEMBER_MIN_POSTS = env_int("MEMBER_MIN_POSTS", 1)
+# ID numbers an account may try in a day, members and volunteers together (backend/core/attempts.py):
+# enough for typos, too few to look up who holds which number.
+ID_NUMBER_ATTEMPTS_PER_DAY = env_int("ID_NUMBER_ATTEMPTS_PER_DAY", 10)
 # Days after a demand is done before staff may confirm it for the resident (and the scheduler does).
 DEMAND_AUTO_CONFIRM_DAYS = env_int("DEMAND_AUTO_CONFIRM_DAYS", 7)
 # Households from which an estate is expected to form an owners' committee (业委会); each estate's

@@ -16,9 +16,6 @@ from django.utils.translation import gettext as _
 from .errors import DomainError, field_error
 from .throttling import CounterThrottle
 
-# Attempts per account and day when the settings name none (ID_NUMBER_ATTEMPTS_PER_DAY).
-ID_NUMBER_ATTEMPTS_PER_DAY = 10
-
 
 class _AccountCounter(CounterThrottle):
     """One scope's counter for one account; the window opens at its first attempt and lasts a day."""
@@ -42,8 +39,7 @@ def count_attempt(scope: str, *, account_id: int, per_day: int) -> None:
 
 def count_id_number_attempt(account_id: int) -> None:
     """An ID number is about to be looked at for this account: members and volunteers share the bound."""
-    per_day = int(getattr(settings, "ID_NUMBER_ATTEMPTS_PER_DAY", ID_NUMBER_ATTEMPTS_PER_DAY))
-    count_attempt("id_number", account_id=account_id, per_day=per_day)
+    count_attempt("id_number", account_id=account_id, per_day=settings.ID_NUMBER_ATTEMPTS_PER_DAY)
 
 
 def id_number_refused(field: str = "id_number") -> DomainError:

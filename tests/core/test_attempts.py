@@ -27,20 +27,7 @@ def test_the_id_number_bound_comes_from_the_settings(settings):
     assert refused.value.code == "throttled"
 
 
-def test_the_id_number_bound_has_a_default(settings):
-    del settings.ID_NUMBER_ATTEMPTS_PER_DAY
-    for _ in range(attempts.ID_NUMBER_ATTEMPTS_PER_DAY):
-        attempts.count_id_number_attempt(8)
-    with pytest.raises(DomainError):
-        attempts.count_id_number_attempt(8)
-
-
 def test_the_cache_down_lets_attempts_through(monkeypatch):
     monkeypatch.setattr(attempts.CounterThrottle, "cache", DownCache())
     for _ in range(5):
         attempts.count_attempt("probe", account_id=3, per_day=1)
-
-
-def test_one_answer_for_every_refused_number():
-    assert attempts.id_number_refused().fields == attempts.id_number_refused().fields
-    assert attempts.id_number_refused().status == 400

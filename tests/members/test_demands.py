@@ -461,3 +461,14 @@ def test_a_cancel_by_someone_else_is_refused_before_its_body_is_read(community, 
     refused = as_user(member.user).post(f"{DEMANDS}{demand.id}/cancel/", {"note": ["x"]}, format="json")
     assert refused.status_code == 403, refused.content
     assert Demand.objects.get(pk=demand.pk).status == "claimed"
+
+
+def test_a_confirm_by_someone_else_is_refused_before_its_body_is_read(community, resident, member, as_user):
+    # The helper who did the work cannot confirm it for the requester, whatever the note holds.
+    demand = DemandFactory(community=community, requester=resident)
+    services.claim_demand(demand=demand, by=member.user)
+    services.complete_demand(demand=demand, by=member.user, note="已办好")
+    for body in ({"note": ["x"]}, {"note": "好"}):
+        refused = as_user(member.user).post(f"{DEMANDS}{demand.id}/confirm/", body, format="json")
+        assert refused.status_code == 403, refused.content
+    assert Demand.objects.get(pk=demand.pk).status == "done"

@@ -141,10 +141,11 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "demands/"): SIGNED_IN,
     ("POST", "demands/"): SIGNED_IN,
     ("GET", "demands/{pk}/"): "401 ok ok 404 404 ok 404 ok 404 ok",
-    ("POST", "demands/{pk}/assign/"): "401 ok ok 404 404 ok 404 ok 404 ok",
+    ("POST", "demands/{pk}/assign/"): "401 403 403 404 404 ok 404 ok 404 403",
     ("POST", "demands/{pk}/cancel/"): "401 ok 403 404 404 ok 404 ok 404 403",
     ("POST", "demands/{pk}/claim/"): "401 403 ok 404 404 403 404 403 404 403",
-    ("POST", "demands/{pk}/confirm/"): "401 ok ok 404 404 ok 404 ok 404 ok",
+    # Only the requester (and staff for them) confirms; whoever else may see the demand hears 403.
+    ("POST", "demands/{pk}/confirm/"): "401 ok 403 404 404 ok 404 ok 404 403",
     ("POST", "demands/{pk}/done/"): "401 ok ok 404 404 ok 404 ok 404 ok",
     ("GET", "estates/"): SIGNED_IN,
     ("POST", "estates/"): ANY_STAFF,
@@ -297,7 +298,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("PATCH", "volunteers/me/"): "401 404 404 ok 404 404 404 404 404 404",
     ("POST", "volunteers/me/"): SIGNED_IN,
     ("GET", "volunteers/records/"): SIGNED_IN,
-    ("POST", "volunteers/records/"): SIGNED_IN,
+    # Records are filed by volunteers for themselves: anyone else is refused before the body is read.
+    ("POST", "volunteers/records/"): "401 403 403 ok 403 403 403 403 403 403",
     ("GET", "volunteers/records/export/"): SIGNED_IN,
     ("GET", "volunteers/records/{pk}/"): "401 404 404 ok 404 ok 404 ok 404 404",
     ("POST", "volunteers/records/{pk}/approve/"): STAFF_IN_SCOPE,

@@ -24,6 +24,7 @@ from .demands import (
     file_demand,
     require_assigner,
     require_canceller,
+    require_confirmer,
     require_worker,
     submit_demand,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "reject_unit_registration",
     "require_assigner",
     "require_canceller",
+    "require_confirmer",
     "require_may_offer_resources",
     "require_points_corrector",
     "require_unit_editor",

@@ -281,9 +281,8 @@ def _confirm(demand: Demand, *, by: User | None, note: str) -> Demand:
 def confirm_demand(*, demand: Demand, by: User, note: str = "") -> Demand:
     """Whoever asked confirms the result; staff may confirm for them once the waiting period has passed."""
     demand = _lock_demand(demand)
+    require_confirmer(by, demand)
     on_behalf = demand.requester_id != by.pk
-    if on_behalf and not can_act_on_community(by, demand.community_id):
-        raise DomainError("permission_denied", _("只有提出人可以确认"))
     if demand.status != Demand.Status.DONE:
         raise _transition_error(demand, DemandStep.Action.CONFIRMED)
     if on_behalf and (demand.done_at is None or demand.done_at > timezone.now() - auto_confirm_after()):
@@ -306,6 +305,12 @@ def auto_confirm_due_demands(*, now: dt.datetime | None = None) -> int:
             _confirm(demand, by=None, note=_("办结后逾期未确认, 系统自动确认"))
             confirmed += 1
     return confirmed
+
+
+def require_confirmer(by: User, demand: Demand) -> None:
+    """Whoever asked, or the community's staff on their behalf (views ask before reading the body)."""
+    if demand.requester_id != by.pk and not can_act_on_community(by, demand.community_id):
+        raise DomainError("permission_denied", _("只有提出人可以确认"))
 
 
 def require_canceller(by: User, demand: Demand) -> None:

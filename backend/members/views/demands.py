@@ -141,6 +141,7 @@ class DemandViewSet(
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         demand = self.get_object()
+        services.require_confirmer(request.user, demand)  # the denial before the body's errors
         body = NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         demand = services.confirm_demand(demand=demand, by=request.user, note=body.validated_data["note"])
