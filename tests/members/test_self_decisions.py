@@ -58,3 +58,22 @@ def test_staff_do_not_correct_their_own_points(secretary, community, as_user, bo
         services.correct_points(member=member, points=50, reason="补录", by=secretary, year=timezone.now().year)
     assert caught.value.code == "permission_denied"
     assert not PointsEntry.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["approve", "reject"])
+def test_staff_who_speak_for_a_unit_do_not_decide_its_filing(community, as_user, action):
+    # A secretary who is also a unit's liaison (granted elsewhere) is a party to its filing.
+    unit = factories.UnitOrganizationFactory()
+    secretary = factories.staff_of(community)
+    factories.grant(secretary, "unit_liaison", unit)
+    filing = services.register_unit(
+        by=factories.UserFactory(),
+        organization=unit,
+        community=community,
+        contact_name="李联络",
+        contact_phone="13912340000",
+        agreement_date=timezone.localdate(),
+    )
+    _refused(as_user(secretary).post(f"/api/v1/members/unit-registrations/{filing.pk}/{action}/", {}, format="json"))
+    filing.refresh_from_db()
+    assert filing.status == "pending" and filing.decided_by is None

@@ -351,3 +351,15 @@ def test_a_period_outside_the_years_is_refused_with_400(as_user, named_volunteer
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "validation_error" and field in response.json()["fields"]
     assert not Certificate.objects.exists()
+
+
+def test_staff_never_certify_their_own_hours(as_user, community, secretary):
+    # A secretary who volunteers too has her certificate issued by a colleague, never by herself.
+    own = with_id(VolunteerFactory(community=community, user=secretary, real_name="李书记"), id_number())
+    approved(own, started_at=days_ago(10))
+    response = issue(as_user(secretary), own)
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "permission_denied" and "本人" in response.json()["detail"]
+    assert not Certificate.objects.exists()
+    colleague = factories.staff_of(community)
+    assert issue(as_user(colleague), own).status_code == 201

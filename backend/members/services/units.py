@@ -92,7 +92,8 @@ def _require_unit_decider(registration: UnitRegistration, by: User, *, grants_ro
     """Staff of the community decide a unit's filing, never its filer; an approval also makes the
     filer a liaison, so it takes someone who hands out roles in that community (accounts' rule)."""
     _require_staff_of(by, registration.community_id)
-    if registration.filed_by_id == by.pk:
+    # The filer, or anyone already speaking for the unit as its liaison, is a party to the filing.
+    if registration.filed_by_id == by.pk or registration.organization_id in get_scope(by).organization_ids:
         raise DomainError("permission_denied", _("不能审核自己提交的报到"))
     if grants_role and not account_services.manages_roles_in(granter=by, community_id=registration.community_id):
         raise DomainError("permission_denied", _("只有社区书记或街道管理员可以批准单位报到"))

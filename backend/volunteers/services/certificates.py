@@ -205,6 +205,9 @@ def issue_certificate(
     the handling officer and the contact number the issuer's.
     """
     community = _issuing_community(by, community)
+    if volunteer.user_id == by.pk:
+        # A certificate vouches for hours to an employer or a school: nobody vouches for their own.
+        raise DomainError("permission_denied", _("不能为本人出具志愿服务证明"))
     _check_period(period_start, period_end, today=today or timezone.localdate())
     volunteer = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
     existing = idempotency.replay(Certificate.objects, issued_by=by, client_id=client_id)
