@@ -43,7 +43,7 @@ def count_id_number_attempt(account_id: int) -> None:
 
 
 def id_number_refused(field: str = "id_number") -> DomainError:
-    """The one answer to an ID number that cannot be recorded, whatever the reason: malformed, a
-    wrong check digit, or already someone else's. A distinct answer for the last would tell
-    anyone which numbers other accounts hold."""
+    """The answer to a well-formed ID number that cannot be recorded because it is someone else's:
+    a validation error on the field that names no one and says nothing of the other account, so the
+    answer is worth no more than the daily bound lets it be tried."""
     return field_error(field, _("证件号码无法登记, 请核对后重新填写"))

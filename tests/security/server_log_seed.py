@@ -54,26 +54,12 @@ def main() -> None:
                 "activity_position": [float(activity.latitude), float(activity.longitude)],
                 "staff": {"phone": secretary.phone, "password": "pass-Word-123"},
                 "street_admin": {"phone": street_admin.phone, "password": "pass-Word-123"},
-                "sessions": {"staff": _session(secretary), "street_admin": _session(street_admin)},
                 "other_staff": {"phone": other_secretary.phone, "password": "pass-Word-123"},
                 "person": {"phone": person.phone, "password": person.password, "id": person.user.pk},
                 "positions": person.positions,
             }
         )
     )
-
-
-def _session(user) -> str:
-    """A signed-in console session, as the login page would leave it (its key for the cookie)."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
 
 
 if __name__ == "__main__":

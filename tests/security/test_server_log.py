@@ -8,9 +8,10 @@ over HTTP: a WeChat login, the phone bound, the 双报到 with an ID number and 
 volunteer profile with an ID number, an appeal and a demand with contact phones, an enrolment, a
 check-in and check-out from a position, hours filed and approved, requests refused for bad input
 that carries phones and ID numbers, the owner's export, and the console as the secretary and the
-street admin (lists, change pages, the 工作台, attendance, the check-in screen, exports). Then every
-line of the file is scanned (tests/security/personal_data.py): no phone, ID number, session key or
-check-in position.
+street admin, each signed in through the login form (lists, change pages, the 工作台, attendance,
+the check-in screen, exports). Then every line of the file is scanned (tests/security/
+personal_data.py): no phone, ID number, WeChat session key, console session, password, access token
+or check-in position.
 """
 
 from __future__ import annotations
@@ -116,6 +117,15 @@ class Browser:
 
     def get(self, path: str) -> httpx.Response:
         return self._keep(self.http.get(path, headers=self._headers()))
+
+    def sign_in(self, phone: str, password: str) -> None:
+        """The console's login form as a person fills it in: its page, its CSRF token, the post."""
+        page = self.get("/admin/login/?next=/admin/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert page.status_code == 200 and token, page.status_code
+        body = {"csrfmiddlewaretoken": token.group(1), "username": phone, "password": password, "next": "/admin/"}
+        answer = self._keep(self.http.post("/admin/login/?next=/admin/", data=body, headers=self._headers()))
+        assert answer.status_code == 302 and "sessionid" in self.cookies, (answer.status_code, answer.text[:300])
 
 
 class Api:
@@ -297,10 +307,12 @@ def test_a_real_servers_log_of_a_whole_run_holds_no_personal_value(tmp_path, fig
             resident.call("GET", "/auth/users/me/export/")
 
             pages = 0
+            secrets_sent: dict[str, str] = {}
             for who in ("staff", "street_admin"):
                 browser = Browser(base)
-                # The session the login page would give (its form's CSRF check is Django's own).
-                browser.cookies["sessionid"] = seed["sessions"][who]
+                browser.sign_in(seed[who]["phone"], seed[who]["password"])
+                secrets_sent[browser.cookies["sessionid"]] = "console session"
+                secrets_sent[seed[who]["password"]] = "password"
                 for page in _pages(seed):
                     answer = browser.get(page)
                     assert answer.status_code in (200, 302, 401, 403, 404), (who, page, answer.status_code)
@@ -315,13 +327,15 @@ def test_a_real_servers_log_of_a_whole_run_holds_no_personal_value(tmp_path, fig
                 expect=(204,),
             )
             requests += staff.requests + person.requests + resident.requests
+            for api in (staff, person, resident):
+                secrets_sent[str(api.token)] = "access token"
         finally:
             server.stop()
         _manage(env, log, "manage.py", "db_worker", "--batch")
         session_keys = list(wechat.issued_session_keys)
 
     lines = log.read_text(errors="replace").splitlines()
-    needles = dict.fromkeys(session_keys, "session_key")
+    needles = dict.fromkeys(session_keys, "session_key") | secrets_sent
     for lat, lon in [*positions, *map(tuple, seed["positions"])]:
         for value in (lat, lon):
             needles[f"{value:.6f}"[:-1]] = "check-in position"

@@ -49,12 +49,15 @@ def _checked_details(
         raise field_error("joined_on", _("入党日期不能晚于今天"))
     if not id_number:
         return None
-    # Every number tried counts, well-formed or not, towards the account's daily bound.
-    attempts.count_id_number_attempt(by.pk)
     try:
-        return idcard.validate(id_number)
+        number = idcard.validate(id_number)
     except idcard.InvalidIdNumber as exc:
-        raise attempts.id_number_refused() from exc
+        # What is wrong with a number's form is arithmetic anyone can do: said plainly, not counted.
+        raise field_error("id_number", exc.reason) from exc
+    # Every well-formed number tried counts towards the account's daily bound: only those can be
+    # looked up, so only those could tell who holds which number.
+    attempts.count_id_number_attempt(by.pk)
+    return number
 
 
 def _has_active_registration(member: PartyMember | None) -> bool:

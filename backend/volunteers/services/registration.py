@@ -34,20 +34,22 @@ def _require_consent(*, consent: bool, version: str | None) -> None:
 
 
 def _validated_document(id_type: str | None, id_number: str, *, attempted_by: int) -> tuple[str, str]:
-    """The document's type and number normalised. Every number tried counts towards the daily
-    bound of the account trying it (`attempted_by`), shared with the members' registrations."""
+    """The document's type and number normalised. Every well-formed number tried counts towards
+    the daily bound of the account trying it (`attempted_by`), shared with the members'
+    registrations; a malformed one is refused for its form (arithmetic anyone can do), uncounted."""
     id_type = id_type or IdType.RESIDENT_ID
     if id_type not in IdType.values:
         raise field_error("id_type", _("未知的证件类型"))
-    attempts.count_id_number_attempt(attempted_by)
     if id_type == IdType.RESIDENT_ID:
         try:
-            return id_type, idcard.validate(id_number)
+            number = idcard.validate(id_number)
         except idcard.InvalidIdNumber as exc:
-            raise attempts.id_number_refused() from exc
-    number = "".join(str(id_number).split()).upper()
-    if not _DOCUMENT_NUMBER.match(number):
-        raise attempts.id_number_refused()
+            raise field_error("id_number", exc.reason) from exc
+    else:
+        number = "".join(str(id_number).split()).upper()
+        if not _DOCUMENT_NUMBER.match(number):
+            raise field_error("id_number", _("证件号码应为5到30位字母或数字"))
+    attempts.count_id_number_attempt(attempted_by)
     return id_type, number
 
 
