@@ -8,7 +8,6 @@ from typing import cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -310,8 +309,11 @@ class MinutesForm(forms.ModelForm):
         super().clean()
         cleaned = self.cleaned_data
         activity = cleaned.get("activity") or getattr(self.instance, "activity", None)
-        if activity is not None and activity.status not in (Activity.Status.PUBLISHED, Activity.Status.FINISHED):
-            raise ValidationError("只有已发布或已结束的活动可以记录会议记录")
+        if activity is not None:
+            try:
+                services.check_minutes_open(activity)
+            except DomainError as exc:
+                raise form_error_from(exc, set(self.fields)) from exc
         return cleaned
 
 

@@ -363,3 +363,20 @@ def test_leave_denials_come_before_the_bodys_errors(as_user, community, meeting,
         )
         assert response.status_code == 403, response.content
     assert LeaveRequest.objects.get(pk=leave.pk).status == "pending"
+
+
+def test_the_consoles_minutes_form_says_the_services_refusal_beside_the_field(meeting):
+    # The form asks the service's own check, so a draft meeting is refused with its words, before saving.
+    from backend.activities.admin import MinutesForm
+
+    meeting.status = Activity.Status.DRAFT
+    meeting.save(update_fields=["status"])
+    form = MinutesForm(data={"activity": meeting.pk, "topics": "学习党章"})
+    form.fields["activity"].queryset = Activity.objects.all()
+    assert not form.is_valid()
+    assert "只有已发布或已结束的活动可以记录会议记录" in str(form.errors)
+    meeting.status = Activity.Status.PUBLISHED
+    meeting.save(update_fields=["status"])
+    form = MinutesForm(data={"activity": meeting.pk, "topics": "学习党章"})
+    form.fields["activity"].queryset = Activity.objects.all()
+    assert form.is_valid(), form.errors

@@ -43,6 +43,7 @@ from .records import (
     MAX_PHOTOS_PER_ACTIVITY,
     MAX_PHOTOS_PER_REQUEST,
     attach_photos,
+    check_minutes_open,
     record_minutes,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "award_attendance_points",
     "cancel_activity",
     "check_in",
+    "check_minutes_open",
     "check_out",
     "checkin_token",
     "create_activity",

@@ -22,6 +22,15 @@ MAX_PHOTOS_PER_ACTIVITY = 300
 MAX_MINUTES_ATTACHMENTS = 20
 
 
+def check_minutes_open(activity: Activity) -> None:
+    """Minutes are kept for a branch meeting that has been published (or has finished); the
+    console's form asks this too, to say so beside the field instead of after the save."""
+    if not activity.is_meeting:
+        raise field_error("activity", _("只有三会一课和党课需要会议记录"))
+    if activity.status not in (Status.PUBLISHED, Status.FINISHED):
+        raise DomainError("invalid_transition", _("只有已发布或已结束的活动可以记录会议记录"))
+
+
 @transaction.atomic
 def record_minutes(
     *,
@@ -36,10 +45,7 @@ def record_minutes(
     already attached (a colleague revising keeps the files someone else added)."""
     activity = _lock(activity)
     _require_manager(by, activity)
-    if not activity.is_meeting:
-        raise field_error("activity", _("只有三会一课和党课需要会议记录"))
-    if activity.status not in (Status.PUBLISHED, Status.FINISHED):
-        raise DomainError("invalid_transition", _("只有已发布或已结束的活动可以记录会议记录"))
+    check_minutes_open(activity)
     if _blank(topics):
         raise field_error("topics", _("请填写议题"))
     minutes = Minutes.objects.filter(activity=activity).first()
