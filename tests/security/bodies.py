@@ -175,8 +175,11 @@ def now(w) -> dt.datetime:
     return timezone.now()
 
 
-def days_ago(n: int) -> Callable[[Any], dt.datetime]:
-    return lambda w: _days(-n)
+def past_waiting(days: int) -> Callable[[Any], dt.datetime]:
+    """`days` before the moment staff may confirm a done demand for its requester."""
+    from backend.members.services import auto_confirm_after
+
+    return lambda w: timezone.now() - auto_confirm_after() - dt.timedelta(days=days)
 
 
 def user(role: str) -> Callable[[Any], Any]:
@@ -319,8 +322,8 @@ OPERATION_BODIES: dict[tuple[str, str], Builder] = {
         {"note": "已确认"},
         status="done",
         claimed_by=user("member"),
-        claimed_at=days_ago(31),
-        done_at=days_ago(30),
+        claimed_at=past_waiting(days=2),
+        done_at=past_waiting(days=1),
     ),
     ("POST", "demands/{pk}/done/"): in_state(
         "members.Demand", {"note": "已完成"}, status="claimed", claimed_by=user("member"), claimed_at=now
