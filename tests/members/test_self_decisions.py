@@ -77,3 +77,23 @@ def test_staff_who_speak_for_a_unit_do_not_decide_its_filing(community, as_user,
     _refused(as_user(secretary).post(f"/api/v1/members/unit-registrations/{filing.pk}/{action}/", {}, format="json"))
     filing.refresh_from_db()
     assert filing.status == "pending" and filing.decided_by is None
+
+
+def test_a_member_cannot_name_another_communitys_branch(community, other_community, resident, as_user):
+    # Approval would place them in that branch, whose own staff could neither see it nor end it.
+    payload = {
+        "community": community.pk,
+        "real_name": "外街道",
+        "phone": "13700000003",
+        "status": "full",
+        "consent": True,
+    }
+    elsewhere = factories.OrganizationFactory(community=other_community)
+    response = as_user(resident).post(REGISTRATIONS, {**payload, "organization": elsewhere.pk}, format="json")
+    assert response.status_code == 400 and set(response.json()["fields"]) == {"organization"}
+    assert not MemberRegistration.objects.exists()
+    for fine in (factories.OrganizationFactory(community=community), factories.UnitOrganizationFactory()):
+        answer = as_user(factories.UserFactory()).post(
+            REGISTRATIONS, {**payload, "organization": fine.pk}, format="json"
+        )
+        assert answer.status_code == 201, answer.json()

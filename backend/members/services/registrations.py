@@ -60,6 +60,21 @@ def _checked_details(
     return number
 
 
+def _require_reachable_organization(organization: PartyOrganization, community: Community) -> None:
+    """The organisation a member names is their employer's (a unit, which co-builds with any
+    community), or one of the community's own or its street's. Approval makes the member one of
+    its branch: staff of one community must not place people in another community's branch, whose
+    own staff could then neither see the approval nor end it."""
+    if organization.is_unit:
+        return
+    if organization.community_id is not None:
+        if organization.community_id == community.pk:
+            return
+    elif organization.street_id == community.street_id:
+        return
+    raise field_error("organization", _("请选择所在单位党组织, 或本社区、本街道的党组织"))
+
+
 def _has_active_registration(member: PartyMember | None) -> bool:
     return member is not None and member.registrations.filter(status__in=MemberRegistration.ACTIVE_STATUSES).exists()
 
@@ -104,6 +119,7 @@ def register_member(
     """
     # Nothing about a person's party membership is stored before they agree to the notice.
     _require_consent(consent=consent, version=consent_version)
+    _require_reachable_organization(organization, community)
     number = _checked_details(by=by, community=community, grid=grid, joined_on=joined_on, id_number=id_number)
     member = _lock_unregistered(by, number=number)
     consent_row = PrivacyConsent.objects.create(
