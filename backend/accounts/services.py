@@ -135,6 +135,9 @@ def grant_role(
     and they are recorded as the granter.
     """
     role = Role(role)
+    if granter is not None and granter.pk == user.pk and not get_scope(granter).is_superuser:
+        # A grant to oneself would outlive the grant it came from: roles come from someone else.
+        raise DomainError("permission_denied", _("不能为本人授权"))
     field, target = _checked_place(
         granter=granter,
         role=role,

@@ -241,3 +241,20 @@ def test_the_grant_service_by_phone_refuses_before_looking(community, other_comm
             granter=secretary, phone="13700000205", role=Role.COMMUNITY_STAFF, community=community
         )
     assert unknown.value.code == "validation_error" and "phone" in unknown.value.fields
+
+
+def test_nobody_grants_themselves_a_role(community, as_user):
+    # A role granted to oneself would outlive the grant it came from when that one is revoked.
+    secretary = factories.staff_of(community)
+    secretary.phone = "13800000002"
+    secretary.save(update_fields=["phone"])
+    response = as_user(secretary).post(
+        "/api/v1/accounts/roles/", {"phone": "13800000002", "role": "community_staff", "community": community.id}
+    )
+    assert response.status_code == 403, response.json()
+    assert response.json()["code"] == "permission_denied"
+    assert RoleGrant.objects.filter(user=secretary).count() == 1
+    with pytest.raises(DomainError):
+        services.grant_role(
+            granter=secretary, user=secretary, role=Role.GRID_WORKER, grid=factories.GridFactory(community=community)
+        )

@@ -472,3 +472,15 @@ def test_a_confirm_by_someone_else_is_refused_before_its_body_is_read(community,
         refused = as_user(member.user).post(f"{DEMANDS}{demand.id}/confirm/", body, format="json")
         assert refused.status_code == 403, refused.content
     assert Demand.objects.get(pk=demand.pk).status == "done"
+
+
+def test_staff_never_assign_a_demand_to_themselves(community, resident, as_user):
+    # A secretary who is a member registered here would earn the points of her own assignment.
+    secretary = factories.staff_of(community)
+    own = registered_member(community, user=secretary)
+    demand = DemandFactory(community=community, requester=resident)
+    refused = as_user(secretary).post(f"{DEMANDS}{demand.id}/assign/", {"member": own.id})
+    assert refused.status_code == 403, refused.json()
+    assert Demand.objects.get().status == "open" and DemandStep.objects.count() == 1
+    colleague = as_user(factories.staff_of(community))
+    assert colleague.post(f"{DEMANDS}{demand.id}/assign/", {"member": own.id}).status_code == 200

@@ -188,6 +188,10 @@ def assign_demand(*, demand: Demand, by: User, member: PartyMember, note: str = 
     """社区派单: staff give an open (or re-give a claimed) demand to a member registered there."""
     demand = _lock_demand(demand)
     require_assigner(by, demand)
+    if member.user_id == by.pk:
+        # Completing a demand earns points: staff who are members claim like anyone else, so that
+        # the assigning and the earning are never the same person's.
+        raise DomainError("permission_denied", _("不能把需求派给本人"))
     if demand.status not in (Demand.Status.OPEN, Demand.Status.CLAIMED):
         raise _transition_error(demand, DemandStep.Action.ASSIGNED)
     if selectors.approved_member_in(member.user, demand.community_id) is None:
