@@ -75,6 +75,10 @@ def check_may_take(*, appeal: Appeal, by: User, kind: str) -> None:
             raise DomainError("permission_denied", _("只有诉求人可以评价"))
     elif not selectors.may_handle(by, appeal):
         raise DomainError("permission_denied", _("只有本社区工作人员、本网格网格员或承办人可以办理诉求"))
+    elif appeal.resident_id is not None and appeal.resident_id == by.pk:
+        # Staff with a complaint of their own are residents in it: handling and then rating it
+        # themselves would count in the 接诉即办 rates as work done for someone else.
+        raise DomainError("permission_denied", _("不能办理本人的诉求, 请由其他工作人员办理"))
 
 
 def _step(
@@ -352,6 +356,8 @@ def assign(*, appeal: Appeal, by: User, assignee: User, content: str = "", now: 
     _require_step(appeal, Kind.ASSIGNED)
     if selectors.assignable_user(assignee.pk, appeal.community_id) is None:
         raise field_error("assignee", _("承办人须为本社区工作人员或本社区网格员"))
+    if appeal.resident_id is not None and assignee.pk == appeal.resident_id:
+        raise field_error("assignee", _("不能交办给诉求人本人"))
     at = _now(now)
     appeal.assignee = assignee
     appeal.save(update_fields=["assignee", "updated_at"])

@@ -71,3 +71,18 @@ def test_the_three_rates_are_for_staff(town):
     assert selectors.may_read_rates(town.street_admin)
     assert not selectors.may_read_rates(town.worker)
     assert not selectors.may_read_rates(town.resident)
+
+
+def test_staff_never_handle_their_own_appeal(town, file_appeal, as_user):
+    # A staff member's own complaint is handled by a colleague: handling and rating it herself would
+    # count in the 接诉即办 rates as work done for a resident.
+    own = file_appeal(by=town.staff)
+    for step, body in (("accept", {}), ("reply", {"content": "已处理"}), ("resolve", {"content": "好了"})):
+        refused = as_user(town.staff).post(f"/api/v1/appeals/{own.pk}/{step}/", body, format="json")
+        assert refused.status_code == 403, (step, refused.json())
+        assert refused.json()["code"] == "permission_denied"
+    assert AppealStep.objects.filter(appeal=own).count() == 1
+    with pytest.raises(DomainError) as refused:
+        services.assign(appeal=own, by=town.secretary, assignee=town.staff)
+    assert refused.value.fields and "assignee" in refused.value.fields
+    assert as_user(town.secretary).post(f"/api/v1/appeals/{own.pk}/accept/", {}, format="json").status_code == 200
