@@ -380,3 +380,23 @@ def test_a_member_import_never_renames_or_reclassifies_a_party_record(client, co
     rows = _member_rows(["张三", "13912340003", "正式党员", "某党支部"])
     preview = upload(client, "members", community, rows, attested="on")
     assert "全部 1 行检查无误" in preview.content.decode()
+
+
+def test_blank_rows_count_towards_the_bound_and_a_bloated_file_is_refused(monkeypatch):
+    # A few kilobytes of rows holding a space each cost as much to skip as to read.
+    from django import forms
+
+    from backend.console.imports import views
+    from backend.console.imports.kinds import IMPORTS
+
+    kind = IMPORTS["estates"]
+    headers = [column.header for column in kind.columns]
+    blank = sheet([headers] + [[" "] for _ in range(views.IMPORT_MAX_LINES + 10)]).read()
+    with pytest.raises(forms.ValidationError) as refused:
+        views.read_sheet(blank, kind)
+    assert "行数过多" in str(refused.value)
+    # A file that unpacks to more than the bound is refused before it is parsed.
+    monkeypatch.setattr(views, "IMPORT_MAX_UNPACKED", 4096)
+    with pytest.raises(forms.ValidationError) as bloated:
+        views.read_sheet(sheet([headers, ["东湖雅苑"] * len(headers)]).read(), kind)
+    assert "过大" in str(bloated.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 from io import BytesIO
@@ -95,8 +96,26 @@ HEADER_SEARCH_ROWS = 3
 LINE = "_line"
 
 
+# Lines read in all, blank ones included: a sheet of a few kilobytes can hold a million rows of a
+# space each, and skipping them costs as much as reading them.
+IMPORT_MAX_LINES = 2 * IMPORT_MAX_ROWS + HEADER_SEARCH_ROWS
+# What the .xlsx (a zip) may unpack to: far above any sheet of IMPORT_MAX_ROWS rows.
+IMPORT_MAX_UNPACKED = 64 * 1024 * 1024
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise forms.ValidationError("无法读取该文件, 请确认是 .xlsx 格式的 Excel 文件") from exc
+    if unpacked > IMPORT_MAX_UNPACKED:
+        raise forms.ValidationError("文件内容过大, 请删除多余的行列或分批导入")
+
+
 def read_sheet(data: bytes, kind: ImportKind) -> list[dict[str, Any]]:
     """The data rows as {column key: cell value}, by the headers of the first row."""
+    _check_unpacked_size(data)
     try:
         book = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
@@ -120,6 +139,10 @@ def read_sheet(data: bytes, kind: ImportKind) -> list[dict[str, Any]]:
         rows = []
         for line in lines:
             line_number += 1
+            if line_number > IMPORT_MAX_LINES:
+                raise forms.ValidationError(
+                    f"表格行数过多(含空行), 一次最多导入 {IMPORT_MAX_ROWS} 行, 请删除空行或分批导入"
+                )
             if not any(_text(cell) for cell in line):
                 continue
             row = {key: (line[index] if index < len(line) else None) for key, index in positions.items()}
