@@ -10,6 +10,7 @@ from django.utils import timezone
 from backend.members import selectors
 from backend.members.models import MemberRegistration, PointsEntry, PostAssignment
 from backend.members.serializers.members import MyMemberSerializer
+from backend.members.serializers.registrations import RegistrationSerializer
 from tests import factories
 from tests.members.factories import MemberFactory, PostFactory, RegistrationFactory
 
@@ -58,6 +59,13 @@ def test_own_figures_answer_as_member_list_does(statuses):
 
     former, own = _as_me(member)
     assert own == former
+    user = member.user
+    former_registrations = selectors.registrations_for(user).filter(member__user=user).select_related("consent")
+    own_registrations = selectors.own_registrations(selectors.own_member(user))
+    assert (
+        RegistrationSerializer(own_registrations, many=True).data
+        == RegistrationSerializer(former_registrations, many=True).data
+    )
     assert own["post_count"] == 1 and own["points_year"] == 8
 
 

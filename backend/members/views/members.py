@@ -88,11 +88,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         query = MemberMeQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         member = selectors.own_member(user)
-        registrations = (
-            list(selectors.registrations_for(user).filter(member__user=user).select_related("consent"))
-            if member
-            else []
-        )
+        registrations = selectors.own_registrations(member) if member is not None else []
         year = selectors.current_year()
         year_total, total = selectors.points_totals(user, year=year)
         posts = list(selectors.my_assignments(user))
