@@ -220,6 +220,34 @@ def _expected(
     return expected
 
 
+def _expected_of(activities: QuerySet[Activity], *, now: datetime, wanted: set[int]) -> set[tuple[int, int]]:
+    """`_expected` for a few people, read from their side: their enrolments at the closed
+    activities, and the closed branch meetings of their own branches (or their groups' branch)."""
+    closed = activities.filter(ends_at__lte=now)
+    expected: set[tuple[int, int]] = set(
+        Enrollment.objects.filter(
+            activity__in=closed, status=Enrollment.Status.ENROLLED, user_id__in=wanted
+        ).values_list("user_id", "activity_id")
+    )
+    own = PartyMember.objects.filter(user_id__in=wanted)
+    meetings = closed.filter(
+        Q(branch_id__in=own.values("organization_id")) | Q(branch_id__in=own.values("organization__parent_id")),
+        category__in=Activity.MEETING_CATEGORIES,
+        audience=AudienceKind.BRANCH,
+    ).values_list("pk", "branch_id")
+    branches: dict[int, list[int]] = {}
+    for pk, branch_id in meetings:
+        branches.setdefault(branch_id, []).append(pk)
+    if branches:
+        for user_id, organization_id, parent_id in own.values_list(
+            "user_id", "organization_id", "organization__parent_id"
+        ):
+            for of in (organization_id, parent_id):
+                if of is not None and of in branches:
+                    expected.update((user_id, pk) for pk in branches[of])
+    return expected
+
+
 def member_attendance(
     *,
     period: Period,
@@ -241,28 +269,30 @@ def member_attendance(
         activities = activities.filter(category__in=list(categories))
     wanted = None if user_ids is None else set(user_ids)
 
-    def users(qs: QuerySet[_M]) -> QuerySet[_M]:
-        return qs if wanted is None else qs.filter(user_id__in=wanted)
-
     result: dict[int, MemberAttendance] = {}
 
     def entry(user_id: int) -> MemberAttendance:
         return result.setdefault(user_id, MemberAttendance())
 
-    activity_rows = list(activities.values_list("pk", "ends_at", "category", "audience", "branch_id"))
-    if not activity_rows:
-        return {pk: MemberAttendance() for pk in wanted or ()}
-    ids = [pk for pk, *_ in activity_rows]
-    for user_id, activity_id in users(CheckIn.objects.filter(activity_id__in=ids, kind=CheckIn.Kind.IN)).values_list(
-        "user_id", "activity_id"
-    ):
+    if wanted is not None:
+        # A few people (a member's own line): their rows, joined to the period's activities,
+        # rather than every activity of the period and then their rows among all of them.
+        attended = CheckIn.objects.filter(activity__in=activities, kind=CheckIn.Kind.IN, user_id__in=wanted)
+        on_leave = LeaveRequest.objects.filter(
+            activity__in=activities, status=LeaveRequest.Status.APPROVED, user_id__in=wanted
+        )
+        expected = _expected_of(activities, now=now, wanted=wanted)
+    else:
+        activity_rows = list(activities.values_list("pk", "ends_at", "category", "audience", "branch_id"))
+        ids = [pk for pk, *_ in activity_rows]
+        attended = CheckIn.objects.filter(activity_id__in=ids, kind=CheckIn.Kind.IN)
+        on_leave = LeaveRequest.objects.filter(activity_id__in=ids, status=LeaveRequest.Status.APPROVED)
+        expected = _expected(activity_rows, now=now, wanted=None) if ids else set()
+    for user_id, activity_id in attended.values_list("user_id", "activity_id"):
         entry(user_id).attended.add(activity_id)
-    for user_id, activity_id in users(
-        LeaveRequest.objects.filter(activity_id__in=ids, status=LeaveRequest.Status.APPROVED)
-    ).values_list("user_id", "activity_id"):
+    for user_id, activity_id in on_leave.values_list("user_id", "activity_id"):
         entry(user_id).on_leave.add(activity_id)
 
-    expected = _expected(activity_rows, now=now, wanted=wanted)
     for user_id, activity_id in expected:
         record = entry(user_id)
         if activity_id not in record.attended and activity_id not in record.on_leave:

@@ -21,9 +21,12 @@ from .members import (
     member_in_staff_scope,
     member_list,
     members_for,
+    own_member,
+    own_registrations,
     registration_status_annotation,
     registrations_for,
     unit_registrations_for,
+    with_own_figures,
     year_points_subquery,
 )
 from .membership import (
@@ -93,6 +96,8 @@ __all__ = [
     "my_assignments",
     "my_consents",
     "my_report_line",
+    "own_member",
+    "own_registrations",
     "personal_data",
     "points_ledger",
     "points_ranking",
@@ -116,5 +121,6 @@ __all__ = [
     "unit_community_ids",
     "unit_registered_with",
     "unit_registrations_for",
+    "with_own_figures",
     "year_points_subquery",
 ]

@@ -87,19 +87,18 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         user = request.user
         query = MemberMeQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        member = selectors.member_list(user).filter(user=user).first()
-        registrations = (
-            selectors.registrations_for(user).filter(member__user=user).select_related("consent")
-            if member
-            else MemberRegistration.objects.none()
-        )
+        member = selectors.own_member(user)
+        registrations = selectors.own_registrations(member) if member is not None else []
         year = selectors.current_year()
         year_total, total = selectors.points_totals(user, year=year)
+        posts = list(selectors.my_assignments(user))
+        if member is not None:
+            selectors.with_own_figures(member, registrations=registrations, assignments=posts)
         data = {
             "member": member,
-            "registrations": list(registrations),
+            "registrations": registrations,
             "unit_registrations": list(selectors.unit_registrations_for(user).filter(filed_by=user)),
-            "posts": list(selectors.my_assignments(user)),
+            "posts": posts,
             "min_posts": selectors.min_posts_per_member(),
             "points": {"year": year, "year_total": year_total, "total": total},
             "privacy_notice_version": services.privacy_notice_version(),
