@@ -132,9 +132,26 @@ def test_activity_must_belong_to_the_organising_community(as_user, volunteer, co
     response = as_user(volunteer.user).post(URL, body(community, activity=elsewhere.pk))
     assert response.status_code == 400
     assert "activity" in response.json()["fields"]
-    here = ActivityFactory(community=community, counts_as_service=True)
-    ok = as_user(volunteer.user).post(URL, body(community, activity=here.pk))
+    start = days_ago(3)
+    here = ActivityFactory(
+        community=community, counts_as_service=True, starts_at=start, ends_at=start + timedelta(hours=3)
+    )
+    ok = as_user(volunteer.user).post(URL, body(community, start=start, activity=here.pk))
     assert ok.status_code == 201 and ok.json()["activity_title"] == here.title
+
+
+def test_a_record_naming_an_activity_falls_within_its_times(as_user, volunteer, community):
+    # Hours "at" an activity held on another day are not hours at that activity.
+    start = days_ago(3)
+    activity = ActivityFactory(
+        community=community, counts_as_service=True, starts_at=start, ends_at=start + timedelta(hours=2)
+    )
+    # Another day, or running hours past the activity's check-out window.
+    for when, hours in ((days_ago(10), 2), (start + timedelta(hours=1), 10)):
+        response = as_user(volunteer.user).post(URL, body(community, start=when, hours=hours, activity=activity.pk))
+        assert response.status_code == 400, response.json()
+        assert "started_at" in response.json()["fields"]
+    assert not ServiceRecord.objects.exists()
 
 
 def test_only_volunteers_file_records(as_user, resident, community):

@@ -120,6 +120,12 @@ def file_record(
     _check_times(started_at, ended_at, now=now)
     if activity is not None and activity.community_id != community.pk:
         raise field_error("activity", _("该活动不是所选社区组织的"))
+    if activity is not None and not (
+        activity.checkin_opens_at() <= started_at and ended_at <= activity.checkout_closes_at()
+    ):
+        # A record naming an activity is hours at that activity: its times fall within the
+        # activity's check-in and check-out windows, as a check-in there would.
+        raise field_error("started_at", _("服务时间须在所选活动的签到、签退时段内"))
     if evidence is not None and evidence.owner_id != by.pk:
         raise field_error("evidence", _("佐证材料不存在"))
     if _overlapping(volunteer.pk, started_at, ended_at).exists():
