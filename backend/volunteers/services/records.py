@@ -90,6 +90,15 @@ def require_volunteer(*, by: User) -> None:
 
 
 @transaction.atomic
+def _check_activity(activity: Activity, *, community: Community, started_at: datetime, ended_at: datetime) -> None:
+    """A record naming an activity is hours at that activity: the organiser's, and within its
+    check-in and check-out windows, as a check-in there would be."""
+    if activity.community_id != community.pk:
+        raise field_error("activity", _("该活动不是所选社区组织的"))
+    if not (activity.checkin_opens_at() <= started_at and ended_at <= activity.checkout_closes_at()):
+        raise field_error("started_at", _("服务时间须在所选活动的签到、签退时段内"))
+
+
 def file_record(
     *,
     by: User,
@@ -118,14 +127,8 @@ def file_record(
     if _blank(content):
         raise field_error("content", _("请填写服务内容"))
     _check_times(started_at, ended_at, now=now)
-    if activity is not None and activity.community_id != community.pk:
-        raise field_error("activity", _("该活动不是所选社区组织的"))
-    if activity is not None and not (
-        activity.checkin_opens_at() <= started_at and ended_at <= activity.checkout_closes_at()
-    ):
-        # A record naming an activity is hours at that activity: its times fall within the
-        # activity's check-in and check-out windows, as a check-in there would.
-        raise field_error("started_at", _("服务时间须在所选活动的签到、签退时段内"))
+    if activity is not None:
+        _check_activity(activity, community=community, started_at=started_at, ended_at=ended_at)
     if evidence is not None and evidence.owner_id != by.pk:
         raise field_error("evidence", _("佐证材料不存在"))
     if _overlapping(volunteer.pk, started_at, ended_at).exists():
