@@ -245,3 +245,19 @@ ACCOUNTS: tuple[AccountSpec, ...] = (
         "13800000007", "demo-edu-liaison-2026", Role.UNIT_LIAISON, "教育局联络员(演示)", ("岳阳楼区教育局机关党支部",)
     ),
 )
+
+
+@dataclass(frozen=True)
+class TieSpec:
+    """A unit's tie with a community (单位双报到) filed by a demo liaison and approved by a demo
+    secretary: a liaison reaches the unit's members only through a tie they filed themselves."""
+
+    filer: str  # demo accounts by phone
+    approver: str
+    unit: str
+    community: tuple[str, str, str]  # (city, street, community)
+
+
+TIES: tuple[TieSpec, ...] = (
+    TieSpec("13800000007", "13800000004", "岳阳楼区教育局机关党支部", (YUEYANG, "岳阳楼街道", "岳阳楼社区")),
+)

@@ -17,6 +17,8 @@ from backend.accounts.services import create_staff_account
 from backend.activities.demo import seed_activities
 from backend.brands.demo import seed_brand_demo
 from backend.communities.models import Community, Estate, Grid, PartyOrganization, Street
+from backend.members import services as member_services
+from backend.members.models import UnitRegistration
 from backend.red_property.demo import seed_red_property
 
 from . import data
@@ -59,6 +61,7 @@ class SeedResult:
     brands_changed: bool = False  # 岳阳楼社区's brand and the street's plan deadlines (brands/demo.py)
     red_property_changed: bool = False  # companies, governance, self-governance groups (red_property/demo.py)
     activities_changed: bool = False  # activities of every category around 岳阳楼 (activities/demo.py)
+    ties_changed: bool = False  # the demo liaison's approved tie (data.TIES)
 
     @property
     def changed(self) -> bool:
@@ -66,6 +69,7 @@ class SeedResult:
             self.brands_changed
             or self.red_property_changed
             or self.activities_changed
+            or self.ties_changed
             or any(t.created or t.updated for t in self.counts.values())
         )
 
@@ -187,6 +191,30 @@ def _seed_account(spec: data.AccountSpec, result: SeedResult) -> None:
     result.accounts.append(DemoAccount(spec.phone, spec.password, spec.role, spec.real_name, scope, status))
 
 
+def _seed_tie(spec: data.TieSpec) -> bool:
+    """Files and approves the tie through the services, as a liaison and a secretary would; a tie
+    already approved, or pending on someone else's filing, is left as it is."""
+    filer = User.objects.get(phone=spec.filer)
+    unit = PartyOrganization.objects.get(parent=None, is_unit=True, name=spec.unit)
+    city, street, name = spec.community
+    community = Community.objects.get(street__city=city, street__name=street, name=name)
+    standing = UnitRegistration.objects.filter(
+        organization=unit, community=community, status__in=UnitRegistration.ACTIVE_STATUSES
+    ).first()
+    if standing is None:
+        standing = member_services.register_unit(
+            by=filer,
+            organization=unit,
+            community=community,
+            contact_name=filer.real_name,
+            contact_phone=spec.filer,
+        )
+    if standing.status != UnitRegistration.Status.PENDING or standing.filed_by_id != filer.pk:
+        return False
+    member_services.approve_unit_registration(registration=standing, by=User.objects.get(phone=spec.approver))
+    return True
+
+
 @transaction.atomic
 def seed_demo() -> SeedResult:
     """Create or complete the demo map; with DEBUG on, the demo staff accounts as well."""
@@ -201,6 +229,10 @@ def seed_demo() -> SeedResult:
         result.accounts_seeded = True
         for account in data.ACCOUNTS:
             _seed_account(account, result)
+        # The liaison's grant alone reaches nothing: the tie they filed is what lets them work.
+        # Every tie is seeded (a list, not a short-circuiting generator).
+        seeded = [_seed_tie(tie) for tie in data.TIES]
+        result.ties_changed = any(seeded)
     # After the accounts: an activity needs a staff member of its community or street to organise it.
     result.activities_changed = "created" in seed_activities()
     return result

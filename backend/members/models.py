@@ -245,6 +245,11 @@ class UnitRegistration(models.Model):
     reason = models.CharField("驳回原因", max_length=500, blank=True)
     approved_at = models.DateTimeField("报到时间", null=True, blank=True)
     withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    # The liaison grant an approval (this tie's, or another standing tie of the filer's) made; None
+    # when the filer held one given by hand, which ending this tie must leave alone.
+    liaison_grant = models.ForeignKey(
+        "accounts.RoleGrant", models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
 
     class Meta:
         verbose_name = "单位双报到"

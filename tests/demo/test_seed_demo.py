@@ -140,6 +140,21 @@ def test_demo_accounts_hold_their_roles_and_sign_in(debug, api):
     assert grid.community.name == "九华山社区"
 
 
+def test_the_demo_liaison_reaches_the_community_of_the_tie_they_filed(debug):
+    from backend.members.models import UnitRegistration
+    from backend.members.selectors import liaison_community_ids
+
+    seed_demo()
+    liaison = User.objects.get(phone="13800000007")
+    tie = UnitRegistration.objects.get(filed_by=liaison)
+    assert tie.status == UnitRegistration.Status.APPROVED
+    assert tie.decided_by.phone == "13800000004"
+    assert liaison_community_ids(liaison) == {tie.community_id}
+    assert tie.community.name == "岳阳楼社区"
+    # The role was given with the account, not by the approval: ending the tie leaves it.
+    assert tie.liaison_grant is None
+
+
 def test_without_debug_no_accounts(settings):
     settings.DEBUG = False
     result = seed_demo()

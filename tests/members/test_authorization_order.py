@@ -142,10 +142,21 @@ def test_complete_by_the_requester_with_bad_evidence(community, resident, as_use
 def test_unit_filing_changed_by_a_liaison_not_its_filer_with_a_bad_phone(community, as_user):
     from tests.members.factories import registered_unit
 
+    # An earlier filing, withdrawn; the other liaison's own tie with the same community now lets
+    # them see it, which is not theirs to change.
     tie = registered_unit(community)
+    tie.status, tie.withdrawn_at = "withdrawn", tie.approved_at
+    tie.save(update_fields=["status", "withdrawn_at"])
     other_liaison = factories.UserFactory()
-    factories.grant(other_liaison, "unit_liaison", tie.organization)
+    registered_unit(community, liaison=other_liaison, organization=tie.organization)
     response = as_user(other_liaison).patch(
         f"/api/v1/members/unit-registrations/{tie.pk}/", {"contact_phone": "1"}, format="json"
     )
     _denied(response)
+    # A liaison of the unit without a tie of their own does not see the filing at all.
+    outsider = factories.UserFactory()
+    factories.grant(outsider, "unit_liaison", tie.organization)
+    hidden = as_user(outsider).patch(
+        f"/api/v1/members/unit-registrations/{tie.pk}/", {"contact_phone": "1"}, format="json"
+    )
+    assert hidden.status_code == 404

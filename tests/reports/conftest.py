@@ -104,6 +104,7 @@ def _members(t):
     t.liaison = factories.UserFactory()
     factories.grant(t.liaison, Role.UNIT_LIAISON, t.u1)
     t.liaison_u2 = factories.UserFactory()  # granted later where a test needs it
+    t.superuser = factories.UserFactory(is_superuser=True, is_staff=True)  # reads every report whole
     t.branch_a = factories.OrganizationFactory(community=t.a, name="A社区第一党支部")
 
     t.m1 = member(t.u1, home=t.a, registered_with=t.a, approved_at=at(2025, 1, 10), real_name="张一")
@@ -117,7 +118,8 @@ def _members(t):
     t.m6 = member(t.branch_a, home=t.a, real_name="孙六")  # a community branch member: not in service
     t.m7 = member(t.u1, registered_with=t.a, approved_at=at(2025, 3, 1), real_name="周七")  # no home chosen
 
-    unit_registration(t.u1, t.a, approved_at=at(2025, 1, 5))
+    # The liaison filed U1's tie with A: that tie is what they reach (A's lines of the report).
+    unit_registration(t.u1, t.a, approved_at=at(2025, 1, 5), filed_by=t.liaison)
     unit_registration(t.u2, t.a, status=UnitRegistration.Status.PENDING)
     unit_registration(t.u2, t.b, approved_at=at(2025, 6, 1))
     unit_registration(t.u3, t.b, status=UnitRegistration.Status.REJECTED)

@@ -55,8 +55,10 @@ def pending_registration(party_member, community) -> MemberRegistration:
     )
 
 
-def unit_registration(organization, community, *, status=UnitRegistration.Status.APPROVED, approved_at=None):
-    filer = factories.UserFactory()
+def unit_registration(
+    organization, community, *, status=UnitRegistration.Status.APPROVED, approved_at=None, filed_by=None
+):
+    filer = filed_by or factories.UserFactory()
     return UnitRegistration.objects.create(
         organization=organization,
         community=community,

@@ -199,7 +199,11 @@ def test_staff_read_their_communities_lines_only(town):
 
 
 def test_who_reaches_a_units_report(town):
-    assert selectors.report_access(town.liaison, town.u1).full
+    # The liaison reads the lines of the communities of the ties they filed (U1's with A).
+    assert selectors.report_access(town.liaison, town.u1) == selectors.ReportAccess(
+        full=False, community_ids=frozenset({town.a.pk})
+    )
+    assert selectors.report_access(town.superuser, town.u1).full
     assert selectors.report_access(town.staff_b, town.u1).community_ids == {town.b.pk}
     assert selectors.report_access(town.admin, town.u1).community_ids == {town.a.pk, town.b.pk, town.c.pk}
     assert selectors.report_access(town.staff_c, town.u1) is None  # neither unit nor members registered with C

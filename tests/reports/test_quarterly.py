@@ -13,6 +13,7 @@ from backend.accounts.models import Role
 from backend.core.errors import DomainError
 from backend.core.models import Upload
 from backend.core.scheduler import periodic_jobs
+from backend.members.models import UnitRegistration
 from backend.notices.models import Notice, NoticeReceipt
 from backend.reports import selectors, services, tasks
 from backend.reports.models import FeedbackReport
@@ -83,6 +84,10 @@ def test_the_attachment_is_the_kept_workbook(town):
 def test_a_liaison_appointed_later_gets_the_report_on_the_next_run(town):
     services.produce_quarterly_reports(today=APRIL_FIRST)
     factories.grant(town.liaison_u2, Role.UNIT_LIAISON, town.u2)
+    # A grant alone (by hand) reaches none of the unit's members: nothing is sent to it.
+    assert services.produce_quarterly_reports(today=APRIL_FIRST) == 0
+    # U2's tie with B is the new liaison's own.
+    UnitRegistration.objects.filter(organization=town.u2, community=town.b).update(filed_by=town.liaison_u2)
     assert services.produce_quarterly_reports(today=APRIL_FIRST) == 1
     assert services.produce_quarterly_reports(today=APRIL_FIRST) == 0
     assert FeedbackReport.objects.count() == 2

@@ -28,19 +28,34 @@ def test_the_route_is_ours_not_a_members_detail():
     assert resolve(URL + "sent/").func.view_class is views.SentReportListView
 
 
-def test_the_liaison_reads_the_whole_report(town, as_user):
-    response = as_user(town.liaison).get(URL, {"organization": town.u1.pk, "period": "2025q1"})
+def test_the_whole_report(town, as_user):
+    response = as_user(town.superuser).get(URL, {"organization": town.u1.pk, "period": "2025q1"})
     assert response.status_code == 200
     body = response.json()
     assert body["period"] == "2025Q1"
     assert names(body) == {"A社区": ["张一", "周七"], "B社区": ["李二"], "未报到": ["赵四"]}
     assert body["summary"]["registration_rate"] == {"numerator": 3, "denominator": 4, "rate": 0.75}
     assert body["sent_report"] is None
-    # Four members' lines read (the applicant m3 has none): four audit rows.
+
+
+def test_the_liaison_reads_the_lines_of_their_own_ties_communities(town, as_user):
+    response = as_user(town.liaison).get(URL, {"organization": town.u1.pk, "period": "2025q1"})
+    assert response.status_code == 200
+    body = response.json()
+    # U1's liaison filed its tie with A: A's lines, not B's nor the unregistered members'.
+    assert names(body) == {"A社区": ["张一", "周七"]}
+    assert body["summary"]["registration_rate"] == {"numerator": 3, "denominator": 4, "rate": 0.75}
+    # Two members' lines read: two audit rows.
     reads = PersonalDataAccess.objects.filter(actor=town.liaison, what="feedback_report")
-    assert sorted(reads.values_list("subject_id", flat=True)) == sorted(
-        m.user_id for m in (town.m1, town.m2, town.m4, town.m7)
-    )
+    assert sorted(reads.values_list("subject_id", flat=True)) == sorted(m.user_id for m in (town.m1, town.m7))
+
+
+def test_a_liaison_of_the_unit_without_a_tie_of_their_own_reads_nothing(town, as_user):
+    by_hand = factories.UserFactory()
+    factories.grant(by_hand, Role.UNIT_LIAISON, town.u1)
+    response = as_user(by_hand).get(URL, {"organization": town.u1.pk, "period": "2025Q1"})
+    assert response.status_code == 404
+    assert not PersonalDataAccess.objects.filter(actor=by_hand).exists()
 
 
 @pytest.mark.parametrize(
@@ -129,7 +144,7 @@ def row(sheet, number: int, width: int) -> list:
 
 
 def test_the_workbook_cell_by_cell(town, as_user):
-    response = as_user(town.liaison).get(URL + "export/", {"organization": town.u1.pk, "period": "2025Q1"})
+    response = as_user(town.superuser).get(URL + "export/", {"organization": town.u1.pk, "period": "2025Q1"})
     assert response.status_code == 200
     assert response["Content-Type"] == views.XLSX
     assert "attachment" in response["Content-Disposition"]
@@ -193,12 +208,19 @@ def test_the_workbook_for_staff_holds_their_sheets_only(town, as_user):
     assert load_workbook(io.BytesIO(response.content)).sheetnames == ["汇总", "B社区"]
 
 
+def test_the_workbook_for_a_liaison_holds_their_ties_sheets_only(town, as_user):
+    response = as_user(town.liaison).get(URL + "export/", {"organization": town.u1.pk, "period": "2025Q1"})
+    assert load_workbook(io.BytesIO(response.content)).sheetnames == ["汇总", "A社区"]
+
+
 def test_the_kept_report_is_pointed_at(town, as_user):
     kept = services.generate_feedback_report(organization=town.u1, period="2025Q1")
-    body = as_user(town.liaison).get(URL, {"organization": town.u1.pk, "period": "2025Q1"}).json()
+    body = as_user(town.superuser).get(URL, {"organization": town.u1.pk, "period": "2025Q1"}).json()
     assert body["sent_report"]["id"] == kept.pk
     assert body["sent_report"]["sent_at"] is None
     assert body["sent_report"]["file_url"] == kept.xlsx.url
+    liaison = as_user(town.liaison).get(URL, {"organization": town.u1.pk, "period": "2025Q1"}).json()
+    assert liaison["sent_report"]["id"] == kept.pk and liaison["sent_report"]["file_url"] is None
     staff = as_user(town.staff_a).get(URL, {"organization": town.u1.pk, "period": "2025Q1"}).json()
     assert staff["sent_report"]["file_url"] is None  # the file holds every community's sheet
 
@@ -213,8 +235,12 @@ def test_the_kept_reports_list(town, as_user):
     assert [r["period"] for r in body["results"]] == ["2025Q2", "2025Q1"]
     first = body["results"][1]
     assert first["sent_notice"] == q1.sent_notice_id and first["recipient_count"] == 1
-    assert first["file_url"] == q1.xlsx.url
-    assert names(first["data"]) == {"A社区": ["张一", "周七"], "B社区": ["李二"], "未报到": ["赵四"]}
+    # The file holds every community's sheet; the liaison reads their own ties' communities only.
+    assert first["file_url"] is None
+    assert names(first["data"]) == {"A社区": ["张一", "周七"]}
+    whole = as_user(town.superuser).get(URL + "sent/", {"organization": town.u1.pk}).json()["results"][1]
+    assert whole["file_url"] == q1.xlsx.url
+    assert names(whole["data"]) == {"A社区": ["张一", "周七"], "B社区": ["李二"], "未报到": ["赵四"]}
 
     only_q1 = as_user(town.liaison).get(URL + "sent/", {"organization": town.u1.pk, "period": "2025q1"}).json()
     assert [r["period"] for r in only_q1["results"]] == ["2025Q1"]

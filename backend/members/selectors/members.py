@@ -32,10 +32,13 @@ def registrations_for(user: Any) -> QuerySet[MemberRegistration]:
 def unit_registrations_for(user: Any) -> QuerySet[UnitRegistration]:
     if not _signed_in(user):
         return UnitRegistration.objects.none()
-    scope = get_scope(user)
-    visible = _registration_staff_q(user) | Q(filed_by=user)
-    if scope.organization_ids:
-        visible |= Q(organization_id__in=scope.organization_ids)
+    # A liaison sees their own filings, and the unit's filings with the communities their own ties
+    # join; another liaison's tie of the same unit with another community is not theirs to see.
+    visible = (
+        _registration_staff_q(user)
+        | Q(filed_by=user)
+        | liaison_tie_q(user, organization="organization_id", community="community_id")
+    )
     return (
         UnitRegistration.objects.filter(visible)
         .select_related("organization", "community", "filed_by", "decided_by")
@@ -71,8 +74,8 @@ def members_for(user: Any) -> QuerySet[PartyMember]:
 
 
 def _liaison_registrations(user: Any) -> QuerySet[MemberRegistration]:
-    """Approved registrations naming one of the liaison's organisations with a community that
-    organisation itself is registered (approved) with: the co-building tie lets its liaison read them."""
+    """Approved registrations naming one of the liaison's units with a community that their own tie
+    for that unit joins: the co-building tie lets the liaison who filed it read them."""
     return MemberRegistration.objects.filter(status=APPROVED).filter(
         liaison_tie_q(user, organization="organization_id", community="community_id")
     )

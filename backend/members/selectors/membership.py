@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.scoping import get_scope
@@ -67,43 +67,56 @@ def registered_community_ids(user: Any) -> set[int]:
     )
 
 
-def unit_community_ids(organization_ids: Iterable[int]) -> set[int]:
-    """Communities with which any of these organisations is registered (approved)."""
-    ids = list(organization_ids)
-    if not ids:
-        return set()
-    return set(
-        UnitRegistration.objects.filter(organization_id__in=ids, status=UnitRegistration.Status.APPROVED).values_list(
-            "community_id", flat=True
-        )
+# A liaison's reach --------------------------------------------------------------------------------
+#
+# Every read and write that lets a unit's liaison at members, their 双报告, demands, resources or the
+# unit's filings asks the functions below, and they all ask `liaison_ties`. The grant alone reaches
+# nothing: a liaison reaches a community only through an approved registration of the unit that
+# they filed themselves (their own tie). Another liaison of the same unit, whose tie is with another
+# community, does not reach this one; a grant made by hand (roles API, create_staff) reaches nothing
+# until a tie its holder filed is approved.
+
+
+def liaison_ties(user: Any, organization_id: int | None = None) -> QuerySet[UnitRegistration]:
+    """The liaison's own ties: approved registrations they filed for a unit they hold the liaison
+    role for (optionally of one unit)."""
+    if not _signed_in(user):
+        return UnitRegistration.objects.none()
+    organization_ids = get_scope(user).organization_ids
+    if organization_id is not None:
+        organization_ids = organization_ids & {organization_id}
+    if not organization_ids:
+        return UnitRegistration.objects.none()
+    return UnitRegistration.objects.filter(
+        filed_by=user, status=UnitRegistration.Status.APPROVED, organization_id__in=organization_ids
     )
 
 
-def unit_registered_with(organization_id: int, community_id: int) -> bool:
-    return UnitRegistration.objects.filter(
-        organization_id=organization_id, community_id=community_id, status=UnitRegistration.Status.APPROVED
-    ).exists()
+def liaison_community_ids(user: Any, organization_id: int | None = None) -> set[int]:
+    """Communities a liaison reaches (for one unit, or any of theirs): those of their own ties."""
+    return set(liaison_ties(user, organization_id).values_list("community_id", flat=True))
 
 
-def liaison_community_ids(user: Any) -> set[int]:
-    """Communities a liaison reaches: those with which a unit they are liaison for is registered
-    (approved). A grant for a unit whose tie is pending or ended reaches nothing."""
-    return unit_community_ids(get_scope(user).organization_ids)
+def liaison_organization_ids(user: Any) -> set[int]:
+    """Units the liaison reaches anywhere: those with a tie of their own."""
+    return set(liaison_ties(user).values_list("organization_id", flat=True))
+
+
+def liaison_reaches(user: Any, *, organization_id: int | None, community_id: int) -> bool:
+    """Whether the user speaks for this unit in this community: their own tie joins the pair."""
+    if organization_id is None:
+        return False
+    return liaison_ties(user, organization_id).filter(community_id=community_id).exists()
 
 
 def liaison_tie_q(user: Any, *, organization: str, community: str) -> Q:
-    """Rows naming one of the liaison's units (`organization`) in a community (`community`) that
-    this very unit is registered (approved) with. A liaison of several units reaches each unit's
-    rows only where that unit's tie is: the pair decides, never the unit or the community alone."""
-    organization_ids = get_scope(user).organization_ids
-    if not organization_ids:
+    """Rows naming a unit (`organization`) in a community (`community`) that the liaison's own tie
+    joins. A liaison of several units reaches each unit's rows only where their tie for that unit
+    is: the pair decides, never the unit or the community alone."""
+    if not (_signed_in(user) and get_scope(user).organization_ids):
         return Q(pk__in=[])
-    tie = UnitRegistration.objects.filter(
-        organization_id=OuterRef(organization),
-        community_id=OuterRef(community),
-        status=UnitRegistration.Status.APPROVED,
-    )
-    return Q(**{f"{organization}__in": organization_ids}) & Q(Exists(tie))
+    tie = liaison_ties(user).filter(organization_id=OuterRef(organization), community_id=OuterRef(community))
+    return Q(Exists(tie))
 
 
 def community_user_ids(community_ids: Iterable[int]) -> set[int]:
@@ -140,8 +153,8 @@ def require_staff(user: Any) -> None:
 
 def require_staff_or_liaison(user: Any) -> None:
     """The member list is for staff and for units' liaisons (who see their own unit's members).
-    A liaison whose unit is registered (approved) nowhere has no members to read: refused like
-    anyone without a role, rather than shown an empty list."""
+    A liaison without an approved tie of their own has no members to read: refused like anyone
+    without a role, rather than shown an empty list."""
     scope = get_scope(user)
     if not (scope.is_staff or liaison_community_ids(user)):
         raise DomainError("permission_denied", "需要社区工作人员或单位联络员权限")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
-from backend.accounts.scoping import can_act_on_community, get_scope
+from backend.accounts.scoping import can_act_on_community
 from backend.communities.models import Community, Estate, Grid, PartyOrganization
 from backend.core import idempotency, moderation
 from backend.core.errors import DomainError, field_error
@@ -161,9 +161,7 @@ def claim_demand(*, demand: Demand, by: User, organization: PartyOrganization | 
         raise DomainError("permission_denied", _("不能认领自己提出的需求"))
     moderation.require_visible(demand)
     if organization is not None:
-        if organization.pk not in get_scope(by).organization_ids or not selectors.unit_registered_with(
-            organization.pk, demand.community_id
-        ):
+        if not selectors.liaison_reaches(by, organization_id=organization.pk, community_id=demand.community_id):
             raise DomainError("permission_denied", _("只有已向本社区报到的共建单位联络员可以代表单位认领"))
     elif selectors.approved_member_in(by, demand.community_id) is None:
         raise DomainError("permission_denied", _("只有在本社区报到的党员或共建单位可以认领"))
@@ -220,11 +218,9 @@ def assign_demand(*, demand: Demand, by: User, member: PartyMember, note: str = 
 def _may_work_on(user: User, demand: Demand) -> bool:
     return (
         demand.claimed_by_id == user.pk
-        or (
-            # The unit's liaison works on its claim only while the unit is registered there.
-            demand.claimed_organization_id is not None
-            and demand.claimed_organization_id in get_scope(user).organization_ids
-            and selectors.unit_registered_with(demand.claimed_organization_id, demand.community_id)
+        # The unit's liaison works on its claim only through their own tie with that community.
+        or selectors.liaison_reaches(
+            user, organization_id=demand.claimed_organization_id, community_id=demand.community_id
         )
         or can_act_on_community(user, demand.community_id)
     )

@@ -41,9 +41,7 @@ def offer_resource(
     """资源清单: a registered unit (through its liaison), a registered member, or staff list an offer."""
     is_staff = can_act_on_community(by, community.pk)
     if organization is not None:
-        is_liaison = organization.pk in get_scope(by).organization_ids and selectors.unit_registered_with(
-            organization.pk, community.pk
-        )
+        is_liaison = selectors.liaison_reaches(by, organization_id=organization.pk, community_id=community.pk)
         if not (is_liaison or (is_staff and organization.is_unit)):
             raise field_error("organization", _("只能以已向本社区报到、且由您联络的单位名义登记"))
     elif not is_staff and selectors.approved_member_in(by, community.pk) is None:
@@ -75,11 +73,7 @@ def update_resource(*, resource: Resource, by: User, **changes: Any) -> Resource
     resource = Resource.objects.select_for_update().get(pk=resource.pk)
     may = (
         resource.offered_by_id == by.pk
-        or (
-            resource.organization_id is not None
-            and resource.organization_id in get_scope(by).organization_ids
-            and selectors.unit_registered_with(resource.organization_id, resource.community_id)
-        )
+        or selectors.liaison_reaches(by, organization_id=resource.organization_id, community_id=resource.community_id)
         or can_act_on_community(by, resource.community_id)
     )
     if not may:

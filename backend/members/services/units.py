@@ -110,16 +110,19 @@ def approve_unit_registration(*, registration: UnitRegistration, by: User) -> Un
     registration.decided_at = now
     registration.decided_by = by
     registration.approved_at = now
-    registration.save(update_fields=["status", "decided_at", "decided_by", "approved_at"])
     # The liaison role follows from this approval (the co-building tie with this community), for this
     # organisation only; the approver is recorded as its granter.
-    account_services.grant_role(
+    grant, created = account_services.grant_role(
         granter=None,
         decided_by=by,
         user=registration.filed_by,
         role=Role.UNIT_LIAISON,
         organization=registration.organization,
     )
+    # The tie remembers the grant when an approval made it (this one, or that of another of the
+    # filer's standing ties), so that ending the ties ends it; a grant given by hand is not its own.
+    registration.liaison_grant = grant if created or _made_by_a_tie(grant) else None
+    registration.save(update_fields=["status", "decided_at", "decided_by", "approved_at", "liaison_grant"])
     emit(
         event="unit_registration.approved",
         data={
@@ -158,11 +161,9 @@ def reject_unit_registration(*, registration: UnitRegistration, by: User, reason
 @transaction.atomic
 def withdraw_unit_registration(*, registration: UnitRegistration, by: User) -> UnitRegistration:
     registration = _lock_unit_registration(registration)
-    may = (
-        registration.filed_by_id == by.pk
-        or registration.organization_id in get_scope(by).organization_ids
-        or can_act_on_community(by, registration.community_id)
-    )
+    # The tie's filer or the community's staff (and its street's): another liaison of the same unit
+    # speaks for it through ties of their own, not this one.
+    may = registration.filed_by_id == by.pk or can_act_on_community(by, registration.community_id)
     if not may:
         raise DomainError("permission_denied", _("无权撤回该单位的报到"))
     if registration.status == UnitRegistration.Status.WITHDRAWN:
@@ -178,22 +179,23 @@ def withdraw_unit_registration(*, registration: UnitRegistration, by: User) -> U
     return registration
 
 
+def _made_by_a_tie(grant: RoleGrant) -> bool:
+    return UnitRegistration.objects.filter(liaison_grant=grant, status=UnitRegistration.Status.APPROVED).exists()
+
+
 def _end_liaison(registration: UnitRegistration, *, by: User) -> None:
-    """The tie ended, so does the liaison role its approval granted the filer, unless another
-    approved registration of the same unit filed by them still grants it."""
-    still_tied = UnitRegistration.objects.filter(
-        organization_id=registration.organization_id,
-        filed_by_id=registration.filed_by_id,
-        status=UnitRegistration.Status.APPROVED,
-    ).exists()
+    """The tie ended, so does the liaison grant its approval made, unless another approved tie
+    still holds the same grant. A grant the tie did not make (given by hand, or held before it was
+    approved) stays: whoever gave it takes it back."""
+    grant = registration.liaison_grant
+    if grant is None:
+        return
+    still_tied = (
+        UnitRegistration.objects.filter(liaison_grant=grant, status=UnitRegistration.Status.APPROVED)
+        .exclude(pk=registration.pk)
+        .exists()
+    )
     if still_tied:
         return
-    grants = RoleGrant.objects.filter(
-        user_id=registration.filed_by_id,
-        role=Role.UNIT_LIAISON,
-        organization_id=registration.organization_id,
-        revoked_at__isnull=True,
-    )
-    for grant in grants:
-        # Through accounts' service, so the filer's open sockets close with the role.
-        account_services.revoke_role(revoker=None, decided_by=by, grant=grant)
+    # Through accounts' service, so the filer's open sockets close with the role.
+    account_services.revoke_role(revoker=None, decided_by=by, grant=grant)

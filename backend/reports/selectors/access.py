@@ -16,7 +16,7 @@ from backend.members.models import (
     PartyMember,
     UnitRegistration,
 )
-from backend.members.selectors import unit_community_ids
+from backend.members.selectors import liaison_community_ids
 
 from ..models import FeedbackReport
 
@@ -31,6 +31,7 @@ class ReportAccess:
 
 
 def may_read_reports(user: Any) -> bool:
+    """Staff and liaisons ask; which unit's report they then read is `report_access`'s to say."""
     scope = get_scope(user)
     return scope.is_staff or bool(scope.organization_ids)
 
@@ -38,23 +39,19 @@ def may_read_reports(user: Any) -> bool:
 def report_access(user: Any, organization: PartyOrganization) -> ReportAccess | None:
     """None when the organisation lies outside the caller's reach (the view answers 404).
 
-    The unit's liaison reads it whole while the unit is registered somewhere, as does staff whose
-    streets or communities the organisation belongs to; staff of a community the unit or some of
-    its members registered with read the lines of the members registered there.
+    Staff whose streets or communities the organisation belongs to read it whole. A liaison of
+    the unit reads the lines of the members registered with the communities of their own ties,
+    as staff of a community the unit or some of its members registered with read the lines of
+    the members registered there: the liaison of another tie of the same unit sees only theirs.
     """
     scope = get_scope(user)
     if scope.is_superuser:
         return ReportAccess(full=True)
-    # The 双报告 is the unit's, per member of its organisation wherever they registered, and goes to
-    # its liaison, but only while the unit is registered (approved) with some community.
-    if organization.pk in scope.organization_ids and unit_community_ids([organization.pk]):
+    if scope.is_staff and staff_organizations(user).filter(pk=organization.pk).exists():
         return ReportAccess(full=True)
-    if not scope.is_staff:
-        return None
-    if staff_organizations(user).filter(pk=organization.pk).exists():
-        return ReportAccess(full=True)
+    reach = liaison_community_ids(user, organization.pk)
     communities = scope.community_ids
-    related = (
+    related = scope.is_staff and (
         UnitRegistration.objects.filter(
             organization=organization, community_id__in=communities, approved_at__isnull=False
         ).exists()
@@ -62,7 +59,9 @@ def report_access(user: Any, organization: PartyOrganization) -> ReportAccess | 
             organization=organization, community_id__in=communities, approved_at__isnull=False
         ).exists()
     )
-    return ReportAccess(full=False, community_ids=frozenset(communities)) if related else None
+    if related:
+        reach |= communities
+    return ReportAccess(full=False, community_ids=frozenset(reach)) if reach else None
 
 
 def restrict_report(data: dict[str, Any], access: ReportAccess) -> dict[str, Any]:
@@ -83,7 +82,8 @@ def report_member_user_ids(data: dict[str, Any]) -> list[tuple[int, int]]:
 
 
 def liaison_user_ids(organization_id: int) -> list[int]:
-    """The unit's liaisons: whom its 双报告 is sent to."""
+    """The unit's liaisons: whom its 双报告 is sent to. Those whose grant stands and who filed an
+    approved tie of the unit; a grant alone reaches none of its members."""
     return sorted(
         set(
             RoleGrant.objects.filter(
@@ -91,7 +91,17 @@ def liaison_user_ids(organization_id: int) -> list[int]:
                 organization_id=organization_id,
                 revoked_at__isnull=True,
                 user__is_active=True,
-            ).values_list("user_id", flat=True)
+            )
+            .filter(
+                Exists(
+                    UnitRegistration.objects.filter(
+                        organization_id=organization_id,
+                        filed_by_id=OuterRef("user_id"),
+                        status=UnitRegistration.Status.APPROVED,
+                    )
+                )
+            )
+            .values_list("user_id", flat=True)
         )
     )
 
