@@ -14,13 +14,13 @@ from .models import FeedbackReport
 class FeedbackReportAdmin(ScopedAdmin):
     """Reports are written by the quarterly job only; here they are read again, never changed.
 
-    Liaisons see their units' reports; superusers every one. Community staff read the lines of
-    their members through the API, which cuts the report to their communities: the kept file
-    holds every community's sheet, so it is not listed for them here.
+    The kept file and data hold every community's members and the unregistered ones, so they are
+    listed for the readers of the whole report only (superusers). Community staff and the units'
+    liaisons read their cut through the API, which limits it to their communities or their own
+    ties.
     """
 
     scope_paths = {"organization": "organization"}
-    scope_options = {"include_liaisons": True}
     staff_can_add = False
     staff_can_edit = False
     staff_can_delete = False

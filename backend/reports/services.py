@@ -107,7 +107,7 @@ def _notice_text(report: FeedbackReport) -> tuple[str, str]:
     body = _(
         "%(organization)s: 本期共有党员 %(members)s 名, 已到社区报到 %(registered)s 名 (报到率 %(registration)s); "
         "达到服务目标 %(met)s 名 (完成率 %(completion)s); 志愿服务 %(hours)s 小时, 完成需求 %(demands)s 件。"
-        "各社区的党员明细见附件。"
+        "您所联系社区的党员明细请在「双报告」中查看。"
     ) % {
         "organization": data["organization"]["name"],
         "members": summary["members"],
@@ -123,9 +123,13 @@ def _notice_text(report: FeedbackReport) -> tuple[str, str]:
 
 @transaction.atomic
 def send_feedback_report(*, report: FeedbackReport) -> FeedbackReport:
-    """Send the report to the unit's liaisons as a notice with the workbook attached, once.
+    """Send the report to the unit's liaisons as a notice, once; the workbook is kept with the
+    report for the staff who see it whole.
 
-    A unit without a liaison yet keeps its report unsent (`sent_at` empty) until it has one.
+    The notice carries the unit's totals and no attachment: the kept workbook holds every
+    community's members and the unregistered ones, while a liaison reads only the members of the
+    ties they filed (the report's API and export cut it per reader). A unit without a liaison yet
+    keeps its report unsent (`sent_at` empty) until it has one.
     """
     report = FeedbackReport.objects.select_for_update().select_related("organization").get(pk=report.pk)
     if report.sent_at is not None:
@@ -143,7 +147,6 @@ def send_feedback_report(*, report: FeedbackReport) -> FeedbackReport:
         body=body,
         kind=Notice.Kind.REGISTRATION,
         audience=Audience.users(liaisons),
-        attachments=[attachment.pk],
     )
     report.sent_notice = notice
     report.sent_at = timezone.now()

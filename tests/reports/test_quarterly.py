@@ -65,11 +65,13 @@ def test_run_twice_each_report_once(town):
     assert len(stored_files()) == 2
 
 
-def test_the_attachment_is_the_kept_workbook(town):
+def test_the_workbook_is_kept_with_the_report_not_sent_to_liaisons(town):
+    # The kept workbook has every community's members; a liaison reads only their own ties' cut.
     services.produce_quarterly_reports(today=APRIL_FIRST)
     report = FeedbackReport.objects.get(organization=town.u1)
-    upload = Upload.objects.get(pk=Notice.objects.get().attachments[0])
-    assert report.attachment_id == upload.pk
+    assert Notice.objects.get().attachments == []
+    assert "双报告" in Notice.objects.get().body
+    upload = Upload.objects.get(pk=report.attachment_id)
     assert upload.owner_id is None and upload.kind == Upload.Kind.DOCUMENT
     assert upload.file.name == report.xlsx.name
     assert upload.original_name == "双报告-市财政局机关党支部-2025Q1.xlsx"
