@@ -395,8 +395,12 @@ def test_blank_rows_count_towards_the_bound_and_a_bloated_file_is_refused(monkey
     with pytest.raises(forms.ValidationError) as refused:
         views.read_sheet(blank, kind)
     assert "行数过多" in str(refused.value)
-    # A file that unpacks to more than the bound is refused before it is parsed.
-    monkeypatch.setattr(views, "IMPORT_MAX_UNPACKED", 4096)
-    with pytest.raises(forms.ValidationError) as bloated:
-        views.read_sheet(sheet([headers, ["东湖雅苑"] * len(headers)]).read(), kind)
-    assert "过大" in str(bloated.value)
+    # A file, or one sheet of it, that unpacks to more than its bound is refused before parsing
+    # (openpyxl reads a sheet's whole XML before its first row).
+    small = sheet([headers, ["东湖雅苑"] * len(headers)]).read()
+    for bound, value in (("IMPORT_MAX_UNPACKED", 4096), ("IMPORT_MAX_SHEET_XML", 256)):
+        with monkeypatch.context() as patched:
+            patched.setattr(views, bound, value)
+            with pytest.raises(forms.ValidationError) as bloated:
+                views.read_sheet(small, kind)
+        assert "过大" in str(bloated.value), bound

@@ -99,17 +99,23 @@ LINE = "_line"
 # Lines read in all, blank ones included: a sheet of a few kilobytes can hold a million rows of a
 # space each, and skipping them costs as much as reading them.
 IMPORT_MAX_LINES = 2 * IMPORT_MAX_ROWS + HEADER_SEARCH_ROWS
-# What the .xlsx (a zip) may unpack to: far above any sheet of IMPORT_MAX_ROWS rows.
-IMPORT_MAX_UNPACKED = 64 * 1024 * 1024
+# What the .xlsx (a zip) may unpack to, and any one sheet of it: openpyxl reads a sheet's whole XML
+# before the first row (to find its size when the file does not say), so the bound on lines cannot
+# help there. A full sheet of IMPORT_MAX_ROWS rows of the widest kind is about 3 MB of sheet XML.
+IMPORT_MAX_UNPACKED = 32 * 1024 * 1024
+IMPORT_MAX_SHEET_XML = 8 * 1024 * 1024
+# Columns read per line: a sheet claiming 16,384 columns is padded to them on every row otherwise.
+IMPORT_MAX_COLUMNS = 60
 
 
 def _check_unpacked_size(data: bytes) -> None:
     try:
         with zipfile.ZipFile(BytesIO(data)) as archive:
-            unpacked = sum(entry.file_size for entry in archive.infolist())
+            entries = archive.infolist()
     except zipfile.BadZipFile as exc:
         raise forms.ValidationError("无法读取该文件, 请确认是 .xlsx 格式的 Excel 文件") from exc
-    if unpacked > IMPORT_MAX_UNPACKED:
+    sheets = [entry.file_size for entry in entries if entry.filename.startswith("xl/worksheets/")]
+    if sum(entry.file_size for entry in entries) > IMPORT_MAX_UNPACKED or max(sheets, default=0) > IMPORT_MAX_SHEET_XML:
         raise forms.ValidationError("文件内容过大, 请删除多余的行列或分批导入")
 
 
@@ -122,7 +128,7 @@ def read_sheet(data: bytes, kind: ImportKind) -> list[dict[str, Any]]:
         raise forms.ValidationError("无法读取该文件, 请确认是 .xlsx 格式的 Excel 文件") from exc
     try:
         sheet = book.worksheets[0]
-        lines = sheet.iter_rows(values_only=True)
+        lines = sheet.iter_rows(values_only=True, max_col=IMPORT_MAX_COLUMNS)
         by_header = {column.header: column for column in kind.columns}
         positions: dict[str, int] = {}
         # The headers are the first row naming a column: the template has its note row above them.

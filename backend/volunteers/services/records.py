@@ -89,7 +89,6 @@ def require_volunteer(*, by: User) -> None:
         raise DomainError("permission_denied", _("请先注册为志愿者"))
 
 
-@transaction.atomic
 def _check_activity(activity: Activity, *, community: Community, started_at: datetime, ended_at: datetime) -> None:
     """A record naming an activity is hours at that activity: the organiser's, and within its
     check-in and check-out windows, as a check-in there would be."""
@@ -99,6 +98,7 @@ def _check_activity(activity: Activity, *, community: Community, started_at: dat
         raise field_error("started_at", _("服务时间须在所选活动的签到、签退时段内"))
 
 
+@transaction.atomic
 def file_record(
     *,
     by: User,
