@@ -5,30 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from backend.accounts.models import Role, RoleGrant
 from backend.members.models import UnitRegistration
 from tests import factories
 from tests.members.factories import unit_tie
+from tests.members.migrating import migrate, migrated_back_to
 
 BEFORE = [("members", "0008_unitregistration_liaison_grant")]
 AFTER = [("members", "0009_unit_liaison_grant_provenance")]
 
 
-def migrate(targets) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
 @pytest.fixture
 def before_the_migration(transactional_db):
-    migrate(BEFORE)
-    yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    with migrated_back_to(BEFORE):
+        yield
 
 
 def approved(community, organization, filer, approver, at):

@@ -7,29 +7,21 @@ organisation named at submission saved on the member at once), then migrated for
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from backend.members.models import MemberRegistration, PartyMember, RegistrationStep
 from tests import factories
 from tests.members.factories import MemberFactory, RegistrationFactory
+from tests.members.migrating import migrate, migrated_back_to
 
 BEFORE = [("members", "0006_membership_from_approval")]
 AFTER = [("members", "0007_membership_from_approved_registrations")]
 
 
-def migrate(targets) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
 @pytest.fixture
 def before_the_migration(transactional_db):
-    migrate(BEFORE)
-    yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    with migrated_back_to(BEFORE):
+        yield
 
 
 def claimed(status: str, **extra) -> PartyMember:
