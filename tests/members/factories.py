@@ -99,16 +99,16 @@ def registered_unit(community, *, liaison=None, organization=None) -> UnitRegist
     return unit_tie(community, organization=organization, filed_by=liaison)
 
 
-def unit_tie(community, *, organization, filed_by) -> UnitRegistration:
-    """An approved unit registration alone, granting no role."""
+def unit_tie(community, *, organization, filed_by, status=UnitRegistration.Status.APPROVED) -> UnitRegistration:
+    """A unit registration alone (approved unless `status` says otherwise), granting no role."""
     return UnitRegistration.objects.create(
         organization=organization,
         community=community,
         filed_by=filed_by,
         contact_name="联络员",
         contact_phone="13600000000",
-        status=UnitRegistration.Status.APPROVED,
-        approved_at=timezone.now(),
+        status=status,
+        approved_at=timezone.now() if status == UnitRegistration.Status.APPROVED else None,
     )
 
 

@@ -9,25 +9,13 @@ from backend.core.errors import DomainError
 from backend.members import selectors, services
 from backend.members.models import Demand, Resource, UnitRegistration
 from tests import factories
-from tests.members.factories import DemandFactory, registered_member, registered_unit
+from tests.members.factories import DemandFactory, registered_member, registered_unit, unit_tie
 
 pytestmark = pytest.mark.django_db
 
 MEMBERS = "/api/v1/members/"
 DEMANDS = "/api/v1/demands/"
 RESOURCES = "/api/v1/resources/"
-
-
-def _tie(organization, community, *, filed_by, status=UnitRegistration.Status.APPROVED):
-    return UnitRegistration.objects.create(
-        organization=organization,
-        community=community,
-        filed_by=filed_by,
-        contact_name="联络员",
-        contact_phone="13600000000",
-        status=status,
-        approved_at=timezone.now() if status == UnitRegistration.Status.APPROVED else None,
-    )
 
 
 def _claimed_by_unit(community, organization):
@@ -48,7 +36,7 @@ def several(community, other_community):
     first, second = factories.UnitOrganizationFactory(), factories.UnitOrganizationFactory()
     registered_unit(community, liaison=liaison, organization=first)
     factories.grant(liaison, Role.UNIT_LIAISON, second)
-    _tie(second, other_community, filed_by=liaison, status=UnitRegistration.Status.PENDING)
+    unit_tie(other_community, organization=second, filed_by=liaison, status=UnitRegistration.Status.PENDING)
     return liaison, first, second
 
 
@@ -69,7 +57,7 @@ def test_a_liaison_of_several_units_reads_each_units_members_only_where_that_uni
 def test_a_grant_for_a_unit_tied_nowhere_reaches_nothing(status, community, as_user):
     liaison, unit = factories.UserFactory(), factories.UnitOrganizationFactory()
     factories.grant(liaison, Role.UNIT_LIAISON, unit)
-    _tie(unit, community, filed_by=liaison, status=status)
+    unit_tie(community, organization=unit, filed_by=liaison, status=status)
     registered_member(community, organization=unit)
     listed = as_user(liaison).get(MEMBERS)
     assert listed.status_code == 403 and listed.json()["code"] == "permission_denied"
@@ -80,7 +68,7 @@ def test_a_grant_for_a_unit_tied_nowhere_reaches_nothing(status, community, as_u
 def test_a_units_claim_where_its_tie_ended_is_out_of_its_liaisons_reach(community, other_community, as_user):
     liaison, unit = factories.UserFactory(), factories.UnitOrganizationFactory()
     registered_unit(other_community, liaison=liaison, organization=unit)
-    withdrawn = _tie(unit, community, filed_by=liaison, status=UnitRegistration.Status.WITHDRAWN)
+    withdrawn = unit_tie(community, organization=unit, filed_by=liaison, status=UnitRegistration.Status.WITHDRAWN)
     there = _claimed_by_unit(community, unit)
     here = _claimed_by_unit(other_community, unit)
 
@@ -111,7 +99,7 @@ def test_another_units_claim_in_a_shared_community_is_not_the_liaisons(several, 
 def test_a_units_offer_where_its_tie_ended_is_no_longer_its_liaisons(community, other_community, as_user):
     liaison, unit = factories.UserFactory(), factories.UnitOrganizationFactory()
     registered_unit(other_community, liaison=liaison, organization=unit)
-    _tie(unit, community, filed_by=liaison, status=UnitRegistration.Status.WITHDRAWN)
+    unit_tie(community, organization=unit, filed_by=liaison, status=UnitRegistration.Status.WITHDRAWN)
     offer = Resource.objects.create(
         community=community, title="会议室", offered_by=factories.UserFactory(), organization=unit, is_active=False
     )

@@ -35,7 +35,8 @@ class RegistrationCreateSerializer(ConsentMixin, serializers.Serializer):
     )
     joined_on = serializers.DateField(required=False, allow_null=True)
     employer = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    # Checked by the service alone, which counts each number tried and refuses every bad one alike.
+    # Checked by the service alone: it says what is wrong with a malformed number, and counts each
+    # well-formed one tried towards the daily bound.
     id_number = serializers.CharField(max_length=32, required=False, allow_blank=True, write_only=True)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
