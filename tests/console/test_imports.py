@@ -404,3 +404,19 @@ def test_blank_rows_count_towards_the_bound_and_a_bloated_file_is_refused(monkey
             with pytest.raises(forms.ValidationError) as bloated:
                 views.read_sheet(small, kind)
         assert "过大" in str(bloated.value), bound
+
+
+def test_columns_past_the_bound_are_not_read():
+    # A sheet claiming thousands of columns is padded to them on every line otherwise.
+    from django import forms
+
+    from backend.console.imports import views
+    from backend.console.imports.kinds import IMPORTS
+
+    kind = IMPORTS["estates"]
+    headers = [column.header for column in kind.columns]
+    far = [None] * views.IMPORT_MAX_COLUMNS + headers
+    with pytest.raises(forms.ValidationError) as refused:
+        views.read_sheet(sheet([far, [None] * views.IMPORT_MAX_COLUMNS + ["东湖雅苑"]]).read(), kind)
+    assert "缺少列" in str(refused.value)
+    assert views.read_sheet(sheet([headers, ["东湖雅苑"]]).read(), kind)
