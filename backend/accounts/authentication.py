@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
@@ -19,6 +20,8 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 from rest_framework_simplejwt.utils import aware_utcnow
+
+from backend.core.statements import ModelRead
 
 from .models import User
 
@@ -72,56 +75,15 @@ class VerifiedTokens:
 verified_tokens = VerifiedTokens(VERIFIED_TOKENS_MAX)
 
 
-class _AccountStatement:
-    """`SELECT <every column> FROM accounts_user WHERE id = %s`, written once per process.
-
-    The ORM compiles `User.objects.get(pk=…)` again on every request, which cost more than any
-    other part of a signed-in read's floor (docs/benchmarks.md). Here the statement and the
-    columns' converters (the ones the ORM would apply: SQLite's text times and integer booleans)
-    are worked out once per database, and the row becomes a `User` through `from_db`, as the ORM's
-    own would. tests/accounts/test_authentication.py compares the two, field by field.
-    """
-
-    def __init__(self) -> None:
-        self._prepared: dict[str, tuple[str, list[tuple[int, list[Any], Any]]]] = {}
-
-    def _prepare(self, alias: str) -> tuple[str, list[tuple[int, list[Any], Any]]]:
-        prepared = self._prepared.get(alias)
-        if prepared is None:
-            connection = connections[alias]
-            quote = connection.ops.quote_name
-            fields = User._meta.concrete_fields
-            columns = ", ".join(quote(str(field.column)) for field in fields)
-            # Names from the model, quoted; the id is a parameter.
-            table, pk = quote(User._meta.db_table), quote(str(User._meta.pk.column))
-            sql = f"SELECT {columns} FROM {table} WHERE {pk} = %s"  # noqa: S608
-            converters = []
-            for index, field in enumerate(fields):
-                column = field.get_col(User._meta.db_table)
-                found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-                if found:
-                    converters.append((index, found, column))
-            prepared = self._prepared[alias] = (sql, converters)
-        return prepared
-
-    def read(self, user_id: int) -> User | None:
-        alias = router.db_for_read(User) or DEFAULT_DB_ALIAS
-        sql, converters = self._prepare(alias)
-        connection = connections[alias]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [user_id])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        values = list(row)
-        for index, found, column in converters:
-            for converter in found:
-                values[index] = converter(values[index], column, connection)
-        return User.from_db(alias, ATTNAMES, values)
+def _account_sql(columns: str, quote: Callable[[str], str]) -> str:
+    return f"SELECT {columns} FROM {quote(User._meta.db_table)} WHERE {quote(str(User._meta.pk.column))} = %s"  # noqa: S608
 
 
-ATTNAMES = [field.attname for field in User._meta.concrete_fields]
-account_statement = _AccountStatement()
+# `SELECT <every column> FROM accounts_user WHERE id = %s`, written once per process: the ORM
+# compiled `User.objects.get(pk=…)` again on every request, which cost more than any other part of
+# a signed-in read's floor (docs/benchmarks.md). tests/accounts/test_authentication.py compares the
+# two, field by field.
+account_statement = ModelRead(User, _account_sql)
 
 
 def _user_id(validated_token: Any) -> int:
@@ -154,7 +116,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
     def get_user(self, validated_token: Any) -> AbstractBaseUser:  # type: ignore[override]
         if not _plain_lookup():
             return super().get_user(validated_token)
-        user = account_statement.read(_user_id(validated_token))
+        user = account_statement.first([_user_id(validated_token)])
         if user is None:
             raise AuthenticationFailed(str(_("User not found")), code="user_not_found")
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:

@@ -49,6 +49,7 @@ from .serializers import (
     PhotosInputSerializer,
     PositionSerializer,
     activity_rows,
+    check_in_payload,
 )
 
 # Actions that need staff of the activity's community; the rest need only to see it.
@@ -265,7 +266,7 @@ class ActivityViewSet(
             accuracy=data.get("accuracy"),
         )
         return Response(
-            CheckInSerializer(result.check_in).data,
+            check_in_payload(result.check_in),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 

@@ -35,13 +35,13 @@ def test_the_account_reads_as_the_orm_reads_it(community):
     user = factories.UserFactory(community=community, nickname="小王", wechat_openid="o-1")
     User.objects.filter(pk=user.pk).update(last_login=timezone.now(), anonymised_at=timezone.now())
 
-    read, orm = account_statement.read(user.pk), User.objects.get(pk=user.pk)
+    read, orm = account_statement.first([user.pk]), User.objects.get(pk=user.pk)
 
     assert read is not None and not read._state.adding and read._state.db == "default"
     for field in User._meta.concrete_fields:
         assert getattr(read, field.attname) == getattr(orm, field.attname), field.name
         assert type(getattr(read, field.attname)) is type(getattr(orm, field.attname)), field.name
-    assert account_statement.read(user.pk + 1000) is None
+    assert account_statement.first([user.pk + 1000]) is None
 
 
 def test_a_signed_in_request_sends_one_statement_for_the_account(resident, django_assert_num_queries):

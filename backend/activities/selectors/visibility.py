@@ -3,7 +3,7 @@ belongs to an audience, leave requests, photos and a person's data."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.db.models import Count, Exists, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
@@ -14,6 +14,7 @@ from backend.accounts.scoping import can_act_on_community, get_scope, scope_q
 from backend.accounts.selectors import rows
 from backend.core.events import Audience
 from backend.core.moderation import visible_q, with_review
+from backend.core.statements import ModelRead
 from backend.members.models import MemberRegistration, PartyMember
 
 from .. import registry
@@ -134,25 +135,40 @@ def filter_mine(queryset: QuerySet[Activity], *, user: Any, mine: str) -> QueryS
     return queryset
 
 
+def _check_in_sql(columns: str, quote: Callable[[str], str]) -> str:
+    activity, enrollment = quote(Activity._meta.db_table), quote(Enrollment._meta.db_table)
+    checkin, user = quote(CheckIn._meta.db_table), quote(User._meta.db_table)
+    return (
+        f"SELECT {columns}, "  # noqa: S608
+        f"(SELECT e.status FROM {enrollment} e WHERE e.activity_id = a.id AND e.user_id = %s "
+        f"AND e.status IN (%s, %s) LIMIT 1), "
+        f"EXISTS (SELECT 1 FROM {checkin} c WHERE c.activity_id = a.id AND c.user_id = %s AND c.kind = %s), "
+        f"EXISTS (SELECT 1 FROM {user} u WHERE u.id = %s AND u.is_active) "
+        f"FROM {activity} a WHERE a.id = %s AND a.status <> %s"
+    )
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+_check_in_statement = ModelRead(
+    Activity,
+    _check_in_sql,
+    alias="a",
+    extras=(("caller_enrollment", _optional_str), ("caller_checked_in", bool), ("caller_active", bool)),
+)
+
+
 def activity_for_check_in(*, pk: Any, user: Any) -> Activity:
     """The activity (never a draft) with the caller's enrolment status, whether they have checked
     in and whether their account is active, in one query: check-in is the busiest request there is
     (its authentication leaves the account to this query). DoesNotExist if absent.
 
-    Written as SQL because compiling the same query from the ORM's Subquery and Exists cost
-    about four times the CPU of running it (1.5 ms against 0.4 ms per check-in, measured).
+    Written once (core.statements) because compiling the same query from the ORM's Subquery and
+    Exists cost about four times the CPU of running it (1.5 ms against 0.4 ms per check-in), and
+    Django's raw() still worked out its columns again on each call.
     """
-    # Only the models' own table names are put into the text; every value goes as a parameter.
-    activity_table, enrollment_table = Activity._meta.db_table, Enrollment._meta.db_table
-    sql = (
-        f"SELECT a.*, "  # noqa: S608
-        f"(SELECT e.status FROM {enrollment_table} e WHERE e.activity_id = a.id AND e.user_id = %s "
-        f"AND e.status IN (%s, %s) LIMIT 1) AS caller_enrollment, "
-        f"EXISTS (SELECT 1 FROM {CheckIn._meta.db_table} c WHERE c.activity_id = a.id AND c.user_id = %s "
-        f"AND c.kind = %s) AS caller_checked_in, "
-        f"EXISTS (SELECT 1 FROM {User._meta.db_table} u WHERE u.id = %s AND u.is_active) AS caller_active "
-        f"FROM {activity_table} a WHERE a.id = %s AND a.status <> %s"
-    )
     params = [
         user.pk,
         Enrollment.Status.ENROLLED,
@@ -163,13 +179,10 @@ def activity_for_check_in(*, pk: Any, user: Any) -> Activity:
         int(pk),
         Status.DRAFT,
     ]
-    found = list(Activity.objects.raw(sql, params))
-    if not found:
+    activity = _check_in_statement.first(params)
+    if activity is None:
         raise Activity.DoesNotExist
-    activity = found[0]
     activity.caller_id = user.pk
-    activity.caller_checked_in = bool(activity.caller_checked_in)
-    activity.caller_active = bool(activity.caller_active)
     return activity
 
 

@@ -19,12 +19,17 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.core import geo, idempotency
 from backend.core.errors import DomainError, field_error
+from backend.core.statements import ModelInsert
 
 from .. import selectors
 from ..models import Activity, CheckIn, Enrollment
 from ._shared import Status, _local
 from .attendance import _after_attendance
 from .codes import verify_token
+
+# The check-in's INSERT, written once (core.statements): CheckIn has no save() of its own beyond
+# the append-only refusal of a stored row, and no signal receivers.
+_insert_statement = ModelInsert(CheckIn)
 
 
 def _accuracy_allowance(accuracy: Decimal | float | None) -> float:
@@ -142,8 +147,7 @@ def _insert(row: CheckIn, *, activity: Activity, by: User) -> CheckInResult:
     """The one INSERT; a retry that met the constraint is answered from the row that won."""
 
     def insert() -> CheckIn:
-        row.save(force_insert=True)
-        return row
+        return _insert_statement.save(row)
 
     try:
         made, created = idempotency.insert_once(
