@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -11,6 +13,7 @@ from backend.core.scoping import get_scope, limit_choices
 
 from . import selectors, services
 from .models import Community, Estate, Grid, PartyOrganization, Place, Street
+from .public import public_map
 from .serializers import (
     CommunitySerializer,
     EstateSerializer,
@@ -29,6 +32,15 @@ class PublicMapViewSet(viewsets.ReadOnlyModelViewSet):
 
     permission_classes = [permissions.AllowAny]
     pagination_class = SmallListPagination
+    filterset_fields: list[str] = []
+
+    def list(self, request, *args, **kwargs):
+        # The same pages for everyone, kept until the tree changes (communities.public).
+        allowed = {"page", "page_size", *self.filterset_fields}
+        return Response(public_map.page(request, allowed, lambda: self.page_data(request)))
+
+    def page_data(self, request) -> Any:
+        return super().list(request).data
 
 
 class StreetViewSet(PublicMapViewSet):
@@ -46,13 +58,13 @@ class CommunityViewSet(PublicMapViewSet):
     search_fields = ["name", "street__name"]
     ordering_fields = ["id", "name"]
 
-    def list(self, request, *args, **kwargs):
+    def page_data(self, request) -> Any:
         # The list every mini-program asks for before sign-in: written directly (community_rows).
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         if page is None:
-            return Response(community_rows(queryset))
-        return self.get_paginated_response(community_rows(page))
+            return community_rows(queryset)
+        return self.get_paginated_response(community_rows(page)).data
 
 
 class GridViewSet(PublicMapViewSet):
