@@ -11,13 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Model, Q, QuerySet
 
 from backend.communities.models import Community, Grid, PartyOrganization
 
 from .models import Role, RoleGrant, User
 
 _CACHE_ATTR = "_scope_cache"
+# (role, street_id, community_id, grid_id, organization_id) of one active grant.
+Grant = tuple[str, int | None, int | None, int | None, int | None]
 
 STAFF_ROLES = (Role.STREET_ADMIN, Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF)
 
@@ -51,14 +54,38 @@ def get_scope(user: User | None) -> Scope:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
-    grants = (
-        []
-        if user.is_superuser
-        else RoleGrant.objects.filter(user=user, revoked_at__isnull=True).values_list(
-            "role", "street_id", "community_id", "grid_id", "organization_id"
-        )
+    return _cache_scope(user, [] if user.is_superuser else _active_grants(user.pk))
+
+
+def _quoted(model: type[Model], *columns: str) -> tuple[str, ...]:
+    quote = connection.ops.quote_name
+    return (quote(model._meta.db_table), *(quote(column) for column in columns))
+
+
+def _active_grants(user_id: int) -> list[Grant]:
+    """The user's active grants, by a statement written here rather than compiled by the ORM on
+    every request: the scope is read by nearly every signed-in request (docs/benchmarks.md);
+    tests/accounts/test_scoping.py holds it to the ORM's reading."""
+    table, role, street, community, grid, organization, user, revoked = _quoted(
+        RoleGrant, "role", "street_id", "community_id", "grid_id", "organization_id", "user_id", "revoked_at"
     )
-    return _cache_scope(user, list(grants))
+    sql = (
+        f"SELECT {role}, {street}, {community}, {grid}, {organization} FROM {table} "  # noqa: S608
+        f"WHERE {user} = %s AND {revoked} IS NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id])
+        return [(str(r), s, c, g, o) for r, s, c, g, o in cursor.fetchall()]
+
+
+def _ids_where_in(model: type[Model], column: str, values: Iterable[int]) -> set[int]:
+    """`SELECT id FROM <model> WHERE <column> IN (…)`, without the ORM's compiling."""
+    values = sorted(values)
+    table, key, where = _quoted(model, "id", column)
+    marks = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {key} FROM {table} WHERE {where} IN ({marks})", values)  # noqa: S608
+        return {row[0] for row in cursor.fetchall()}
 
 
 def prime_scope(user: User, grants: Iterable[RoleGrant]) -> Scope:
@@ -73,7 +100,7 @@ def prime_scope(user: User, grants: Iterable[RoleGrant]) -> Scope:
     return _cache_scope(user, active)
 
 
-def _cache_scope(user: User, grants: list[tuple[str, int | None, int | None, int | None, int | None]]) -> Scope:
+def _cache_scope(user: User, grants: list[Grant]) -> Scope:
     if user.is_superuser:
         scope = Scope(True, frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
     else:
@@ -87,10 +114,10 @@ def _cache_scope(user: User, grants: list[tuple[str, int | None, int | None, int
         organizations = {o for r, _s, _c, _g, o in grants if r == Role.UNIT_LIAISON and o is not None}
         community_ids = set(own_communities)
         if street_ids:
-            community_ids |= set(Community.objects.filter(street_id__in=street_ids).values_list("id", flat=True))
+            community_ids |= _ids_where_in(Community, "street_id", street_ids)
         grid_ids = set(worker_grids)
         if community_ids:
-            grid_ids |= set(Grid.objects.filter(community_id__in=community_ids).values_list("id", flat=True))
+            grid_ids |= _ids_where_in(Grid, "community_id", community_ids)
         if street_ids:
             secretary_of |= community_ids
         scope = Scope(

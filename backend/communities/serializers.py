@@ -5,6 +5,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from backend.core.serializers import FieldsBuiltOnce
+
 from .models import Community, Estate, Grid, PartyOrganization, Place, Street
 
 
@@ -44,8 +46,9 @@ class OrganizationSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "kind", "is_unit", "parent", "street", "community", "employer"]
 
 
-class EstateSerializer(serializers.ModelSerializer):
-    """Read and write shape. `community` and `grid` choices are limited to the caller's scope by the view."""
+class EstateSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+    """Read and write shape. `community` and `grid` choices are limited to the caller's scope by the
+    view. Built once per process (FieldsBuiltOnce): a staff member's busiest write."""
 
     community_name = serializers.CharField(source="community.name", read_only=True)
 

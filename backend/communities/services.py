@@ -19,14 +19,18 @@ ESTATE_FIELDS = {"name", "address", "households", "has_property_service", "grid"
 
 def _save_estate(estate: Estate) -> Estate:
     try:
-        with transaction.atomic():
+        if estate._state.adding and not transaction.get_connection().in_atomic_block:
+            # One INSERT is atomic by itself: no BEGIN, savepoint and COMMIT around it.
             estate.save()
+        else:
+            # A savepoint keeps the caller's transaction usable when the name is taken.
+            with transaction.atomic():
+                estate.save()
     except IntegrityError:
         raise DomainError("validation_error", _("输入有误"), fields={"name": [_("该社区已有同名小区")]}) from None
     return estate
 
 
-@transaction.atomic
 def create_estate(
     *,
     community: Community,
@@ -36,6 +40,7 @@ def create_estate(
     has_property_service: bool = True,
     grid: Grid | None = None,
 ) -> Estate:
+    # Not atomic of its own: it reads nothing, and writes one row (_save_estate).
     if grid is not None and grid.community_id != community.pk:
         raise DomainError("validation_error", _("输入有误"), fields={"grid": [_("网格不属于该社区")]})
     estate = Estate(

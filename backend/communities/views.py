@@ -124,7 +124,7 @@ class EstateViewSet(
 
     def get_serializer(self, *args, **kwargs):
         serializer = super().get_serializer(*args, **kwargs)
-        if self.request.method not in permissions.SAFE_METHODS and hasattr(serializer, "fields"):
+        if "data" in kwargs and hasattr(serializer, "fields"):
             # A community or grid outside scope is rejected like an id that does not exist.
             for name in ("community", "grid"):
                 field = serializer.fields[name]

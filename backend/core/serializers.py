@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar
 
 from rest_framework import serializers
 
+_NESTED = (serializers.BaseSerializer, serializers.ListField, serializers.DictField)
 
-class FlatSerializer(serializers.Serializer):
-    """A serializer of plain fields, built once per class instead of once per use.
 
-    DRF deep-copies every declared field each time a serializer is made, re-running each field's
-    constructor, so that binding one (its name, its parent) never touches another serializer's. For
-    plain fields (numbers, strings, UUIDs, times, choices: no nested serializer, no list of child
-    fields) a shallow copy keeps that promise: binding sets attributes of the copy alone, and what
-    the copies share (validators, choices) is never changed after construction. On a check-in that
-    copying was about a tenth of the request's CPU. A nested field is refused when the class is
-    made, so the shortcut cannot be taken where it would not hold.
+class FieldsBuiltOnce:
+    """Mixed into a Serializer or ModelSerializer of plain fields: its fields built once per class
+    instead of once per use.
+
+    DRF deep-copies every declared field each time a serializer is made (re-running each field's
+    constructor), and a ModelSerializer also builds its other fields from the model again, so that
+    binding one (its name, its parent) never touches another serializer's. For plain fields
+    (numbers, strings, UUIDs, times, choices, primary keys of related rows: no nested serializer,
+    no list of child fields) a shallow copy keeps that promise: binding, or a view narrowing a
+    related field's queryset, sets attributes of the copy alone, and what the copies share
+    (validators, choices, the unevaluated default queryset, which a related field clones before
+    use) is never changed after construction. On a check-in that copying was about a tenth of the
+    request's CPU. A nested field is refused the first time the fields are built, so the shortcut
+    cannot be taken where it would not hold. Not for serializers whose fields depend on the
+    request or the instance (a `get_fields` of their own).
     """
+
+    _built_fields: ClassVar[dict[type, dict[str, serializers.Field]]] = {}
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        cls = type(self)
+        built = FieldsBuiltOnce._built_fields.get(cls)
+        if built is None:
+            built = super().get_fields()  # type: ignore[misc]  # the serializer's own, after this mixin
+            for name, field in built.items():
+                if isinstance(field, _NESTED):
+                    raise TypeError(f"{cls.__name__}.{name}: fields built once must be plain fields")
+            FieldsBuiltOnce._built_fields[cls] = built
+        return {name: copy.copy(field) for name, field in built.items()}
+
+
+class FlatSerializer(FieldsBuiltOnce, serializers.Serializer):
+    """A Serializer of plain declared fields, built once per class (FieldsBuiltOnce)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name, field in cls._declared_fields.items():
-            if isinstance(field, serializers.BaseSerializer | serializers.ListField | serializers.DictField):
+            if isinstance(field, _NESTED):
                 raise TypeError(f"{cls.__name__}.{name}: a FlatSerializer takes plain fields only")
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
