@@ -140,12 +140,15 @@ def test_the_inbox_costs_the_same_queries_however_many_notices(
             )
 
     send(2)
-    # The caller, the count, the page (notice and sender joined), the attachments.
-    with django_assert_num_queries(4):
+    # The caller, the page with its count (notice and sender joined), the attachments.
+    with django_assert_num_queries(3):
         assert len(client.get(URL).json()["results"]) == 2
     send(12)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         assert len(client.get(URL).json()["results"]) == 14
+    send(30)
+    with django_assert_num_queries(3):
+        assert len(client.get(URL, {"after_id": 0, "page_size": 100}).json()["results"]) == 44
 
 
 def test_one_notice_of_mine_and_nobody_elses(as_user, secretary, mine, neighbour):
