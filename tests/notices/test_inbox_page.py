@@ -153,7 +153,7 @@ def test_the_replay_says_what_the_orm_said(inbox):
 def test_an_empty_inbox(community):
     nobody = factories.UserFactory(community=community)
     page = selectors.inbox_page(user_id=nobody.pk)
-    assert (page.results, page.count, page.has_more) == ([], 0, False)
+    assert (page.results, page.count, page.has_more, page.caller_active) == ([], 0, False, True)
     assert selectors.notices_after(user_id=nobody.pk, after_id=0) == []
 
 
@@ -188,3 +188,17 @@ def test_the_endpoint_answers_the_orm_page(inbox, as_user):
         assert body["count"] == expected["count"]
         assert (body["next"] is not None) == expected["has_more"]
         assert body["previous"] is None
+
+
+def test_the_page_says_whether_the_account_is_active(inbox):
+    mine, ids = inbox
+    assert selectors.inbox_page(user_id=mine.pk).caller_active is True
+    mine.is_active = False
+    mine.save(update_fields=["is_active"])
+    page = selectors.inbox_page(user_id=mine.pk, after_id=ids[-1])
+    assert (page.results, page.count, page.caller_active) == ([], 0, False)
+    assert selectors.inbox_page(user_id=mine.pk).caller_active is False
+    # The replay reads the rows whatever the account's state: the socket checks its own caller.
+    assert len(selectors.notices_after(user_id=mine.pk, after_id=0)) == len(ids)
+    gone = selectors.inbox_page(user_id=mine.pk + 10_000)
+    assert (gone.results, gone.count, gone.has_more, gone.caller_active) == ([], 0, False, False)
