@@ -1,12 +1,14 @@
 """Reads of notices: a user's inbox, replay after an id, the wire payload, and who is in an audience.
 
 The payload built here is what the API lists and what the socket sends, so both agree field for
-field: `{id, title, body, kind, created_at, read_at, attachments, sender, audience}`.
+field: `{id, title, body, kind, created_at, read_at, attachments, sender, audience}`. The inbox's
+pages and the replay write it from rows of their own statement (`_inbox_payloads`), held to
+`notice_payload` by tests/notices/test_inbox_page.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,19 +101,15 @@ def notice_payload(
     }
 
 
-def _payloads(receipts: Sequence[NoticeReceipt]) -> list[dict[str, Any]]:
-    attachments = _uploads_by_id(pk for receipt in receipts for pk in receipt.notice.attachments)
-    return [notice_payload(receipt.notice, receipt.read_at, attachments=attachments) for receipt in receipts]
-
-
 def _inbox(user_id: int) -> QuerySet[NoticeReceipt]:
     return NoticeReceipt.objects.filter(user_id=user_id).select_related("notice", "notice__sender")
 
 
 def notices_after(*, user_id: int, after_id: int, limit: int = 200) -> list[dict[str, Any]]:
     """The user's notices with an id above `after_id`, oldest first: what a reconnecting client missed."""
-    receipts = list(_inbox(user_id).filter(notice_id__gt=after_id).order_by("notice_id")[: max(0, int(limit))])
-    return _payloads(receipts)
+    return _inbox_payloads(
+        _inbox_rows(user_id=user_id, after_id=after_id, before_id=None, limit=max(0, int(limit))).rows
+    )
 
 
 def last_notice_id(*, user_id: int) -> int:
@@ -126,45 +124,63 @@ _COUNT_SQL: dict[tuple[str, bool, bool, bool], str] = {}
 
 
 def _column_name(field: object) -> str:
-    """The table column of one of NoticeReceipt's own fields (never a reverse relation)."""
+    """The table column of one of a model's own fields (never a reverse relation)."""
     if not isinstance(field, models.Field) or field.column is None:
         raise TypeError(f"{field!r} is not a concrete column")
     return field.column
 
 
+def _column(alias: str, model: type[models.Model], name: str) -> str:
+    return connections[alias].ops.quote_name(_column_name(model._meta.get_field(name)))
+
+
+def _receipt_where(alias: str, prefix: str, *, unread: bool, after: bool, before: bool) -> str:
+    """The receipts of one user (`%s`), unread only, above an id (`%s`), below one (`%s`), in that order."""
+    column = {name: prefix + _column(alias, NoticeReceipt, name) for name in ("notice", "user", "read_at")}
+    where = [f"{column['user']} = %s"]
+    if unread:
+        where.append(f"{column['read_at']} IS NULL")
+    if after:
+        where.append(f"{column['notice']} > %s")
+    if before:
+        where.append(f"{column['notice']} < %s")
+    return " AND ".join(where)
+
+
 def receipt_count(
     *, user_id: int, unread: bool = False, after_id: int | None = None, before_id: int | None = None
-) -> int:
-    """How many of the user's receipts match: `COUNT(*)` written once per shape.
+) -> int | None:
+    """How many of the user's receipts match, or None when the account is gone or inactive:
+    `COUNT(*)` written once per shape, read with the account's `is_active`.
 
     The unread count and the inbox's total are read on every opening of the mini-program, and the
     ORM compiled the same `COUNT(*)` on each (about a third of the unread count's CPU, the request's
-    floor included: docs/benchmarks.md). tests/notices/test_counts.py holds it to the ORM's count.
+    floor included: docs/benchmarks.md). The account's state comes in the same statement, so the
+    view's authentication need not read the account first (`DeferredUserJWTAuthentication`).
+    tests/notices/test_counts.py holds it to the ORM's count.
     """
     alias = router.db_for_read(NoticeReceipt) or DEFAULT_DB_ALIAS
     shape = (alias, unread, after_id is not None, before_id is not None)
     sql = _COUNT_SQL.get(shape)
     if sql is None:
         quote = connections[alias].ops.quote_name
-        meta = NoticeReceipt._meta
-        column = {name: quote(_column_name(meta.get_field(name))) for name in ("notice", "user", "read_at")}
-        notice_column = column["notice"]
-        where = [f"{column['user']} = %s"]
-        if unread:
-            where.append(f"{column['read_at']} IS NULL")
-        if after_id is not None:
-            where.append(f"{notice_column} > %s")
-        if before_id is not None:
-            where.append(f"{notice_column} < %s")
-        # Names from the model, quoted; every value is a parameter.
-        sql = _COUNT_SQL[shape] = f"SELECT COUNT(*) FROM {quote(meta.db_table)} WHERE {' AND '.join(where)}"  # noqa: S608
-    params = [user_id, *(value for value in (after_id, before_id) if value is not None)]
+        receipts, users = quote(NoticeReceipt._meta.db_table), quote(User._meta.db_table)
+        where = _receipt_where(alias, "c.", unread=unread, after=after_id is not None, before=before_id is not None)
+        # Names from the models, quoted; every value is a parameter.
+        sql = _COUNT_SQL[shape] = (
+            f"SELECT u.{_column(alias, User, 'is_active')}, "  # noqa: S608
+            f"(SELECT COUNT(*) FROM {receipts} AS c WHERE {where}) "
+            f"FROM {users} AS u WHERE u.{_column(alias, User, 'id')} = %s"
+        )  # nosec B608  # no value is formatted into the text (see above)
+    params = [user_id, *(value for value in (after_id, before_id) if value is not None), user_id]
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
-        return int(cursor.fetchone()[0])
+        row = cursor.fetchone()
+    return int(row[1]) if row is not None and row[0] else None
 
 
-def unread_count(*, user_id: int) -> int:
+def unread_count(*, user_id: int) -> int | None:
+    """The user's unread notices; None when the account is gone or inactive (see receipt_count)."""
     return receipt_count(user_id=user_id, unread=True)
 
 
@@ -174,6 +190,7 @@ class InboxPage:
     count: int  # how many notices match the cursor, over all pages
     has_more: bool
     ascending: bool
+    caller_active: bool  # whether the account exists and is active, read with the page
 
 
 def inbox_page(
@@ -185,16 +202,149 @@ def inbox_page(
     With `after_id`: oldest first from just above it (and below `before_id` if given), so paging
     forward with the last id seen never skips a notice.
     """
-    receipts = NoticeReceipt.objects.filter(user_id=user_id)
-    if after_id is not None:
-        receipts = receipts.filter(notice_id__gt=after_id)
-    if before_id is not None:
-        receipts = receipts.filter(notice_id__lt=before_id)
-    ascending = after_id is not None
-    count = receipt_count(user_id=user_id, after_id=after_id, before_id=before_id)
-    ordered = receipts.select_related("notice", "notice__sender").order_by("notice_id" if ascending else "-notice_id")
-    rows = list(ordered[: limit + 1])
-    return InboxPage(results=_payloads(rows[:limit]), count=count, has_more=len(rows) > limit, ascending=ascending)
+    read = _inbox_rows(user_id=user_id, after_id=after_id, before_id=before_id, limit=limit + 1, counted=True)
+    return InboxPage(
+        results=_inbox_payloads(read.rows[:limit]),
+        count=read.count,
+        has_more=len(read.rows) > limit,
+        ascending=after_id is not None,
+        caller_active=read.caller_active,
+    )
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    # (column index, the converters the ORM would apply to it, the column they are given)
+    converters: tuple[tuple[int, tuple[Callable[[Any, Any, Any], Any], ...], Any], ...]
+
+
+# The inbox's page as one statement by shape (database, after an id, below an id, with the count).
+_PAGE_SQL: dict[tuple[str, bool, bool, bool], _Statement] = {}
+
+# What a page reads for each notice, in the statement's order: (table alias, model, field).
+_PAGE_COLUMNS: tuple[tuple[str, type[models.Model], str], ...] = (
+    ("r", NoticeReceipt, "notice"),
+    ("r", NoticeReceipt, "read_at"),
+    ("n", Notice, "title"),
+    ("n", Notice, "body"),
+    ("n", Notice, "kind"),
+    ("n", Notice, "created_at"),
+    ("n", Notice, "attachments"),
+    ("s", User, "id"),
+    ("s", User, "real_name"),
+    ("n", Notice, "audience_kind"),
+    ("n", Notice, "audience_ids"),
+    ("u", User, "is_active"),
+)
+_ATTACHMENTS = _PAGE_COLUMNS.index(("n", Notice, "attachments"))
+_ACTIVE = _PAGE_COLUMNS.index(("u", User, "is_active"))
+
+
+def _page_statement(alias: str, *, after: bool, before: bool, counted: bool) -> _Statement:
+    """The user's row, then their page of receipts (by `notice_id`, oldest first after an id, else
+    newest first) limited before the notices and their senders are joined, with the cursor's
+    `COUNT(*)` as a scalar subquery (computed once): one statement, compiled once per shape, where
+    the ORM compiled two on every request and the account was read before them. No row: no such
+    account; one row without a notice: an empty page. Parameters: the count's (if counted), the
+    page's, the limit, the user's id."""
+    shape = (alias, after, before, counted)
+    statement = _PAGE_SQL.get(shape)
+    if statement is not None:
+        return statement
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    tables = {model: quote(model._meta.db_table) for model in (NoticeReceipt, Notice, User)}
+    r_notice, r_read = _column(alias, NoticeReceipt, "notice"), _column(alias, NoticeReceipt, "read_at")
+    user_id = _column(alias, User, "id")
+    order = "" if after else " DESC"
+    page_where = _receipt_where(alias, "p.", unread=False, after=after, before=before)
+    count_where = _receipt_where(alias, "c.", unread=False, after=after, before=before)
+    select = ", ".join(f"{table}.{_column(alias, model, name)}" for table, model, name in _PAGE_COLUMNS)
+    # Names from the models, quoted; every value is a parameter.
+    total = f", (SELECT COUNT(*) FROM {tables[NoticeReceipt]} AS c WHERE {count_where})" if counted else ""  # noqa: S608
+    sql = (
+        f"SELECT {select}{total} FROM {tables[User]} AS u LEFT JOIN ("  # noqa: S608
+        f"SELECT p.{r_notice}, p.{r_read} FROM {tables[NoticeReceipt]} AS p WHERE {page_where} "
+        f"ORDER BY p.{r_notice}{order} LIMIT %s) AS r ON 1 = 1 "
+        f"LEFT JOIN {tables[Notice]} AS n ON n.{_column(alias, Notice, 'id')} = r.{r_notice} "
+        f"LEFT JOIN {tables[User]} AS s ON s.{user_id} = n.{_column(alias, Notice, 'sender')} "
+        f"WHERE u.{user_id} = %s ORDER BY r.{r_notice}{order}"
+    )  # nosec B608  # no value is formatted into the text (see above)
+    converters = []
+    for index, (_table, model, name) in enumerate(_PAGE_COLUMNS):
+        field = model._meta.get_field(name)
+        if not isinstance(field, models.Field):
+            raise TypeError(f"{field!r} is not a concrete column")
+        col = field.get_col(model._meta.db_table)
+        found = tuple(connection.ops.get_db_converters(col) + field.get_db_converters(connection))
+        if found:
+            converters.append((index, found, col))
+    statement = _PAGE_SQL[shape] = _Statement(sql=sql, converters=tuple(converters))
+    return statement
+
+
+@dataclass(frozen=True)
+class _InboxRead:
+    rows: list[list[Any]]  # in _PAGE_COLUMNS' order, converted as the ORM converts them
+    count: int  # how many match the cursor over all pages (0 unless counted)
+    caller_active: bool  # False when the account is gone or inactive
+
+
+def _inbox_rows(
+    *, user_id: int, after_id: int | None, before_id: int | None, limit: int, counted: bool = False
+) -> _InboxRead:
+    """Up to `limit` rows of the user's inbox, the cursor's count and the account's state."""
+    alias = router.db_for_read(NoticeReceipt) or DEFAULT_DB_ALIAS
+    statement = _page_statement(alias, after=after_id is not None, before=before_id is not None, counted=counted)
+    cursor = [user_id, *(value for value in (after_id, before_id) if value is not None)]
+    connection = connections[alias]
+    with connection.cursor() as db:
+        db.execute(statement.sql, [*cursor, *cursor, limit, user_id] if counted else [*cursor, limit, user_id])
+        fetched = db.fetchall()
+    count = int(fetched[0][len(_PAGE_COLUMNS)]) if counted and fetched else 0
+    # A page's JSON texts repeat (`[]`, the community's `[1]`): each is parsed once. The values are
+    # only read (`_inbox_payloads` copies the ids), so rows may share them.
+    seen: dict[tuple[int, Any], Any] = {}
+    rows = []
+    for row in fetched:
+        if row[0] is None:  # the account's row alone: nothing on this page
+            continue
+        values = list(row)
+        for index, found, col in statement.converters:
+            raw = values[index]
+            key = (index, raw)
+            if key not in seen:
+                for converter in found:
+                    raw = converter(raw, col, connection)
+                seen[key] = raw
+            values[index] = seen[key]
+        rows.append(values)
+    return _InboxRead(rows=rows, count=count, caller_active=bool(fetched and fetched[0][_ACTIVE]))
+
+
+def _inbox_payloads(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """`notice_payload` for each row of `_inbox_rows`, the upload query and the time zone once a page.
+    tests/notices/test_inbox_page.py holds the two to the same output."""
+    attachments = _uploads_by_id(pk for row in rows for pk in row[_ATTACHMENTS])
+    zone = timezone.get_current_timezone()
+    payloads = []
+    for notice_id, read_at, title, body, kind, created_at, attached, sender_id, real_name, audience, ids, *_ in rows:
+        payloads.append(
+            {
+                "id": notice_id,
+                "title": title,
+                "body": body,
+                "kind": kind,
+                "created_at": None if created_at is None else created_at.astimezone(zone).isoformat(),
+                "read_at": None if read_at is None else read_at.astimezone(zone).isoformat(),
+                "attachments": [attachments[pk] for pk in attached if pk in attachments],
+                "sender": None if sender_id is None else {"id": sender_id, "real_name": real_name},
+                # A personal notice does not disclose who else received it (audience_payload).
+                "audience": {"kind": audience, "ids": [] if audience == Notice.AudienceKind.USERS else list(ids)},
+            }
+        )
+    return payloads
 
 
 def receipt_for(*, user_id: int, notice_id: int) -> NoticeReceipt | None:

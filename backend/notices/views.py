@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from backend.accounts.authentication import DeferredUserJWTAuthentication, JWTAuthentication, require_active
 from backend.accounts.requests import caller
 from backend.accounts.scoping import get_scope
+from backend.accounts.selectors import is_active_account
 from backend.core.errors import DomainError
 from backend.core.pagination import PageNumberPagination
 
@@ -32,6 +34,11 @@ from .serializers import (
 )
 
 DEFAULT_PAGE_SIZE = 20
+
+# Every opening of the mini-program reads these two. Their one statement answers whether the
+# account is still active with the page or the count (selectors), so the token is checked as
+# everywhere but the account is not read before it, as for check-in; each calls require_active.
+ACCOUNT_IN_STATEMENT = frozenset({"list", "unread_count"})
 
 
 def _not_found() -> DomainError:
@@ -61,6 +68,17 @@ class NoticeViewSet(viewsets.GenericViewSet):
     lookup_value_regex = r"\d+"
     filter_backends: list = []
     pagination_class = None
+
+    def initialize_request(self, request, *args, **kwargs):
+        request = super().initialize_request(request, *args, **kwargs)
+        # The action is known only now; no authenticator has run yet. The schema keeps naming the
+        # view's own classes: the token a client sends is the same.
+        if self.action in ACCOUNT_IN_STATEMENT:
+            request.authenticators = [
+                DeferredUserJWTAuthentication() if type(authenticator) is JWTAuthentication else authenticator
+                for authenticator in request.authenticators
+            ]
+        return request
 
     def _notice_id(self) -> int:
         notice_id = int(self.kwargs["pk"])
@@ -95,12 +113,16 @@ class NoticeViewSet(viewsets.GenericViewSet):
         params: dict = {}
         if request.query_params:  # none: the first page, as every opening of the mini-program asks
             query = InboxQuerySerializer(data=request.query_params)
-            query.is_valid(raise_exception=True)
+            if not query.is_valid():
+                # As with any authentication: a gone or inactive account is 401 before its bad input.
+                require_active(is_active_account(request.user.pk))
+                raise serializers.ValidationError(query.errors)
             params = query.validated_data
         limit = params.get("page_size") or params.get("limit") or DEFAULT_PAGE_SIZE
         page = selectors.inbox_page(
             user_id=request.user.pk, after_id=params.get("after_id"), before_id=params.get("before_id"), limit=limit
         )
+        require_active(page.caller_active)
         next_link = None
         if page.has_more:
             url = request.build_absolute_uri()
@@ -157,7 +179,9 @@ class NoticeViewSet(viewsets.GenericViewSet):
     @extend_schema(summary="未读数", responses={200: UnreadCountSerializer})
     @action(detail=False, methods=["get"], url_path="unread-count")
     def unread_count(self, request):
-        return Response({"count": selectors.unread_count(user_id=request.user.pk)})
+        count = selectors.unread_count(user_id=request.user.pk)
+        require_active(count is not None)
+        return Response({"count": count})
 
     @extend_schema(
         summary="阅读回执",

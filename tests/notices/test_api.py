@@ -140,12 +140,54 @@ def test_the_inbox_costs_the_same_queries_however_many_notices(
             )
 
     send(2)
-    # The caller, the count, the page (notice and sender joined), the attachments.
-    with django_assert_num_queries(4):
+    # The page with its count and the caller's account (notice and sender joined), the attachments.
+    with django_assert_num_queries(2):
         assert len(client.get(URL).json()["results"]) == 2
     send(12)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         assert len(client.get(URL).json()["results"]) == 14
+    send(30)
+    with django_assert_num_queries(2):
+        assert len(client.get(URL, {"after_id": 0, "page_size": 100}).json()["results"]) == 44
+    # The count with the caller's account, whatever the count.
+    with django_assert_num_queries(1):
+        assert client.get(URL + "unread-count/").json() == {"count": 44}
+
+
+def test_an_empty_inbox_answers_without_the_account_read_apart(as_user, mine, django_assert_num_queries):
+    client = as_user(mine)
+    with django_assert_num_queries(1):
+        assert client.get(URL).json() == {"count": 0, "next": None, "previous": None, "results": []}
+    with django_assert_num_queries(1):
+        assert client.get(URL + "unread-count/").json() == {"count": 0}
+
+
+def test_a_deactivated_or_deleted_account_is_refused_with_its_token_still_valid(as_user, secretary, mine):
+    notify(secretary, mine, 2)
+    client = as_user(mine)
+    assert client.get(URL).status_code == 200
+    mine.is_active = False
+    mine.save(update_fields=["is_active"])
+    # The same answer as any other endpoint gives that token, before anything else (bad paging too).
+    refused = client.get("/api/v1/auth/users/me/").json()
+    assert refused["code"] == "token_invalid"
+    for path, params in ((URL, {}), (URL, {"page_size": 2}), (URL, {"after_id": "x"}), (URL + "unread-count/", {})):
+        response = client.get(path, params)
+        assert (response.status_code, response.json()) == (401, refused), (path, params)
+
+    ghost = factories.UserFactory(community=mine.community)
+    ghost_client = as_user(ghost)
+    ghost.delete()
+    for path, params in ((URL, {}), (URL, {"limit": 0}), (URL + "unread-count/", {})):
+        response = ghost_client.get(path, params)
+        assert (response.status_code, response.json()["code"]) == (401, "token_invalid"), (path, params)
+
+
+def test_the_schema_names_the_inbox_reads_security_as_every_read(api):
+    paths = api.get("/api/schema/?format=json").json()["paths"]
+    expected = paths["/api/v1/notices/{id}/"]["get"]["security"]
+    assert expected == [{"jwtAuth": []}, {"cookieAuth": []}]
+    assert paths[URL]["get"]["security"] == paths[URL + "unread-count/"]["get"]["security"] == expected
 
 
 def test_one_notice_of_mine_and_nobody_elses(as_user, secretary, mine, neighbour):

@@ -1,4 +1,4 @@
-"""The inbox's counts, written once per shape, agree with the ORM's on every shape."""
+"""The inbox's counts, written once per shape, agree with the ORM's on every shape, and carry the account's state."""
 
 from __future__ import annotations
 
@@ -39,4 +39,16 @@ def test_every_shape_counts_as_the_orm_counts(community):
             == expected.count()
         ), (user, unread, after_id, before_id)
     assert selectors.unread_count(user_id=mine.pk) == 4
-    assert selectors.receipt_count(user_id=mine.pk + other.pk + 1000) == 0
+
+
+def test_the_counts_say_when_the_account_is_gone_or_inactive(community):
+    sender = factories.staff_of(community)
+    mine, idle = factories.UserFactory(community=community), factories.UserFactory(community=community)
+    services.create_notice(sender=sender, title="通知", body="正文", audience=Audience.community(community))
+    idle.is_active = False
+    idle.save(update_fields=["is_active"])
+    assert selectors.unread_count(user_id=mine.pk) == 1
+    assert selectors.receipt_count(user_id=factories.UserFactory().pk) == 0
+    for user_id in (idle.pk, mine.pk + idle.pk + 1000):
+        assert selectors.unread_count(user_id=user_id) is None
+        assert selectors.receipt_count(user_id=user_id, after_id=0, before_id=10**9) is None
