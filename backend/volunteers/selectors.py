@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router
 from django.db.models import Count, DecimalField, F, Field, Model, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, Rank
 
@@ -25,6 +26,7 @@ from backend.communities.models import Community
 from backend.core import crypto
 from backend.core.periods import Period
 
+from . import statements
 from .models import Certificate, RecordCorrection, ServiceRecord, Volunteer, hours_between, mask_name
 
 _M = TypeVar("_M", bound=Model)
@@ -88,14 +90,68 @@ def volunteer_of(user: Any) -> Volunteer | None:
     return Volunteer.objects.select_related("community").filter(user=user).first()
 
 
-def volunteer_profile(*, user_id: int) -> Volunteer | None:
-    """The volunteer with their community, teams and approved total (as `total_hours`): two queries."""
-    return (
-        Volunteer.objects.filter(user_id=user_id)
-        .select_related("community")
-        .prefetch_related("teams")
-        .annotate(total_hours=total_hours_subquery())
-        .first()
+# The volunteer's own profile ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamBrief:
+    id: int
+    name: str
+    community_id: int
+
+
+@dataclass(frozen=True)
+class OwnProfile:
+    """What `volunteers/me` shows: the volunteer, their community's name, approved total and teams."""
+
+    id: int
+    volunteer_number: str
+    real_name: str
+    community_id: int
+    skills: str
+    id_type: str
+    id_number_masked: str
+    consent_version: str
+    consent_at: datetime | None
+    registered_via: str
+    registered_on: date
+    community_name: str
+    total_hours: Decimal
+    teams: list[TeamBrief]
+
+
+def own_profile(*, user_id: int) -> OwnProfile | None:
+    """The user's volunteer profile with their approved total (as `total_hours`) and teams; None when
+    they are no volunteer. One statement (statements.profile); it was two, compiled by the ORM on
+    each request."""
+    alias = router.db_for_read(Volunteer) or DEFAULT_DB_ALIAS
+    sql, converters = statements.profile(alias)
+    database = connections[alias]
+    with database.cursor() as cursor:
+        cursor.execute(sql, [APPROVED, user_id, user_id])
+        rows = cursor.fetchall()
+    if not rows or rows[0][0] != 0:
+        return None
+    values = list(rows[0])
+    for index, found, column in converters:
+        for converter in found:
+            values[index] = converter(values[index], column, database)
+    (_, pk, number, name, community_id, skills, id_type, masked, consent, consent_at, via, on, place, total) = values
+    return OwnProfile(
+        id=pk,
+        volunteer_number=number,
+        real_name=name,
+        community_id=community_id,
+        skills=skills,
+        id_type=id_type,
+        id_number_masked=masked,
+        consent_version=consent,
+        consent_at=consent_at,
+        registered_via=via,
+        registered_on=on,
+        community_name=place,
+        total_hours=_hours(total),
+        teams=[TeamBrief(id=row[1], name=row[2], community_id=row[4]) for row in rows[1:]],
     )
 
 

@@ -92,6 +92,41 @@ class VolunteerProfileSerializer(serializers.ModelSerializer):
         return f"{remaining:.2f}" if remaining is not None else None
 
 
+# DRF's own formatting of a time (the current time zone, ISO 8601) and a date, for the answers
+# written directly.
+_TIME = serializers.DateTimeField()
+_DATE = serializers.DateField()
+_ID_TYPE_LABELS = dict(IdType.choices)
+
+
+def own_profile_data(profile: selectors.OwnProfile) -> dict[str, Any]:
+    """What VolunteerProfileSerializer writes, written directly from selectors.own_profile: the
+    ModelSerializer built its fields from the model on every request, and the teams through a
+    second one. The serializer stays the schema; tests/volunteers/test_own_profile.py holds the two
+    to the same output."""
+    total = profile.total_hours
+    remaining = selectors.next_star_hours(total)
+    return {
+        "id": profile.id,
+        "volunteer_number": profile.volunteer_number,
+        "real_name": profile.real_name,
+        "community": profile.community_id,
+        "community_name": profile.community_name,
+        "skills": profile.skills,
+        "id_type": profile.id_type,
+        "id_type_display": str(_ID_TYPE_LABELS.get(profile.id_type, profile.id_type)),
+        "id_number_masked": profile.id_number_masked,
+        "consent_version": profile.consent_version,
+        "consent_at": None if profile.consent_at is None else _TIME.to_representation(profile.consent_at),
+        "registered_via": profile.registered_via,
+        "registered_on": _DATE.to_representation(profile.registered_on),
+        "total_hours": f"{total:.2f}",
+        "star_level": selectors.star_level(total),
+        "next_star_hours": f"{remaining:.2f}" if remaining is not None else None,
+        "teams": [{"id": team.id, "name": team.name, "community": team.community_id} for team in profile.teams],
+    }
+
+
 class VolunteerRegisterSerializer(ConsentMixin, serializers.Serializer):
     community = serializers.PrimaryKeyRelatedField(
         queryset=Community.objects.all(), required=False, help_text="default: the user's home community"

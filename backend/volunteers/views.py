@@ -45,6 +45,7 @@ from .serializers import (
     VolunteerSerializer,
     VolunteerUpdateSerializer,
     leaderboard_page_data,
+    own_profile_data,
 )
 
 
@@ -68,10 +69,10 @@ class VolunteerMeView(APIView):
     error_statuses = ("404", "409")
 
     def _profile(self, *, status_code: int = status.HTTP_200_OK) -> Response:
-        volunteer = selectors.volunteer_profile(user_id=caller(self.request).pk)
-        if volunteer is None:
+        profile = selectors.own_profile(user_id=caller(self.request).pk)
+        if profile is None:
             raise NotFound()
-        return Response(VolunteerProfileSerializer(volunteer).data, status=status_code)
+        return Response(own_profile_data(profile), status=status_code)
 
     @extend_schema(responses={200: VolunteerProfileSerializer})
     def get(self, request):

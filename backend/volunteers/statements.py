@@ -1,0 +1,106 @@
+"""The SQL of the busiest reads, written once per database: a volunteer's own profile
+(selectors.own_profile runs it).
+
+It is read on every opening of the volunteer pages. Built by the ORM, it was compiled again on
+every request, and the compiling cost more than the database's work (docs/benchmarks.md). Only
+names from the models, quoted, go into these texts; every value is a parameter. The tests hold
+each statement's answers to the ORM query it replaced (tests/volunteers/test_own_profile.py), on
+SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connections
+from django.db.models import Field, Model
+
+from backend.communities.models import Community
+
+from .models import ServiceRecord, Volunteer, VolunteerTeam
+
+# (index in the row, the converters, the column they are given): as the ORM applies them.
+Converters = list[tuple[int, list[Any], Any]]
+
+# The volunteer's columns of a profile, in selectors.OwnProfile's order; the community's name and
+# the approved total follow them.
+PROFILE_FIELDS = (
+    "id",
+    "volunteer_number",
+    "real_name",
+    "community",
+    "skills",
+    "id_type",
+    "id_number_masked",
+    "consent_version",
+    "consent_at",
+    "registered_via",
+    "registered_on",
+)
+
+
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or field.column is None:
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return field
+
+
+class _Names:
+    """Quoted table and column names for one database."""
+
+    def __init__(self, alias: str) -> None:
+        self.quote = connections[alias].ops.quote_name
+
+    def table(self, model: type[Model]) -> str:
+        return self.quote(model._meta.db_table)
+
+    def column(self, model: type[Model], name: str) -> str:
+        return self.quote(str(_field(model, name).column))
+
+
+_PROFILES: dict[str, tuple[str, Converters]] = {}
+
+
+def profile(alias: str) -> tuple[str, Converters]:
+    """The volunteer, their community's name and approved total, then their teams, in one statement;
+    parameters: the status approved, the user's id twice.
+
+    The first row is the volunteer's (part 0), then one row per team (part 1) in the teams' own
+    order (community, name): id, name and community in the volunteer's id, number and community
+    columns. The converters are those the ORM applies to the volunteer's columns (SQLite's text
+    times and dates).
+    """
+    prepared = _PROFILES.get(alias)
+    if prepared is not None:
+        return prepared
+    names, connection = _Names(alias), connections[alias]
+    fields = [_field(Volunteer, name) for name in PROFILE_FIELDS]
+    team, through, record = VolunteerTeam, VolunteerTeam.members.through, ServiceRecord
+    v_id, v_user = names.column(Volunteer, "id"), names.column(Volunteer, "user")
+    columns = ", ".join(f"v.{names.quote(str(field.column))}" for field in fields)
+    # A team's row fills the id, name and community columns; the rest, to the total, are NULL.
+    nulls = ", ".join(["NULL"] * (len(fields) - 4 + 2))
+    sql = (
+        f"SELECT 0 AS part, {columns}, c.{names.column(Community, 'name')} AS community_name, "  # noqa: S608
+        f"(SELECT SUM(r.{names.column(record, 'hours')}) FROM {names.table(record)} AS r "
+        f"WHERE r.{names.column(record, 'volunteer')} = v.{v_id} AND r.{names.column(record, 'status')} = %s) "
+        f"AS total FROM {names.table(Volunteer)} AS v JOIN {names.table(Community)} AS c "
+        f"ON c.{names.column(Community, 'id')} = v.{names.column(Volunteer, 'community')} WHERE v.{v_user} = %s "
+        "UNION ALL "
+        f"SELECT 1, t.{names.column(team, 'id')}, t.{names.column(team, 'name')}, NULL, "
+        f"t.{names.column(team, 'community')}, {nulls} "
+        f"FROM {names.table(team)} AS t JOIN {names.table(through)} AS m "
+        f"ON m.{names.column(through, 'volunteerteam')} = t.{names.column(team, 'id')} "
+        f"JOIN {names.table(Volunteer)} AS v ON v.{v_id} = m.{names.column(through, 'volunteer')} "
+        f"WHERE v.{v_user} = %s "
+        "ORDER BY 1, 5, 3"
+    )  # nosec B608  # names only (see the module's docstring)
+    converters = []
+    for index, field in enumerate(fields, start=1):
+        column = field.get_col(Volunteer._meta.db_table)
+        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if found:
+            converters.append((index, found, column))
+    prepared = _PROFILES[alias] = (sql, converters)
+    return prepared
