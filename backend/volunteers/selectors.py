@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, router
-from django.db.models import Count, DecimalField, F, Field, Model, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
+from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db.models import Count, DecimalField, F, Model, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, Rank
 
 from backend.accounts.models import User
@@ -43,10 +43,11 @@ def star_thresholds() -> list[Decimal]:
     return sorted(Decimal(str(value)) for value in settings.VOLUNTEER_STAR_THRESHOLDS)
 
 
-def star_level(hours: Decimal | None) -> int:
-    """0 below the first threshold; 一星 from 100 h … 五星 from 1500 h (by default)."""
+def star_level(hours: Decimal | None, thresholds: Iterable[Decimal] | None = None) -> int:
+    """0 below the first threshold; 一星 from 100 h … 五星 from 1500 h (by default). A page of many
+    volunteers passes `star_thresholds()` read once."""
     hours = hours or ZERO
-    return sum(1 for threshold in star_thresholds() if hours >= threshold)
+    return sum(1 for threshold in (star_thresholds() if thresholds is None else thresholds) if hours >= threshold)
 
 
 def next_star_hours(hours: Decimal | None) -> Decimal | None:
@@ -230,7 +231,10 @@ def _approved_in(period: Period, *, community_id: int | None, street_id: int | N
 def leaderboard(
     *, period: Period, community_id: int | None = None, street_id: int | None = None
 ) -> QuerySet[ServiceRecord, Mapping[str, Any]]:
-    """Rows `{volunteer_id, total, rank}`, most hours first, over every volunteer with hours there."""
+    """Rows `{volunteer_id, total, rank}`, most hours first, over every volunteer with hours there.
+
+    The ranking's definition as a queryset: `leaderboard_page` reads it through a statement of its
+    own (statements.board), held to this one's answers by tests/volunteers/test_leaderboard.py."""
     if (community_id is None) == (street_id is None):
         raise ValueError("give exactly one of community_id or street_id")
     return (
@@ -270,15 +274,6 @@ class LeaderboardRow:
     star_level: int
 
 
-def _quoted(model: type[Model], field: str | None = None) -> str:
-    if field is None:
-        return connection.ops.quote_name(model._meta.db_table)
-    column = model._meta.get_field(field)
-    if not isinstance(column, Field) or column.column is None:
-        raise ValueError(f"{model.__name__}.{field} has no column")
-    return connection.ops.quote_name(column.column)
-
-
 @dataclass(frozen=True)
 class LeaderboardPage:
     rows: list[LeaderboardRow]
@@ -295,43 +290,22 @@ def leaderboard_page(
     street_id: int | None = None,
     user_id: int | None = None,
 ) -> LeaderboardPage:
-    """One page of the leaderboard, how many are ranked, and the caller's own place, in one query.
-
-    The ranking is computed once (a CTE, from the approved-hours index alone) and read twice: for
-    the page, with the number ranked as a window over it and, for the page's rows only, the
-    volunteers and their all-time totals behind the stars; and for the caller's row. A window ranks
-    before WHERE, so the caller's rank cannot come from the ORM ranking the one volunteer alone.
-
-    Length: one SQL statement and the loop reading its two parts, kept together so the columns
-    can be read against the SELECT that makes them.
-    """
-    ranked_sql, params = leaderboard(
-        period=period, community_id=community_id, street_id=street_id
-    ).query.sql_with_params()
-    volunteer, record = Volunteer, ServiceRecord
-    v_id, v_user = _quoted(volunteer, "id"), _quoted(volunteer, "user")
-    # Only our own SQL goes into the string (quoted names, a compiled queryset); values are params.
-    sql = (
-        f"WITH ranking AS ({ranked_sql}) "  # noqa: S608
-        "SELECT 0 AS part, page.volunteer_id AS volunteer_id, page.total AS total, page.rank AS rank, "
-        f"page.ranked AS ranked, v.{v_user} AS user_id, v.{_quoted(volunteer, 'real_name')} AS real_name, "
-        f"v.{_quoted(volunteer, 'volunteer_number')} AS number, "
-        f"(SELECT SUM(r.{_quoted(record, 'hours')}) FROM {_quoted(record)} AS r "
-        f"WHERE r.{_quoted(record, 'volunteer')} = page.volunteer_id AND r.{_quoted(record, 'status')} = %s) "
-        "AS all_time "
-        "FROM (SELECT ranking.*, COUNT(*) OVER () AS ranked "
-        "FROM ranking ORDER BY ranking.total DESC, ranking.volunteer_id LIMIT %s OFFSET %s) AS page "
-        f"JOIN {_quoted(volunteer)} AS v ON v.{v_id} = page.volunteer_id "
-        "UNION ALL "
-        f"SELECT 1, v.{v_id}, me.total, me.rank, NULL, v.{v_user}, NULL, NULL, NULL "
-        f"FROM {_quoted(volunteer)} AS v LEFT JOIN ranking AS me ON me.volunteer_id = v.{v_id} "
-        f"WHERE v.{v_user} = %s "
-        "ORDER BY part, total DESC, volunteer_id"
-    )  # nosec B608  # no value is formatted into the text (see above)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, APPROVED, limit, offset, user_id])
+    """One page of `leaderboard`, how many are ranked, and the caller's own place, in one statement
+    (statements.board). tests/volunteers/test_leaderboard.py holds it to `leaderboard`'s answers."""
+    if (community_id is None) == (street_id is None):
+        raise ValueError("give exactly one of community_id or street_id")
+    alias = router.db_for_read(ServiceRecord) or DEFAULT_DB_ALIAS
+    since, until = period.start, period.end
+    sql = statements.board(alias, by_street=street_id is not None, since=since is not None, until=until is not None)
+    database = connections[alias]
+    # As the ORM sends a time to each database (SQLite compares naive UTC text).
+    bounds = [database.ops.adapt_datetimefield_value(bound) for bound in (since, until) if bound is not None]
+    with database.cursor() as cursor:
+        place = community_id if community_id is not None else street_id
+        cursor.execute(sql, [APPROVED, *bounds, place, APPROVED, limit, offset, user_id])
         rows = cursor.fetchall()
     page, ranked, me = [], None, None
+    thresholds = star_thresholds()
     for part, volunteer_id, total, rank, count, row_user_id, real_name, number, all_time in rows:
         if part == 1:
             me = OwnRank(rank=None, hours=ZERO) if rank is None else OwnRank(rank=int(rank), hours=_hours(total))
@@ -346,7 +320,7 @@ def leaderboard_page(
                 ),
                 hours=_hours(total),
                 total_hours=all_time,
-                star_level=star_level(all_time),
+                star_level=star_level(all_time, thresholds),
             )
         )
     return LeaderboardPage(rows=page, ranked=ranked, me=me)
@@ -354,6 +328,8 @@ def leaderboard_page(
 
 def _hours(value: Any) -> Decimal:
     # Raw SQL answers NUMERIC on PostgreSQL and a float on SQLite; both to two places here.
+    if isinstance(value, Decimal):
+        return value.quantize(ZERO)
     return Decimal(str(value if value is not None else 0)).quantize(ZERO)
 
 

@@ -1,11 +1,11 @@
-"""The SQL of the busiest reads, written once per database: a volunteer's own profile
-(selectors.own_profile runs it).
+"""The SQL of the busiest reads, written once per database and shape: a volunteer's own profile and
+a page of a leaderboard (selectors.own_profile, selectors.leaderboard_page run them).
 
-It is read on every opening of the volunteer pages. Built by the ORM, it was compiled again on
-every request, and the compiling cost more than the database's work (docs/benchmarks.md). Only
+Both are read on every opening of the volunteer pages. Built by the ORM, they were compiled again
+on every request, and the compiling cost more than the database's work (docs/benchmarks.md). Only
 names from the models, quoted, go into these texts; every value is a parameter. The tests hold
-each statement's answers to the ORM query it replaced (tests/volunteers/test_own_profile.py), on
-SQLite and on PostgreSQL.
+each statement's answers to the ORM query it replaced (tests/volunteers/test_own_profile.py,
+tests/volunteers/test_leaderboard.py), on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -104,3 +104,59 @@ def profile(alias: str) -> tuple[str, Converters]:
             converters.append((index, found, column))
     prepared = _PROFILES[alias] = (sql, converters)
     return prepared
+
+
+_BOARDS: dict[tuple[str, bool, bool, bool], str] = {}
+
+
+def board(alias: str, *, by_street: bool, since: bool, until: bool) -> str:
+    """A page of a leaderboard, the number ranked and the caller's place, in one statement;
+    parameters: the status approved, the period's bounds given (since, until), the community's or
+    street's id, the status approved, the page's limit and offset, the caller's user id.
+
+    The ranking (`selectors.leaderboard`'s: approved hours per volunteer, competition ranks) is
+    computed once, from the approved-hours index alone (the record's community, start, volunteer
+    and hours), with the number ranked as a window over it, and read twice: for the page, with the
+    volunteers and their all-time totals for the page's rows only (part 0); and for the caller's row
+    (part 1, ranked or not, when they are a volunteer). A window ranks before WHERE, so the caller's
+    rank cannot come from ranking the one volunteer alone.
+    """
+    key = (alias, by_street, since, until)
+    sql = _BOARDS.get(key)
+    if sql is not None:
+        return sql
+    names, record, volunteer = _Names(alias), ServiceRecord, Volunteer
+    started, hours, owner, status = (
+        names.column(record, name) for name in ("started_at", "hours", "volunteer", "status")
+    )
+    v_id, v_user = names.column(volunteer, "id"), names.column(volunteer, "user")
+    where = [f"r.{status} = %s"]
+    where += [f"r.{started} >= %s"] if since else []
+    where += [f"r.{started} < %s"] if until else []
+    joined = ""
+    if by_street:
+        community = names.column(record, "community")
+        joined = f"JOIN {names.table(Community)} AS c ON c.{names.column(Community, 'id')} = r.{community} "
+        where.append(f"c.{names.column(Community, 'street')} = %s")
+    else:
+        where.append(f"r.{names.column(record, 'community')} = %s")
+    sql = _BOARDS[key] = (
+        "WITH ranking AS (SELECT t.volunteer_id AS volunteer_id, t.total AS total, "  # noqa: S608
+        "RANK() OVER (ORDER BY t.total DESC) AS rank, COUNT(*) OVER () AS ranked "
+        f"FROM (SELECT r.{owner} AS volunteer_id, SUM(r.{hours}) AS total FROM {names.table(record)} AS r "
+        f"{joined}WHERE {' AND '.join(where)} GROUP BY r.{owner}) AS t) "
+        "SELECT 0 AS part, page.volunteer_id AS volunteer_id, page.total AS total, page.rank AS rank, "
+        f"page.ranked AS ranked, v.{v_user} AS user_id, v.{names.column(volunteer, 'real_name')} AS real_name, "
+        f"v.{names.column(volunteer, 'volunteer_number')} AS number, "
+        f"(SELECT SUM(a.{hours}) FROM {names.table(record)} AS a "
+        f"WHERE a.{owner} = page.volunteer_id AND a.{status} = %s) AS all_time "
+        "FROM (SELECT volunteer_id, total, rank, ranked FROM ranking "
+        "ORDER BY total DESC, volunteer_id LIMIT %s OFFSET %s) AS page "
+        f"JOIN {names.table(volunteer)} AS v ON v.{v_id} = page.volunteer_id "
+        "UNION ALL "
+        f"SELECT 1, v.{v_id}, me.total, me.rank, NULL, v.{v_user}, NULL, NULL, NULL "
+        f"FROM {names.table(volunteer)} AS v LEFT JOIN ranking AS me ON me.volunteer_id = v.{v_id} "
+        f"WHERE v.{v_user} = %s "
+        "ORDER BY part, total DESC, volunteer_id"
+    )  # nosec B608  # names only (see the module's docstring)
+    return sql

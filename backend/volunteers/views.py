@@ -35,7 +35,6 @@ from .serializers import (
     CorrectionCreateSerializer,
     ExportQuerySerializer,
     LeaderboardPageSerializer,
-    LeaderboardQuerySerializer,
     RecordCorrectionSerializer,
     ServiceRecordCreateSerializer,
     ServiceRecordSerializer,
@@ -45,6 +44,7 @@ from .serializers import (
     VolunteerSerializer,
     VolunteerUpdateSerializer,
     leaderboard_page_data,
+    leaderboard_query,
     own_profile_data,
 )
 
@@ -321,9 +321,7 @@ class LeaderboardView(APIView):
         responses={200: LeaderboardPageSerializer},
     )
     def get(self, request):
-        query = LeaderboardQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = leaderboard_query(request.query_params)
         where = {"community_id": data["community"]} if "community" in data else {"street_id": data["street"]}
         period = data["period"]
         paginator = PageNumberPagination()
