@@ -129,15 +129,15 @@ def own_profile(*, user_id: int) -> OwnProfile | None:
     sql, converters = statements.profile(alias)
     database = connections[alias]
     with database.cursor() as cursor:
-        cursor.execute(sql, [APPROVED, user_id, user_id])
+        cursor.execute(sql, [APPROVED, user_id])
         rows = cursor.fetchall()
-    if not rows or rows[0][0] != 0:
+    if not rows:
         return None
     values = list(rows[0])
     for index, found, column in converters:
         for converter in found:
             values[index] = converter(values[index], column, database)
-    (_, pk, number, name, community_id, skills, id_type, masked, consent, consent_at, via, on, place, total) = values
+    (pk, number, name, community_id, skills, id_type, masked, consent, consent_at, via, on, place, total) = values[:-3]
     return OwnProfile(
         id=pk,
         volunteer_number=number,
@@ -152,7 +152,7 @@ def own_profile(*, user_id: int) -> OwnProfile | None:
         registered_on=on,
         community_name=place,
         total_hours=_hours(total),
-        teams=[TeamBrief(id=row[1], name=row[2], community_id=row[4]) for row in rows[1:]],
+        teams=[TeamBrief(id=team, name=title, community_id=home) for *_, team, title, home in rows if team is not None],
     )
 
 
