@@ -121,10 +121,19 @@ class OwnProfile:
     teams: list[TeamBrief]
 
 
-def own_profile(*, user_id: int) -> OwnProfile | None:
-    """The user's volunteer profile with their approved total (as `total_hours`) and teams; None when
-    they are no volunteer. One statement (statements.profile); it was two, compiled by the ORM on
-    each request."""
+@dataclass(frozen=True)
+class OwnRead:
+    """What a read of one's own holds beside its answer: whether the caller's account is active
+    (None: there is no such account), for views whose authentication leaves the account to them."""
+
+    account_active: bool | None
+    profile: OwnProfile | None  # None: the account is no volunteer (or there is no account)
+
+
+def own_profile(*, user_id: int) -> OwnRead:
+    """The user's volunteer profile with their approved total (as `total_hours`) and teams, and
+    whether their account is active. One statement (statements.profile); it was three: the account,
+    then the volunteer and their teams compiled by the ORM on each request."""
     alias = router.db_for_read(Volunteer) or DEFAULT_DB_ALIAS
     sql, converters = statements.profile(alias)
     database = connections[alias]
@@ -132,13 +141,17 @@ def own_profile(*, user_id: int) -> OwnProfile | None:
         cursor.execute(sql, [APPROVED, user_id])
         rows = cursor.fetchall()
     if not rows:
-        return None
+        return OwnRead(account_active=None, profile=None)
     values = list(rows[0])
     for index, found, column in converters:
         for converter in found:
             values[index] = converter(values[index], column, database)
-    (pk, number, name, community_id, skills, id_type, masked, consent, consent_at, via, on, place, total) = values[:-3]
-    return OwnProfile(
+    active, pk, number, name, community_id, skills, id_type, masked, consent, consent_at, via, on, place, total = (
+        values[:-3]
+    )
+    if pk is None:
+        return OwnRead(account_active=bool(active), profile=None)
+    profile = OwnProfile(
         id=pk,
         volunteer_number=number,
         real_name=name,
@@ -154,6 +167,14 @@ def own_profile(*, user_id: int) -> OwnProfile | None:
         total_hours=_hours(total),
         teams=[TeamBrief(id=team, name=title, community_id=home) for *_, team, title, home in rows if team is not None],
     )
+    return OwnRead(account_active=bool(active), profile=profile)
+
+
+def account_active(*, user_id: int) -> bool | None:
+    """Whether the account is active; None when there is none. For the answers a view gives before
+    its statement runs (a bad query), when its authentication left the account to it."""
+    state = User.objects.filter(pk=user_id).values_list("is_active", flat=True).first()
+    return None if state is None else bool(state)
 
 
 # Who sees what -------------------------------------------------------------------------------------
@@ -279,6 +300,7 @@ class LeaderboardPage:
     rows: list[LeaderboardRow]
     ranked: int | None  # how many are ranked; None when the page is past the end
     me: OwnRank | None  # the caller's own place; None when they are no volunteer (or none was asked)
+    account_active: bool | None = None  # whether the caller's account is active; None: no such account
 
 
 def leaderboard_page(
@@ -304,11 +326,14 @@ def leaderboard_page(
         place = community_id if community_id is not None else street_id
         cursor.execute(sql, [APPROVED, *bounds, place, APPROVED, limit, offset, user_id])
         rows = cursor.fetchall()
-    page, ranked, me = [], None, None
+    page, ranked, me, active = [], None, None, None
     thresholds = star_thresholds()
     for part, volunteer_id, total, rank, count, row_user_id, real_name, number, all_time in rows:
         if part == 1:
-            me = OwnRank(rank=None, hours=ZERO) if rank is None else OwnRank(rank=int(rank), hours=_hours(total))
+            # The caller's account, and their place when they are a volunteer.
+            active = bool(count)
+            if volunteer_id is not None:
+                me = OwnRank(rank=None, hours=ZERO) if rank is None else OwnRank(rank=int(rank), hours=_hours(total))
             continue
         ranked = int(count)
         all_time = _hours(all_time)
@@ -323,7 +348,7 @@ def leaderboard_page(
                 star_level=star_level(all_time, thresholds),
             )
         )
-    return LeaderboardPage(rows=page, ranked=ranked, me=me)
+    return LeaderboardPage(rows=page, ranked=ranked, me=me, account_active=active)
 
 
 def _hours(value: Any) -> Decimal:

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import Field, Model
 
+from backend.accounts.models import User
 from backend.communities.models import Community
 
 from .models import ServiceRecord, Volunteer, VolunteerTeam
@@ -63,41 +64,46 @@ _PROFILES: dict[str, tuple[str, Converters]] = {}
 
 
 def profile(alias: str) -> tuple[str, Converters]:
-    """The volunteer, their community's name and approved total, and their teams, in one statement;
-    parameters: the status approved, the user's id.
+    """The caller's account state, their volunteer row, community's name, approved total and teams,
+    in one statement; parameters: the status approved, the user's id.
 
-    One row per team, in the teams' own order (community, name), each with the volunteer's columns
-    (`PROFILE_FIELDS`, the community's name, the total), then the team's id, name and community; a
-    volunteer without teams is one row whose team columns are NULL. Joined rather than a union of
-    the volunteer's row and the teams': PostgreSQL plans it in about two thirds of the time, and the
-    total, evaluated once a row, costs an index-only scan of the volunteer's approved records for
-    each of the few teams a volunteer is in. The converters are those the ORM applies to the
-    volunteer's columns (SQLite's text times and dates).
+    One row per team, in the teams' own order (community, name): whether the account is active,
+    the volunteer's columns (`PROFILE_FIELDS`, the community's name, the total), then the team's
+    id, name and community. A volunteer without teams is one row whose team columns are NULL; an
+    account that is no volunteer, one row of NULLs after the first column; no account, no row. The
+    account is read here because the view's authentication leaves it to this statement
+    (views.OwnReadAuthentication): one statement for the whole request. The teams are joined
+    rather than a union of the volunteer's row and theirs: PostgreSQL plans it in about two thirds
+    of the time, and the total, evaluated once a row, costs an index-only scan of the volunteer's
+    approved records for each of the few teams a volunteer is in. The converters are those the ORM
+    applies to these columns (SQLite's integer booleans, text times and dates).
     """
     prepared = _PROFILES.get(alias)
     if prepared is not None:
         return prepared
     names, connection = _Names(alias), connections[alias]
-    fields = [_field(Volunteer, name) for name in PROFILE_FIELDS]
+    fields = [(User, _field(User, "is_active"))] + [(Volunteer, _field(Volunteer, name)) for name in PROFILE_FIELDS]
     team, through, record = VolunteerTeam, VolunteerTeam.members.through, ServiceRecord
-    v_id = names.column(Volunteer, "id")
-    columns = ", ".join(f"v.{names.quote(str(field.column))}" for field in fields)
+    v_id, u_id = names.column(Volunteer, "id"), names.column(User, "id")
+    columns = ", ".join(f"{'u' if model is User else 'v'}.{names.quote(str(field.column))}" for model, field in fields)
     t_id, t_name, t_community = (names.column(team, name) for name in ("id", "name", "community"))
     sql = (
         f"SELECT {columns}, c.{names.column(Community, 'name')}, "  # noqa: S608
         f"(SELECT SUM(r.{names.column(record, 'hours')}) FROM {names.table(record)} AS r "
         f"WHERE r.{names.column(record, 'volunteer')} = v.{v_id} AND r.{names.column(record, 'status')} = %s), "
         f"t.{t_id}, t.{t_name}, t.{t_community} "
-        f"FROM {names.table(Volunteer)} AS v JOIN {names.table(Community)} AS c "
+        f"FROM {names.table(User)} AS u "
+        f"LEFT JOIN {names.table(Volunteer)} AS v ON v.{names.column(Volunteer, 'user')} = u.{u_id} "
+        f"LEFT JOIN {names.table(Community)} AS c "
         f"ON c.{names.column(Community, 'id')} = v.{names.column(Volunteer, 'community')} "
         f"LEFT JOIN {names.table(through)} AS m ON m.{names.column(through, 'volunteer')} = v.{v_id} "
         f"LEFT JOIN {names.table(team)} AS t ON t.{t_id} = m.{names.column(through, 'volunteerteam')} "
-        f"WHERE v.{names.column(Volunteer, 'user')} = %s "
+        f"WHERE u.{u_id} = %s "
         f"ORDER BY t.{t_community}, t.{t_name}"
     )  # nosec B608  # names only (see the module's docstring)
     converters = []
-    for index, field in enumerate(fields):
-        column = field.get_col(Volunteer._meta.db_table)
+    for index, (model, field) in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
         found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
         if found:
             converters.append((index, found, column))
@@ -118,7 +124,10 @@ def board(alias: str, *, by_street: bool, since: bool, until: bool) -> str:
     and hours), with the number ranked as a window over it, and read twice: for the page, with the
     volunteers and their all-time totals for the page's rows only (part 0); and for the caller's row
     (part 1, ranked or not, when they are a volunteer). A window ranks before WHERE, so the caller's
-    rank cannot come from ranking the one volunteer alone.
+    rank cannot come from ranking the one volunteer alone. The caller's row comes from their account
+    whether or not they are a volunteer, its `ranked` column saying whether the account is active
+    (1 or 0): the view's authentication leaves the account to this statement
+    (views.OwnReadAuthentication). No such account, no part 1.
     """
     key = (alias, by_street, since, until)
     sql = _BOARDS.get(key)
@@ -128,7 +137,7 @@ def board(alias: str, *, by_street: bool, since: bool, until: bool) -> str:
     started, hours, owner, status = (
         names.column(record, name) for name in ("started_at", "hours", "volunteer", "status")
     )
-    v_id, v_user = names.column(volunteer, "id"), names.column(volunteer, "user")
+    v_id, v_user, u_id = names.column(volunteer, "id"), names.column(volunteer, "user"), names.column(User, "id")
     where = [f"r.{status} = %s"]
     where += [f"r.{started} >= %s"] if since else []
     where += [f"r.{started} < %s"] if until else []
@@ -153,9 +162,10 @@ def board(alias: str, *, by_street: bool, since: bool, until: bool) -> str:
         "ORDER BY total DESC, volunteer_id LIMIT %s OFFSET %s) AS page "
         f"JOIN {names.table(volunteer)} AS v ON v.{v_id} = page.volunteer_id "
         "UNION ALL "
-        f"SELECT 1, v.{v_id}, me.total, me.rank, NULL, v.{v_user}, NULL, NULL, NULL "
-        f"FROM {names.table(volunteer)} AS v LEFT JOIN ranking AS me ON me.volunteer_id = v.{v_id} "
-        f"WHERE v.{v_user} = %s "
+        f"SELECT 1, v.{v_id}, me.total, me.rank, CASE WHEN u.{names.column(User, 'is_active')} THEN 1 ELSE 0 END, "
+        f"u.{u_id}, NULL, NULL, NULL FROM {names.table(User)} AS u "
+        f"LEFT JOIN {names.table(volunteer)} AS v ON v.{v_user} = u.{u_id} "
+        f"LEFT JOIN ranking AS me ON me.volunteer_id = v.{v_id} WHERE u.{u_id} = %s "
         "ORDER BY part, total DESC, volunteer_id"
     )  # nosec B608  # names only (see the module's docstring)
     return sql

@@ -196,7 +196,27 @@ def test_leaderboard_query_count_does_not_grow_with_rows(as_user, community):
     _board(community, {f"乙{i}": ["2"] for i in range(2)})
     few = count()
     _board(community, {f"丙{i}": ["3", "1"] for i in range(12)})
-    assert count() == few
+    assert count() == few == 1  # the caller's account is read with the page
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"period": "2026-13"}, {"page": "x"}, {"page": "0"}, {"page": "9"}, {"community": 999999}],
+    ids=["good", "bad period", "bad page", "page 0", "past the end", "no such community"],
+)
+@pytest.mark.parametrize("gone", [False, True], ids=["inactive", "gone"])
+def test_a_gone_or_inactive_account_is_refused_before_anything_else(as_user, community, params, gone):
+    user = VolunteerFactory(community=community).user if not gone else factories.UserFactory()
+    approved(Volunteer.objects.get(user=user) if not gone else VolunteerFactory(community=community), hours="2")
+    client = as_user(user)
+    if gone:
+        type(user).objects.filter(pk=user.pk).delete()
+    else:
+        type(user).objects.filter(pk=user.pk).update(is_active=False)
+    response = client.get(URL, {"community": community.pk, **params})
+    usual = client.get("/api/v1/notices/unread-count/")  # authenticated as usual: the account first
+    assert (response.status_code, response.json()) == (usual.status_code, usual.json())
+    assert response.status_code == 401
 
 
 # The page's statement against the ranking it replaced ----------------------------------------------
@@ -235,7 +255,8 @@ def _former_page(*, period, offset: int, limit: int, user_id: int, **where) -> s
             if mine is None
             else selectors.OwnRank(rank=mine["rank"], hours=Decimal(mine["total"]).quantize(selectors.ZERO))
         )
-    return selectors.LeaderboardPage(rows=rows, ranked=len(ranking) if page else None, me=me)
+    # Every caller here has an active account (the authentication read it first).
+    return selectors.LeaderboardPage(rows=rows, ranked=len(ranking) if page else None, me=me, account_active=True)
 
 
 def test_every_page_of_every_board_is_what_the_former_ranking_answered(street, community, other_community):

@@ -40,7 +40,7 @@ def rendered(data) -> bytes:
 
 
 def both(volunteer: Volunteer) -> tuple[bytes, bytes]:
-    profile = selectors.own_profile(user_id=volunteer.user_id)
+    profile = selectors.own_profile(user_id=volunteer.user_id).profile
     assert profile is not None
     reference = former_profile(volunteer.user_id)
     return rendered(own_profile_data(profile)), rendered(VolunteerProfileSerializer(reference).data)
@@ -74,7 +74,7 @@ def test_a_volunteer_with_everything_filled(community, other_community):
 
     written, reference = both(volunteer)
     assert written == reference
-    body = selectors.own_profile(user_id=volunteer.user_id)
+    body = selectors.own_profile(user_id=volunteer.user_id).profile
     assert body is not None and body.total_hours == Decimal("3.75") and len(body.teams) == 4
     assert b'"registered_via":"checkout"' in written and b'"consent_at":"2025-12-31T23:59:59.123456+08:00"' in written
 
@@ -105,7 +105,7 @@ def test_totals_at_the_star_thresholds(community, hours, stars, next_star):
         day += 1
     written, reference = both(volunteer)
     assert written == reference
-    profile = selectors.own_profile(user_id=volunteer.user_id)
+    profile = selectors.own_profile(user_id=volunteer.user_id).profile
     assert profile is not None
     data = own_profile_data(profile)
     assert (data["total_hours"], data["star_level"], data["next_star_hours"]) == (
@@ -116,7 +116,7 @@ def test_totals_at_the_star_thresholds(community, hours, stars, next_star):
 
 
 def test_no_volunteer_is_none_and_a_404(as_user, resident):
-    assert selectors.own_profile(user_id=resident.pk) is None
+    assert selectors.own_profile(user_id=resident.pk) == selectors.OwnRead(account_active=True, profile=None)
     assert former_profile(resident.pk) is None
     assert as_user(resident).get(URL).status_code == 404
 
@@ -142,16 +142,61 @@ def test_statements_do_not_grow_with_teams_and_records(as_user, community):
     for n in range(4):
         VolunteerTeam.objects.create(community=community, name=f"队{n}").members.add(volunteer)
         approved(volunteer, started_at=days_ago(n + 1), hours="2")
-    assert count() == few
-    with CaptureQueriesContext(connection) as ctx:
-        selectors.own_profile(user_id=volunteer.user_id)
-    assert len(ctx.captured_queries) == 1
+    assert count() == few == 1  # the account is read with the profile
 
 
 def test_another_users_volunteer_is_never_read(community):
     mine, theirs = VolunteerFactory(community=community), VolunteerFactory(community=community)
     VolunteerTeam.objects.create(community=community, name="他人的队").members.add(theirs)
     approved(theirs, hours="5")
-    profile = selectors.own_profile(user_id=mine.user_id)
+    profile = selectors.own_profile(user_id=mine.user_id).profile
     assert profile is not None and profile.id == mine.pk and profile.teams == [] and profile.total_hours == 0
     assert factories.UserFactory().pk not in {mine.user_id, theirs.user_id}
+
+
+# The account, read with the profile ---------------------------------------------------------------
+
+
+def _standard_refusal(client) -> tuple[int, dict]:
+    # The same token on a read authenticated as usual (JWTAuthentication reads the account first).
+    response = client.get("/api/v1/notices/unread-count/")
+    return response.status_code, response.json()
+
+
+@pytest.mark.parametrize("volunteer_too", [True, False])
+def test_an_inactive_account_is_refused_as_the_usual_authentication_refuses_it(as_user, community, volunteer_too):
+    user = VolunteerFactory(community=community).user if volunteer_too else factories.UserFactory()
+    client = as_user(user)
+    assert client.get(URL).status_code == (200 if volunteer_too else 404)
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    assert selectors.own_profile(user_id=user.pk).account_active is False
+    response = client.get(URL)
+    assert (response.status_code, response.json()) == _standard_refusal(client)
+    assert response.status_code == 401
+
+
+def test_a_gone_account_is_refused_as_the_usual_authentication_refuses_it(as_user):
+    user = factories.UserFactory()
+    client = as_user(user)
+    type(user).objects.filter(pk=user.pk).delete()
+    assert selectors.own_profile(user_id=user.pk) == selectors.OwnRead(account_active=None, profile=None)
+    response = client.get(URL)
+    assert (response.status_code, response.json()) == _standard_refusal(client)
+    assert response.status_code == 401
+
+
+def test_writes_authenticate_as_usual(as_user, community):
+    user = factories.UserFactory(community=community)
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    client = as_user(user)
+    for method in (client.post, client.patch):
+        response = method(URL, {"community": community.pk})
+        assert (response.status_code, response.json()) == _standard_refusal(client)
+    assert not Volunteer.objects.filter(user=user).exists()
+
+
+def test_the_schema_shows_the_usual_bearer_token(client):
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    usual = paths["/api/v1/notices/unread-count/"]["get"]["security"]
+    assert paths["/api/v1/volunteers/me/"]["get"]["security"] == usual
+    assert paths["/api/v1/volunteers/leaderboard/"]["get"]["security"] == usual
