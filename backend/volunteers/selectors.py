@@ -313,7 +313,15 @@ def leaderboard_page(
     user_id: int | None = None,
 ) -> LeaderboardPage:
     """One page of `leaderboard`, how many are ranked, and the caller's own place, in one statement
-    (statements.board). tests/volunteers/test_leaderboard.py holds it to `leaderboard`'s answers."""
+    (statements.board). tests/volunteers/test_leaderboard.py holds it to `leaderboard`'s answers.
+
+    The statement gives each row's place in the order, and how many have more hours than the
+    page's first row and than the caller: a competition rank is one more than that count, a row
+    tied with the one before it shares its rank, and any other row is ranked by its place.
+
+    Length: one statement and the loop reading its two parts, kept together so the columns can be
+    read against the SELECT that makes them.
+    """
     if (community_id is None) == (street_id is None):
         raise ValueError("give exactly one of community_id or street_id")
     alias = router.db_for_read(ServiceRecord) or DEFAULT_DB_ALIAS
@@ -324,22 +332,28 @@ def leaderboard_page(
     bounds = [database.ops.adapt_datetimefield_value(bound) for bound in (since, until) if bound is not None]
     with database.cursor() as cursor:
         place = community_id if community_id is not None else street_id
-        cursor.execute(sql, [APPROVED, *bounds, place, APPROVED, limit, offset, user_id])
+        cursor.execute(sql, [APPROVED, *bounds, place, limit, offset, APPROVED, user_id])
         rows = cursor.fetchall()
-    page, ranked, me, active = [], None, None, None
+    page: list[LeaderboardRow] = []
+    ranked, me, active, previous = None, None, None, None
     thresholds = star_thresholds()
-    for part, volunteer_id, total, rank, count, row_user_id, real_name, number, all_time in rows:
+    for part, volunteer_id, total, above, count, row_user_id, real_name, number, all_time in rows:
         if part == 1:
             # The caller's account, and their place when they are a volunteer.
             active = bool(count)
             if volunteer_id is not None:
-                me = OwnRank(rank=None, hours=ZERO) if rank is None else OwnRank(rank=int(rank), hours=_hours(total))
+                mine = None if total is None else int(above) + 1  # unranked: no approved hours here
+                me = OwnRank(rank=mine, hours=_hours(total))
             continue
         ranked = int(count)
-        all_time = _hours(all_time)
+        # Tied with the row before (the raw totals, compared as the statement compared them): its
+        # rank; else one more than the rows before it, or than those above the page for its first.
+        tied = bool(page) and total == previous
+        rank = page[-1].rank if tied else (offset + len(page) if page else int(above)) + 1
+        previous, all_time = total, _hours(all_time)
         page.append(
             LeaderboardRow(
-                rank=int(rank),
+                rank=rank,
                 volunteer=LeaderboardVolunteer(
                     pk=volunteer_id, user_id=row_user_id, real_name=real_name, volunteer_number=number
                 ),

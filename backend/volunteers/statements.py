@@ -72,7 +72,7 @@ def profile(alias: str) -> tuple[str, Converters]:
     id, name and community. A volunteer without teams is one row whose team columns are NULL; an
     account that is no volunteer, one row of NULLs after the first column; no account, no row. The
     account is read here because the view's authentication leaves it to this statement
-    (views.OwnReadAuthentication): one statement for the whole request. The teams are joined
+    (views.OwnReadMixin): one statement for the whole request. The teams are joined
     rather than a union of the volunteer's row and theirs: PostgreSQL plans it in about two thirds
     of the time, and the total, evaluated once a row, costs an index-only scan of the volunteer's
     approved records for each of the few teams a volunteer is in. The converters are those the ORM
@@ -117,17 +117,18 @@ _BOARDS: dict[tuple[str, bool, bool, bool], str] = {}
 def board(alias: str, *, by_street: bool, since: bool, until: bool) -> str:
     """A page of a leaderboard, the number ranked and the caller's place, in one statement;
     parameters: the status approved, the period's bounds given (since, until), the community's or
-    street's id, the status approved, the page's limit and offset, the caller's user id.
+    street's id, the page's limit and offset, the status approved, the caller's user id.
 
-    The ranking (`selectors.leaderboard`'s: approved hours per volunteer, competition ranks) is
-    computed once, from the approved-hours index alone (the record's community, start, volunteer
-    and hours), with the number ranked as a window over it, and read twice: for the page, with the
-    volunteers and their all-time totals for the page's rows only (part 0); and for the caller's row
-    (part 1, ranked or not, when they are a volunteer). A window ranks before WHERE, so the caller's
-    rank cannot come from ranking the one volunteer alone. The caller's row comes from their account
-    whether or not they are a volunteer, its `ranked` column saying whether the account is active
-    (1 or 0): the view's authentication leaves the account to this statement
-    (views.OwnReadAuthentication). No such account, no part 1.
+    The totals (`selectors.leaderboard`'s: approved hours per volunteer, in the place and period)
+    are summed once, from the approved-hours index alone (the record's community, start, volunteer
+    and hours), and read for the page (part 0: its rows, most hours first, with the volunteers and
+    their all-time totals for those rows only, the number ranked, and how many have more hours than
+    the page's first row) and for the caller (part 1: their total and how many have more). A
+    competition rank is one more than the number with more hours, so the rows' ranks follow from
+    those counts and their order (selectors.leaderboard_page): no window over every total, no sort
+    of them all, only the page's top rows. The caller's row comes from their account whether or
+    not they are a volunteer, its `ranked` column saying whether the account is active (1 or 0):
+    the view leaves the account to this statement (views.OwnReadMixin). No such account, no part 1.
     """
     key = (alias, by_street, since, until)
     sql = _BOARDS.get(key)
@@ -149,23 +150,22 @@ def board(alias: str, *, by_street: bool, since: bool, until: bool) -> str:
     else:
         where.append(f"r.{names.column(record, 'community')} = %s")
     sql = _BOARDS[key] = (
-        "WITH ranking AS (SELECT t.volunteer_id AS volunteer_id, t.total AS total, "  # noqa: S608
-        "RANK() OVER (ORDER BY t.total DESC) AS rank, COUNT(*) OVER () AS ranked "
-        f"FROM (SELECT r.{owner} AS volunteer_id, SUM(r.{hours}) AS total FROM {names.table(record)} AS r "
-        f"{joined}WHERE {' AND '.join(where)} GROUP BY r.{owner}) AS t) "
-        "SELECT 0 AS part, page.volunteer_id AS volunteer_id, page.total AS total, page.rank AS rank, "
-        f"page.ranked AS ranked, v.{v_user} AS user_id, v.{names.column(volunteer, 'real_name')} AS real_name, "
+        f"WITH totals AS (SELECT r.{owner} AS volunteer_id, SUM(r.{hours}) AS total "  # noqa: S608
+        f"FROM {names.table(record)} AS r {joined}WHERE {' AND '.join(where)} GROUP BY r.{owner}), "
+        "page AS (SELECT volunteer_id, total FROM totals ORDER BY total DESC, volunteer_id LIMIT %s OFFSET %s) "
+        "SELECT 0 AS part, page.volunteer_id AS volunteer_id, page.total AS total, "
+        "(SELECT COUNT(*) FROM totals AS o WHERE o.total > (SELECT MAX(p.total) FROM page AS p)) AS above, "
+        f"(SELECT COUNT(*) FROM totals) AS ranked, v.{v_user} AS user_id, "
+        f"v.{names.column(volunteer, 'real_name')} AS real_name, "
         f"v.{names.column(volunteer, 'volunteer_number')} AS number, "
         f"(SELECT SUM(a.{hours}) FROM {names.table(record)} AS a "
         f"WHERE a.{owner} = page.volunteer_id AND a.{status} = %s) AS all_time "
-        "FROM (SELECT volunteer_id, total, rank, ranked FROM ranking "
-        "ORDER BY total DESC, volunteer_id LIMIT %s OFFSET %s) AS page "
-        f"JOIN {names.table(volunteer)} AS v ON v.{v_id} = page.volunteer_id "
+        f"FROM page JOIN {names.table(volunteer)} AS v ON v.{v_id} = page.volunteer_id "
         "UNION ALL "
-        f"SELECT 1, v.{v_id}, me.total, me.rank, CASE WHEN u.{names.column(User, 'is_active')} THEN 1 ELSE 0 END, "
-        f"u.{u_id}, NULL, NULL, NULL FROM {names.table(User)} AS u "
-        f"LEFT JOIN {names.table(volunteer)} AS v ON v.{v_user} = u.{u_id} "
-        f"LEFT JOIN ranking AS me ON me.volunteer_id = v.{v_id} WHERE u.{u_id} = %s "
+        f"SELECT 1, v.{v_id}, me.total, (SELECT COUNT(*) FROM totals AS o WHERE o.total > me.total), "
+        f"CASE WHEN u.{names.column(User, 'is_active')} THEN 1 ELSE 0 END, u.{u_id}, NULL, NULL, NULL "
+        f"FROM {names.table(User)} AS u LEFT JOIN {names.table(volunteer)} AS v ON v.{v_user} = u.{u_id} "
+        f"LEFT JOIN totals AS me ON me.volunteer_id = v.{v_id} WHERE u.{u_id} = %s "
         "ORDER BY part, total DESC, volunteer_id"
     )  # nosec B608  # names only (see the module's docstring)
     return sql

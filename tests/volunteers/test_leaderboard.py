@@ -303,6 +303,21 @@ def test_every_page_of_every_board_is_what_the_former_ranking_answered(street, c
     assert ranks == [("丙", 1, "11.75"), ("戊", 2, "4.75"), ("丁", 3, "4.00"), ("甲", 4, "3.75"), ("乙", 4, "3.75")]
 
 
+def test_ties_across_every_page_boundary_rank_as_the_former_ranking(community):
+    # Runs of equal totals at the top, in the middle and at the end, cut by pages of every size.
+    totals = {f"丙{n}": [hours] for n, hours in enumerate(["5", "5", "5", "3", "3", "2.5", "2", "2", "2", "1"])}
+    people = _board(community, totals)
+    unranked = VolunteerFactory(community=community)
+    callers = [people["丙0"].user_id, people["丙4"].user_id, people["丙9"].user_id, unranked.user_id]
+    period = parse_period("all")
+    for limit in range(1, 5):
+        for offset in range(11):
+            for user_id in callers:
+                args = {"period": period, "offset": offset, "limit": limit, "user_id": user_id}
+                expected = _former_page(**args, community_id=community.pk)
+                assert selectors.leaderboard_page(**args, community_id=community.pk) == expected, (limit, offset)
+
+
 @pytest.mark.parametrize(
     "params",
     [
