@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, DecimalField, F, Field, Model, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
+from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db.models import Count, DecimalField, F, Model, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, Rank
 
 from backend.accounts.models import User
@@ -25,6 +26,7 @@ from backend.communities.models import Community
 from backend.core import crypto
 from backend.core.periods import Period
 
+from . import statements
 from .models import Certificate, RecordCorrection, ServiceRecord, Volunteer, hours_between, mask_name
 
 _M = TypeVar("_M", bound=Model)
@@ -41,10 +43,11 @@ def star_thresholds() -> list[Decimal]:
     return sorted(Decimal(str(value)) for value in settings.VOLUNTEER_STAR_THRESHOLDS)
 
 
-def star_level(hours: Decimal | None) -> int:
-    """0 below the first threshold; 一星 from 100 h … 五星 from 1500 h (by default)."""
+def star_level(hours: Decimal | None, thresholds: Iterable[Decimal] | None = None) -> int:
+    """0 below the first threshold; 一星 from 100 h … 五星 from 1500 h (by default). A page of many
+    volunteers passes `star_thresholds()` read once."""
     hours = hours or ZERO
-    return sum(1 for threshold in star_thresholds() if hours >= threshold)
+    return sum(1 for threshold in (star_thresholds() if thresholds is None else thresholds) if hours >= threshold)
 
 
 def next_star_hours(hours: Decimal | None) -> Decimal | None:
@@ -88,15 +91,90 @@ def volunteer_of(user: Any) -> Volunteer | None:
     return Volunteer.objects.select_related("community").filter(user=user).first()
 
 
-def volunteer_profile(*, user_id: int) -> Volunteer | None:
-    """The volunteer with their community, teams and approved total (as `total_hours`): two queries."""
-    return (
-        Volunteer.objects.filter(user_id=user_id)
-        .select_related("community")
-        .prefetch_related("teams")
-        .annotate(total_hours=total_hours_subquery())
-        .first()
+# The volunteer's own profile ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamBrief:
+    id: int
+    name: str
+    community_id: int
+
+
+@dataclass(frozen=True)
+class OwnProfile:
+    """What `volunteers/me` shows: the volunteer, their community's name, approved total and teams."""
+
+    id: int
+    volunteer_number: str
+    real_name: str
+    community_id: int
+    skills: str
+    id_type: str
+    id_number_masked: str
+    consent_version: str
+    consent_at: datetime | None
+    registered_via: str
+    registered_on: date
+    community_name: str
+    total_hours: Decimal
+    teams: list[TeamBrief]
+
+
+@dataclass(frozen=True)
+class OwnRead:
+    """What a read of one's own holds beside its answer: whether the caller's account is active
+    (None: there is no such account), for views whose authentication leaves the account to them."""
+
+    account_active: bool | None
+    profile: OwnProfile | None  # None: the account is no volunteer (or there is no account)
+
+
+def own_profile(*, user_id: int) -> OwnRead:
+    """The user's volunteer profile with their approved total (as `total_hours`) and teams, and
+    whether their account is active. One statement (statements.profile); it was three: the account,
+    then the volunteer and their teams compiled by the ORM on each request."""
+    alias = router.db_for_read(Volunteer) or DEFAULT_DB_ALIAS
+    sql, converters = statements.profile(alias)
+    database = connections[alias]
+    with database.cursor() as cursor:
+        cursor.execute(sql, [APPROVED, user_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return OwnRead(account_active=None, profile=None)
+    values = list(rows[0])
+    for index, found, column in converters:
+        for converter in found:
+            values[index] = converter(values[index], column, database)
+    active, pk, number, name, community_id, skills, id_type, masked, consent, consent_at, via, on, place, total = (
+        values[:-3]
     )
+    if pk is None:
+        return OwnRead(account_active=bool(active), profile=None)
+    profile = OwnProfile(
+        id=pk,
+        volunteer_number=number,
+        real_name=name,
+        community_id=community_id,
+        skills=skills,
+        id_type=id_type,
+        id_number_masked=masked,
+        consent_version=consent,
+        consent_at=consent_at,
+        registered_via=via,
+        registered_on=on,
+        community_name=place,
+        total_hours=_hours(total),
+        teams=[TeamBrief(id=team, name=title, community_id=home) for *_, team, title, home in rows if team is not None],
+    )
+    return OwnRead(account_active=bool(active), profile=profile)
+
+
+def account_active(*, user_id: int) -> bool | None:
+    """Whether the account is active; None when there is none. For the answers a view gives before
+    its statement runs (a bad query), when its authentication left the account to it."""
+    state = User.objects.filter(pk=user_id).values_list("is_active", flat=True).first()
+    return None if state is None else bool(state)
 
 
 # Who sees what -------------------------------------------------------------------------------------
@@ -174,7 +252,10 @@ def _approved_in(period: Period, *, community_id: int | None, street_id: int | N
 def leaderboard(
     *, period: Period, community_id: int | None = None, street_id: int | None = None
 ) -> QuerySet[ServiceRecord, Mapping[str, Any]]:
-    """Rows `{volunteer_id, total, rank}`, most hours first, over every volunteer with hours there."""
+    """Rows `{volunteer_id, total, rank}`, most hours first, over every volunteer with hours there.
+
+    The ranking's definition as a queryset: `leaderboard_page` reads it through a statement of its
+    own (statements.board), held to this one's answers by tests/volunteers/test_leaderboard.py."""
     if (community_id is None) == (street_id is None):
         raise ValueError("give exactly one of community_id or street_id")
     return (
@@ -214,20 +295,12 @@ class LeaderboardRow:
     star_level: int
 
 
-def _quoted(model: type[Model], field: str | None = None) -> str:
-    if field is None:
-        return connection.ops.quote_name(model._meta.db_table)
-    column = model._meta.get_field(field)
-    if not isinstance(column, Field) or column.column is None:
-        raise ValueError(f"{model.__name__}.{field} has no column")
-    return connection.ops.quote_name(column.column)
-
-
 @dataclass(frozen=True)
 class LeaderboardPage:
     rows: list[LeaderboardRow]
     ranked: int | None  # how many are ranked; None when the page is past the end
     me: OwnRank | None  # the caller's own place; None when they are no volunteer (or none was asked)
+    account_active: bool | None = None  # whether the caller's account is active; None: no such account
 
 
 def leaderboard_page(
@@ -239,65 +312,63 @@ def leaderboard_page(
     street_id: int | None = None,
     user_id: int | None = None,
 ) -> LeaderboardPage:
-    """One page of the leaderboard, how many are ranked, and the caller's own place, in one query.
+    """One page of `leaderboard`, how many are ranked, and the caller's own place, in one statement
+    (statements.board). tests/volunteers/test_leaderboard.py holds it to `leaderboard`'s answers.
 
-    The ranking is computed once (a CTE, from the approved-hours index alone) and read twice: for
-    the page, with the number ranked as a window over it and, for the page's rows only, the
-    volunteers and their all-time totals behind the stars; and for the caller's row. A window ranks
-    before WHERE, so the caller's rank cannot come from the ORM ranking the one volunteer alone.
+    The statement gives each row's place in the order, and how many have more hours than the
+    page's first row and than the caller: a competition rank is one more than that count, a row
+    tied with the one before it shares its rank, and any other row is ranked by its place.
 
-    Length: one SQL statement and the loop reading its two parts, kept together so the columns
-    can be read against the SELECT that makes them.
+    Length: one statement and the loop reading its two parts, kept together so the columns can be
+    read against the SELECT that makes them.
     """
-    ranked_sql, params = leaderboard(
-        period=period, community_id=community_id, street_id=street_id
-    ).query.sql_with_params()
-    volunteer, record = Volunteer, ServiceRecord
-    v_id, v_user = _quoted(volunteer, "id"), _quoted(volunteer, "user")
-    # Only our own SQL goes into the string (quoted names, a compiled queryset); values are params.
-    sql = (
-        f"WITH ranking AS ({ranked_sql}) "  # noqa: S608
-        "SELECT 0 AS part, page.volunteer_id AS volunteer_id, page.total AS total, page.rank AS rank, "
-        f"page.ranked AS ranked, v.{v_user} AS user_id, v.{_quoted(volunteer, 'real_name')} AS real_name, "
-        f"v.{_quoted(volunteer, 'volunteer_number')} AS number, "
-        f"(SELECT SUM(r.{_quoted(record, 'hours')}) FROM {_quoted(record)} AS r "
-        f"WHERE r.{_quoted(record, 'volunteer')} = page.volunteer_id AND r.{_quoted(record, 'status')} = %s) "
-        "AS all_time "
-        "FROM (SELECT ranking.*, COUNT(*) OVER () AS ranked "
-        "FROM ranking ORDER BY ranking.total DESC, ranking.volunteer_id LIMIT %s OFFSET %s) AS page "
-        f"JOIN {_quoted(volunteer)} AS v ON v.{v_id} = page.volunteer_id "
-        "UNION ALL "
-        f"SELECT 1, v.{v_id}, me.total, me.rank, NULL, v.{v_user}, NULL, NULL, NULL "
-        f"FROM {_quoted(volunteer)} AS v LEFT JOIN ranking AS me ON me.volunteer_id = v.{v_id} "
-        f"WHERE v.{v_user} = %s "
-        "ORDER BY part, total DESC, volunteer_id"
-    )  # nosec B608  # no value is formatted into the text (see above)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, APPROVED, limit, offset, user_id])
+    if (community_id is None) == (street_id is None):
+        raise ValueError("give exactly one of community_id or street_id")
+    alias = router.db_for_read(ServiceRecord) or DEFAULT_DB_ALIAS
+    since, until = period.start, period.end
+    sql = statements.board(alias, by_street=street_id is not None, since=since is not None, until=until is not None)
+    database = connections[alias]
+    # As the ORM sends a time to each database (SQLite compares naive UTC text).
+    bounds = [database.ops.adapt_datetimefield_value(bound) for bound in (since, until) if bound is not None]
+    with database.cursor() as cursor:
+        place = community_id if community_id is not None else street_id
+        cursor.execute(sql, [APPROVED, *bounds, place, limit, offset, APPROVED, user_id])
         rows = cursor.fetchall()
-    page, ranked, me = [], None, None
-    for part, volunteer_id, total, rank, count, row_user_id, real_name, number, all_time in rows:
+    page: list[LeaderboardRow] = []
+    ranked, me, active, previous = None, None, None, None
+    thresholds = star_thresholds()
+    for part, volunteer_id, total, above, count, row_user_id, real_name, number, all_time in rows:
         if part == 1:
-            me = OwnRank(rank=None, hours=ZERO) if rank is None else OwnRank(rank=int(rank), hours=_hours(total))
+            # The caller's account, and their place when they are a volunteer.
+            active = bool(count)
+            if volunteer_id is not None:
+                mine = None if total is None else int(above) + 1  # unranked: no approved hours here
+                me = OwnRank(rank=mine, hours=_hours(total))
             continue
         ranked = int(count)
-        all_time = _hours(all_time)
+        # Tied with the row before (the raw totals, compared as the statement compared them): its
+        # rank; else one more than the rows before it, or than those above the page for its first.
+        tied = bool(page) and total == previous
+        rank = page[-1].rank if tied else (offset + len(page) if page else int(above)) + 1
+        previous, all_time = total, _hours(all_time)
         page.append(
             LeaderboardRow(
-                rank=int(rank),
+                rank=rank,
                 volunteer=LeaderboardVolunteer(
                     pk=volunteer_id, user_id=row_user_id, real_name=real_name, volunteer_number=number
                 ),
                 hours=_hours(total),
                 total_hours=all_time,
-                star_level=star_level(all_time),
+                star_level=star_level(all_time, thresholds),
             )
         )
-    return LeaderboardPage(rows=page, ranked=ranked, me=me)
+    return LeaderboardPage(rows=page, ranked=ranked, me=me, account_active=active)
 
 
 def _hours(value: Any) -> Decimal:
     # Raw SQL answers NUMERIC on PostgreSQL and a float on SQLite; both to two places here.
+    if isinstance(value, Decimal):
+        return value.quantize(ZERO)
     return Decimal(str(value if value is not None else 0)).quantize(ZERO)
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +15,7 @@ from rest_framework import serializers
 from backend.activities.models import Activity
 from backend.communities.models import Community
 from backend.core.fields import MAX_ID, BoundedDateField, BoundedDateTimeField, UploadField, UploadSerializer
-from backend.core.periods import InvalidPeriod, parse_period
+from backend.core.periods import ALL, InvalidPeriod, parse_period
 
 from . import selectors
 from .models import Certificate, IdType, RecordCorrection, ServiceRecord, Volunteer, VolunteerTeam
@@ -90,6 +92,41 @@ class VolunteerProfileSerializer(serializers.ModelSerializer):
     def get_next_star_hours(self, volunteer: Volunteer) -> str | None:
         remaining = selectors.next_star_hours(self._total(volunteer))
         return f"{remaining:.2f}" if remaining is not None else None
+
+
+# DRF's own formatting of a time (the current time zone, ISO 8601) and a date, for the answers
+# written directly.
+_TIME = serializers.DateTimeField()
+_DATE = serializers.DateField()
+_ID_TYPE_LABELS = dict(IdType.choices)
+
+
+def own_profile_data(profile: selectors.OwnProfile) -> dict[str, Any]:
+    """What VolunteerProfileSerializer writes, written directly from selectors.own_profile: the
+    ModelSerializer built its fields from the model on every request, and the teams through a
+    second one. The serializer stays the schema; tests/volunteers/test_own_profile.py holds the two
+    to the same output."""
+    total = profile.total_hours
+    remaining = selectors.next_star_hours(total)
+    return {
+        "id": profile.id,
+        "volunteer_number": profile.volunteer_number,
+        "real_name": profile.real_name,
+        "community": profile.community_id,
+        "community_name": profile.community_name,
+        "skills": profile.skills,
+        "id_type": profile.id_type,
+        "id_type_display": str(_ID_TYPE_LABELS.get(profile.id_type, profile.id_type)),
+        "id_number_masked": profile.id_number_masked,
+        "consent_version": profile.consent_version,
+        "consent_at": None if profile.consent_at is None else _TIME.to_representation(profile.consent_at),
+        "registered_via": profile.registered_via,
+        "registered_on": _DATE.to_representation(profile.registered_on),
+        "total_hours": f"{total:.2f}",
+        "star_level": selectors.star_level(total),
+        "next_star_hours": f"{remaining:.2f}" if remaining is not None else None,
+        "teams": [{"id": team.id, "name": team.name, "community": team.community_id} for team in profile.teams],
+    }
 
 
 class VolunteerRegisterSerializer(ConsentMixin, serializers.Serializer):
@@ -277,6 +314,38 @@ class LeaderboardQuerySerializer(serializers.Serializer):
         if ("community" in attrs) == ("street" in attrs):
             raise serializers.ValidationError({"community": [_("请指定社区或街道之一")]})
         return attrs
+
+
+# A place's id as the leaderboard's links and the mini-program write it: no sign, no leading zero.
+_PLACE_ID = re.compile(r"[1-9][0-9]{0,18}", re.ASCII)
+
+
+def _plain_id(text: str | None) -> int | None:
+    if text is None or not _PLACE_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
+
+
+def leaderboard_query(params: Mapping[str, str]) -> dict[str, Any]:
+    """LeaderboardQuerySerializer's validated data for the query string.
+
+    The usual query (one place by its id, a period as the API writes it, or none) is read directly,
+    without building and running DRF's fields on every request. Anything else, every error
+    included, goes through the serializer, so its answers are the serializer's;
+    tests/volunteers/test_leaderboard.py compares the two over good and bad queries.
+    """
+    community, street, period = params.get("community"), params.get("street"), params.get("period")
+    key, place = ("street", _plain_id(street)) if community is None else ("community", _plain_id(community))
+    one_place = (community is None) != (street is None)
+    if one_place and place is not None and (period is None or (period != "" and period == period.strip())):
+        try:
+            return {key: place, "period": parse_period(period or ALL)}
+        except InvalidPeriod:
+            pass  # the serializer says what is wrong with it
+    query = LeaderboardQuerySerializer(data=params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
 
 
 class LeaderboardEntrySerializer(serializers.Serializer):

@@ -6,21 +6,27 @@ acts on as the organiser's staff, so anyone else (the volunteer included) gets 4
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.encoding import escape_uri_path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
 from backend.accounts.audit import record_access, record_staff_accesses
+from backend.accounts.authentication import DeferredUserJWTAuthentication, require_active
 from backend.accounts.requests import caller
 from backend.core.pagination import PageNumberPagination
 from backend.core.throttling import AnonThrottle, UserRateThrottle, UserThrottle
@@ -35,7 +41,6 @@ from .serializers import (
     CorrectionCreateSerializer,
     ExportQuerySerializer,
     LeaderboardPageSerializer,
-    LeaderboardQuerySerializer,
     RecordCorrectionSerializer,
     ServiceRecordCreateSerializer,
     ServiceRecordSerializer,
@@ -45,6 +50,8 @@ from .serializers import (
     VolunteerSerializer,
     VolunteerUpdateSerializer,
     leaderboard_page_data,
+    leaderboard_query,
+    own_profile_data,
 )
 
 
@@ -52,6 +59,35 @@ def _attachment(data: bytes, *, content_type: str, filename: str) -> HttpRespons
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{escape_uri_path(filename)}"
     return response
+
+
+class OwnReadMixin:
+    """A view whose reads leave the caller's account to their one statement.
+
+    `volunteers/me` and the leaderboard are read on every opening of the volunteer pages. Their
+    GET verifies the bearer token as everywhere but does not read the account
+    (DeferredUserJWTAuthentication); the statement reads whether it exists and is active with what
+    the page shows, and the view answers as JWTAuthentication would (`_require_account`): one
+    statement for the request instead of two. A gone or inactive account is refused by the view,
+    after the throttle has counted the request. Other methods authenticate as usual: their services
+    need the whole user.
+    """
+
+    request: Any
+
+    def get_authenticators(self) -> list[Any]:
+        # The schema documents what a client sends, the same bearer token (`jwtAuth`) either way;
+        # how the server reads the account is its own business.
+        if getattr(self, "swagger_fake_view", False) or getattr(self.request, "method", None) not in ("GET", "HEAD"):
+            return super().get_authenticators()  # type: ignore[misc]  # APIView's, after this in the MRO
+        return [DeferredUserJWTAuthentication(), SessionAuthentication()]
+
+
+def _require_account(active: bool | None) -> None:
+    """401 as JWTAuthentication answers a token whose account is gone or inactive."""
+    if active is None:
+        raise AuthenticationFailed(str(_("User not found")), code="user_not_found")
+    require_active(active)
 
 
 def _audit_others(request, reads: list[tuple[int, int]], *, what: str) -> None:
@@ -62,16 +98,17 @@ def _audit_others(request, reads: list[tuple[int, int]], *, what: str) -> None:
 # Volunteers ------------------------------------------------------------------------------------
 
 
-class VolunteerMeView(APIView):
+class VolunteerMeView(OwnReadMixin, APIView):
     """POST registers (201; again: 200 with the profile), GET and PATCH my volunteer profile."""
 
     error_statuses = ("404", "409")
 
     def _profile(self, *, status_code: int = status.HTTP_200_OK) -> Response:
-        volunteer = selectors.volunteer_profile(user_id=caller(self.request).pk)
-        if volunteer is None:
+        read = selectors.own_profile(user_id=caller(self.request).pk)
+        _require_account(read.account_active)
+        if read.profile is None:
             raise NotFound()
-        return Response(VolunteerProfileSerializer(volunteer).data, status=status_code)
+        return Response(own_profile_data(read.profile), status=status_code)
 
     @extend_schema(responses={200: VolunteerProfileSerializer})
     def get(self, request):
@@ -304,7 +341,17 @@ class ServiceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 # Leaderboards ----------------------------------------------------------------------------------
 
 
-class LeaderboardView(APIView):
+def _page_number(text: str | None) -> int:
+    try:
+        number = int(text or 1)
+    except ValueError:
+        raise NotFound() from None
+    if number < 1:
+        raise NotFound()
+    return number
+
+
+class LeaderboardView(OwnReadMixin, APIView):
     """Ranked by approved hours in the period, with the caller's own rank; names masked."""
 
     error_statuses = ("404",)
@@ -320,23 +367,21 @@ class LeaderboardView(APIView):
         responses={200: LeaderboardPageSerializer},
     )
     def get(self, request):
-        query = LeaderboardQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        where = {"community_id": data["community"]} if "community" in data else {"street_id": data["street"]}
-        period = data["period"]
         paginator = PageNumberPagination()
-        size = paginator.get_page_size(request)
         try:
-            number = int(request.query_params.get(paginator.page_query_param) or 1)
-        except ValueError:
-            raise NotFound() from None
-        if number < 1:
-            raise NotFound()
+            data = leaderboard_query(request.query_params)
+            number = _page_number(request.query_params.get(paginator.page_query_param))
+        except (ValidationError, NotFound):
+            # The account first, as any authentication refuses a gone or inactive one before the rest.
+            _require_account(selectors.account_active(user_id=request.user.pk))
+            raise
+        where = {"community_id": data["community"]} if "community" in data else {"street_id": data["street"]}
+        size = paginator.get_page_size(request)
         # Paged by hand: the number ranked comes with the page (a window), not from a second COUNT.
         board = selectors.leaderboard_page(
-            period=period, offset=(number - 1) * size, limit=size, user_id=request.user.pk, **where
+            period=data["period"], offset=(number - 1) * size, limit=size, user_id=request.user.pk, **where
         )
+        _require_account(board.account_active)
         rows, ranked = board.rows, board.ranked
         if ranked is None:
             if number > 1 or not selectors.leaderboard_place_exists(**where):

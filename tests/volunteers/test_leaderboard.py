@@ -196,7 +196,180 @@ def test_leaderboard_query_count_does_not_grow_with_rows(as_user, community):
     _board(community, {f"乙{i}": ["2"] for i in range(2)})
     few = count()
     _board(community, {f"丙{i}": ["3", "1"] for i in range(12)})
-    assert count() == few
+    assert count() == few == 1  # the caller's account is read with the page
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"period": "2026-13"}, {"page": "x"}, {"page": "0"}, {"page": "9"}, {"community": 999999}],
+    ids=["good", "bad period", "bad page", "page 0", "past the end", "no such community"],
+)
+@pytest.mark.parametrize("gone", [False, True], ids=["inactive", "gone"])
+def test_a_gone_or_inactive_account_is_refused_before_anything_else(as_user, community, params, gone):
+    user = VolunteerFactory(community=community).user if not gone else factories.UserFactory()
+    approved(Volunteer.objects.get(user=user) if not gone else VolunteerFactory(community=community), hours="2")
+    client = as_user(user)
+    if gone:
+        type(user).objects.filter(pk=user.pk).delete()
+    else:
+        type(user).objects.filter(pk=user.pk).update(is_active=False)
+    response = client.get(URL, {"community": community.pk, **params})
+    usual = client.get("/api/v1/notices/unread-count/")  # authenticated as usual: the account first
+    assert (response.status_code, response.json()) == (usual.status_code, usual.json())
+    assert response.status_code == 401
+
+
+# The page's statement against the ranking it replaced ----------------------------------------------
+
+
+def _former_page(*, period, offset: int, limit: int, user_id: int, **where) -> selectors.LeaderboardPage:
+    """The answer as it was read before the page had a statement of its own: the ORM's ranking, the
+    volunteers and each one's all-time total."""
+    ranking = list(selectors.leaderboard(period=period, **where))
+    page = ranking[offset : offset + limit]
+    people = Volunteer.objects.in_bulk([row["volunteer_id"] for row in page])
+    rows = []
+    for row in page:
+        person = people[row["volunteer_id"]]
+        total = selectors.total_hours(person.pk)
+        rows.append(
+            selectors.LeaderboardRow(
+                rank=row["rank"],
+                volunteer=selectors.LeaderboardVolunteer(
+                    pk=person.pk,
+                    user_id=person.user_id,
+                    real_name=person.real_name,
+                    volunteer_number=person.volunteer_number,
+                ),
+                hours=Decimal(row["total"]).quantize(selectors.ZERO),
+                total_hours=total,
+                star_level=selectors.star_level(total),
+            )
+        )
+    me = None
+    caller = Volunteer.objects.filter(user_id=user_id).first()
+    if caller is not None:
+        mine = next((row for row in ranking if row["volunteer_id"] == caller.pk), None)
+        me = (
+            selectors.OwnRank(rank=None, hours=selectors.ZERO)
+            if mine is None
+            else selectors.OwnRank(rank=mine["rank"], hours=Decimal(mine["total"]).quantize(selectors.ZERO))
+        )
+    # Every caller here has an active account (the authentication read it first).
+    return selectors.LeaderboardPage(rows=rows, ranked=len(ranking) if page else None, me=me, account_active=True)
+
+
+def test_every_page_of_every_board_is_what_the_former_ranking_answered(street, community, other_community):
+    at = lambda *args: timezone.make_aware(dt.datetime(*args))  # noqa: E731
+    people = _board(community, {"甲": [], "乙": [], "丙": [], "丁": [], "戊": [], "己": []})
+    hours = [
+        ("甲", community, at(2026, 3, 31, 23, 30), "2.25"),
+        ("甲", community, at(2026, 4, 1, 0, 30), "1.5"),
+        ("乙", community, at(2026, 3, 2, 9), "3.75"),
+        ("丙", community, at(2026, 1, 15, 9), "3.75"),
+        ("丙", other_community, at(2026, 4, 20, 9), "8"),
+        ("丁", community, at(2025, 12, 31, 23, 59), "3.75"),
+        ("丁", community, at(2026, 6, 30, 9), "0.25"),
+        ("戊", other_community, at(2026, 3, 3, 9), "3.75"),
+        ("戊", other_community, at(2026, 3, 4, 9), "1"),
+    ]
+    for name, place, started_at, amount in hours:
+        approved(people[name], community=place, started_at=started_at, hours=amount)
+    record(people["己"], started_at=at(2026, 3, 5, 9), hours="6")  # pending
+    record(people["己"], started_at=at(2026, 3, 6, 9), hours="5", status=ServiceRecord.Status.REJECTED)
+    elsewhere = factories.CommunityFactory()  # another street
+    approved(VolunteerFactory(community=elsewhere), started_at=at(2026, 3, 7, 9), hours="20")
+    callers = [people["甲"].user_id, people["己"].user_id, factories.UserFactory().pk]
+    places = [
+        {"community_id": community.pk},
+        {"community_id": other_community.pk},
+        {"street_id": street.pk},
+        {"community_id": elsewhere.pk},
+    ]
+    pages = [(0, 20), (0, 2), (2, 2), (1, 3), (4, 3), (50, 20)]
+    compared = 0
+    for period in ("all", "2026", "2026H1", "2026Q1", "2026-03", "2026-04", "2025", "2024"):
+        for where in places:
+            for offset, limit in pages:
+                for user_id in callers:
+                    args = {"period": parse_period(period), "offset": offset, "limit": limit, "user_id": user_id}
+                    expected = _former_page(**args, **where)
+                    assert selectors.leaderboard_page(**args, **where) == expected, (period, where, offset, user_id)
+                    compared += 1
+    assert compared == 8 * 4 * 6 * 3
+    whole = selectors.leaderboard_page(period=parse_period("all"), offset=0, limit=20, street_id=street.pk)
+    # The street's whole board, all time: a tie shares a rank and the next skips (甲 and 乙 on 3.75).
+    ranks = [(row.volunteer.real_name, row.rank, str(row.hours)) for row in whole.rows]
+    assert ranks == [("丙", 1, "11.75"), ("戊", 2, "4.75"), ("丁", 3, "4.00"), ("甲", 4, "3.75"), ("乙", 4, "3.75")]
+
+
+def test_ties_across_every_page_boundary_rank_as_the_former_ranking(community):
+    # Runs of equal totals at the top, in the middle and at the end, cut by pages of every size.
+    totals = {f"丙{n}": [hours] for n, hours in enumerate(["5", "5", "5", "3", "3", "2.5", "2", "2", "2", "1"])}
+    people = _board(community, totals)
+    unranked = VolunteerFactory(community=community)
+    callers = [people["丙0"].user_id, people["丙4"].user_id, people["丙9"].user_id, unranked.user_id]
+    period = parse_period("all")
+    for limit in range(1, 5):
+        for offset in range(11):
+            for user_id in callers:
+                args = {"period": period, "offset": offset, "limit": limit, "user_id": user_id}
+                expected = _former_page(**args, community_id=community.pk)
+                assert selectors.leaderboard_page(**args, community_id=community.pk) == expected, (limit, offset)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"community": "5"},
+        {"street": "7"},
+        {"community": "5", "period": "2026-03"},
+        {"community": "5", "period": "all"},
+        {"community": "5", "period": "ALL"},
+        {"community": "5", "period": "2026q1"},
+        {"community": "5", "period": "2026H2", "page": "2", "page_size": "3", "other": "x"},
+        {"community": "5", "period": " 2026 "},
+        {"community": "5", "period": ""},
+        {"community": "5", "period": "2026-13"},
+        {"community": "5", "period": "1999"},
+        {"community": "5", "period": "2026\n"},
+        {"community": "5", "period": "2026\x00"},
+        {"community": "05"},
+        {"community": "5.0"},
+        {"community": " 5"},
+        {"community": "١٢"},
+        {"community": ""},
+        {"community": "", "street": "3"},
+        {"community": "0"},
+        {"community": "-1"},
+        {"community": "x"},
+        {"community": str(2**63 - 1)},
+        {"community": str(2**63)},
+        {"community": "5", "street": "3"},
+        {"street": "3", "period": "2026-04"},
+        {"period": "2026"},
+        {},
+        "community=1&community=2",
+        "community=1&street=2&street=",
+    ],
+)
+def test_the_query_read_directly_is_what_the_serializer_validates(params):
+    from django.http import QueryDict
+    from django.utils.http import urlencode
+    from rest_framework.exceptions import ValidationError
+
+    from backend.volunteers.serializers import LeaderboardQuerySerializer, leaderboard_query
+
+    query = QueryDict(params if isinstance(params, str) else urlencode(params))
+    serializer = LeaderboardQuerySerializer(data=query)
+    try:
+        answer = leaderboard_query(query)
+    except ValidationError as exc:
+        assert not serializer.is_valid()
+        assert exc.detail == serializer.errors
+    else:
+        assert serializer.is_valid(), serializer.errors
+        assert answer == dict(serializer.validated_data)
 
 
 # Plans at about 20,000 rows ----------------------------------------------------------------------
