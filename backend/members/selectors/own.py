@@ -3,7 +3,8 @@
 Every opening of the mini-program asks for it, so it is read by four statements written once
 (`Statement`), each row taken as a tuple: the person with their organisation and both points
 totals; their registrations with each one's steps; every post they have held; the unit
-registrations they filed.
+registrations they filed. The year's 双报告 line is computed from these same rows by whoever
+provides it (registry `report_lines`), which reads nothing of them again.
 
 The former reading through the ORM (the member with member_list's annotations, the scoped
 registrations and unit filings, the current posts, the two points sums: tests/members/me_reference.py)
@@ -100,7 +101,8 @@ class OwnUnitRegistration(NamedTuple):
 
 @dataclass(frozen=True)
 class OwnPerson:
-    """A party member as `members/me` reads them."""
+    """A party member as `members/me` reads them: what the page shows of them and what their 双报告
+    line is computed from (registry `report_lines`)."""
 
     member: OwnMember
     registrations: tuple[OwnRegistration, ...]  # newest first

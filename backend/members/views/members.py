@@ -93,7 +93,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         page = selectors.own_page(request.user)
         payload = member_me_payload(
             page,
-            report=selectors.my_report_line(request.user, period or str(page.year)),
+            report=selectors.my_report_line(page.person, period or str(page.year)),
             min_posts=selectors.min_posts_per_member(),
             privacy_notice_version=services.privacy_notice_version(),
         )
