@@ -21,12 +21,9 @@ from .members import (
     member_in_staff_scope,
     member_list,
     members_for,
-    own_member,
-    own_registrations,
     registration_status_annotation,
     registrations_for,
     unit_registrations_for,
-    with_own_figures,
     year_points_subquery,
 )
 from .membership import (
@@ -48,6 +45,11 @@ from .membership import (
     require_staff_or_liaison,
     street_user_ids,
 )
+from .own import (
+    OwnPage,
+    OwnPerson,
+    own_page,
+)
 from .personal_data import (
     my_consents,
     personal_data,
@@ -57,7 +59,6 @@ from .points import (
     points_ledger,
     points_ranking,
     points_total,
-    points_totals,
     ranking_community_id,
     rule_for,
     rule_points_in_year,
@@ -66,7 +67,6 @@ from .points import (
 )
 from .posts import (
     editable_posts,
-    my_assignments,
     post_holders,
     posts_for,
 )
@@ -74,6 +74,8 @@ from .posts import (
 __all__ = [
     "APPROVED",
     "NOT_REGISTERED",
+    "OwnPage",
+    "OwnPerson",
     "active_post_count_subquery",
     "approved_member_anywhere",
     "approved_member_in",
@@ -97,16 +99,13 @@ __all__ = [
     "member_street_id",
     "members_for",
     "min_posts_per_member",
-    "my_assignments",
     "my_consents",
     "my_report_line",
-    "own_member",
-    "own_registrations",
+    "own_page",
     "personal_data",
     "points_ledger",
     "points_ranking",
     "points_total",
-    "points_totals",
     "post_holders",
     "posts_for",
     "projects_for",
@@ -123,6 +122,5 @@ __all__ = [
     "rules_for_user",
     "street_user_ids",
     "unit_registrations_for",
-    "with_own_figures",
     "year_points_subquery",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -16,6 +16,9 @@ from backend.core.periods import parse_period
 from ..models import MemberRegistration, PartyMember, UnitRegistration
 from ..registry import report_lines
 
+if TYPE_CHECKING:
+    from .own import OwnPerson
+
 APPROVED = MemberRegistration.Status.APPROVED
 
 
@@ -27,13 +30,13 @@ def current_year() -> int:
     return timezone.localdate().year
 
 
-def my_report_line(user: Any, period: str) -> dict[str, Any] | None:
-    """The user's own line of the 双报告 for a period written as the API writes it (already
-    validated), from whichever app registered it; None when none did or the user is no member."""
+def my_report_line(person: OwnPerson | None, period: str) -> dict[str, Any] | None:
+    """A member's own line of the 双报告 for a period written as the API writes it (already
+    validated), from whichever app registered it; None when none did or the caller is no member."""
     provider = report_lines.get("line")
-    if provider is None:
+    if provider is None or person is None:
         return None
-    return provider(user, parse_period(period), label=period)
+    return provider(person, parse_period(period), label=period)
 
 
 def min_posts_per_member() -> int:

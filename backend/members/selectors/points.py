@@ -23,14 +23,6 @@ def points_total(user: Any, *, year: int | None = None) -> int:
     return int(entries.aggregate(total=Sum("points"))["total"] or 0)
 
 
-def points_totals(user: Any, *, year: int) -> tuple[int, int]:
-    """(the year's total, the all-time total) in one statement: `members/me` shows both."""
-    totals = PointsEntry.objects.filter(user=user).aggregate(
-        year_total=Sum("points", filter=Q(year=year)), total=Sum("points")
-    )
-    return int(totals["year_total"] or 0), int(totals["total"] or 0)
-
-
 def rule_points_in_year(*, user_id: int, rule_code: str, year: int) -> int:
     return int(
         PointsEntry.objects.filter(

@@ -48,11 +48,3 @@ def post_holders(post: ServicePost, *, by: Any) -> QuerySet[PostAssignment]:
         .select_related("member", "member__user")
         .order_by("claimed_at", "id")
     )
-
-
-def my_assignments(user: Any) -> QuerySet[PostAssignment]:
-    return (
-        PostAssignment.objects.filter(member__user=user, left_at__isnull=True)
-        .select_related("post", "post__community")
-        .order_by("id")
-    )

@@ -39,6 +39,7 @@ from .members import (
     ServicePostSerializer,
     ServicePostUpdateSerializer,
 )
+from .own import member_me_payload
 from .points import (
     CorrectionSerializer,
     CorrectionTargetSerializer,
@@ -105,5 +106,6 @@ __all__ = [
     "UnitRegistrationSerializer",
     "UnitRegistrationUpdateSerializer",
     "YearQuerySerializer",
+    "member_me_payload",
     "phone_field",
 ]

@@ -12,7 +12,7 @@ from backend.core.fields import MAX_ID
 
 from .. import selectors, services
 from ..models import MemberRegistration, PartyMember
-from ..serializers import MemberMeQuerySerializer, MemberMeSerializer, MemberSerializer
+from ..serializers import MemberMeQuerySerializer, MemberMeSerializer, MemberSerializer, member_me_payload
 from ._common import _audit_one, _audit_page
 
 
@@ -84,24 +84,17 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(parameters=[MemberMeQuerySerializer], responses={200: MemberMeSerializer})
     @action(detail=False, methods=["get"])
     def me(self, request):
-        user = request.user
-        query = MemberMeQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        member = selectors.own_member(user)
-        registrations = selectors.own_registrations(member) if member is not None else []
-        year = selectors.current_year()
-        year_total, total = selectors.points_totals(user, year=year)
-        posts = list(selectors.my_assignments(user))
-        if member is not None:
-            selectors.with_own_figures(member, registrations=registrations, assignments=posts)
-        data = {
-            "member": member,
-            "registrations": registrations,
-            "unit_registrations": list(selectors.unit_registrations_for(user).filter(filed_by=user)),
-            "posts": posts,
-            "min_posts": selectors.min_posts_per_member(),
-            "points": {"year": year, "year_total": year_total, "total": total},
-            "privacy_notice_version": services.privacy_notice_version(),
-            "report": selectors.my_report_line(user, query.validated_data.get("period") or str(year)),
-        }
-        return Response(MemberMeSerializer(data, context=self.get_serializer_context()).data)
+        period = None
+        # Each opening of the mini-program asks without a period: nothing to validate then.
+        if "period" in request.query_params:
+            query = MemberMeQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            period = query.validated_data.get("period")  # absent when given empty
+        page = selectors.own_page(request.user)
+        payload = member_me_payload(
+            page,
+            report=selectors.my_report_line(page.person, period or str(page.year)),
+            min_posts=selectors.min_posts_per_member(),
+            privacy_notice_version=services.privacy_notice_version(),
+        )
+        return Response(payload)

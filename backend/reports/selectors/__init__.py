@@ -105,6 +105,7 @@ from .lines import (
     member_lines,
     registered_at_end_q,
 )
+from .own_line import own_report_line
 
 __all__ = [
     "APPROVED",
@@ -173,6 +174,7 @@ __all__ = [
     "month_starts",
     "organization_members",
     "organizations_needing_report",
+    "own_report_line",
     "pk",
     "public_brands",
     "red_property_servedcounts",

@@ -167,8 +167,9 @@ class OwnReportLine(MemberLine):
 
 
 def member_report_line(user: Any, period: Period, *, label: str = "") -> OwnReportLine | None:
-    """The member's own line of the 双报告 for the period (what `members/me/` shows), or None for
-    someone who is not a party member."""
+    """The member's own line of the 双报告 for the period as the unit's report computes it, or None
+    for someone who is not a party member. `members/me/` shows the same line computed for the one
+    person (`own_report_line`), which tests/reports/test_own_line.py holds to this computation."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     member = PartyMember.objects.filter(user=user).first()
