@@ -5,9 +5,10 @@ scope (accounts.scoping.prime_scope decides, as for every request), which says w
 staff of the community, who also see its drafts.
 
 The same answer through the ORM (`visible_activities` filtered to the community, `with_counts`,
-`COUNT(*)` and the page) cost about 17 ms of CPU a request, most of it building and compiling two
-large statements (docs/benchmarks.md); PostgreSQL then spent more time planning them than running
-them. Here each statement's text is built once per shape, no model is instantiated, and the
+the filter's lookup, `COUNT(*)` and the page) cost about four times this path's CPU, most of it
+building and compiling two large statements; PostgreSQL then spent longer planning them than
+running them. Here each statement's text is built once per shape, no activity becomes a model
+(only a cover's upload and the caller's grants do, for the code that reads them), and the
 statements are the simplest the database plans: the visibility rule takes the caller's facts as
 values, the total comes with the page (a window over the page's narrow query), and the counts are
 one grouped pass over the page's ids. tests/activities/test_community_page.py holds the rows, the
