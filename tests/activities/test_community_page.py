@@ -54,9 +54,9 @@ def world():
     branch = factories.OrganizationFactory(community=here)
     group = factories.OrganizationFactory(community=there, parent=branch, kind=PartyOrganization.Kind.GROUP)
     other_branch = factories.OrganizationFactory(community=there)
+    far_group = factories.OrganizationFactory(community=elsewhere, parent=branch, kind=PartyOrganization.Kind.GROUP)
     brand = Brand.objects.create(community=here, name="岳阳楼下党旗红")
     staff = factories.staff_of(here)
-
     revoked = factories.staff_of(here)
     revoked.role_grants.update(revoked_at=timezone.now())
     superuser = factories.UserFactory(is_superuser=True, is_staff=True)
@@ -65,11 +65,7 @@ def world():
         "outsider": factories.UserFactory(),
         "registered here, in a group": party_member(here, organization=group).user,
         "in the branch, not registered": party_member(organization=branch).user,
-        "in a group of the branch": party_member(
-            organization=factories.OrganizationFactory(
-                community=elsewhere, parent=branch, kind=PartyOrganization.Kind.GROUP
-            )
-        ).user,
+        "in a group of the branch": party_member(organization=far_group).user,
         "registered elsewhere": party_member(elsewhere, organization=other_branch).user,
         "pending here": party_member(organization=other_branch).user,
         "staff here": staff,
@@ -194,20 +190,6 @@ def test_the_answer_is_the_serializers(as_user, world):
         assert response.json()["count"] == len(former)
 
 
-@pytest.fixture
-def general_path(monkeypatch):
-    """Within the block, every request takes the ORM's path."""
-
-    class Switch:
-        def __enter__(self):
-            monkeypatch.setattr(ActivityViewSet, "_community_list", lambda self, request: None)
-
-        def __exit__(self, *exc):
-            monkeypatch.undo()
-
-    return Switch()
-
-
 QUERIES = [
     "community={here}",
     "community={here}&page=2&page_size=7",
@@ -249,7 +231,7 @@ QUERIES = [
 ]
 
 
-def test_every_query_answers_as_the_general_path(as_user, world, general_path):
+def test_every_query_answers_as_the_general_path(as_user, world, monkeypatch):
     here, callers = world
     empty = factories.CommunityFactory()
     missing = empty.pk + 1000
@@ -258,7 +240,8 @@ def test_every_query_answers_as_the_general_path(as_user, world, general_path):
         for query in QUERIES:
             path = f"{URL}?{query.format(here=here.pk, empty=empty.pk, missing=missing)}"
             fast = client.get(path)
-            with general_path:
+            with monkeypatch.context() as general_path:
+                general_path.setattr(ActivityViewSet, "_community_list", lambda self, request: None)
                 general = client.get(path)
             assert (fast.status_code, fast.content) == (general.status_code, general.content), (name, path)
     # The comparison covers answers of each kind.
