@@ -22,6 +22,19 @@ from backend.core.ledger import AppendOnlyModel, append_only
 USER = settings.AUTH_USER_MODEL
 
 
+def checkin_opens(starts_at: datetime, before_minutes: int | None) -> datetime:
+    """When check-in opens: `before_minutes` before the start, the system's default when unset. Also
+    for rows read without a model instance (the community's list)."""
+    minutes = settings.CHECKIN_OPENS_BEFORE_MINUTES if before_minutes is None else before_minutes
+    return starts_at - timedelta(minutes=minutes)
+
+
+def checkout_closes(ends_at: datetime, after_minutes: int | None) -> datetime:
+    """When check-out closes: `after_minutes` after the end, the system's default when unset."""
+    minutes = settings.CHECKOUT_CLOSES_AFTER_MINUTES if after_minutes is None else after_minutes
+    return ends_at + timedelta(minutes=minutes)
+
+
 class Activity(models.Model):
     class Category(models.TextChoices):
         PARTY_DAY = "party_day", "主题党日"
@@ -163,16 +176,10 @@ class Activity(models.Model):
         return self.category in self.MEETING_CATEGORIES
 
     def checkin_opens_at(self) -> datetime:
-        minutes = self.checkin_opens_before_minutes
-        if minutes is None:
-            minutes = settings.CHECKIN_OPENS_BEFORE_MINUTES
-        return self.starts_at - timedelta(minutes=minutes)
+        return checkin_opens(self.starts_at, self.checkin_opens_before_minutes)
 
     def checkout_closes_at(self) -> datetime:
-        minutes = self.checkout_closes_after_minutes
-        if minutes is None:
-            minutes = settings.CHECKOUT_CLOSES_AFTER_MINUTES
-        return self.ends_at + timedelta(minutes=minutes)
+        return checkout_closes(self.ends_at, self.checkout_closes_after_minutes)
 
     def enrollment_closes_at(self) -> datetime:
         return self.enrollment_deadline or self.ends_at

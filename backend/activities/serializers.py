@@ -27,8 +27,19 @@ from backend.core.fields import (
 from backend.core.models import Upload
 from backend.core.serializers import FlatSerializer
 
-from .models import RADIUS_MAX_M, RADIUS_MIN_M, Activity, ActivityPhoto, CheckIn, Enrollment, LeaveRequest, Minutes
-from .selectors import Attendance
+from .models import (
+    RADIUS_MAX_M,
+    RADIUS_MIN_M,
+    Activity,
+    ActivityPhoto,
+    CheckIn,
+    Enrollment,
+    LeaveRequest,
+    Minutes,
+    checkin_opens,
+    checkout_closes,
+)
+from .selectors import ROW_KEYS, Attendance
 from .services import EDITABLE_FIELDS
 
 
@@ -207,65 +218,98 @@ def _moments() -> Callable[[datetime | None], str | None]:
     return moment
 
 
+def _row_of(activity: Activity) -> dict[str, Any]:
+    """An activity read through the ORM (selectors.with_counts) as the rows the community's page
+    reads (selectors.community_page): its columns by attribute name, the names, cover and counts."""
+    row = {key: getattr(activity, key) for key in ROW_KEYS}
+    brand, branch = activity.brand, activity.branch
+    mine = getattr(activity, "my_enrollment", None)
+    row.update(
+        community_name=activity.community.name,
+        brand_name=None if brand is None else brand.name,
+        branch_name=None if branch is None else branch.name,
+        cover=activity.cover,
+        enrolled_count=getattr(activity, "enrolled_count", 0),
+        waitlisted_count=getattr(activity, "waitlisted_count", 0),
+        checked_in_count=getattr(activity, "checked_in_count", 0),
+        my_enrollment=None if mine is None else str(mine),
+        my_checked_in=bool(getattr(activity, "my_checked_in", False)),
+    )
+    return row
+
+
 def activity_rows(activities: Iterable[Activity], *, context: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """What ActivitySerializer writes for a list, written directly: the community's activities are read
-    by everyone who opens the mini-program, and DRF's field machinery (41 fields a row, four of them
-    display methods it inspects per row) was most of the page's CPU. The rows come from
-    selectors.with_counts. The serializer stays the schema; tests/activities/test_list_page.py holds
-    the two to the same output."""
+    """What ActivitySerializer writes for a list of activities read through the ORM (filtered lists;
+    the community's page reads its rows without models: page_rows)."""
+    return page_rows([_row_of(activity) for activity in activities], context=context)
+
+
+_CATEGORY_LABELS = {value: str(label) for value, label in Activity._meta.get_field("category").flatchoices}
+_STATUS_LABELS = {value: str(label) for value, label in Activity._meta.get_field("status").flatchoices}
+
+
+def page_rows(rows: Iterable[Mapping[str, Any]], *, context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What ActivitySerializer writes for a list, written directly from rows (selectors.ActivityPage's):
+    the community's activities are read by everyone who opens the mini-program, and DRF's field
+    machinery (41 fields a row, four of them display methods it inspects per row) was most of the
+    page's CPU. The serializer stays the schema; tests/activities/test_list_page.py and
+    test_community_page.py hold the two to the same output.
+
+    Length: one dictionary, a line for each of the serializer's fields in its order, so that the two
+    read side by side."""
     _moment = _moments()
-    rows = []
-    for a in activities:
-        community, brand, branch, cover = a.community, a.brand, a.branch, a.cover
-        mine = getattr(a, "my_enrollment", None)
-        rows.append(
+    written = []
+    for a in rows:
+        starts_at, ends_at, cover = a["starts_at"], a["ends_at"], a["cover"]
+        category, status = a["category"], a["status"]
+        written.append(
             {
-                "id": a.pk,
-                "community": a.community_id,
-                "community_name": community.name,
-                "organiser": a.organiser_id,
-                "title": a.title,
-                "category": a.category,
-                "category_label": a.get_category_display(),
-                "description": a.description,
-                "starts_at": _moment(a.starts_at),
-                "ends_at": _moment(a.ends_at),
-                "venue": a.venue_id,
-                "place": a.place,
-                "latitude": _COORDINATE.to_representation(a.latitude),
-                "longitude": _COORDINATE.to_representation(a.longitude),
-                "radius_m": a.radius_m,
-                "capacity": a.capacity,
-                "enrollment_required": a.enrollment_required,
-                "enrollment_deadline": _moment(a.enrollment_deadline),
-                "audience": a.audience,
-                "branch": a.branch_id,
-                "branch_name": None if branch is None else branch.name,
-                "counts_as_service": a.counts_as_service,
-                "points": a.points,
-                "brand": a.brand_id,
-                "brand_name": None if brand is None else brand.name,
-                "cover": a.cover_id,
+                "id": a["id"],
+                "community": a["community_id"],
+                "community_name": a["community_name"],
+                "organiser": a["organiser_id"],
+                "title": a["title"],
+                "category": category,
+                "category_label": _CATEGORY_LABELS.get(category, category),
+                "description": a["description"],
+                "starts_at": _moment(starts_at),
+                "ends_at": _moment(ends_at),
+                "venue": a["venue_id"],
+                "place": a["place"],
+                "latitude": _COORDINATE.to_representation(a["latitude"]),
+                "longitude": _COORDINATE.to_representation(a["longitude"]),
+                "radius_m": a["radius_m"],
+                "capacity": a["capacity"],
+                "enrollment_required": a["enrollment_required"],
+                "enrollment_deadline": _moment(a["enrollment_deadline"]),
+                "audience": a["audience"],
+                "branch": a["branch_id"],
+                "branch_name": a["branch_name"],
+                "counts_as_service": a["counts_as_service"],
+                "points": a["points"],
+                "brand": a["brand_id"],
+                "brand_name": a["brand_name"],
+                "cover": a["cover_id"],
                 # Few rows have a cover; its URLs are the upload's own business (signing, thumbnails).
                 "cover_image": None if cover is None else UploadSerializer(cover, context=context).data,
-                "checkin_opens_at": _moment(a.checkin_opens_at()),
-                "checkout_closes_at": _moment(a.checkout_closes_at()),
-                "status": a.status,
-                "status_label": a.get_status_display(),
-                "published_at": _moment(a.published_at),
-                "finished_at": _moment(a.finished_at),
-                "cancelled_at": _moment(a.cancelled_at),
-                "cancel_reason": a.cancel_reason,
-                "enrolled_count": getattr(a, "enrolled_count", 0),
-                "waitlisted_count": getattr(a, "waitlisted_count", 0),
-                "checked_in_count": getattr(a, "checked_in_count", 0),
-                "my_enrollment": None if mine is None else str(mine),
-                "my_checked_in": bool(getattr(a, "my_checked_in", False)),
-                "created_at": _moment(a.created_at),
-                "updated_at": _moment(a.updated_at),
+                "checkin_opens_at": _moment(checkin_opens(starts_at, a["checkin_opens_before_minutes"])),
+                "checkout_closes_at": _moment(checkout_closes(ends_at, a["checkout_closes_after_minutes"])),
+                "status": status,
+                "status_label": _STATUS_LABELS.get(status, status),
+                "published_at": _moment(a["published_at"]),
+                "finished_at": _moment(a["finished_at"]),
+                "cancelled_at": _moment(a["cancelled_at"]),
+                "cancel_reason": a["cancel_reason"],
+                "enrolled_count": a["enrolled_count"],
+                "waitlisted_count": a["waitlisted_count"],
+                "checked_in_count": a["checked_in_count"],
+                "my_enrollment": a["my_enrollment"],
+                "my_checked_in": a["my_checked_in"],
+                "created_at": _moment(a["created_at"]),
+                "updated_at": _moment(a["updated_at"]),
             }
         )
-    return rows
+    return written
 
 
 class PhotoSerializer(serializers.ModelSerializer):

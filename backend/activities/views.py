@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import django_filters
+from django.core.paginator import Page
 from django.http import Http404, HttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -24,6 +25,7 @@ from backend.accounts.audit import record_accesses
 from backend.accounts.authentication import DeferredUserJWTAuthentication, require_active
 from backend.core.fields import MAX_ID
 from backend.core.filters import BoundedDateTimeFilter
+from backend.core.pagination import MAX_PAGE, PageNumberPagination
 from backend.core.throttling import UserRateThrottle
 
 from . import exports, selectors, services
@@ -50,6 +52,7 @@ from .serializers import (
     PositionSerializer,
     activity_rows,
     check_in_payload,
+    page_rows,
 )
 
 # Actions that need staff of the activity's community; the rest need only to see it.
@@ -62,6 +65,19 @@ STAFF_ACTIONS = {
     "attendance",
     "attendance_export",
 }
+
+
+# The query of the community's page read directly (ActivityViewSet._community_list).
+COMMUNITY_PAGE_PARAMS = frozenset({"community", "page", "page_size"})
+
+
+def _plain_int(text: str) -> int | None:
+    """A query value of plain ASCII digits as an id or page number; None for anything else (signs,
+    spaces, other scripts' digits, beyond a 64-bit id), which the general path answers as before."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
 
 
 class XlsxRenderer(renderers.BaseRenderer):
@@ -146,13 +162,45 @@ class ActivityViewSet(
         return Response(ActivitySerializer(fresh, context=self.get_serializer_context()).data, status=status_code)
 
     def list(self, request, *args, **kwargs):
-        # Every mini-program's home page reads this list: its rows are written directly (activity_rows).
+        # Every mini-program's home page reads one community's list: read and written directly.
+        shown = self._community_list(request)
+        if shown is not None:
+            return shown
         queryset = self.filter_queryset(self.get_queryset())
         context = self.get_serializer_context()
         page = self.paginate_queryset(queryset)
         if page is None:
             return Response(activity_rows(queryset, context=context))
         return self.get_paginated_response(activity_rows(page, context=context))
+
+    def _community_list(self, request) -> Response | None:
+        """`?community=C`, with `page` and `page_size` or not: the page as the filter, the
+        pagination and the serializer answer it, from selectors.community_page. None for any other
+        query, and wherever the answer would be an error (an unknown community, a page past the
+        end): the general path gives those, the same as ever."""
+        params = request.query_params
+        if "community" not in params or not COMMUNITY_PAGE_PARAMS.issuperset(params):
+            return None
+        if any(len(params.getlist(name)) != 1 for name in params):
+            return None
+        community, number = _plain_int(params["community"]), _plain_int(params.get("page") or "1")
+        if community is None or number is None or not 1 <= number <= MAX_PAGE:
+            return None
+        paginator = self.paginator
+        if not isinstance(paginator, PageNumberPagination):
+            return None
+        size = paginator.get_page_size(request)
+        found = selectors.community_page(
+            user=request.user, community_id=community, offset=(number - 1) * size, limit=size
+        )
+        if not found.rows and (number > 1 or not selectors.community_exists(community)):
+            return None
+        counted = paginator.django_paginator_class([], size)
+        counted.count = found.total  # the Paginator's own cached count, read with the page
+        paginator.page, paginator.request = Page(found.rows, number, counted), request
+        if paginator.template is not None and counted.num_pages > 1:
+            paginator.display_page_controls = True
+        return paginator.get_paginated_response(page_rows(found.rows, context=self.get_serializer_context()))
 
     def retrieve(self, request, *args, **kwargs):
         activity = self.get_object()
@@ -325,8 +373,6 @@ class ActivityViewSet(
             )
             return Response(ManualCheckInSerializer(row).data, status=status.HTTP_201_CREATED)
         ledger = selectors.attendance_ledger(activity)
-        from backend.core.pagination import PageNumberPagination
-
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(ledger.rows, request, view=self)
         self._audit(request, page, activity)

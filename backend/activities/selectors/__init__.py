@@ -1,6 +1,7 @@
-"""Activities' reads: who sees which activities and who they are for (visibility), and attendance:
-the live counts, the ledger and attendance per member over a period (attendance). Callers import
-from here (`backend.activities.selectors.visible_activities`)."""
+"""Activities' reads: who sees which activities and who they are for (visibility), the page of a
+community's activities everyone opens (page), and attendance: the live counts, the ledger and
+attendance per member over a period (attendance). Callers import from here
+(`backend.activities.selectors.visible_activities`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .attendance import (
     expected_user_ids,
     member_attendance,
 )
+from .page import ROW_KEYS, ActivityPage, community_exists, community_page
 from .visibility import (
     active_enrollment,
     activity_for_check_in,
@@ -41,6 +43,8 @@ from .visibility import (
 )
 
 __all__ = [
+    "ROW_KEYS",
+    "ActivityPage",
     "Attendance",
     "Ledger",
     "LedgerRow",
@@ -51,6 +55,8 @@ __all__ = [
     "attendance_counts",
     "attendance_ledger",
     "branch_member_user_ids",
+    "community_exists",
+    "community_page",
     "community_party_member_user_ids",
     "enrolled_count",
     "enrollment_status",

@@ -1,0 +1,231 @@
+"""The page of one community's activities that every mini-program opens (`?community=C`), read by
+three statements of its own: the caller's role grants and party facts; the page's rows with the
+total; the page's counts with the caller's own enrolment and check-in. The grants make the caller's
+scope (accounts.scoping.prime_scope decides, as for every request), which says whether they are
+staff of the community, who also see its drafts.
+
+The same answer through the ORM (`visible_activities` filtered to the community, `with_counts`,
+the filter's lookup, `COUNT(*)` and the page) cost about four times this path's CPU, most of it
+building and compiling two large statements; PostgreSQL then spent longer planning them than
+running them. Here each statement's text is built once per shape, no activity becomes a model
+(only a cover's upload and the caller's grants do, for the code that reads them), and the
+statements are the simplest the database plans: the visibility rule takes the caller's facts as
+values, the total comes with the page (a window over the page's narrow query), and the counts are
+one grouped pass over the page's ids. tests/activities/test_community_page.py holds the rows, the
+total and the order to the ORM's, for every kind of caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from backend.accounts.models import RoleGrant
+from backend.accounts.scoping import Scope, prime_scope
+from backend.brands.models import Brand
+from backend.communities.models import Community, PartyOrganization
+from backend.core.models import Upload
+
+from ..models import Activity, CheckIn, Enrollment
+from .visibility import OPEN_AUDIENCES, PARTY_FACTS_COLUMNS, PARTY_FACTS_FROM, facts_of, party_facts_params
+
+Row = dict[str, Any]
+
+# The activity's own columns, in the statement's order; a row's keys are their attribute names.
+_FIELDS = tuple(Activity._meta.concrete_fields)
+ROW_KEYS = tuple(field.attname for field in _FIELDS)
+_ENROLLED, _WAITLISTED = Enrollment.Status.ENROLLED, Enrollment.Status.WAITLISTED
+
+# Statement texts by shape: (staff of the community, party member there, how many branches) for
+# the page, the number of ids for the counts. Table names come from the models, column names are
+# the models' own; every value is a parameter.
+_PAGE_SQL: dict[tuple[bool, bool, int], str] = {}
+_COUNTS_SQL: dict[int, str] = {}
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    """One page of a community's activities as the caller sees them: each row holds the activity's
+    columns (by attribute name), `community_name`, `brand_name`, `branch_name`, the cover (an
+    Upload or None), the three counts and the caller's `my_enrollment` and `my_checked_in`."""
+
+    rows: list[Row]
+    total: int  # every activity of the community the caller sees, over all pages
+
+
+# The caller's active role grants (a role in the first column), then their party facts (none there).
+_CALLER_SQL = (
+    "SELECT g.role, g.street_id, g.community_id, g.grid_id, g.organization_id "  # noqa: S608
+    f"FROM {RoleGrant._meta.db_table} g WHERE g.user_id = %s AND g.revoked_at IS NULL "
+    f"UNION ALL SELECT NULL, {PARTY_FACTS_COLUMNS} {PARTY_FACTS_FROM}"
+)
+
+
+def _caller(user: Any) -> tuple[Scope, set[int], set[int]]:
+    """The caller's scope, primed from their grants, and party facts (visibility.facts_of)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CALLER_SQL, [user.pk, *party_facts_params(user.pk)])
+        found = cursor.fetchall()
+    grants = [
+        RoleGrant(role=role, street_id=street, community_id=community, grid_id=grid, organization_id=organization)
+        for role, street, community, grid, organization in found
+        if role is not None
+    ]
+    communities, branches = facts_of(row[1:] for row in found if row[0] is None)
+    return prime_scope(user, grants), communities, branches
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join(["%s"] * count)
+
+
+def _page_sql(*, staff: bool, member: bool, branches: int) -> str:
+    key = (staff, member, branches)
+    sql = _PAGE_SQL.get(key)
+    if sql is not None:
+        return sql
+    activity = Activity._meta.db_table
+    where = "a.community_id = %s"
+    if not staff:
+        # visible_activities for a community: not a draft, and open to all, or for the caller's
+        # party membership there or their branches, or held by their enrolment (not withdrawn).
+        shown = f"a.audience IN ({_placeholders(len(OPEN_AUDIENCES))})"
+        if member:
+            shown += " OR a.audience = %s"
+        if branches:
+            shown += f" OR (a.audience = %s AND a.branch_id IN ({_placeholders(branches)}))"
+        shown += (
+            f" OR EXISTS (SELECT 1 FROM {Enrollment._meta.db_table} e"  # noqa: S608
+            " WHERE e.activity_id = a.id AND e.user_id = %s AND e.status <> %s)"
+        )
+        where += f" AND a.status <> %s AND ({shown})"
+    columns = ", ".join(f"a.{field.column}" for field in _FIELDS)
+    sql = _PAGE_SQL[key] = (
+        # The window counts the narrow rows of the page's own query, before its LIMIT.
+        f"WITH page AS (SELECT a.id, a.starts_at, COUNT(*) OVER () AS total FROM {activity} a "  # noqa: S608
+        f"WHERE {where} ORDER BY a.starts_at DESC, a.id DESC LIMIT %s OFFSET %s) "
+        f"SELECT p.total, {columns}, "
+        # Scalar subqueries, not joins: PostgreSQL plans them for a fraction of a join's cost.
+        f"(SELECT c.name FROM {Community._meta.db_table} c WHERE c.id = a.community_id), "
+        f"(SELECT b.name FROM {Brand._meta.db_table} b WHERE b.id = a.brand_id), "
+        f"(SELECT o.name FROM {PartyOrganization._meta.db_table} o WHERE o.id = a.branch_id) "
+        f"FROM page p JOIN {activity} a ON a.id = p.id ORDER BY p.starts_at DESC, p.id DESC"
+    )
+    return sql
+
+
+def _counts_sql(ids: int) -> str:
+    sql = _COUNTS_SQL.get(ids)
+    if sql is None:
+        listed = _placeholders(ids)
+        sql = _COUNTS_SQL[ids] = (
+            # 0: enrolments by status; 1: check-ins. MAX(...) is whether one of them is the caller's.
+            "SELECT 0, e.activity_id, e.status, COUNT(*), MAX(CASE WHEN e.user_id = %s THEN 1 ELSE 0 END) "  # noqa: S608
+            f"FROM {Enrollment._meta.db_table} e WHERE e.activity_id IN ({listed}) AND e.status IN (%s, %s) "
+            "GROUP BY e.activity_id, e.status UNION ALL "
+            "SELECT 1, k.activity_id, k.kind, COUNT(*), MAX(CASE WHEN k.user_id = %s THEN 1 ELSE 0 END) "
+            f"FROM {CheckIn._meta.db_table} k WHERE k.activity_id IN ({listed}) AND k.kind = %s "
+            "GROUP BY k.activity_id, k.kind"
+        )
+    return sql
+
+
+def _converters() -> list[tuple[int, list[Any], Any]]:
+    """The conversions the ORM applies to the activity's columns on this database (SQLite's text
+    times, integer booleans and decimals; none on PostgreSQL), by position in the row."""
+    found = []
+    for index, field in enumerate(_FIELDS):
+        column = field.get_col(Activity._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if converters:
+            found.append((index, converters, column))
+    return found
+
+
+_CONVERTERS: dict[str, list[tuple[int, list[Any], Any]]] = {}
+
+
+def _rows(raw: list[tuple[Any, ...]]) -> list[Row]:
+    converters = _CONVERTERS.get(connection.vendor)
+    if converters is None:
+        converters = _CONVERTERS[connection.vendor] = _converters()
+    rows = []
+    width = len(ROW_KEYS)
+    for values in raw:
+        columns = list(values[1 : width + 1])
+        for index, found, column in converters:
+            for converter in found:
+                columns[index] = converter(columns[index], column, connection)
+        row = dict(zip(ROW_KEYS, columns, strict=True))
+        row["community_name"], row["brand_name"], row["branch_name"] = values[width + 1 :]
+        rows.append(row)
+    return rows
+
+
+def _add_counts(rows: list[Row], *, user_id: int) -> None:
+    ids = [row["id"] for row in rows]
+    counts = {pk: [0, 0, 0, None, False] for pk in ids}
+    params = [user_id, *ids, _ENROLLED, _WAITLISTED, user_id, *ids, CheckIn.Kind.IN]
+    with connection.cursor() as cursor:
+        cursor.execute(_counts_sql(len(ids)), params)
+        for source, pk, key, count, mine in cursor.fetchall():
+            entry = counts[pk]
+            if source == 0:
+                entry[0 if key == _ENROLLED else 1] = count
+                if mine:
+                    entry[3] = key  # at most one active enrolment a person (enrollment_one_active)
+            else:
+                entry[2], entry[4] = count, bool(mine)
+    for row in rows:
+        enrolled, waitlisted, checked_in, mine, checked_in_mine = counts[row["id"]]
+        row.update(
+            enrolled_count=enrolled,
+            waitlisted_count=waitlisted,
+            checked_in_count=checked_in,
+            my_enrollment=mine,
+            my_checked_in=checked_in_mine,
+        )
+
+
+def _add_covers(rows: list[Row]) -> None:
+    # Few activities have a cover; those that do are shown by UploadSerializer, which needs the row.
+    wanted = {row["cover_id"] for row in rows if row["cover_id"] is not None}
+    covers = Upload.objects.in_bulk(wanted) if wanted else {}
+    for row in rows:
+        row["cover"] = covers.get(row["cover_id"])
+
+
+def community_page(*, user: Any, community_id: int, offset: int, limit: int) -> ActivityPage:
+    """The caller's page of the community's activities, newest start first (as the list's default
+    ordering), with the total they see. No rows past the end, or for a community that does not
+    exist: the caller decides which it was."""
+    scope, communities, branches = _caller(user)
+    # As visible_activities: staff see all of their communities' activities, drafts included. A
+    # superuser's scope is no filter there (an empty Q), which adds nothing to what they see.
+    params: list[Any] = [community_id]
+    if not scope.is_superuser and community_id in scope.community_ids:
+        sql = _page_sql(staff=True, member=False, branches=0)
+    else:
+        member = community_id in communities
+        sql = _page_sql(staff=False, member=member, branches=len(branches))
+        params += [Activity.Status.DRAFT, *OPEN_AUDIENCES]
+        if member:
+            params.append(Activity.Audience.PARTY_MEMBERS)
+        if branches:
+            params += [Activity.Audience.BRANCH, *sorted(branches)]
+        params += [user.pk, Enrollment.Status.WITHDRAWN]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit, offset])
+        raw = cursor.fetchall()
+    if not raw:
+        return ActivityPage(rows=[], total=0)
+    rows = _rows(raw)
+    _add_counts(rows, user_id=user.pk)
+    _add_covers(rows)
+    return ActivityPage(rows=rows, total=int(raw[0][0]))
+
+
+def community_exists(community_id: int) -> bool:
+    return Community.objects.filter(pk=community_id).exists()
