@@ -135,9 +135,11 @@ class DeferredUserJWTAuthentication(JWTAuthentication):
     request gets a `User` holding only its id, each other field read on first use.
 
     For a view whose one query can tell whether the account is still active along with everything
-    else it reads — check-in, where the user's row was a quarter of the request. Such a view must
-    call `require_active(...)` with that answer before acting; simplejwt's own check (user found,
-    active) is otherwise skipped.
+    else it reads: check-in, where the user's row was a quarter of the request; the inbox's page
+    and unread count; the volunteer's profile and the leaderboard. Such a view must call
+    `require_active(...)` with that answer before acting; simplejwt's own check (user found,
+    active) is otherwise skipped. The throttle runs before that answer, so an inactive account
+    over its rate is told 429 rather than 401.
     """
 
     # simplejwt annotates the answer with a TypeVar nothing binds; the user model is what comes back.
@@ -150,7 +152,9 @@ class DeferredUserJWTAuthentication(JWTAuthentication):
 
 
 def require_active(is_active: bool | None) -> None:
-    """401 as simplejwt answers it, for an account that is gone or inactive."""
+    """401 as JWTAuthentication answers it: None, the account is gone; False, it is inactive."""
+    if is_active is None:
+        raise AuthenticationFailed(str(_("User not found")), code="user_not_found")
     if not is_active:
         raise AuthenticationFailed(str(_("User is inactive")), code="user_inactive")
 

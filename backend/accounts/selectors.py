@@ -118,9 +118,10 @@ def active_account(*, user_id: int) -> User | None:
     return User.objects.filter(pk=user_id, is_active=True).first()
 
 
-def is_active_account(user_id: Any) -> bool:
-    """Whether the account exists and may act (what JWT authentication checks on its user)."""
-    return User.objects.filter(pk=user_id, is_active=True).exists()
+def is_active_account(user_id: Any) -> bool | None:
+    """Whether the account may act (what JWT authentication checks on its user); None when there
+    is no such account, which authentication answers differently (accounts.authentication)."""
+    return User.objects.filter(pk=user_id).values_list("is_active", flat=True).first()
 
 
 def grants_in_scope(user: User) -> QuerySet[RoleGrant]:

@@ -296,7 +296,9 @@ class ActivityViewSet(
             # As with any authentication: a gone or inactive account is 401 before anything else.
             require_active(account_selectors.is_active_account(user.pk))
             raise Http404 from None
-        require_active(activity.caller_active)
+        if not activity.caller_active:
+            # Gone or inactive: asked again, to answer each as authentication would.
+            require_active(account_selectors.is_active_account(user.pk))
         return activity
 
     def _position_call(self, request, pk, service) -> Response:

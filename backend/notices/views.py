@@ -122,7 +122,9 @@ class NoticeViewSet(viewsets.GenericViewSet):
         page = selectors.inbox_page(
             user_id=request.user.pk, after_id=params.get("after_id"), before_id=params.get("before_id"), limit=limit
         )
-        require_active(page.caller_active)
+        if not page.caller_active:
+            # Gone or inactive: asked again, to answer each as authentication would.
+            require_active(is_active_account(request.user.pk))
         next_link = None
         if page.has_more:
             url = request.build_absolute_uri()
@@ -180,7 +182,9 @@ class NoticeViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="unread-count")
     def unread_count(self, request):
         count = selectors.unread_count(user_id=request.user.pk)
-        require_active(count is not None)
+        if count is None:
+            # Gone or inactive: asked again, to answer each as authentication would.
+            require_active(is_active_account(request.user.pk))
         return Response({"count": count})
 
     @extend_schema(

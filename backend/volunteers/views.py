@@ -12,7 +12,6 @@ import django_filters
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.encoding import escape_uri_path
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -23,7 +22,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
 from backend.accounts.audit import record_access, record_staff_accesses
 from backend.accounts.authentication import DeferredUserJWTAuthentication, require_active
@@ -67,7 +65,7 @@ class OwnReadMixin:
     `volunteers/me` and the leaderboard are read on every opening of the volunteer pages. Their
     GET verifies the bearer token as everywhere but does not read the account
     (DeferredUserJWTAuthentication); the statement reads whether it exists and is active with what
-    the page shows, and the view answers as JWTAuthentication would (`_require_account`): one
+    the page shows, and the view answers as JWTAuthentication would (`require_active`): one
     statement for the request instead of two. A gone or inactive account is refused by the view,
     after the throttle has counted the request. Other methods authenticate as usual: their services
     need the whole user.
@@ -81,13 +79,6 @@ class OwnReadMixin:
         if getattr(self, "swagger_fake_view", False) or getattr(self.request, "method", None) not in ("GET", "HEAD"):
             return super().get_authenticators()  # type: ignore[misc]  # APIView's, after this in the MRO
         return [DeferredUserJWTAuthentication(), SessionAuthentication()]
-
-
-def _require_account(active: bool | None) -> None:
-    """401 as JWTAuthentication answers a token whose account is gone or inactive."""
-    if active is None:
-        raise AuthenticationFailed(str(_("User not found")), code="user_not_found")
-    require_active(active)
 
 
 def _audit_others(request, reads: list[tuple[int, int]], *, what: str) -> None:
@@ -105,7 +96,7 @@ class VolunteerMeView(OwnReadMixin, APIView):
 
     def _profile(self, *, status_code: int = status.HTTP_200_OK) -> Response:
         read = selectors.own_profile(user_id=caller(self.request).pk)
-        _require_account(read.account_active)
+        require_active(read.account_active)
         if read.profile is None:
             raise NotFound()
         return Response(own_profile_data(read.profile), status=status_code)
@@ -373,7 +364,7 @@ class LeaderboardView(OwnReadMixin, APIView):
             number = _page_number(request.query_params.get(paginator.page_query_param))
         except (ValidationError, NotFound):
             # The account first, as any authentication refuses a gone or inactive one before the rest.
-            _require_account(selectors.account_active(user_id=request.user.pk))
+            require_active(selectors.account_active(user_id=request.user.pk))
             raise
         where = {"community_id": data["community"]} if "community" in data else {"street_id": data["street"]}
         size = paginator.get_page_size(request)
@@ -381,7 +372,7 @@ class LeaderboardView(OwnReadMixin, APIView):
         board = selectors.leaderboard_page(
             period=data["period"], offset=(number - 1) * size, limit=size, user_id=request.user.pk, **where
         )
-        _require_account(board.account_active)
+        require_active(board.account_active)
         rows, ranked = board.rows, board.ranked
         if ranked is None:
             if number > 1 or not selectors.leaderboard_place_exists(**where):

@@ -127,3 +127,34 @@ def test_the_table_of_verified_tokens_stays_bounded(resident, monkeypatch):
         auth.get_validated_token(raw)
         assert verified_tokens.get(raw) is not None
     assert len(verified_tokens._claims) <= 3
+
+
+# Views that read the account with their own statement (DeferredUserJWTAuthentication) answer a gone
+# or inactive account exactly as the usual authentication does.
+DEFERRED_READS = [
+    ("get", "/api/v1/notices/"),
+    ("get", "/api/v1/notices/?page_size=x"),
+    ("get", "/api/v1/notices/unread-count/"),
+    ("get", "/api/v1/volunteers/me/"),
+    ("post", "/api/v1/activities/{activity}/check-in/"),
+    ("post", "/api/v1/activities/999999/check-in/"),
+]
+
+
+@pytest.mark.parametrize("gone", [True, False], ids=["deleted", "deactivated"])
+def test_views_reading_the_account_themselves_refuse_as_authentication_does(community, gone):
+    from tests.activities.factories import ActivityFactory, enrol
+
+    activity = ActivityFactory(community=community)
+    user = enrol(activity).user
+    client = bearer(RefreshToken.for_user(user).access_token)
+    if gone:
+        activity.enrollments.all().delete()
+        User.objects.filter(pk=user.pk).delete()
+    else:
+        User.objects.filter(pk=user.pk).update(is_active=False)
+    usual = client.get("/api/v1/auth/users/me/")
+    assert usual.status_code == 401
+    for method, path in DEFERRED_READS:
+        response = getattr(client, method)(path.format(activity=activity.pk), {}, format="json")
+        assert (response.status_code, response.json()) == (401, usual.json()), path
