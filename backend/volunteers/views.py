@@ -368,7 +368,7 @@ class LeaderboardView(OwnReadMixin, APIView):
             raise
         where = {"community_id": data["community"]} if "community" in data else {"street_id": data["street"]}
         size = paginator.get_page_size(request)
-        # Paged by hand: the number ranked comes with the page (a window), not from a second COUNT.
+        # Paged by hand: the number ranked comes with the page (counted in its statement), not from a COUNT of its own.
         board = selectors.leaderboard_page(
             period=data["period"], offset=(number - 1) * size, limit=size, user_id=request.user.pk, **where
         )
