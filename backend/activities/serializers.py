@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,7 +23,7 @@ from backend.core.fields import (
     UploadSerializer,
 )
 from backend.core.models import Upload
-from backend.core.serializers import FlatSerializer
+from backend.core.serializers import FlatSerializer, moments
 
 from .models import (
     RADIUS_MAX_M,
@@ -204,20 +202,6 @@ class ActivitySerializer(serializers.ModelSerializer):
 _COORDINATE = serializers.DecimalField(max_digits=9, decimal_places=6, coerce_to_string=False)
 
 
-def _moments() -> Callable[[datetime | None], str | None]:
-    """DRF's DateTimeField.to_representation for aware values (all of them, USE_TZ), with the current
-    time zone looked up once a page rather than ten times a row."""
-    zone = timezone.get_current_timezone()
-
-    def moment(value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        text = value.astimezone(zone).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-    return moment
-
-
 def _row_of(activity: Activity) -> dict[str, Any]:
     """An activity read through the ORM (selectors.with_counts) as the rows the community's page
     reads (selectors.community_page): its columns by attribute name, the names, cover and counts."""
@@ -257,7 +241,7 @@ def page_rows(rows: Iterable[Mapping[str, Any]], *, context: Mapping[str, Any]) 
 
     Length: one dictionary, a line for each of the serializer's fields in its order, so that the two
     read side by side."""
-    _moment = _moments()
+    _moment = moments()
     written = []
     for a in rows:
         starts_at, ends_at, cover = a["starts_at"], a["ends_at"], a["cover"]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, ClassVar
 
+from django.utils import timezone
 from rest_framework import serializers
 
 _NESTED = (serializers.BaseSerializer, serializers.ListField, serializers.DictField)
@@ -49,3 +52,18 @@ class FlatSerializer(FieldsBuiltOnce, serializers.Serializer):
         for name, field in cls._declared_fields.items():
             if isinstance(field, _NESTED):
                 raise TypeError(f"{cls.__name__}.{name}: a FlatSerializer takes plain fields only")
+
+
+def moments() -> Callable[[datetime | None], str | None]:
+    """DRF's DateTimeField.to_representation for aware values (all of them, USE_TZ), with the current
+    time zone looked up once a page rather than for every time of every row: for answers written
+    directly."""
+    zone = timezone.get_current_timezone()
+
+    def moment(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return moment

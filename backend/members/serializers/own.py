@@ -6,26 +6,11 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from django.utils import timezone
-
 from backend.accounts.models import mask_phone
+from backend.core.serializers import moments
 
 from ..selectors.own import OwnPage, OwnPerson, OwnRegistration, OwnUnitRegistration
 from .members import REGISTRATION_STATUS_LABELS
-
-
-def _moments() -> Callable[[datetime | None], str | None]:
-    """DRF's DateTimeField.to_representation for aware values (all of them, USE_TZ), with the current
-    time zone looked up once a page."""
-    zone = timezone.get_current_timezone()
-
-    def moment(value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        text = value.astimezone(zone).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-    return moment
 
 
 def _day(value: date | None) -> str | None:
@@ -139,7 +124,7 @@ def member_me_payload(
     mini-program asks for it, and DRF's field machinery (ModelSerializers building their fields
     from the models on every instance) was a large part of its CPU. MemberMeSerializer stays the
     schema; tests/members/test_me_page.py holds the two to the same output."""
-    moment = _moments()
+    moment = moments()
     person = page.person
     return {
         "member": None if person is None else _member(person, points_year=page.year_total, moment=moment),
