@@ -83,8 +83,10 @@ def _ids_where_in(model: type[Model], column: str, values: Iterable[int]) -> set
     values = sorted(values)
     table, key, where = _quoted(model, "id", column)
     marks = ", ".join(["%s"] * len(values))
+    # Only quoted names and placeholders go into the text; the ids are parameters.
+    sql = f"SELECT {key} FROM {table} WHERE {where} IN ({marks})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {key} FROM {table} WHERE {where} IN ({marks})", values)  # noqa: S608
+        cursor.execute(sql, values)
         return {row[0] for row in cursor.fetchall()}
 
 

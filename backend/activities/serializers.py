@@ -357,9 +357,10 @@ class PositionSerializer(FlatSerializer):
     )
 
 
+# Built once per class (FlatSerializer); the answer itself is written by check_in_payload.
 class CheckInSerializer(FlatSerializer):
-    """Declared field by field, built once (FlatSerializer): a ModelSerializer would rebuild its
-    fields from the model on every check-in, the busiest answer there is."""
+    """Declared field by field: a ModelSerializer would rebuild its fields from the model on every
+    check-in, the busiest answer there is."""
 
     id = serializers.IntegerField(read_only=True)
     activity = serializers.IntegerField(source="activity_id", read_only=True)

@@ -46,9 +46,10 @@ class OrganizationSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "kind", "is_unit", "parent", "street", "community", "employer"]
 
 
+# Its fields are built once per process (FieldsBuiltOnce): creating an estate is a staff member's
+# busiest write. (The docstring below is the schema's description.)
 class EstateSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
-    """Read and write shape. `community` and `grid` choices are limited to the caller's scope by the
-    view. Built once per process (FieldsBuiltOnce): a staff member's busiest write."""
+    """Read and write shape. `community` and `grid` choices are limited to the caller's scope by the view."""
 
     community_name = serializers.CharField(source="community.name", read_only=True)
 

@@ -1,4 +1,24 @@
-"""Serializers whose fields are built once per class, for the busiest requests."""
+"""Serializers whose fields are built once per class, for the busiest requests.
+
+`FieldsBuiltOnce` is mixed into a Serializer or ModelSerializer of plain fields: its fields are
+built once per class instead of once per use.
+
+DRF deep-copies every declared field each time a serializer is made (re-running each field's
+constructor), and a ModelSerializer also builds its other fields from the model again, so that
+binding one (its name, its parent) never touches another serializer's. For plain fields
+(numbers, strings, UUIDs, times, choices, primary keys of related rows: no nested serializer,
+no list of child fields) a shallow copy keeps that promise: binding, or a view narrowing a
+related field's queryset, sets attributes of the copy alone, and what the copies share
+(validators, choices, the unevaluated default queryset, which a related field clones before
+use) is never changed after construction. On a check-in that copying was about a tenth of the
+request's CPU. A nested field is refused the first time the fields are built, so the shortcut
+cannot be taken where it would not hold. Not for serializers whose fields depend on the
+request or the instance (a `get_fields` of their own).
+
+`FlatSerializer` is a Serializer of plain declared fields built that way.
+
+The classes carry no docstrings of their own: drf-spectacular takes the nearest docstring of a
+serializer's own classes as its schema description, and these are mixed into the API's."""
 
 from __future__ import annotations
 
@@ -14,22 +34,6 @@ _NESTED = (serializers.BaseSerializer, serializers.ListField, serializers.DictFi
 
 
 class FieldsBuiltOnce:
-    """Mixed into a Serializer or ModelSerializer of plain fields: its fields built once per class
-    instead of once per use.
-
-    DRF deep-copies every declared field each time a serializer is made (re-running each field's
-    constructor), and a ModelSerializer also builds its other fields from the model again, so that
-    binding one (its name, its parent) never touches another serializer's. For plain fields
-    (numbers, strings, UUIDs, times, choices, primary keys of related rows: no nested serializer,
-    no list of child fields) a shallow copy keeps that promise: binding, or a view narrowing a
-    related field's queryset, sets attributes of the copy alone, and what the copies share
-    (validators, choices, the unevaluated default queryset, which a related field clones before
-    use) is never changed after construction. On a check-in that copying was about a tenth of the
-    request's CPU. A nested field is refused the first time the fields are built, so the shortcut
-    cannot be taken where it would not hold. Not for serializers whose fields depend on the
-    request or the instance (a `get_fields` of their own).
-    """
-
     _built_fields: ClassVar[dict[type, dict[str, serializers.Field]]] = {}
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -45,8 +49,6 @@ class FieldsBuiltOnce:
 
 
 class FlatSerializer(FieldsBuiltOnce, serializers.Serializer):
-    """A Serializer of plain declared fields, built once per class (FieldsBuiltOnce)."""
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name, field in cls._declared_fields.items():
