@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Model, Q, QuerySet
 
 from backend.communities.models import Community, Grid, PartyOrganization
+from backend.core.statements import cursor as statement_cursor
 
 from .models import Role, RoleGrant, User
 
@@ -73,7 +74,7 @@ def _active_grants(user_id: int) -> list[Grant]:
         f"SELECT {role}, {street}, {community}, {grid}, {organization} FROM {table} "  # noqa: S608
         f"WHERE {user} = %s AND {revoked} IS NULL"
     )
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(sql, [user_id])
         return [(str(r), s, c, g, o) for r, s, c, g, o in cursor.fetchall()]
 
@@ -85,6 +86,7 @@ def _ids_where_in(model: type[Model], column: str, values: Iterable[int]) -> set
     marks = ", ".join(["%s"] * len(values))
     # Only quoted names and placeholders go into the text; the ids are parameters.
     sql = f"SELECT {key} FROM {table} WHERE {where} IN ({marks})"  # noqa: S608
+    # The usual cursor: a text per number of ids would fill the connection's prepared statements.
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         return {row[0] for row in cursor.fetchall()}

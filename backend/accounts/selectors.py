@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
+
+from backend.core.statements import ModelRead
 
 from .models import RoleGrant, User
 from .registry import personal_data_exporters
@@ -122,6 +124,26 @@ def is_active_account(user_id: Any) -> bool | None:
     """Whether the account may act (what JWT authentication checks on its user); None when there
     is no such account, which authentication answers differently (accounts.authentication)."""
     return User.objects.filter(pk=user_id).values_list("is_active", flat=True).first()
+
+
+def _active_grants_sql(columns: str, quote: Callable[[str], str]) -> str:
+    meta = RoleGrant._meta
+    column = {field.name: str(field.column) for field in meta.concrete_fields}
+    user, revoked = quote(column["user"]), quote(column["revoked_at"])
+    return (
+        f"SELECT {columns} FROM {quote(meta.db_table)} "  # noqa: S608
+        f"WHERE {user} = %s AND {revoked} IS NULL ORDER BY {quote(str(meta.pk.column))}"
+    )
+
+
+# `user.role_grants.filter(revoked_at=None)`, written once: every opening of the mini-program reads
+# the caller's grants (`auth/users/me`), and the ORM compiled the query again each time.
+active_grants_statement = ModelRead(RoleGrant, _active_grants_sql)
+
+
+def active_grants(user: User) -> list[RoleGrant]:
+    """The user's live grants, oldest first (RoleGrant's own order)."""
+    return active_grants_statement.all([user.pk])
 
 
 def grants_in_scope(user: User) -> QuerySet[RoleGrant]:

@@ -13,6 +13,7 @@ from backend.core.fields import BoundedDateTimeField
 from . import services
 from .models import MOBILE_RE, Role, RoleGrant, User, mask_phone
 from .scoping import get_scope, prime_scope
+from .selectors import active_grants
 
 
 class RoleSerializer(serializers.ModelSerializer):
@@ -67,9 +68,10 @@ def me_payload(user: User) -> dict:
     second one per grant; here the grants are read once (for `roles` and for the scope behind
     `is_staff`, as the serializer does) and the rest are attributes. MeSerializer stays the schema,
     the shape of the PATCH answer and the reference: tests/accounts/test_me_payload.py holds the two
-    to the same output.
+    to the same output. Only live grants are read: the roles show no other, and the scope counts
+    no other.
     """
-    grants = list(user.role_grants.all())
+    grants = active_grants(user)
     prime_scope(user, grants)
     return {
         "id": user.pk,
@@ -88,7 +90,6 @@ def me_payload(user: User) -> dict:
                 "organization": grant.organization_id,
             }
             for grant in grants
-            if grant.revoked_at is None
         ],
         "has_wechat": bool(user.wechat_openid),
         "is_staff": get_scope(user).is_staff,

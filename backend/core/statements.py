@@ -8,6 +8,12 @@ as the ORM's own do. A `ModelInsert` is the INSERT `save(force_insert=True)` sen
 
 Only names from the models, quoted by the database's own rules, go into the text; every value is
 a parameter. Each user of these is held to the ORM's answer by a test.
+
+`cursor(connection)` is where such statements run: on PostgreSQL a cursor that binds parameters
+on the server and has each statement prepared once per connection, so that PostgreSQL stops
+parsing and planning it on every request (backend/core/postgresql); elsewhere the usual cursor.
+Only statements written here and in the selectors' own statement modules go through it: the
+ORM's SQL binds on the client, as Django expects (`IN %s`, parameters in GROUP BY).
 """
 
 from __future__ import annotations
@@ -17,9 +23,19 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 M = TypeVar("M", bound=models.Model)
 Converter = tuple[int, list[Any], Any]
+
+
+def cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """A cursor for a statement written once: prepared on the connection where the engine can."""
+    prepared_cursor = getattr(connection, "prepared_cursor", None)
+    if prepared_cursor is None:
+        return connection.cursor()
+    return prepared_cursor()
 
 
 @dataclass(frozen=True)
@@ -74,9 +90,9 @@ class ModelRead(Generic[M]):
         db = router.db_for_read(self.model) or DEFAULT_DB_ALIAS
         written = self._written_for(db)
         connection = connections[db]
-        with connection.cursor() as cursor:
-            cursor.execute(written.sql, params)
-            rows = cursor.fetchall()
+        with cursor(connection) as db_cursor:
+            db_cursor.execute(written.sql, params)
+            rows = db_cursor.fetchall()
         width = len(self._fields)
         found = []
         for row in rows:
@@ -129,9 +145,9 @@ class ModelInsert(Generic[M]):
             instance.save(force_insert=True, using=db)
             return instance
         values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in self._fields]
-        with connection.cursor() as cursor:
-            cursor.execute(self._sql(db), values)
-            (key,) = cursor.fetchone()
+        with cursor(connection) as db_cursor:
+            db_cursor.execute(self._sql(db), values)
+            (key,) = db_cursor.fetchone()
         column = self._pk.get_col(self.model._meta.db_table)
         for converter in connection.ops.get_db_converters(column):
             key = converter(key, column, connection)

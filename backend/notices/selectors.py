@@ -23,6 +23,7 @@ from backend.accounts.selectors import rows
 from backend.communities.models import Grid
 from backend.core.events import Audience, may_watch, provided_user_ids
 from backend.core.models import Upload
+from backend.core.statements import cursor as statement_cursor
 
 from . import subscribe
 from .models import Notice, NoticeReceipt, SubscribeConsent
@@ -173,7 +174,7 @@ def receipt_count(
             f"FROM {users} AS u WHERE u.{_column(alias, User, 'id')} = %s"
         )  # nosec B608  # no value is formatted into the text (see above)
     params = [user_id, *(value for value in (after_id, before_id) if value is not None), user_id]
-    with connections[alias].cursor() as cursor:
+    with statement_cursor(connections[alias]) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return int(row[1]) if row is not None and row[0] else None
@@ -299,7 +300,7 @@ def _inbox_rows(
     statement = _page_statement(alias, after=after_id is not None, before=before_id is not None, counted=counted)
     cursor = [user_id, *(value for value in (after_id, before_id) if value is not None)]
     connection = connections[alias]
-    with connection.cursor() as db:
+    with statement_cursor(connection) as db:
         db.execute(statement.sql, [*cursor, *cursor, limit, user_id] if counted else [*cursor, limit, user_id])
         fetched = db.fetchall()
     count = int(fetched[0][len(_PAGE_COLUMNS)]) if counted and fetched else 0

@@ -25,6 +25,7 @@ from backend.accounts.selectors import plain, row, rows
 from backend.communities.models import Community
 from backend.core import crypto
 from backend.core.periods import Period
+from backend.core.statements import cursor as statement_cursor
 
 from . import statements
 from .models import Certificate, RecordCorrection, ServiceRecord, Volunteer, hours_between, mask_name
@@ -137,7 +138,7 @@ def own_profile(*, user_id: int) -> OwnRead:
     alias = router.db_for_read(Volunteer) or DEFAULT_DB_ALIAS
     sql, converters = statements.profile(alias)
     database = connections[alias]
-    with database.cursor() as cursor:
+    with statement_cursor(database) as cursor:
         cursor.execute(sql, [APPROVED, user_id])
         rows = cursor.fetchall()
     if not rows:
@@ -330,7 +331,7 @@ def leaderboard_page(
     database = connections[alias]
     # As the ORM sends a time to each database (SQLite compares naive UTC text).
     bounds = [database.ops.adapt_datetimefield_value(bound) for bound in (since, until) if bound is not None]
-    with database.cursor() as cursor:
+    with statement_cursor(database) as cursor:
         place = community_id if community_id is not None else street_id
         cursor.execute(sql, [APPROVED, *bounds, place, limit, offset, APPROVED, user_id])
         rows = cursor.fetchall()

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import Role, RoleGrant, User
+from backend.accounts.selectors import active_grants
 from backend.accounts.serializers import MeSerializer, me_payload
 from tests import factories
 
@@ -55,3 +56,30 @@ def test_the_endpoint_answers_the_written_payload(community, as_user):
     user = factories.staff_of(community)
     body = as_user(user).get("/api/v1/auth/users/me/").content
     assert body == rendered(MeSerializer(User.objects.get(pk=user.pk)).data)
+
+
+def test_the_live_grants_statement_reads_as_the_orm(community, street):
+    user, other = factories.UserFactory(), factories.UserFactory()
+    factories.grant(user, Role.STREET_ADMIN, street)
+    revoked = factories.grant(user, Role.COMMUNITY_STAFF, community)
+    revoked.revoked_at = timezone.now()
+    revoked.save()
+    factories.grant(user, Role.COMMUNITY_SECRETARY, community)
+    factories.grant(other, Role.COMMUNITY_SECRETARY, community)
+
+    read = active_grants(user)
+    orm = list(user.role_grants.filter(revoked_at=None).order_by("id"))
+
+    assert [grant.pk for grant in read] == [grant.pk for grant in orm] and len(read) == 2
+    fields = [field.attname for field in RoleGrant._meta.concrete_fields]
+    assert [[getattr(g, f) for f in fields] for g in read] == [[getattr(g, f) for f in fields] for g in orm]
+    assert active_grants(factories.UserFactory()) == []
+
+
+def test_the_endpoint_reads_the_account_and_its_grants_only(community, as_user, django_assert_num_queries):
+    resident = as_user(factories.UserFactory(community=community))
+    staff = as_user(factories.staff_of(community))
+    with django_assert_num_queries(2):  # the account (authentication), its live grants
+        assert resident.get("/api/v1/auth/users/me/").status_code == 200
+    with django_assert_num_queries(3):  # and for `is_staff`, the scope's grids
+        assert staff.get("/api/v1/auth/users/me/").status_code == 200

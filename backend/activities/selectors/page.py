@@ -27,6 +27,7 @@ from backend.accounts.scoping import Scope, prime_scope
 from backend.brands.models import Brand
 from backend.communities.models import Community, PartyOrganization
 from backend.core.models import Upload
+from backend.core.statements import cursor as statement_cursor
 
 from ..models import Activity, CheckIn, Enrollment
 from .visibility import OPEN_AUDIENCES, PARTY_FACTS_COLUMNS, PARTY_FACTS_FROM, facts_of, party_facts_params
@@ -65,7 +66,7 @@ _CALLER_SQL = (
 
 def _caller(user: Any) -> tuple[Scope, set[int], set[int]]:
     """The caller's scope, primed from their grants, and party facts (visibility.facts_of)."""
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(_CALLER_SQL, [user.pk, *party_facts_params(user.pk)])
         found = cursor.fetchall()
     grants = [
@@ -168,7 +169,7 @@ def _add_counts(rows: list[Row], *, user_id: int) -> None:
     ids = [row["id"] for row in rows]
     counts = {pk: [0, 0, 0, None, False] for pk in ids}
     params = [user_id, *ids, _ENROLLED, _WAITLISTED, user_id, *ids, CheckIn.Kind.IN]
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(_counts_sql(len(ids)), params)
         for source, pk, key, count, mine in cursor.fetchall():
             entry = counts[pk]
@@ -216,7 +217,7 @@ def community_page(*, user: Any, community_id: int, offset: int, limit: int) -> 
         if branches:
             params += [Activity.Audience.BRANCH, *sorted(branches)]
         params += [user.pk, Enrollment.Status.WITHDRAWN]
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(sql, [*params, limit, offset])
         raw = cursor.fetchall()
     if not raw:

@@ -17,6 +17,7 @@ from backend.communities.models import PartyOrganization
 from backend.core.events import Audience
 from backend.core.moderation import visible_q, with_review
 from backend.core.statements import ModelRead
+from backend.core.statements import cursor as statement_cursor
 from backend.members.models import MemberRegistration, PartyMember
 
 from .. import registry
@@ -99,7 +100,7 @@ def party_facts(user_id: int) -> tuple[set[int], set[int]]:
     more to build and compile than the whole page's rows, and more for PostgreSQL to plan than this
     statement costs to run. Written as SQL because the ORM took longer to compile it than the
     database to answer it, on the page everyone opens."""
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(_PARTY_FACTS_SQL, party_facts_params(user_id))
         return facts_of(cursor.fetchall())
 

@@ -10,6 +10,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.db.models.expressions import Col
 
+from backend.core.statements import cursor as statement_cursor
+
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
 
@@ -43,7 +45,7 @@ class Statement:
 
     def rows(self, params: Sequence[Any]) -> list[list[Any]]:
         converters = self._converters_for(connection)
-        with connection.cursor() as cursor:
+        with statement_cursor(connection) as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         read = []

@@ -23,6 +23,7 @@ from backend.accounts.models import mask_phone
 from backend.activities.models import Activity, CheckIn, Enrollment, LeaveRequest
 from backend.communities.models import Community
 from backend.core.periods import Period
+from backend.core.statements import cursor as statement_cursor
 from backend.members.selectors import OwnPerson
 from backend.members.selectors.own import OwnAssignment, OwnRegistration
 
@@ -111,7 +112,7 @@ def own_figures(person: OwnPerson, *, start: datetime, end: datetime, now: datet
         "end": moment(end),
         "now": moment(now),
     }
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(_FIGURES, params)
         rows = cursor.fetchall()
     ways: dict[str, set[int]] = {"attended": set(), "on_leave": set(), "expected": set()}
