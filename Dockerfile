@@ -29,4 +29,6 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home -
 USER app
 
 EXPOSE 8000 8001
-CMD ["gunicorn", "backend.wsgi:application", "--bind", "0.0.0.0:8000"]
+# compose.yaml's `api` command is the one that runs; this is the same server, for an image started alone.
+CMD ["gunicorn", "backend.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", \
+     "--worker-class", "backend.core.gunicorn_worker.BalancedThreadWorker"]

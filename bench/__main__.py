@@ -58,6 +58,7 @@ TIME_CAP = 20.0  # seconds: no measured run lasts longer, whatever the machine i
 # The same shape as one `api` replica in compose.yaml.
 GUNICORN_WORKERS = 2
 GUNICORN_THREADS = 4
+WORKER_CLASS = "backend.core.gunicorn_worker.BalancedThreadWorker"  # as compose.yaml's
 
 
 def say(message: str) -> None:
@@ -600,7 +601,7 @@ def main(argv: list[str]) -> int:
                 [
                     *(PY, "-m", "gunicorn", "backend.wsgi:application", "--bind", f"127.0.0.1:{api_port}"),
                     *("--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS)),
-                    *("--worker-class", "gthread", "--keep-alive", "5", "--timeout", "30", "--log-level", "warning"),
+                    *("--worker-class", WORKER_CLASS, "--keep-alive", "5", "--timeout", "30", "--log-level", "warning"),
                 ],
                 env,
                 workdir / "gunicorn.log",

@@ -10,6 +10,7 @@ from backend.console.dashboard import dashboard_callback
 from backend.console.sidebar import sidebar_navigation
 from backend.core import views
 from backend.core.exceptions import exception_handler
+from backend.core.gunicorn_worker import BalancedThreadWorker
 from backend.core.media import SignedFileSystemStorage
 from backend.core.middleware import MethodOverrideMiddleware
 from backend.notices.consumers import NoticeConsumer
@@ -28,3 +29,4 @@ NoticeConsumer.event_message  # channel layer messages of type "event.message"
 NoticeConsumer.session_close  # channel layer messages of type "session.close"
 SingleUseRefreshToken.blacklist  # simplejwt's TokenRefreshSerializer calls it on rotation
 SignedFileSystemStorage  # settings.STORAGES["default"]["BACKEND"]
+BalancedThreadWorker  # compose.yaml's `api` command, the Dockerfile: gunicorn --worker-class

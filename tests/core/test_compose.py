@@ -9,6 +9,7 @@ the API's error format.
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 import shlex
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from gunicorn.workers.gthread import ThreadWorker
 
 from backend.core.media import ACCEL_PREFIX
 
@@ -220,6 +222,13 @@ def test_api_is_gunicorn_on_wsgi_and_ws_is_daphne_on_asgi():
     assert int(option(api, "--workers")) >= 2
     assert int(option(api, "--threads")) >= 2
     assert "--preload" not in api  # each worker must open its own database pool
+    # The threaded worker that shares a burst of connections among the processes; importable.
+    worker_class = option(api, "--worker-class")
+    assert worker_class == "backend.core.gunicorn_worker.BalancedThreadWorker"
+    module, _, name = worker_class.rpartition(".")
+    assert issubclass(getattr(importlib.import_module(module), name), ThreadWorker)
+    # The image's own command, for a container started without compose, is the same server.
+    assert worker_class in (ROOT / "Dockerfile").read_text()
     ws = command_of("ws")
     # daphne through backend/wsserver.py (daphne's own CLI, sending close codes instead of dropping).
     assert ws[:3] == ["python", "-m", "backend.wsserver"] and ws[-1] == "backend.asgi:application"

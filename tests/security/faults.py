@@ -149,7 +149,8 @@ class Stack:
         self.api_port = self.api_port or free_port()
         argv = [PY, "-m", "gunicorn", "backend.wsgi:application", "--bind", f"127.0.0.1:{self.api_port}"]
         # One process of four threads: the shape of an `api` replica's worker, at a tenth of the cost.
-        argv += ["--workers", "1", "--threads", "4", "--worker-class", "gthread", "--timeout", "30"]
+        argv += ["--workers", "1", "--threads", "4", "--timeout", "30"]
+        argv += ["--worker-class", "backend.core.gunicorn_worker.BalancedThreadWorker"]
         argv += ["--graceful-timeout", "5", "--log-level", "warning"]
         self.api = Server("gunicorn", argv, self.env, self.workdir / "gunicorn.log")
         self.api.start()

@@ -276,7 +276,8 @@ def test_a_real_servers_log_of_a_whole_run_holds_no_personal_value(tmp_path, fig
     _manage(env, None, "manage.py", "collectstatic", "--noinput")
     seed = json.loads(_manage(env, None, "-m", "tests.security.server_log_seed").strip().splitlines()[-1])
     argv = [PY, "-m", "gunicorn", "backend.wsgi:application", "--bind", f"127.0.0.1:{PORT}"]
-    argv += ["--workers", "1", "--threads", "4", "--worker-class", "gthread", "--timeout", "60"]
+    argv += ["--workers", "1", "--threads", "4", "--timeout", "60"]
+    argv += ["--worker-class", "backend.core.gunicorn_worker.BalancedThreadWorker"]
     argv += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
     server = Server("gunicorn", argv, env, log)
     base = f"http://127.0.0.1:{PORT}"
