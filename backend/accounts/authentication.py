@@ -151,6 +151,28 @@ class DeferredUserJWTAuthentication(JWTAuthentication):
         return User.from_db(DEFAULT_DB_ALIAS, [User._meta.pk.attname], [_user_id(validated_token)])
 
 
+class AccountInStatement:
+    """A viewset mixin: its actions in `account_in_statement` authenticate JWT requests with
+    `DeferredUserJWTAuthentication`, and each reads the account's state with its own statement
+    and calls `require_active` with it. Other authenticators (the console's session) stay as they
+    are; the schema keeps naming the view's own classes, since the token a client sends is the same."""
+
+    account_in_statement: frozenset[str] = frozenset()
+
+    def reads_account_in_statement(self, request: Any) -> bool:
+        return getattr(self, "action", None) in self.account_in_statement
+
+    def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        request = super().initialize_request(request, *args, **kwargs)  # type: ignore[misc]  # a mixin: the view has it
+        # The action is known only now; no authenticator has run yet.
+        if self.reads_account_in_statement(request):
+            request.authenticators = [
+                DeferredUserJWTAuthentication() if type(authenticator) is JWTAuthentication else authenticator
+                for authenticator in request.authenticators
+            ]
+        return request
+
+
 def require_active(is_active: bool | None) -> None:
     """401 as JWTAuthentication answers it: None, the account is gone; False, it is inactive."""
     if is_active is None:

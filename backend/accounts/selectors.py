@@ -146,6 +146,51 @@ def active_grants(user: User) -> list[RoleGrant]:
     return active_grants_statement.all([user.pk])
 
 
+# The grant's columns `auth/users/me` shows and the scope reads, after the account's in one statement.
+_GRANT_EXTRAS = ("id", "role", "street_id", "community_id", "grid_id", "organization_id")
+
+
+def _account_with_grants_sql(columns: str, quote: Callable[[str], str]) -> str:
+    grant = RoleGrant._meta
+    column = {field.attname: str(field.column) for field in grant.concrete_fields}
+    picked = ", ".join(f"g.{quote(column[name])}" for name in _GRANT_EXTRAS)
+    return (
+        f"SELECT {columns}, {picked} FROM {quote(User._meta.db_table)} u "  # noqa: S608
+        f"LEFT JOIN {quote(grant.db_table)} g ON g.{quote(column['user_id'])} = u.{quote(str(User._meta.pk.column))} "
+        f"AND g.{quote(column['revoked_at'])} IS NULL "
+        f"WHERE u.{quote(str(User._meta.pk.column))} = %s ORDER BY g.{quote(column['id'])}"
+    )
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# The account and its live grants: a row a grant (one with none when there is no grant). For
+# `auth/users/me`, which authentication then does not read first (accounts.authentication.
+# AccountInStatement): one statement where there were two.
+account_with_grants_statement = ModelRead(
+    User, _account_with_grants_sql, alias="u", extras=[(f"grant_{name}", _same) for name in _GRANT_EXTRAS]
+)
+
+
+def account_with_grants(user_id: Any) -> tuple[User | None, list[RoleGrant]]:
+    """The account (None if there is none) and its live grants, oldest first; each grant holds only
+    the columns the scope and `auth/users/me` read."""
+    rows = account_with_grants_statement.all([user_id])
+    if not rows:
+        return None, []
+    grants = [
+        RoleGrant(**{name: getattr(row, f"grant_{name}") for name in _GRANT_EXTRAS})
+        for row in rows
+        if row.grant_id is not None  # type: ignore[attr-defined]  # an extra of the statement
+    ]
+    user = rows[0]
+    for name in _GRANT_EXTRAS:
+        delattr(user, f"grant_{name}")
+    return user, grants
+
+
 def grants_in_scope(user: User) -> QuerySet[RoleGrant]:
     """The live grants over places `user` acts on (a street, its communities, grids, organisations)."""
     return RoleGrant.objects.filter(revoked_at__isnull=True).filter(

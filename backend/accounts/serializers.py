@@ -61,7 +61,7 @@ class MeSerializer(serializers.ModelSerializer):
 _TIME = serializers.DateTimeField()
 
 
-def me_payload(user: User) -> dict:
+def me_payload(user: User, grants: list[RoleGrant] | None = None) -> dict:
     """`MeSerializer(user).data`, written directly: what every opening of the mini-program asks.
 
     A ModelSerializer builds its fields from the model on every instance, and the roles through a
@@ -69,9 +69,11 @@ def me_payload(user: User) -> dict:
     `is_staff`, as the serializer does) and the rest are attributes. MeSerializer stays the schema,
     the shape of the PATCH answer and the reference: tests/accounts/test_me_payload.py holds the two
     to the same output. Only live grants are read: the roles show no other, and the scope counts
-    no other.
+    no other. `grants`: the live grants, when the caller has read them with the account
+    (selectors.account_with_grants).
     """
-    grants = active_grants(user)
+    if grants is None:
+        grants = active_grants(user)
     prime_scope(user, grants)
     return {
         "id": user.pk,

@@ -18,10 +18,11 @@ from backend.core.throttling import (
 )
 
 from . import audit, selectors, services
-from .authentication import RefreshSerializer
+from .authentication import AccountInStatement, RefreshSerializer, require_active
 from .models import RoleGrant
 from .permissions import CanManageRoles
 from .requests import caller
+from .selectors import account_with_grants
 from .serializers import (
     AccountDeletionSerializer,
     PersonalDataExportSerializer,
@@ -33,11 +34,20 @@ from .serializers import (
 
 # djoser's `auth/users/me/`, its GET answered from `me_payload` (the same body as MeSerializer's). A
 # comment, not a docstring: the schema would take a docstring as the operation's description.
-class MeViewSet(UserViewSet):
+# Its GET reads the account with its grants in one statement (AccountInStatement).
+class MeViewSet(AccountInStatement, UserViewSet):
+    account_in_statement = frozenset({"me"})
+
+    def reads_account_in_statement(self, request):
+        return super().reads_account_in_statement(request) and request.method == "GET"
+
     def retrieve(self, request, *args, **kwargs):
         if self.action != "me":
             return super().retrieve(request, *args, **kwargs)
-        return Response(me_payload(request.user))
+        user, grants = account_with_grants(request.user.pk)
+        require_active(None if user is None else user.is_active)
+        assert user is not None  # require_active refused a missing one
+        return Response(me_payload(user, grants))
 
 
 class LoginView(StringInputsBeforeThrottles, TokenObtainPairView):

@@ -22,7 +22,12 @@ from rest_framework.response import Response
 
 from backend.accounts import selectors as account_selectors
 from backend.accounts.audit import record_accesses
-from backend.accounts.authentication import DeferredUserJWTAuthentication, require_active
+from backend.accounts.authentication import (
+    AccountInStatement,
+    DeferredUserJWTAuthentication,
+    account_statement,
+    require_active,
+)
 from backend.core.fields import MAX_ID
 from backend.core.filters import BoundedDateTimeFilter
 from backend.core.pagination import MAX_PAGE, PageNumberPagination
@@ -124,7 +129,22 @@ class CheckInThrottle(UserRateThrottle):
 CHECK_IN_AUTHENTICATION = [DeferredUserJWTAuthentication, SessionAuthentication]
 
 
+def _community_page_query(request) -> tuple[int, int] | None:
+    """(community, page number) of a query the community's page answers directly: `?community=C`,
+    with `page` and `page_size` or not, each once; None for any other."""
+    params = request.query_params
+    if "community" not in params or not COMMUNITY_PAGE_PARAMS.issuperset(params):
+        return None
+    if any(len(params.getlist(name)) != 1 for name in params):
+        return None
+    community, number = _plain_int(params["community"]), _plain_int(params.get("page") or "1")
+    if community is None or number is None or not 1 <= number <= MAX_PAGE:
+        return None
+    return community, number
+
+
 class ActivityViewSet(
+    AccountInStatement,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -161,11 +181,20 @@ class ActivityViewSet(
         fresh = selectors.with_counts(Activity.objects.filter(pk=activity.pk), user=self.request.user).get()
         return Response(ActivitySerializer(fresh, context=self.get_serializer_context()).data, status=status_code)
 
+    def reads_account_in_statement(self, request):
+        # The community's page reads the account's state with the caller's grants (selectors.page).
+        return self.action == "list" and _community_page_query(request) is not None
+
     def list(self, request, *args, **kwargs):
         # Every mini-program's home page reads one community's list: read and written directly.
         shown = self._community_list(request)
         if shown is not None:
             return shown
+        if request.user.get_deferred_fields():
+            # The page fell through (no such community, past the end) with the account unread: the
+            # general path reads the user's fields, so it gets the whole account.
+            request.user = account_statement.first([request.user.pk])
+            require_active(None if request.user is None else request.user.is_active)
         queryset = self.filter_queryset(self.get_queryset())
         context = self.get_serializer_context()
         page = self.paginate_queryset(queryset)
@@ -178,14 +207,10 @@ class ActivityViewSet(
         pagination and the serializer answer it, from selectors.community_page. None for any other
         query, and wherever the answer would be an error (an unknown community, a page past the
         end): the general path gives those, the same as ever."""
-        params = request.query_params
-        if "community" not in params or not COMMUNITY_PAGE_PARAMS.issuperset(params):
+        query = _community_page_query(request)
+        if query is None:
             return None
-        if any(len(params.getlist(name)) != 1 for name in params):
-            return None
-        community, number = _plain_int(params["community"]), _plain_int(params.get("page") or "1")
-        if community is None or number is None or not 1 <= number <= MAX_PAGE:
-            return None
+        community, number = query
         paginator = self.paginator
         if not isinstance(paginator, PageNumberPagination):
             return None

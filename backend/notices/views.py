@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from backend.accounts.authentication import DeferredUserJWTAuthentication, JWTAuthentication, require_active
+from backend.accounts.authentication import AccountInStatement, require_active
 from backend.accounts.requests import caller
 from backend.accounts.scoping import get_scope
 from backend.accounts.selectors import is_active_account
@@ -62,23 +62,13 @@ class ReceiptPagination(PageNumberPagination):
         )
 
 
-class NoticeViewSet(viewsets.GenericViewSet):
+class NoticeViewSet(AccountInStatement, viewsets.GenericViewSet):
+    account_in_statement = ACCOUNT_IN_STATEMENT
     queryset = Notice.objects.none()
     serializer_class = NoticeSerializer
     lookup_value_regex = r"\d+"
     filter_backends: list = []
     pagination_class = None
-
-    def initialize_request(self, request, *args, **kwargs):
-        request = super().initialize_request(request, *args, **kwargs)
-        # The action is known only now; no authenticator has run yet. The schema keeps naming the
-        # view's own classes: the token a client sends is the same.
-        if self.action in ACCOUNT_IN_STATEMENT:
-            request.authenticators = [
-                DeferredUserJWTAuthentication() if type(authenticator) is JWTAuthentication else authenticator
-                for authenticator in request.authenticators
-            ]
-        return request
 
     def _notice_id(self) -> int:
         notice_id = int(self.kwargs["pk"])

@@ -45,9 +45,12 @@ def test_the_account_reads_as_the_orm_reads_it(community):
 
 
 def test_a_signed_in_request_sends_one_statement_for_the_account(resident, django_assert_num_queries):
-    client = bearer(RefreshToken.for_user(resident).access_token)
-    with django_assert_num_queries(2):  # the user, then the view's own read of the role grants
-        assert client.get("/api/v1/auth/users/me/").status_code == 200
+    token = RefreshToken.for_user(resident).access_token
+    with django_assert_num_queries(1):
+        assert authentication.JWTAuthentication().get_user(token) == resident
+    # auth/users/me reads the account with its grants instead, in one statement (AccountInStatement).
+    with django_assert_num_queries(1):
+        assert bearer(token).get("/api/v1/auth/users/me/").status_code == 200
 
 
 def test_a_token_is_verified_once_then_only_its_expiry_is_checked(resident, monkeypatch):

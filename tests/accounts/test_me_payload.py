@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from backend.accounts.models import Role, RoleGrant, User
-from backend.accounts.selectors import active_grants
+from backend.accounts.selectors import account_with_grants, active_grants
 from backend.accounts.serializers import MeSerializer, me_payload
 from tests import factories
 
@@ -79,7 +79,48 @@ def test_the_live_grants_statement_reads_as_the_orm(community, street):
 def test_the_endpoint_reads_the_account_and_its_grants_only(community, as_user, django_assert_num_queries):
     resident = as_user(factories.UserFactory(community=community))
     staff = as_user(factories.staff_of(community))
-    with django_assert_num_queries(2):  # the account (authentication), its live grants
+    with django_assert_num_queries(1):  # the account with its live grants, in one statement
         assert resident.get("/api/v1/auth/users/me/").status_code == 200
-    with django_assert_num_queries(3):  # and for `is_staff`, the scope's grids
+    with django_assert_num_queries(2):  # and for `is_staff`, the scope's grids
         assert staff.get("/api/v1/auth/users/me/").status_code == 200
+
+
+def test_the_account_with_its_grants_reads_as_the_orm(community, street):
+    user = factories.UserFactory(community=community, nickname="小王")
+    factories.grant(user, Role.STREET_ADMIN, street)
+    revoked = factories.grant(user, Role.COMMUNITY_STAFF, community)
+    revoked.revoked_at = timezone.now()
+    revoked.save()
+    factories.grant(user, Role.COMMUNITY_SECRETARY, community)
+    factories.grant(factories.UserFactory(), Role.COMMUNITY_SECRETARY, community)
+
+    account, grants = account_with_grants(user.pk)
+    orm = User.objects.get(pk=user.pk)
+    fields = [field.attname for field in User._meta.concrete_fields]
+    assert [getattr(account, f) for f in fields] == [getattr(orm, f) for f in fields]
+    assert not any(name.startswith("grant_") for name in vars(account))
+    live = list(user.role_grants.filter(revoked_at=None).order_by("id"))
+    shown = ("pk", "role", "street_id", "community_id", "grid_id", "organization_id")
+    assert [[getattr(g, f) for f in shown] for g in grants] == [[getattr(g, f) for f in shown] for g in live]
+    assert len(grants) == 2
+
+    alone = factories.UserFactory()
+    assert account_with_grants(alone.pk)[0] == alone and account_with_grants(alone.pk)[1] == []
+    assert account_with_grants(alone.pk + 1000) == (None, [])
+
+
+def test_an_inactive_or_deleted_account_is_refused_as_authentication_refuses_it(community, as_user):
+    user = factories.UserFactory(community=community)
+    factories.grant(user, Role.COMMUNITY_STAFF, community)
+    client = as_user(user)
+    user.is_active = False
+    user.save()
+    # As authentication answers it (PATCH reads the account first, the usual way): the same 401.
+    refused = client.get("/api/v1/auth/users/me/")
+    assert refused.status_code == 401 and refused.json()["code"] == "token_invalid"
+    usual = client.patch("/api/v1/auth/users/me/", {"nickname": "x"})
+    assert (usual.status_code, usual.json()) == (refused.status_code, refused.json())
+    user.delete()
+    refused = client.get("/api/v1/auth/users/me/")
+    usual = client.patch("/api/v1/auth/users/me/", {"nickname": "x"})
+    assert refused.status_code == 401 and (usual.status_code, usual.json()) == (refused.status_code, refused.json())

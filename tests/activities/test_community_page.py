@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from backend.accounts.models import Role
+from backend.accounts.models import Role, User
 from backend.activities import selectors
 from backend.activities.models import Activity, Enrollment
 from backend.activities.serializers import ActivitySerializer
@@ -288,9 +288,10 @@ def test_the_page_is_four_statements_however_many_rows(as_user, community):
     few = _statements(client, f"community={community.pk}")
     add(30)
     many = _statements(client, f"community={community.pk}&page_size=100")
-    # The account (authentication), the caller's grants and party facts, the page with its total,
-    # the page's counts: no ORM COUNT(*), no filter form's lookup, no statement per row.
-    assert len(few) == len(many) == 4, many
+    # The account with the caller's grants and party facts (authentication does not read it first),
+    # the page with its total, the page's counts: no ORM COUNT(*), no filter form's lookup, no
+    # statement per row.
+    assert len(few) == len(many) == 3, many
     assert not any("COUNT(*) AS" in sql or "communities_community" in sql.split(" WHERE ")[0] for sql in many)
     assert client.get(f"{URL}?community={community.pk}&page_size=100").json()["count"] == 32
 
@@ -300,7 +301,7 @@ def test_the_page_is_four_statements_however_many_rows(as_user, community):
     one = _statements(client, f"community={community.pk}&page_size=100")
     Activity.objects.update(cover=image_upload(staff))
     every = _statements(client, f"community={community.pk}&page_size=100")
-    assert len(one) == len(every) == 5
+    assert len(one) == len(every) == 4
 
 
 def test_staff_read_the_page_in_as_many_statements(as_user, community):
@@ -311,4 +312,27 @@ def test_staff_read_the_page_in_as_many_statements(as_user, community):
         enrol(ActivityFactory(community=community))
     many = _statements(client, f"community={community.pk}")
     # One more than a resident's: the scope of a community's staff reads its grids (accounts.scoping).
-    assert len(few) == len(many) == 5
+    assert len(few) == len(many) == 4
+
+
+def test_a_gone_or_inactive_account_is_refused_as_authentication_refuses_it(as_user, community):
+    # The page's first statement reads the account's state: authentication does not read it first.
+    ActivityFactory(community=community)
+    user = factories.UserFactory(community=community)
+    client = as_user(user)
+    assert client.get(f"{URL}?community={community.pk}").status_code == 200
+    user.is_active = False
+    user.save()
+    for account in ("inactive", "gone"):
+        fast = client.get(f"{URL}?community={community.pk}")
+        usual = client.get(f"{URL}?community={community.pk}&status=published")  # authenticated as always
+        assert fast.status_code == 401 and (fast.status_code, fast.json()) == (usual.status_code, usual.json()), account
+        User.objects.filter(pk=user.pk).delete()
+
+
+def test_a_signed_in_console_session_reads_the_same_page(client, community):
+    ActivityFactory(community=community)
+    staff = factories.staff_of(community)
+    client.force_login(staff)
+    session = client.get(f"{URL}?community={community.pk}", HTTP_ACCEPT="application/json")
+    assert session.status_code == 200 and session.json()["count"] == 1

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from backend.accounts.models import User
 from backend.communities.models import PartyOrganization
 from backend.members import selectors
 from backend.members.models import MemberRegistration, PointsEntry, PostAssignment, RegistrationStep, UnitRegistration
@@ -195,21 +196,22 @@ def test_every_field_is_filled_each_way():
 
 
 def test_statements_do_not_grow_with_rows(as_user, django_assert_num_queries):
-    """The account, the person with their points, registrations with steps, posts, unit filings and
-    the 双报告 line: six statements for a member, three for anyone else, whatever their rows."""
+    """The person with their points and the account's state (authentication does not read the
+    account first), registrations with steps, posts, unit filings and the 双报告 line: five
+    statements for a member, two for anyone else, whatever their rows."""
     member = MemberFactory()
     RegistrationFactory(
         member=member, community=factories.CommunityFactory(), status=Status.APPROVED, approved_at=timezone.now()
     )
     client = as_user(member.user)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         assert client.get("/api/v1/members/me/").status_code == 200
     client = as_user(a_member_with_everything())
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         body = client.get("/api/v1/members/me/").json()
     assert len(body["registrations"]) == 3 and len(body["posts"]) == 3 and len(body["unit_registrations"]) == 3
     client = as_user(a_liaison_who_is_no_member())
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         body = client.get("/api/v1/members/me/").json()
     assert body["member"] is None and body["report"] is None and len(body["unit_registrations"]) == 1
 
@@ -220,6 +222,21 @@ def test_the_page_reads_four_statements_for_a_member_and_two_for_anyone_else(dja
         assert selectors.own_page(member).person is not None
     with django_assert_num_queries(2):
         assert selectors.own_page(other).person is None
+
+
+def test_a_gone_or_inactive_account_is_refused_as_authentication_refuses_it(as_user, django_assert_num_queries):
+    member = factories.UserFactory()  # no party member: nothing holds the account from being deleted
+    client = as_user(member)
+    assert client.get("/api/v1/members/me/").status_code == 200
+    User.objects.filter(pk=member.pk).update(is_active=False)
+    for account in ("inactive", "gone"):
+        for query in ("", "?period=2024", "?period=bad"):
+            refused = client.get(f"/api/v1/members/me/{query}")
+            usual = client.get("/api/v1/members/")  # authenticated as always: the account read first
+            assert refused.status_code == 401 and refused.json() == usual.json(), (account, query)
+        User.objects.filter(pk=member.pk).delete()
+    with django_assert_num_queries(1):  # nothing past the account's state
+        assert client.get("/api/v1/members/me/").status_code == 401
 
 
 def test_a_period_given_is_validated_and_an_empty_one_is_this_years(as_user):

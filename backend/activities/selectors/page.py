@@ -22,7 +22,8 @@ from typing import Any
 
 from django.db import connection
 
-from backend.accounts.models import RoleGrant
+from backend.accounts.authentication import require_active
+from backend.accounts.models import RoleGrant, User
 from backend.accounts.scoping import Scope, prime_scope
 from backend.brands.models import Brand
 from backend.communities.models import Community, PartyOrganization
@@ -56,23 +57,34 @@ class ActivityPage:
     total: int  # every activity of the community the caller sees, over all pages
 
 
-# The caller's active role grants (a role in the first column), then their party facts (none there).
+# The caller's active role grants (a role in the first column), their party facts (none there), and
+# the account's own state (ACCOUNT in the first column: whether it is active, whether a superuser):
+# the view authenticates the token without reading the account first (AccountInStatement).
+ACCOUNT = ""  # no role is named so
 _CALLER_SQL = (
     "SELECT g.role, g.street_id, g.community_id, g.grid_id, g.organization_id "  # noqa: S608
     f"FROM {RoleGrant._meta.db_table} g WHERE g.user_id = %s AND g.revoked_at IS NULL "
-    f"UNION ALL SELECT NULL, {PARTY_FACTS_COLUMNS} {PARTY_FACTS_FROM}"
+    f"UNION ALL SELECT NULL, {PARTY_FACTS_COLUMNS} {PARTY_FACTS_FROM} "
+    "UNION ALL SELECT %s, CASE WHEN u.is_active THEN 1 ELSE 0 END, CASE WHEN u.is_superuser THEN 1 ELSE 0 END, "
+    f"NULL, NULL FROM {User._meta.db_table} u WHERE u.id = %s"
 )
 
 
 def _caller(user: Any) -> tuple[Scope, set[int], set[int]]:
-    """The caller's scope, primed from their grants, and party facts (visibility.facts_of)."""
+    """The caller's scope, primed from their grants, and party facts (visibility.facts_of). A gone
+    or inactive account is refused here (401), as authentication refuses it."""
     with statement_cursor(connection) as cursor:
-        cursor.execute(_CALLER_SQL, [user.pk, *party_facts_params(user.pk)])
+        cursor.execute(_CALLER_SQL, [user.pk, *party_facts_params(user.pk), ACCOUNT, user.pk])
         found = cursor.fetchall()
+    account = next((row for row in found if row[0] == ACCOUNT), None)
+    require_active(None if account is None else bool(account[1]))
+    assert account is not None  # require_active refused a missing one
+    # The deferred user gets the two facts the scope reads; its other fields stay unread.
+    user.is_active, user.is_superuser = True, bool(account[2])
     grants = [
         RoleGrant(role=role, street_id=street, community_id=community, grid_id=grid, organization_id=organization)
         for role, street, community, grid, organization in found
-        if role is not None
+        if role is not None and role != ACCOUNT
     ]
     communities, branches = facts_of(row[1:] for row in found if row[0] is None)
     return prime_scope(user, grants), communities, branches

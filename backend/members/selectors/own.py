@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 
 from django.db.models import Field
 
+from backend.accounts.models import User
+
 from ..models import MemberRegistration, PartyMember, PostAssignment, RegistrationStep, ServicePost, UnitRegistration
 from ._statements import Statement
 from .members import NOT_REGISTERED
@@ -137,6 +139,9 @@ class OwnPage:
     year: int
     year_total: int  # points of `year` (the ledger's year), also the member's `points_year`
     total: int  # points of all time
+    # Whether the account may act; None: there is no such account (and nothing else was read). The
+    # view authenticates the token without reading the account first (AccountInStatement).
+    account_active: bool | None = True
 
 
 def _field(model: Any, name: str) -> Field[Any, Any]:
@@ -156,13 +161,13 @@ _PERSON = Statement(
     SELECT m.id, m.organization_id, o.name, o.parent_id, m.status, m.joined_on, m.employer, m.real_name,
            m.phone, m.id_number_masked,
            (SELECT SUM(p.points) FROM members_pointsentry p WHERE p.user_id = u.id AND p.year = %s),
-           (SELECT SUM(p.points) FROM members_pointsentry p WHERE p.user_id = u.id)
+           (SELECT SUM(p.points) FROM members_pointsentry p WHERE p.user_id = u.id), u.is_active
     FROM accounts_user u
     LEFT JOIN members_partymember m ON m.user_id = u.id
     LEFT JOIN communities_partyorganization o ON o.id = m.organization_id
     WHERE u.id = %s
     """,
-    [*_plain(5), _field(PartyMember, "joined_on"), *_plain(6)],
+    [*_plain(5), _field(PartyMember, "joined_on"), *_plain(6), _field(User, "is_active")],
 )
 
 _REGISTRATION_TIMES = [
@@ -231,10 +236,13 @@ def _registrations(member_id: int) -> tuple[OwnRegistration, ...]:
 
 def own_page(user: Any) -> OwnPage:
     """Everything `members/me` shows of the signed-in caller but the 双报告 line: four statements
-    for a party member, two for anyone else."""
+    for a party member, two for anyone else, one when the account is gone. The first reads the
+    account's state (`account_active`) for the view to refuse a gone or inactive one."""
     year = current_year()
-    [row] = _PERSON.rows([year, user.pk])
-    *member, year_total, total = row
+    found = _PERSON.rows([year, user.pk])
+    if not found:
+        return OwnPage(person=None, unit_registrations=(), year=year, year_total=0, total=0, account_active=None)
+    *member, year_total, total, account_active = found[0]
     person = None
     if member[0] is not None:
         own = OwnMember(member[0], user.pk, *member[1:])
@@ -249,4 +257,5 @@ def own_page(user: Any) -> OwnPage:
         year=year,
         year_total=int(year_total or 0),
         total=int(total or 0),
+        account_active=bool(account_active),
     )

@@ -6,8 +6,11 @@ import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from backend.accounts.authentication import AccountInStatement, require_active
+from backend.accounts.selectors import is_active_account
 from backend.core.fields import MAX_ID
 
 from .. import selectors, services
@@ -49,13 +52,16 @@ class MemberFilter(django_filters.FilterSet):
         return queryset.filter(post_count__lt=minimum) if value else queryset.filter(post_count__gte=minimum)
 
 
-class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class MemberViewSet(AccountInStatement, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Registered members: staff see those their scope covers, unit liaisons their organisation's.
 
     Every read of someone else's details is written to the audit log.
     """
 
     queryset = PartyMember.objects.none()
+    # `me`, read on every opening of the mini-program: its first statement says whether the account
+    # may act (selectors.own_page), so authentication does not read it first.
+    account_in_statement = frozenset({"me"})
     serializer_class = MemberSerializer
     filterset_class = MemberFilter
     search_fields = ["real_name", "employer", "organization__name"]
@@ -88,9 +94,13 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         # Each opening of the mini-program asks without a period: nothing to validate then.
         if "period" in request.query_params:
             query = MemberMeQuerySerializer(data=request.query_params)
-            query.is_valid(raise_exception=True)
+            if not query.is_valid():
+                # As authentication would have answered first: a gone or inactive account is 401.
+                require_active(is_active_account(request.user.pk))
+                raise ValidationError(query.errors)
             period = query.validated_data.get("period")  # absent when given empty
         page = selectors.own_page(request.user)
+        require_active(page.account_active)
         payload = member_me_payload(
             page,
             report=selectors.my_report_line(page.person, period or str(page.year)),
