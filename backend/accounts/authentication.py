@@ -6,12 +6,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework import exceptions
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
@@ -138,8 +140,8 @@ class DeferredUserJWTAuthentication(JWTAuthentication):
     else it reads: check-in, where the user's row was a quarter of the request; the inbox's page
     and unread count; the volunteer's profile and the leaderboard. Such a view must call
     `require_active(...)` with that answer before acting; simplejwt's own check (user found,
-    active) is otherwise skipped. The throttle runs before that answer, so an inactive account
-    over its rate is told 429 rather than 401.
+    active) is otherwise skipped. Such a view mixes in RefusesAsAuthentication, which reads the
+    account when a throttle refuses (401 before 429) and renders a refusal for an anonymous caller.
     """
 
     # simplejwt annotates the answer with a TypeVar nothing binds; the user model is what comes back.
@@ -151,12 +153,42 @@ class DeferredUserJWTAuthentication(JWTAuthentication):
         return User.from_db(DEFAULT_DB_ALIAS, [User._meta.pk.attname], [_user_id(validated_token)])
 
 
-class AccountInStatement:
-    """A viewset mixin: its actions in `account_in_statement` authenticate JWT requests with
-    `DeferredUserJWTAuthentication`, and each reads the account's state with its own statement
-    and calls `require_active` with it. Other authenticators (the console's session) stay as they
-    are; the schema keeps naming the view's own classes, since the token a client sends is the same."""
+def _is_deferred(user: Any) -> bool:
+    """Whether the request's user is DeferredUserJWTAuthentication's: an account not read yet."""
+    get_deferred_fields = getattr(user, "get_deferred_fields", None)
+    return get_deferred_fields is not None and bool(get_deferred_fields())
 
+
+# A view mixin for reads that leave the account to their own statement (this one and
+# volunteers.views.OwnReadMixin): they answer a gone or inactive account as authentication does.
+# - The refusal is rendered for an anonymous caller, as when an authenticator refuses: the account
+#   was never read, and the browsable page (its user menu, a form's choices) would read it then,
+#   which for a deleted account failed (500).
+# - A throttle's refusal of a deferred account reads the account first: a gone or inactive one is
+#   told 401, as authentication (which runs before the throttles) would tell it, not 429. Only a
+#   refused request pays that read.
+class RefusesAsAuthentication:
+    request: Any
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, exceptions.AuthenticationFailed):
+            self.request.user, self.request.auth = AnonymousUser(), None
+        return super().handle_exception(exc)  # type: ignore[misc]  # a mixin: the view has it
+
+    def throttled(self, request: Any, wait: float) -> NoReturn:
+        if _is_deferred(request.user):
+            account = account_statement.first([request.user.pk])
+            require_active(None if account is None else account.is_active)
+        super().throttled(request, wait)  # type: ignore[misc]  # a mixin: the view has it
+        raise AssertionError("throttled() always raises")  # for the type checker: APIView's raises
+
+
+# A viewset mixin: its actions in `account_in_statement` authenticate JWT requests with
+# `DeferredUserJWTAuthentication`, and each reads the account's state with its own statement and
+# calls `require_active` with it. Other authenticators (the console's session) stay as they are; the
+# schema keeps naming the view's own classes, since the token a client sends is the same. A comment,
+# not a docstring: the schema would take a docstring as the description of every view mixing it in.
+class AccountInStatement(RefusesAsAuthentication):
     account_in_statement: frozenset[str] = frozenset()
 
     def reads_account_in_statement(self, request: Any) -> bool:

@@ -4,6 +4,7 @@ from django.db import transaction
 from djoser.views import UserViewSet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
@@ -39,7 +40,16 @@ class MeViewSet(AccountInStatement, UserViewSet):
     account_in_statement = frozenset({"me"})
 
     def reads_account_in_statement(self, request):
-        return super().reads_account_in_statement(request) and request.method == "GET"
+        return super().reads_account_in_statement(request) and request.method in ("GET", "HEAD")
+
+    # djoser's own, but for HEAD: DRF routes HEAD to the GET action, and djoser's `me` answered it
+    # with nothing (a 500). A comment, not a docstring, as above.
+    @action(["get", "put", "patch", "delete"], detail=False)
+    def me(self, request, *args, **kwargs):
+        if request.method == "HEAD":
+            self.get_object = self.get_instance
+            return self.retrieve(request, *args, **kwargs)
+        return super().me(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
         if self.action != "me":

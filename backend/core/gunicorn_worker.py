@@ -13,7 +13,9 @@ interpreter). docs/benchmarks.md has the figures.
 Here a process stops accepting when each of its threads has a request, and starts again when one
 finishes: a burst is shared among the processes, and a connection no process can serve yet waits in
 the listening socket's backlog, as with gunicorn's `sync` worker, instead of in a busy process's
-queue. Kept-alive connections are still served where they were accepted.
+queue. Kept-alive connections are still served where they were accepted. On a graceful stop the
+connections still waiting are taken and served within the grace period, as `gthread` serves the
+ones it had accepted.
 
 It relies on three of the worker's methods (`enqueue_req`, `finish_request`, `set_accept_enabled`,
 all called on its main thread), present since gunicorn 26; tests/core/test_gunicorn_worker.py runs
@@ -47,6 +49,20 @@ class BalancedThreadWorker(ThreadWorker):
         super().finish_request(conn, fs)
 
     def set_accept_enabled(self, enabled: bool) -> None:
+        if not enabled and not self.alive:
+            self._take_waiting_connections()
         # The run loop asks for accepting on each turn while under `worker_connections`; it is granted
         # only with a thread free, so the first turn after a request finishes turns it back on.
         super().set_accept_enabled(enabled and self._has_free_thread())
+
+    def _take_waiting_connections(self) -> None:
+        """On a graceful stop, before the process stops accepting: the connections waiting in the
+        backlog for a free thread are taken and served within the grace period, as `gthread` serves
+        the ones it had already accepted; left there, they were reset when the socket closed."""
+        for listener in self.sockets:
+            listener.setblocking(False)
+            while True:
+                before = self.nr_conns
+                self.accept(listener)  # takes one, or none when the backlog is empty (EAGAIN)
+                if self.nr_conns == before:
+                    break

@@ -24,7 +24,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from backend.accounts.audit import record_access, record_staff_accesses
-from backend.accounts.authentication import DeferredUserJWTAuthentication, require_active
+from backend.accounts.authentication import DeferredUserJWTAuthentication, RefusesAsAuthentication, require_active
 from backend.accounts.requests import caller
 from backend.core.pagination import PageNumberPagination
 from backend.core.throttling import AnonThrottle, UserRateThrottle, UserThrottle
@@ -59,16 +59,16 @@ def _attachment(data: bytes, *, content_type: str, filename: str) -> HttpRespons
     return response
 
 
-class OwnReadMixin:
+class OwnReadMixin(RefusesAsAuthentication):
     """A view whose reads leave the caller's account to their one statement.
 
     `volunteers/me` and the leaderboard are read on every opening of the volunteer pages. Their
     GET verifies the bearer token as everywhere but does not read the account
     (DeferredUserJWTAuthentication); the statement reads whether it exists and is active with what
     the page shows, and the view answers as JWTAuthentication would (`require_active`): one
-    statement for the request instead of two. A gone or inactive account is refused by the view,
-    after the throttle has counted the request. Other methods authenticate as usual: their services
-    need the whole user.
+    statement for the request instead of two. A gone or inactive account is refused by the view
+    (RefusesAsAuthentication: 401 before a throttle's 429, rendered for an anonymous caller). Other
+    methods authenticate as usual: their services need the whole user.
     """
 
     request: Any

@@ -8,6 +8,7 @@ before the others wake): with it, the first test finds one process id where it e
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import time
@@ -25,16 +26,23 @@ WORKERS, THREADS = 2, 2
 SLEEP = 0.4
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def _start(log_dir: Path) -> tuple[Server, int]:
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "tests.core.gunicorn_app:application", "--bind", f"127.0.0.1:{port}"]
-    argv += ["--workers", str(WORKERS), "--threads", str(THREADS), "--keep-alive", "30"]
+    argv += ["--workers", str(WORKERS), "--threads", str(THREADS), "--keep-alive", "30", "--graceful-timeout", "20"]
     argv += ["--worker-class", "backend.core.gunicorn_worker.BalancedThreadWorker", "--log-level", "warning"]
-    process = Server("gunicorn", argv, {"PATH": "/usr/bin:/bin"}, tmp_path_factory.mktemp("gunicorn") / "log")
+    # No control socket: it lives at one path per user, shared with any other gunicorn on the machine.
+    argv += ["--no-control-socket"]
+    process = Server("gunicorn", argv, {"PATH": "/usr/bin:/bin"}, log_dir / "log")
     process.start()
+    _wait_serving(process, port)
+    return process, port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process, port = _start(tmp_path_factory.mktemp("gunicorn"))
     try:
-        _wait_serving(process, port)
         yield port
     finally:
         process.stop()
@@ -106,3 +114,24 @@ def test_after_a_burst_the_processes_accept_again(server):
         for sock in sockets:
             sock.close()
         assert len(set(pids)) == WORKERS
+
+
+def test_a_graceful_stop_serves_the_connections_still_waiting_for_a_thread(tmp_path):
+    process, port = _start(tmp_path)
+    try:
+        busy = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(WORKERS * THREADS)]
+        waiting = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+        with ThreadPoolExecutor(len(busy) + len(waiting)) as pool:
+            answers = [pool.submit(_ask, sock, 1.0) for sock in busy]
+            time.sleep(0.3)  # every thread has a request: these two wait in the backlog
+            answers += [pool.submit(_ask, sock, 0) for sock in waiting]
+            time.sleep(0.3)
+            assert process.process is not None
+            process.process.send_signal(signal.SIGTERM)
+            # Each is answered (an int, the serving process); a reset connection raised instead.
+            assert all(isinstance(answer.result(timeout=15), int) for answer in answers)
+        for sock in busy + waiting:
+            sock.close()
+        process.process.wait(timeout=25)
+    finally:
+        process.stop()
