@@ -177,8 +177,7 @@ class RefusesAsAuthentication:
 
     def throttled(self, request: Any, wait: float) -> NoReturn:
         if _is_deferred(request.user):
-            account = account_statement.first([request.user.pk])
-            require_active(None if account is None else account.is_active)
+            read_deferred_account(request)
         super().throttled(request, wait)  # type: ignore[misc]  # a mixin: the view has it
         raise AssertionError("throttled() always raises")  # for the type checker: APIView's raises
 
@@ -203,6 +202,14 @@ class AccountInStatement(RefusesAsAuthentication):
                 for authenticator in request.authenticators
             ]
         return request
+
+
+def read_deferred_account(request: Any) -> None:
+    """The whole account for a request DeferredUserJWTAuthentication let in, as JWTAuthentication
+    would have read it: 401 when it is gone or inactive."""
+    account = account_statement.first([request.user.pk])
+    require_active(None if account is None else account.is_active)
+    request.user = account
 
 
 def require_active(is_active: bool | None) -> None:

@@ -25,7 +25,7 @@ from backend.accounts.audit import record_accesses
 from backend.accounts.authentication import (
     AccountInStatement,
     DeferredUserJWTAuthentication,
-    account_statement,
+    read_deferred_account,
     require_active,
 )
 from backend.core.fields import MAX_ID
@@ -193,8 +193,7 @@ class ActivityViewSet(
         if request.user.get_deferred_fields():
             # The page fell through (no such community, past the end) with the account unread: the
             # general path reads the user's fields, so it gets the whole account.
-            request.user = account_statement.first([request.user.pk])
-            require_active(None if request.user is None else request.user.is_active)
+            read_deferred_account(request)
         queryset = self.filter_queryset(self.get_queryset())
         context = self.get_serializer_context()
         page = self.paginate_queryset(queryset)
@@ -218,6 +217,7 @@ class ActivityViewSet(
         found = selectors.community_page(
             user=request.user, community_id=community, offset=(number - 1) * size, limit=size
         )
+        require_active(found.account_active)
         if not found.rows and (number > 1 or not selectors.community_exists(community)):
             return None
         counted = paginator.django_paginator_class([], size)

@@ -336,3 +336,17 @@ def test_a_signed_in_console_session_reads_the_same_page(client, community):
     client.force_login(staff)
     session = client.get(f"{URL}?community={community.pk}", HTTP_ACCEPT="application/json")
     assert session.status_code == 200 and session.json()["count"] == 1
+
+
+def test_the_selector_reads_nothing_past_a_gone_or_inactive_account(community, django_assert_num_queries):
+    ActivityFactory(community=community)
+    user = factories.UserFactory(community=community)
+    assert selectors.community_page(user=user, community_id=community.pk, offset=0, limit=20).account_active is True
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    with django_assert_num_queries(1):  # the caller's statement only
+        page = selectors.community_page(user=user, community_id=community.pk, offset=0, limit=20)
+    assert (page.rows, page.total, page.account_active) == ([], 0, False)
+    User.objects.filter(pk=user.pk).delete()
+    with django_assert_num_queries(1):
+        page = selectors.community_page(user=user, community_id=community.pk, offset=0, limit=20)
+    assert (page.rows, page.total, page.account_active) == ([], 0, None)

@@ -22,7 +22,6 @@ from typing import Any
 
 from django.db import connection
 
-from backend.accounts.authentication import require_active
 from backend.accounts.models import RoleGrant, User
 from backend.accounts.scoping import Scope, prime_scope
 from backend.brands.models import Brand
@@ -55,6 +54,9 @@ class ActivityPage:
 
     rows: list[Row]
     total: int  # every activity of the community the caller sees, over all pages
+    # Whether the caller's account may act; None: there is no such account. When it may not, nothing
+    # else was read: the view refuses it (authentication did not read it first, AccountInStatement).
+    account_active: bool | None = True
 
 
 # The caller's active role grants (a role in the first column), their party facts (none there), and
@@ -70,15 +72,15 @@ _CALLER_SQL = (
 )
 
 
-def _caller(user: Any) -> tuple[Scope, set[int], set[int]]:
-    """The caller's scope, primed from their grants, and party facts (visibility.facts_of). A gone
-    or inactive account is refused here (401), as authentication refuses it."""
+def _caller(user: Any) -> tuple[bool | None, Scope | None, set[int], set[int]]:
+    """Whether the caller's account may act (None: there is none), then, when it may, their scope,
+    primed from their grants, and party facts (visibility.facts_of)."""
     with statement_cursor(connection) as cursor:
         cursor.execute(_CALLER_SQL, [user.pk, *party_facts_params(user.pk), ACCOUNT, user.pk])
         found = cursor.fetchall()
     account = next((row for row in found if row[0] == ACCOUNT), None)
-    require_active(None if account is None else bool(account[1]))
-    assert account is not None  # require_active refused a missing one
+    if account is None or not account[1]:
+        return None if account is None else False, None, set(), set()
     # The deferred user gets the two facts the scope reads; its other fields stay unread.
     user.is_active, user.is_superuser = True, bool(account[2])
     grants = [
@@ -87,7 +89,7 @@ def _caller(user: Any) -> tuple[Scope, set[int], set[int]]:
         if role is not None and role != ACCOUNT
     ]
     communities, branches = facts_of(row[1:] for row in found if row[0] is None)
-    return prime_scope(user, grants), communities, branches
+    return True, prime_scope(user, grants), communities, branches
 
 
 def _placeholders(count: int) -> str:
@@ -214,7 +216,9 @@ def community_page(*, user: Any, community_id: int, offset: int, limit: int) -> 
     """The caller's page of the community's activities, newest start first (as the list's default
     ordering), with the total they see. No rows past the end, or for a community that does not
     exist: the caller decides which it was."""
-    scope, communities, branches = _caller(user)
+    active, scope, communities, branches = _caller(user)
+    if scope is None:
+        return ActivityPage(rows=[], total=0, account_active=active)
     # As visible_activities: staff see all of their communities' activities, drafts included. A
     # superuser's scope is no filter there (an empty Q), which adds nothing to what they see.
     params: list[Any] = [community_id]
