@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from backend.core.statements import ModelRead
+from backend.core.statements import cursor as statement_cursor
 
 from .models import RoleGrant, User
 from .registry import personal_data_exporters
@@ -124,6 +126,26 @@ def is_active_account(user_id: Any) -> bool | None:
     """Whether the account may act (what JWT authentication checks on its user); None when there
     is no such account, which authentication answers differently (accounts.authentication)."""
     return User.objects.filter(pk=user_id).values_list("is_active", flat=True).first()
+
+
+_ACCOUNT_STATE_SQL: dict[str, str] = {}
+
+
+def account_state(user_id: Any, *, using: str = DEFAULT_DB_ALIAS) -> bool | None:
+    """`is_active_account` as a statement written once (prepared on PostgreSQL): for a read answered
+    from the cache that still owes its caller the account's state (AccountInStatement)."""
+    connection = connections[using]
+    sql = _ACCOUNT_STATE_SQL.get(using)
+    if sql is None:
+        quote, meta = connection.ops.quote_name, User._meta
+        sql = _ACCOUNT_STATE_SQL[using] = (
+            f"SELECT {quote(str(meta.get_field('is_active').column))} FROM {quote(meta.db_table)} "  # noqa: S608
+            f"WHERE {quote(str(meta.pk.column))} = %s"
+        )
+    with statement_cursor(connection) as cursor:
+        cursor.execute(sql, [user_id])
+        found = cursor.fetchone()
+    return None if found is None else bool(found[0])
 
 
 def _active_grants_sql(columns: str, quote: Callable[[str], str]) -> str:

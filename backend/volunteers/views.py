@@ -369,7 +369,7 @@ class LeaderboardView(OwnReadMixin, APIView):
         where = {"community_id": data["community"]} if "community" in data else {"street_id": data["street"]}
         size = paginator.get_page_size(request)
         # Paged by hand: the number ranked comes with the page (counted in its statement), not from a COUNT of its own.
-        board = selectors.leaderboard_page(
+        board = selectors.kept_leaderboard_page(
             period=data["period"], offset=(number - 1) * size, limit=size, user_id=request.user.pk, **where
         )
         require_active(board.account_active)

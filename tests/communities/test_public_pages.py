@@ -10,7 +10,8 @@ from backend.communities.public import public_map
 from tests import factories
 from tests.core.test_errors import assert_error
 
-pytestmark = pytest.mark.django_db
+# Committed, as in production: a connection with a change not yet committed keeps nothing (core.versioned).
+pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/v1/communities/"
 
 
@@ -82,9 +83,10 @@ def test_a_page_read_before_a_commit_is_not_served_after_it(api, tree, django_ca
     # A reader that read the tree before a change committed, and stored its page after the change's
     # first version, would keep the old page: the version changes again when the change commits.
     stale = api.get(URL).json()
-    key = public_map._key(api.get(URL).wsgi_request)
+    versioned = public_map.versioned
+    key = versioned._key(public_map._key(api.get(URL).wsgi_request))
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         tree[1][0].delete()
-        cache.set(key, (cache.get(public_map._version_key), stale))
+        cache.set(key, (versioned.find([]).versions, stale))
     assert stale["count"] == 25
     assert api.get(URL).json()["count"] == 24

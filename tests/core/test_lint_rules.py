@@ -93,12 +93,14 @@ def test_the_shipped_package_may_not_import_devtools(copy):
 
 
 def test_a_function_nothing_calls_is_dead_code(copy):
-    selectors = copy / "backend" / "volunteers" / "selectors.py"
+    selectors = copy / "backend" / "volunteers" / "selectors" / "__init__.py"
     unused = "\n\ndef hours_nobody_asks_for(volunteer_id: int) -> int:\n    return 0\n"
     selectors.write_text(selectors.read_text() + unused)
     found = dead_code_module.dead_code(copy)
     assert len(found) == 1
-    assert "backend/volunteers/selectors.py" in found[0] and "unused function 'hours_nobody_asks_for'" in found[0]
+    assert (
+        "backend/volunteers/selectors/__init__.py" in found[0] and "unused function 'hours_nobody_asks_for'" in found[0]
+    )
 
 
 def test_the_dead_code_check_exits_non_zero_on_a_finding(copy):

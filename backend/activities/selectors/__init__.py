@@ -15,7 +15,7 @@ from .attendance import (
     expected_user_ids,
     member_attendance,
 )
-from .page import ROW_KEYS, ActivityPage, community_exists, community_page
+from .page import ROW_KEYS, ActivityPage, community_exists, community_page, pages
 from .visibility import (
     active_enrollment,
     activity_for_check_in,
@@ -72,6 +72,7 @@ __all__ = [
     "member_attendance",
     "minutes_for",
     "notice_audience_activities",
+    "pages",
     "personal_data",
     "photos_of",
     "signed_up_user_ids",

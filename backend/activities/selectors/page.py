@@ -28,6 +28,7 @@ from backend.brands.models import Brand
 from backend.communities.models import Community, PartyOrganization
 from backend.core.models import Upload
 from backend.core.statements import cursor as statement_cursor
+from backend.core.versioned import EVERY_PART, Versioned
 
 from ..models import Activity, CheckIn, Enrollment
 from .visibility import OPEN_AUDIENCES, PARTY_FACTS_COLUMNS, PARTY_FACTS_FROM, facts_of, party_facts_params
@@ -44,6 +45,7 @@ _ENROLLED, _WAITLISTED = Enrollment.Status.ENROLLED, Enrollment.Status.WAITLISTE
 # the models' own; every value is a parameter.
 _PAGE_SQL: dict[tuple[bool, bool, int], str] = {}
 _COUNTS_SQL: dict[int, str] = {}
+_OWN_SQL: dict[int, str] = {}
 
 
 @dataclass(frozen=True)
@@ -62,34 +64,66 @@ class ActivityPage:
 # The caller's active role grants (a role in the first column), their party facts (none there), and
 # the account's own state (ACCOUNT in the first column: whether it is active, whether a superuser):
 # the view authenticates the token without reading the account first (AccountInStatement).
-ACCOUNT = ""  # no role is named so
+ACCOUNT, HELD = "", "~"  # no role is named so
 _CALLER_SQL = (
     "SELECT g.role, g.street_id, g.community_id, g.grid_id, g.organization_id "  # noqa: S608
     f"FROM {RoleGrant._meta.db_table} g WHERE g.user_id = %s AND g.revoked_at IS NULL "
     f"UNION ALL SELECT NULL, {PARTY_FACTS_COLUMNS} {PARTY_FACTS_FROM} "
     "UNION ALL SELECT %s, CASE WHEN u.is_active THEN 1 ELSE 0 END, CASE WHEN u.is_superuser THEN 1 ELSE 0 END, "
-    f"NULL, NULL FROM {User._meta.db_table} u WHERE u.id = %s"
+    f"NULL, NULL FROM {User._meta.db_table} u WHERE u.id = %s "
+    # HELD in the first column: the caller's places (not given up) in the community's activities
+    # that are not open to everyone, each its branch and whether it is for the party members.
+    "UNION ALL SELECT %s, a.branch_id, CASE WHEN a.audience = %s THEN 1 ELSE 0 END, NULL, NULL "
+    f"FROM {Enrollment._meta.db_table} e JOIN {Activity._meta.db_table} a ON a.id = e.activity_id "
+    "WHERE e.user_id = %s AND e.status <> %s AND a.community_id = %s AND a.status <> %s "
+    f"AND a.audience NOT IN ({', '.join(['%s'] * len(OPEN_AUDIENCES))})"
 )
 
 
-def _caller(user: Any) -> tuple[bool | None, Scope | None, set[int], set[int]]:
-    """Whether the caller's account may act (None: there is none), then, when it may, their scope,
-    primed from their grants, and party facts (visibility.facts_of)."""
+@dataclass(frozen=True)
+class _Caller:
+    active: bool | None  # whether the account may act; None: there is none
+    scope: Scope | None  # None unless active
+    communities: set[int]  # visibility.facts_of
+    branches: set[int]
+    held: list[tuple[int | None, bool]]  # HELD's rows: (branch, for the party members)
+
+
+def _caller(user: Any, community_id: int) -> _Caller:
+    """Whether the caller's account may act, then, when it may, their scope, primed from their
+    grants, their party facts (visibility.facts_of) and the places they hold in the community's
+    activities that are for some people only."""
     with statement_cursor(connection) as cursor:
-        cursor.execute(_CALLER_SQL, [user.pk, *party_facts_params(user.pk), ACCOUNT, user.pk])
+        cursor.execute(
+            _CALLER_SQL,
+            [
+                user.pk,
+                *party_facts_params(user.pk),
+                ACCOUNT,
+                user.pk,
+                HELD,
+                Activity.Audience.PARTY_MEMBERS,
+                user.pk,
+                Enrollment.Status.WITHDRAWN,
+                community_id,
+                Activity.Status.DRAFT,
+                *OPEN_AUDIENCES,
+            ],
+        )
         found = cursor.fetchall()
     account = next((row for row in found if row[0] == ACCOUNT), None)
     if account is None or not account[1]:
-        return None if account is None else False, None, set(), set()
+        return _Caller(None if account is None else False, None, set(), set(), [])
     # The deferred user gets the two facts the scope reads; its other fields stay unread.
     user.is_active, user.is_superuser = True, bool(account[2])
     grants = [
         RoleGrant(role=role, street_id=street, community_id=community, grid_id=grid, organization_id=organization)
         for role, street, community, grid, organization in found
-        if role is not None and role != ACCOUNT
+        if role is not None and role not in (ACCOUNT, HELD)
     ]
     communities, branches = facts_of(row[1:] for row in found if row[0] is None)
-    return True, prime_scope(user, grants), communities, branches
+    held = [(row[1], bool(row[2])) for row in found if row[0] == HELD]
+    return _Caller(True, prime_scope(user, grants), communities, branches, held)
 
 
 def _placeholders(count: int) -> str:
@@ -145,6 +179,38 @@ def _counts_sql(ids: int) -> str:
             "GROUP BY k.activity_id, k.kind"
         )
     return sql
+
+
+def _own_sql(ids: int) -> str:
+    sql = _OWN_SQL.get(ids)
+    if sql is None:
+        listed = _placeholders(ids)
+        sql = _OWN_SQL[ids] = (
+            # 0: the caller's enrolment (at most one active a person); 1: their check-in.
+            f"SELECT 0, e.activity_id, e.status FROM {Enrollment._meta.db_table} e "  # noqa: S608
+            f"WHERE e.user_id = %s AND e.activity_id IN ({listed}) AND e.status IN (%s, %s) UNION ALL "
+            f"SELECT 1, k.activity_id, NULL FROM {CheckIn._meta.db_table} k "
+            f"WHERE k.user_id = %s AND k.activity_id IN ({listed}) AND k.kind = %s"
+        )
+    return sql
+
+
+def _add_own(rows: list[Row], *, user_id: int) -> None:
+    """The caller's own enrolment and check-in on a kept page's rows (the counts came with it)."""
+    ids = [row["id"] for row in rows]
+    enrolled: dict[int, str] = {}
+    checked_in: set[int] = set()
+    if ids:
+        params = [user_id, *ids, _ENROLLED, _WAITLISTED, user_id, *ids, CheckIn.Kind.IN]
+        with statement_cursor(connection) as cursor:
+            cursor.execute(_own_sql(len(ids)), params)
+            for source, pk, status in cursor.fetchall():
+                if source == 0:
+                    enrolled[pk] = status
+                else:
+                    checked_in.add(pk)
+    for row in rows:
+        row["my_enrollment"], row["my_checked_in"] = enrolled.get(row["id"]), row["id"] in checked_in
 
 
 def _converters() -> list[tuple[int, list[Any], Any]]:
@@ -212,20 +278,88 @@ def _add_covers(rows: list[Row]) -> None:
         row["cover"] = covers.get(row["cover_id"])
 
 
+def _community_of_activity(instance: Enrollment | CheckIn) -> int | None:
+    # The activity the service already holds; a query only where it is not loaded.
+    activity = type(instance)._meta.get_field("activity").get_cached_value(instance, default=None)
+    if isinstance(activity, Activity):
+        return int(activity.community_id)
+    found: int | None = Activity.objects.filter(pk=instance.activity_id).values_list("community_id", flat=True).first()
+    return found
+
+
+def _attendance_parts(instance: Enrollment | CheckIn, created: bool | None) -> tuple[str, ...] | None:
+    community_id = _community_of_activity(instance)
+    return EVERY_PART if community_id is None else (str(community_id),)
+
+
+# Each community's pages as each kind of caller sees them (core.versioned), a new version of the
+# community's when its activities, their enrolments or check-ins, or its name change, of every
+# community's when a brand's or a party organisation's name may have. The enrolments promoted from
+# a waiting list (one UPDATE) and phone check-ins (a statement written once) send no signal: their
+# services touch the community's version themselves.
+pages = Versioned(
+    "activity-pages",
+    [
+        (Activity, lambda activity, created: (str(activity.community_id),)),
+        (Enrollment, _attendance_parts),
+        (CheckIn, _attendance_parts),
+        (Community, lambda community, created: (str(community.pk),)),
+        Brand,
+        PartyOrganization,
+    ],
+)
+_OWN = ("my_enrollment", "my_checked_in", "cover")  # a kept page's rows hold neither, nor the cover's Upload
+
+
+def _kind(caller: _Caller, community_id: int) -> tuple[str, bool]:
+    """Which page the caller sees (the key of the kept ones): staff, or whether a party member of the
+    community and of which branches; and whether the page for that kind is the caller's own, that
+    is, no place they hold shows them an activity their kind does not see."""
+    scope = caller.scope
+    assert scope is not None
+    if not scope.is_superuser and community_id in scope.community_ids:
+        return "staff", True
+    member, branches = community_id in caller.communities, caller.branches
+    kind = f"member={int(member)};branches={','.join(str(pk) for pk in sorted(branches))}"
+    shared = all(member if for_members else branch in branches for branch, for_members in caller.held)
+    return kind, shared
+
+
 def community_page(*, user: Any, community_id: int, offset: int, limit: int) -> ActivityPage:
     """The caller's page of the community's activities, newest start first (as the list's default
     ordering), with the total they see. No rows past the end, or for a community that does not
-    exist: the caller decides which it was."""
-    active, scope, communities, branches = _caller(user)
-    if scope is None:
-        return ActivityPage(rows=[], total=0, account_active=active)
+    exist: the caller decides which it was.
+
+    The page, its counts and total are kept (`pages`) for every caller of the same kind; read
+    again it costs the caller's statement and their own enrolment and check-in on its rows."""
+    caller = _caller(user, community_id)
+    if caller.scope is None:
+        return ActivityPage(rows=[], total=0, account_active=caller.active)
+    kind, shared = _kind(caller, community_id)
+    key = f"{community_id}:{kind}:{offset}:{limit}"
+    found = pages.find([key], part=str(community_id)) if shared else None
+    if found is not None and key in found.entries:
+        rows, total = found.entries[key]
+        _add_own(rows, user_id=user.pk)
+        _add_covers(rows)
+        return ActivityPage(rows=rows, total=total)
+    page = _read_page(user=user, caller=caller, community_id=community_id, offset=offset, limit=limit)
+    if found is not None:
+        kept = [{name: value for name, value in row.items() if name not in _OWN} for row in page.rows]
+        pages.keep(found, {key: (kept, page.total)})
+    return page
+
+
+def _read_page(*, user: Any, caller: _Caller, community_id: int, offset: int, limit: int) -> ActivityPage:
     # As visible_activities: staff see all of their communities' activities, drafts included. A
     # superuser's scope is no filter there (an empty Q), which adds nothing to what they see.
+    scope, branches = caller.scope, caller.branches
+    assert scope is not None
     params: list[Any] = [community_id]
     if not scope.is_superuser and community_id in scope.community_ids:
         sql = _page_sql(staff=True, member=False, branches=0)
     else:
-        member = community_id in communities
+        member = community_id in caller.communities
         sql = _page_sql(staff=False, member=member, branches=len(branches))
         params += [Activity.Status.DRAFT, *OPEN_AUDIENCES]
         if member:

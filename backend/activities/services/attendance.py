@@ -79,6 +79,9 @@ def record_attendance(
 def _after_attendance(activity: Activity, row: CheckIn) -> None:
     """Inside the insert's transaction: everything that follows it leaves only once it commits."""
     _announce_attendance(activity.pk)
+    if row.kind == CheckIn.Kind.IN:
+        # A phone check-in is a statement written once: no signal says the community's pages changed.
+        selectors.pages.touch(str(activity.community_id))
     if row.kind == CheckIn.Kind.IN and activity.points > 0:
         activity_id, user_id = activity.pk, row.user_id
 

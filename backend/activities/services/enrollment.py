@@ -102,6 +102,7 @@ def _promote_waitlist(activity: Activity, *, now: datetime | None = None) -> lis
     Enrollment.objects.filter(pk__in=[e.pk for e in promoted]).update(
         status=Enrollment.Status.ENROLLED, promoted_at=now
     )
+    selectors.pages.touch(str(activity.community_id))  # one UPDATE: no signal said it
     user_ids = [e.user_id for e in promoted]
     _notify(
         audience=Audience.users(user_ids),

@@ -8,7 +8,7 @@ street's, the hours served for any of its communities. A record counts in the pe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,14 +21,17 @@ from django.db.models.functions import Coalesce, Rank
 
 from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community, get_scope, scope_q
-from backend.accounts.selectors import plain, row, rows
+from backend.accounts.selectors import account_state, plain, row, rows
 from backend.communities.models import Community
 from backend.core import crypto
 from backend.core.periods import Period
 from backend.core.statements import cursor as statement_cursor
+from backend.core.versioned import EVERY_PART, Versioned
 
-from . import statements
-from .models import Certificate, RecordCorrection, ServiceRecord, Volunteer, hours_between, mask_name
+from .. import statements
+from ..models import Certificate, RecordCorrection, ServiceRecord, Volunteer, mask_name
+from .check import Mismatch as Mismatch
+from .check import effective_value_mismatches as effective_value_mismatches
 
 _M = TypeVar("_M", bound=Model)
 
@@ -366,6 +369,58 @@ def leaderboard_page(
     return LeaderboardPage(rows=page, ranked=ranked, me=me, account_active=active)
 
 
+def _changes_a_board(record: ServiceRecord, created: bool | None) -> tuple[()] | None:
+    # A new pending record (every check-out of a service activity makes one) ranks no one yet; an
+    # approval, a correction, a rejection or a removal may change what any board shows.
+    return () if created and record.status != APPROVED else EVERY_PART
+
+
+# Every leaderboard's pages and callers' places, kept until approved hours, a volunteer (the name
+# and number shown), a community (the street a board sums) or a correction changes.
+boards = Versioned("leaderboards", [(ServiceRecord, _changes_a_board), RecordCorrection, Volunteer, Community])
+
+
+def board_keys(
+    *, period: Period, offset: int, limit: int, user_id: int, community_id: int | None, street_id: int | None
+) -> tuple[str, str]:
+    """The keys of a board's page and of the caller's place on it in `boards`."""
+    place = f"c{community_id}" if community_id is not None else f"s{street_id}"
+    stars = ",".join(str(threshold) for threshold in star_thresholds())
+    board = f"{place}:{period.start and period.start.isoformat()}:{period.end and period.end.isoformat()}:{stars}"
+    return f"{board}:{offset}:{limit}", f"{board}:me:{user_id}"
+
+
+def kept_leaderboard_page(
+    *,
+    period: Period,
+    offset: int,
+    limit: int,
+    user_id: int,
+    community_id: int | None = None,
+    street_id: int | None = None,
+) -> LeaderboardPage:
+    """`leaderboard_page`, whose page (shared by every caller) and caller's place are kept in the
+    cache (core.versioned, `boards`): read again while no approved hours changed, it costs the
+    account's state alone. Any change of approved hours anywhere is a new version for every board:
+    a volunteer's all-time total, on the pages of each community they served, changes with it."""
+    page_key, me_key = board_keys(
+        period=period, offset=offset, limit=limit, user_id=user_id, community_id=community_id, street_id=street_id
+    )
+    found = boards.find([page_key, me_key])
+    if page_key in found.entries and me_key in found.entries:
+        active = account_state(user_id)
+        if not active:
+            return LeaderboardPage(rows=[], ranked=None, me=None, account_active=active)
+        rows, ranked = found.entries[page_key]
+        return LeaderboardPage(rows=rows, ranked=ranked, me=found.entries[me_key], account_active=True)
+    page = leaderboard_page(
+        period=period, offset=offset, limit=limit, community_id=community_id, street_id=street_id, user_id=user_id
+    )
+    if page.account_active:
+        boards.keep(found, {page_key: (page.rows, page.ranked), me_key: page.me})
+    return page
+
+
 def _hours(value: Any) -> Decimal:
     # Raw SQL answers NUMERIC on PostgreSQL and a float on SQLite; both to two places here.
     if isinstance(value, Decimal):
@@ -424,52 +479,6 @@ def activity_volunteer_user_ids(activity: Any) -> set[int]:
     return set(
         _activity_volunteers(activity.community_id).filter(user__is_active=True).values_list("user_id", flat=True)
     )
-
-
-# The check -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    record_id: int
-    stored: tuple[Any, Any, Decimal]
-    expected: tuple[Any, Any, Decimal]
-
-
-def effective_value_mismatches(*, chunk_size: int = 2000) -> Iterator[Mismatch]:
-    """Records whose stored effective times and hours differ from their ledger.
-
-    The ledger is the reported times and the append-only corrections: the latest correction's
-    values, else the reported times with the hours recomputed from them.
-    """
-    latest = RecordCorrection.objects.filter(record_id=OuterRef("pk")).order_by("-id")
-    rows = (
-        ServiceRecord.objects.order_by("pk")
-        .annotate(
-            c_started=Subquery(latest.values("started_at")[:1]),
-            c_ended=Subquery(latest.values("ended_at")[:1]),
-            c_hours=Subquery(latest.values("hours")[:1]),
-        )
-        .values_list(
-            "pk",
-            "reported_started_at",
-            "reported_ended_at",
-            "started_at",
-            "ended_at",
-            "hours",
-            "c_started",
-            "c_ended",
-            "c_hours",
-        )
-    )
-    for pk, rep_start, rep_end, start, end, hours, c_start, c_end, c_hours in rows.iterator(chunk_size=chunk_size):
-        if c_start is not None:
-            expected = (c_start, c_end, c_hours)
-        else:
-            expected = (rep_start, rep_end, hours_between(rep_start, rep_end))
-        stored = (start, end, hours)
-        if stored != expected or expected[2] != hours_between(expected[0], expected[1]):
-            yield Mismatch(record_id=pk, stored=stored, expected=expected)
 
 
 # Personal data (accounts.registry) ------------------------------------------------------------
