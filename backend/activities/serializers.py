@@ -237,14 +237,33 @@ def page_rows(rows: Iterable[Mapping[str, Any]], *, context: Mapping[str, Any]) 
     the community's activities are read by everyone who opens the mini-program, and DRF's field
     machinery (41 fields a row, four of them display methods it inspects per row) was most of the
     page's CPU. The serializer stays the schema; tests/activities/test_list_page.py and
-    test_community_page.py hold the two to the same output.
+    test_community_page.py hold the two to the same output."""
+    rows = list(rows)
+    covers = {row["cover_id"]: row["cover"] for row in rows if row["cover"] is not None}
+    return with_covers(written_rows(rows), covers, context=context)
+
+
+def with_covers(
+    written: list[dict[str, Any]], covers: Mapping[int, Any], *, context: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """`written_rows`' rows with each cover's image: its URLs are the upload's own business (signed
+    for the request, thumbnails), never kept with a page. `covers`: the Uploads by id."""
+    for row in written:
+        cover = covers.get(row["cover"]) if row["cover"] is not None else None
+        row["cover_image"] = None if cover is None else UploadSerializer(cover, context=context).data
+    return written
+
+
+def written_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """page_rows without the request: every field but `cover_image` (None here; with_covers writes it),
+    which is what a kept page keeps (selectors.page.pages).
 
     Length: one dictionary, a line for each of the serializer's fields in its order, so that the two
     read side by side."""
     _moment = moments()
     written = []
     for a in rows:
-        starts_at, ends_at, cover = a["starts_at"], a["ends_at"], a["cover"]
+        starts_at, ends_at = a["starts_at"], a["ends_at"]
         category, status = a["category"], a["status"]
         written.append(
             {
@@ -274,8 +293,7 @@ def page_rows(rows: Iterable[Mapping[str, Any]], *, context: Mapping[str, Any]) 
                 "brand": a["brand_id"],
                 "brand_name": a["brand_name"],
                 "cover": a["cover_id"],
-                # Few rows have a cover; its URLs are the upload's own business (signing, thumbnails).
-                "cover_image": None if cover is None else UploadSerializer(cover, context=context).data,
+                "cover_image": None,
                 "checkin_opens_at": _moment(checkin_opens(starts_at, a["checkin_opens_before_minutes"])),
                 "checkout_closes_at": _moment(checkout_closes(ends_at, a["checkout_closes_after_minutes"])),
                 "status": status,

@@ -57,7 +57,8 @@ from .serializers import (
     PositionSerializer,
     activity_rows,
     check_in_payload,
-    page_rows,
+    with_covers,
+    written_rows,
 )
 
 # Actions that need staff of the activity's community; the rest need only to see it.
@@ -203,7 +204,7 @@ class ActivityViewSet(
 
     def _community_list(self, request) -> Response | None:
         """`?community=C`, with `page` and `page_size` or not: the page as the filter, the
-        pagination and the serializer answer it, from selectors.community_page. None for any other
+        pagination and the serializer answer it, from selectors.kept_community_page. None for any other
         query, and wherever the answer would be an error (an unknown community, a page past the
         end): the general path gives those, the same as ever."""
         query = _community_page_query(request)
@@ -214,8 +215,8 @@ class ActivityViewSet(
         if not isinstance(paginator, PageNumberPagination):
             return None
         size = paginator.get_page_size(request)
-        found = selectors.community_page(
-            user=request.user, community_id=community, offset=(number - 1) * size, limit=size
+        found = selectors.kept_community_page(
+            user=request.user, community_id=community, offset=(number - 1) * size, limit=size, write=written_rows
         )
         require_active(found.account_active)
         if not found.rows and (number > 1 or not selectors.community_exists(community)):
@@ -225,7 +226,8 @@ class ActivityViewSet(
         paginator.page, paginator.request = Page(found.rows, number, counted), request
         if paginator.template is not None and counted.num_pages > 1:
             paginator.display_page_controls = True
-        return paginator.get_paginated_response(page_rows(found.rows, context=self.get_serializer_context()))
+        rows = with_covers(found.rows, found.covers, context=self.get_serializer_context())
+        return paginator.get_paginated_response(rows)
 
     def retrieve(self, request, *args, **kwargs):
         activity = self.get_object()

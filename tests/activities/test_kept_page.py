@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from backend.accounts.models import User
 from backend.activities import selectors, services
 from backend.activities.models import Activity, Enrollment
+from backend.activities.serializers import written_rows
 from backend.activities.services.enrollment import _promote_waitlist as promote_waitlist
 from backend.brands.models import Brand
 from tests import factories
@@ -25,7 +26,9 @@ SHOWN = ("id", "enrolled_count", "waitlisted_count", "checked_in_count", "my_enr
 
 def _page(user, community, offset=0, limit=20):
     with CaptureQueriesContext(connection) as queries:
-        page = selectors.community_page(user=user, community_id=community.pk, offset=offset, limit=limit)
+        page = selectors.kept_community_page(
+            user=user, community_id=community.pk, offset=offset, limit=limit, write=written_rows
+        )
     return page, [query["sql"] for query in queries]
 
 
@@ -46,8 +49,9 @@ def test_kept_pages_answer_as_the_statements_do_for_every_caller(world):  # noqa
                     {key: getattr(activity, key) for key in SHOWN} for activity in expected
                 ], (name, size, number)
                 assert [(row["brand_name"], row["branch_name"], row["cover"]) for row in page.rows] == [
-                    (a.brand and a.brand.name, a.branch and a.branch.name, a.cover) for a in expected
+                    (a.brand and a.brand.name, a.branch and a.branch.name, a.cover_id) for a in expected
                 ], name
+                assert page.covers == {a.cover_id: a.cover for a in expected if a.cover_id}, name
                 assert page.total == len(former), name
                 if len(statements) == 2 + any(row["cover"] for row in page.rows):
                     kept.add(name)

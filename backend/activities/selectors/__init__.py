@@ -15,7 +15,7 @@ from .attendance import (
     expected_user_ids,
     member_attendance,
 )
-from .page import ROW_KEYS, ActivityPage, community_exists, community_page, pages
+from .page import ROW_KEYS, ActivityPage, WrittenPage, community_exists, community_page, kept_community_page, pages
 from .visibility import (
     active_enrollment,
     activity_for_check_in,
@@ -49,6 +49,7 @@ __all__ = [
     "Ledger",
     "LedgerRow",
     "MemberAttendance",
+    "WrittenPage",
     "active_enrollment",
     "activity_for_check_in",
     "announcement_audience",
@@ -65,6 +66,7 @@ __all__ = [
     "has_checked_in",
     "in_audience",
     "is_participant",
+    "kept_community_page",
     "leave_requests_for",
     "manageable_activities",
     "may_manage",

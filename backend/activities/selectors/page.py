@@ -17,10 +17,13 @@ total and the order to the ORM's, for every kind of caller.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
 from backend.accounts.models import RoleGrant, User
 from backend.accounts.scoping import Scope, prime_scope
@@ -308,7 +311,6 @@ pages = Versioned(
         PartyOrganization,
     ],
 )
-_OWN = ("my_enrollment", "my_checked_in", "cover")  # a kept page's rows hold neither, nor the cover's Upload
 
 
 def _kind(caller: _Caller, community_id: int) -> tuple[str, bool]:
@@ -328,26 +330,48 @@ def _kind(caller: _Caller, community_id: int) -> tuple[str, bool]:
 def community_page(*, user: Any, community_id: int, offset: int, limit: int) -> ActivityPage:
     """The caller's page of the community's activities, newest start first (as the list's default
     ordering), with the total they see. No rows past the end, or for a community that does not
-    exist: the caller decides which it was.
-
-    The page, its counts and total are kept (`pages`) for every caller of the same kind; read
-    again it costs the caller's statement and their own enrolment and check-in on its rows."""
+    exist: the caller decides which it was."""
     caller = _caller(user, community_id)
     if caller.scope is None:
         return ActivityPage(rows=[], total=0, account_active=caller.active)
+    return _read_page(user=user, caller=caller, community_id=community_id, offset=offset, limit=limit)
+
+
+@dataclass(frozen=True)
+class WrittenPage:
+    """`community_page` as `write` wrote its rows, each with the caller's own `my_enrollment` and
+    `my_checked_in`; `covers` holds the Uploads of the rows' covers by id (never kept)."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    account_active: bool | None = True
+    covers: dict[int, Upload] = dataclass_field(default_factory=dict)
+
+
+def kept_community_page(
+    *, user: Any, community_id: int, offset: int, limit: int, write: Callable[[list[Row]], list[dict[str, Any]]]
+) -> WrittenPage:
+    """`community_page` with its rows as `write` writes them (without the request), kept (`pages`)
+    for every caller of the same kind: read again, it costs the caller's statement and their own
+    enrolment and check-in on the page's rows; a cover's Upload is read where a row has one."""
+    caller = _caller(user, community_id)
+    if caller.scope is None:
+        return WrittenPage(rows=[], total=0, account_active=caller.active)
     kind, shared = _kind(caller, community_id)
-    key = f"{community_id}:{kind}:{offset}:{limit}"
+    key = f"{community_id}:{kind}:{offset}:{limit}:{timezone.get_current_timezone_name()}"
     found = pages.find([key], part=str(community_id)) if shared else None
     if found is not None and key in found.entries:
         rows, total = found.entries[key]
         _add_own(rows, user_id=user.pk)
-        _add_covers(rows)
-        return ActivityPage(rows=rows, total=total)
+        wanted = {row["cover"] for row in rows if row["cover"] is not None}
+        return WrittenPage(rows=rows, total=total, covers=Upload.objects.in_bulk(wanted) if wanted else {})
     page = _read_page(user=user, caller=caller, community_id=community_id, offset=offset, limit=limit)
+    written = write(page.rows)
     if found is not None:
-        kept = [{name: value for name, value in row.items() if name not in _OWN} for row in page.rows]
+        kept = [{**row, "my_enrollment": None, "my_checked_in": False} for row in written]
         pages.keep(found, {key: (kept, page.total)})
-    return page
+    covers = {row["cover_id"]: row["cover"] for row in page.rows if row["cover"] is not None}
+    return WrittenPage(rows=written, total=page.total, covers=covers)
 
 
 def _read_page(*, user: Any, caller: _Caller, community_id: int, offset: int, limit: int) -> ActivityPage:
