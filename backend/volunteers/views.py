@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 from backend.accounts.audit import record_access, record_staff_accesses
 from backend.accounts.authentication import DeferredUserJWTAuthentication, RefusesAsAuthentication, require_active
 from backend.accounts.requests import caller
-from backend.core.pagination import PageNumberPagination
+from backend.core.pagination import MAX_PAGE, PageNumberPagination
 from backend.core.throttling import AnonThrottle, UserRateThrottle, UserThrottle
 
 from . import export, selectors, services
@@ -337,7 +337,8 @@ def _page_number(text: str | None) -> int:
         number = int(text or 1)
     except ValueError:
         raise NotFound() from None
-    if number < 1:
+    if not 1 <= number <= MAX_PAGE:
+        # Past a 64-bit OFFSET the database fails: a page that far is no page.
         raise NotFound()
     return number
 

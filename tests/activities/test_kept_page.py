@@ -11,11 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from backend.accounts.models import User
 from backend.activities import selectors, services
 from backend.activities.models import Activity, Enrollment
+from backend.activities.selectors import page as page_module
 from backend.activities.serializers import written_rows
 from backend.activities.services.enrollment import _promote_waitlist as promote_waitlist
 from backend.brands.models import Brand
+from backend.communities.models import Place
 from tests import factories
-from tests.activities.factories import ActivityFactory, enrol, party_member, position_body
+from tests.activities.factories import ActivityFactory, enrol, image_upload, party_member, position_body
 from tests.activities.test_community_page import _former, world  # noqa: F401  (a fixture)
 
 # Committed, as in production: a connection with a change not yet committed keeps nothing (core.versioned).
@@ -184,3 +186,41 @@ def test_a_promotion_from_the_waiting_list_is_read_afresh(as_user, street_world)
         promote_waitlist(first)
     shown = _shown(client, community)[first.pk]
     assert (shown["enrolled_count"], shown["waitlisted_count"]) == (2, 0)
+
+
+def test_the_kept_page_of_a_kind_never_holds_what_a_readers_place_shows_them(as_user, street_world, monkeypatch):
+    # An activity's audience narrows (committed by staff) after the reader's places were read and
+    # before their page is: the page kept for their kind must still be the kind's alone.
+    community, staff, *_ = street_world
+    holder, other = factories.UserFactory(community=community), factories.UserFactory(community=community)
+    activity = ActivityFactory(community=community, organiser=staff, title="先公开后限党员")
+    services.enroll(activity=activity, by=holder)
+    real_find, narrowed = page_module.pages.find, []
+
+    def find(keys, *, part=None):
+        if not narrowed:
+            narrowed.append(True)
+            services.update_activity(activity=activity, by=staff, audience=Activity.Audience.PARTY_MEMBERS)
+        return real_find(keys, part=part)
+
+    monkeypatch.setattr(page_module.pages, "find", find)
+    as_user(holder).get(URL, {"community": community.pk})
+    monkeypatch.setattr(page_module.pages, "find", real_find)
+    assert activity.pk not in _shown(as_user(other), community)
+    assert activity.pk in _shown(as_user(holder), community)  # their place shows it them, from their own page
+
+
+@pytest.mark.parametrize("deleted", ["venue", "cover"])
+def test_deleting_what_an_activity_points_at_is_read_afresh(as_user, street_world, deleted):
+    # SET NULL empties the activity's column by an UPDATE of its own: no signal for the activity.
+    community, staff, *_ = street_world
+    pointed = (
+        Place.objects.create(community=community, name="党群服务中心", latitude=29.37, longitude=113.09, radius_m=100)
+        if deleted == "venue"
+        else image_upload(staff)
+    )
+    activity = ActivityFactory(community=community, organiser=staff, **{deleted: pointed})
+    client = as_user(factories.UserFactory(community=community))
+    assert _shown(client, community)[activity.pk][deleted] == pointed.pk
+    pointed.delete()
+    assert _shown(client, community)[activity.pk][deleted] is None

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from backend.accounts.models import User
+from backend.accounts.services import anonymise_account
 from backend.core.periods import parse_period
 from backend.volunteers import selectors
 from backend.volunteers.models import ServiceRecord
@@ -160,3 +161,16 @@ def test_a_page_computed_before_a_commit_is_not_served_after_it(community, board
         )
         assert selectors.kept_leaderboard_page(**args, user_id=user_id) == stale
     assert selectors.kept_leaderboard_page(**args, user_id=user_id).me.rank == 1
+
+
+def test_a_deleted_accounts_name_leaves_the_kept_boards(as_user, community, board):
+    # The eraser empties the name by one UPDATE: no signal.
+    client = as_user(board["王五"].user)
+    assert read(client, community)[0]["results"][0]["name"] == "张*"
+    anonymise_account(user=board["张三"].user)
+    assert read(client, community)[0]["results"][0]["name"] == ""
+
+
+def test_a_page_past_any_offset_is_not_found(as_user, community, board):
+    response = as_user(board["王五"].user).get(URL, {"community": community.pk, "page": "9" * 20})
+    assert_error(response, 404, "not_found")

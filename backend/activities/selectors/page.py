@@ -28,7 +28,7 @@ from django.utils import timezone
 from backend.accounts.models import RoleGrant, User
 from backend.accounts.scoping import Scope, prime_scope
 from backend.brands.models import Brand
-from backend.communities.models import Community, PartyOrganization
+from backend.communities.models import Community, PartyOrganization, Place
 from backend.core.models import Upload
 from backend.core.statements import cursor as statement_cursor
 from backend.core.versioned import EVERY_PART, Versioned
@@ -46,7 +46,7 @@ _ENROLLED, _WAITLISTED = Enrollment.Status.ENROLLED, Enrollment.Status.WAITLISTE
 # Statement texts by shape: (staff of the community, party member there, how many branches) for
 # the page, the number of ids for the counts. Table names come from the models, column names are
 # the models' own; every value is a parameter.
-_PAGE_SQL: dict[tuple[bool, bool, int], str] = {}
+_PAGE_SQL: dict[tuple[bool, bool, int, bool], str] = {}
 _COUNTS_SQL: dict[int, str] = {}
 _OWN_SQL: dict[int, str] = {}
 
@@ -133,8 +133,9 @@ def _placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-def _page_sql(*, staff: bool, member: bool, branches: int) -> str:
-    key = (staff, member, branches)
+def _page_sql(*, staff: bool, member: bool, branches: int, held: bool = True) -> str:
+    """`held`: whether the places the caller holds show them more (false: the kind's page alone)."""
+    key = (staff, member, branches, held)
     sql = _PAGE_SQL.get(key)
     if sql is not None:
         return sql
@@ -148,10 +149,11 @@ def _page_sql(*, staff: bool, member: bool, branches: int) -> str:
             shown += " OR a.audience = %s"
         if branches:
             shown += f" OR (a.audience = %s AND a.branch_id IN ({_placeholders(branches)}))"
-        shown += (
-            f" OR EXISTS (SELECT 1 FROM {Enrollment._meta.db_table} e"  # noqa: S608
-            " WHERE e.activity_id = a.id AND e.user_id = %s AND e.status <> %s)"
-        )
+        if held:
+            shown += (
+                f" OR EXISTS (SELECT 1 FROM {Enrollment._meta.db_table} e"  # noqa: S608
+                " WHERE e.activity_id = a.id AND e.user_id = %s AND e.status <> %s)"
+            )
         where += f" AND a.status <> %s AND ({shown})"
     columns = ", ".join(f"a.{field.column}" for field in _FIELDS)
     sql = _PAGE_SQL[key] = (
@@ -295,11 +297,18 @@ def _attendance_parts(instance: Enrollment | CheckIn, created: bool | None) -> t
     return EVERY_PART if community_id is None else (str(community_id),)
 
 
+def _when_deleted(instance: Any, created: bool | None) -> tuple[()] | None:
+    # Deleting a place or an upload empties the activities' `venue` or `cover` (SET NULL: an UPDATE,
+    # no signal for the activities); saving one changes nothing a page shows.
+    return EVERY_PART if created is None else ()
+
+
 # Each community's pages as each kind of caller sees them (core.versioned), a new version of the
 # community's when its activities, their enrolments or check-ins, or its name change, of every
-# community's when a brand's or a party organisation's name may have. The enrolments promoted from
-# a waiting list (one UPDATE) and phone check-ins (a statement written once) send no signal: their
-# services touch the community's version themselves.
+# community's when a brand's or a party organisation's name may have, or a place or an upload an
+# activity may point at is deleted. The enrolments promoted from a waiting list (one UPDATE) and
+# phone check-ins (a statement written once) send no signal: their services touch the community's
+# version themselves.
 pages = Versioned(
     "activity-pages",
     [
@@ -309,6 +318,8 @@ pages = Versioned(
         (Community, lambda community, created: (str(community.pk),)),
         Brand,
         PartyOrganization,
+        (Place, _when_deleted),
+        (Upload, _when_deleted),
     ],
 )
 
@@ -365,7 +376,7 @@ def kept_community_page(
         _add_own(rows, user_id=user.pk)
         wanted = {row["cover"] for row in rows if row["cover"] is not None}
         return WrittenPage(rows=rows, total=total, covers=Upload.objects.in_bulk(wanted) if wanted else {})
-    page = _read_page(user=user, caller=caller, community_id=community_id, offset=offset, limit=limit)
+    page = _read_page(user=user, caller=caller, community_id=community_id, offset=offset, limit=limit, held=not shared)
     written = write(page.rows)
     if found is not None:
         kept = [{**row, "my_enrollment": None, "my_checked_in": False} for row in written]
@@ -374,7 +385,11 @@ def kept_community_page(
     return WrittenPage(rows=written, total=page.total, covers=covers)
 
 
-def _read_page(*, user: Any, caller: _Caller, community_id: int, offset: int, limit: int) -> ActivityPage:
+def _read_page(
+    *, user: Any, caller: _Caller, community_id: int, offset: int, limit: int, held: bool = True
+) -> ActivityPage:
+    """`held` false: the page of the caller's kind, without what their own places show them (the
+    page kept for the kind must not depend on who read it, nor on places they took since)."""
     # As visible_activities: staff see all of their communities' activities, drafts included. A
     # superuser's scope is no filter there (an empty Q), which adds nothing to what they see.
     scope, branches = caller.scope, caller.branches
@@ -384,13 +399,14 @@ def _read_page(*, user: Any, caller: _Caller, community_id: int, offset: int, li
         sql = _page_sql(staff=True, member=False, branches=0)
     else:
         member = community_id in caller.communities
-        sql = _page_sql(staff=False, member=member, branches=len(branches))
+        sql = _page_sql(staff=False, member=member, branches=len(branches), held=held)
         params += [Activity.Status.DRAFT, *OPEN_AUDIENCES]
         if member:
             params.append(Activity.Audience.PARTY_MEMBERS)
         if branches:
             params += [Activity.Audience.BRANCH, *sorted(branches)]
-        params += [user.pk, Enrollment.Status.WITHDRAWN]
+        if held:
+            params += [user.pk, Enrollment.Status.WITHDRAWN]
     with statement_cursor(connection) as cursor:
         cursor.execute(sql, [*params, limit, offset])
         raw = cursor.fetchall()

@@ -16,6 +16,7 @@ from backend.communities.models import Community
 from backend.core import attempts, crypto, idcard
 from backend.core.errors import DomainError, field_error
 
+from .. import selectors
 from ..models import IdType, Volunteer
 from ._common import _blank
 
@@ -220,3 +221,5 @@ def erase_personal_data(user: User, *, now: datetime) -> None:
         id_number_masked="",
         updated_at=now,
     )
+    # One UPDATE, no signal: the kept leaderboards show the name (masked) until told.
+    selectors.boards.touch()
