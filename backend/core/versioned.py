@@ -106,10 +106,12 @@ class Versioned:
         return Found(part=part, versions=versions, entries=entries)
 
     def _uncommitted_change(self, using: str, part: str | None) -> bool:
-        # Entries of run_on_commit: (savepoint ids, callback, robust); touch() registers a partial.
+        # Entries of run_on_commit: (savepoint ids, callback, robust); touch() registers a partial of
+        # `changed`, known here by its name: the versions are the name's, whichever object changes them.
         return any(
             isinstance(callback, functools.partial)
-            and callback.func == self.changed
+            and getattr(callback.func, "__name__", None) == "changed"
+            and getattr(getattr(callback.func, "__self__", None), "name", None) == self.name
             and callback.args[0] in (EVERY_PART, part)
             for callback in (entry[1] for entry in connections[using].run_on_commit)
         )

@@ -13,6 +13,11 @@ statements are the simplest the database plans: the visibility rule takes the ca
 values, the total comes with the page (a window over the page's narrow query), and the counts are
 one grouped pass over the page's ids. tests/activities/test_community_page.py holds the rows, the
 total and the order to the ORM's, for every kind of caller.
+
+The view reads it kept (`kept_community_page`, `pages`): the page as written, its counts and total
+are the same for every caller of a kind until a write to the community's activities changes them,
+so a page read again costs the caller's statement and a small one for their own enrolment and
+check-in on its rows. tests/activities/test_kept_page.py holds the kept answers to these.
 """
 
 from __future__ import annotations
