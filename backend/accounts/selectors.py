@@ -122,18 +122,14 @@ def active_account(*, user_id: int) -> User | None:
     return User.objects.filter(pk=user_id, is_active=True).first()
 
 
-def is_active_account(user_id: Any) -> bool | None:
-    """Whether the account may act (what JWT authentication checks on its user); None when there
-    is no such account, which authentication answers differently (accounts.authentication)."""
-    return User.objects.filter(pk=user_id).values_list("is_active", flat=True).first()
-
-
 _ACCOUNT_STATE_SQL: dict[str, str] = {}
 
 
-def account_state(user_id: Any, *, using: str = DEFAULT_DB_ALIAS) -> bool | None:
-    """`is_active_account` as a statement written once (prepared on PostgreSQL): for a read answered
-    from the cache that still owes its caller the account's state (AccountInStatement)."""
+def is_active_account(user_id: Any, *, using: str = DEFAULT_DB_ALIAS) -> bool | None:
+    """Whether the account may act (what JWT authentication checks on its user); None when there
+    is no such account, which authentication answers differently (accounts.authentication). A
+    statement written once (prepared on PostgreSQL): a kept leaderboard page reads it on every
+    request, the views that leave the account to their own statement before answering a bad query."""
     connection = connections[using]
     sql = _ACCOUNT_STATE_SQL.get(using)
     if sql is None:

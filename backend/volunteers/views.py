@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from backend.accounts.audit import record_access, record_staff_accesses
 from backend.accounts.authentication import DeferredUserJWTAuthentication, RefusesAsAuthentication, require_active
 from backend.accounts.requests import caller
+from backend.accounts.selectors import is_active_account
 from backend.core.pagination import MAX_PAGE, PageNumberPagination
 from backend.core.throttling import AnonThrottle, UserRateThrottle, UserThrottle
 
@@ -365,7 +366,7 @@ class LeaderboardView(OwnReadMixin, APIView):
             number = _page_number(request.query_params.get(paginator.page_query_param))
         except (ValidationError, NotFound):
             # The account first, as any authentication refuses a gone or inactive one before the rest.
-            require_active(selectors.account_active(user_id=request.user.pk))
+            require_active(is_active_account(request.user.pk))
             raise
         where = {"community_id": data["community"]} if "community" in data else {"street_id": data["street"]}
         size = paginator.get_page_size(request)

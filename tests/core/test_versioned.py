@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
-from backend.accounts.selectors import account_state
+from backend.accounts.selectors import is_active_account
 from backend.communities.models import Street
 from backend.core.versioned import EVERY_PART, Versioned
 from tests import factories
@@ -69,7 +69,7 @@ def test_expired_versions_start_again(kept):
 
 def test_the_accounts_state_is_read_as_authentication_reads_it():
     user = factories.UserFactory()
-    assert account_state(user.pk) is True
+    assert is_active_account(user.pk) is True
     type(user).objects.filter(pk=user.pk).update(is_active=False)
-    assert account_state(user.pk) is False
-    assert account_state(user.pk + 1000) is None
+    assert is_active_account(user.pk) is False
+    assert is_active_account(user.pk + 1000) is None

@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, Rank
 
 from backend.accounts.models import User
 from backend.accounts.scoping import can_act_on_community, get_scope, scope_q
-from backend.accounts.selectors import account_state, plain, row, rows
+from backend.accounts.selectors import is_active_account, plain, row, rows
 from backend.communities.models import Community
 from backend.core import crypto
 from backend.core.periods import Period
@@ -172,13 +172,6 @@ def own_profile(*, user_id: int) -> OwnRead:
         teams=[TeamBrief(id=team, name=title, community_id=home) for *_, team, title, home in rows if team is not None],
     )
     return OwnRead(account_active=bool(active), profile=profile)
-
-
-def account_active(*, user_id: int) -> bool | None:
-    """Whether the account is active; None when there is none. For the answers a view gives before
-    its statement runs (a bad query), when its authentication left the account to it."""
-    state = User.objects.filter(pk=user_id).values_list("is_active", flat=True).first()
-    return None if state is None else bool(state)
 
 
 # Who sees what -------------------------------------------------------------------------------------
@@ -408,7 +401,7 @@ def kept_leaderboard_page(
     )
     found = boards.find([page_key, me_key])
     if page_key in found.entries and me_key in found.entries:
-        active = account_state(user_id)
+        active = is_active_account(user_id)
         if not active:
             return LeaderboardPage(rows=[], ranked=None, me=None, account_active=active)
         rows, ranked = found.entries[page_key]
