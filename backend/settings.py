@@ -304,6 +304,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "backend.core.pagination.PageNumberPagination",
+    # DRF's JSON written by orjson (the same bytes, a fraction of the cost); the browsable API as usual.
+    "DEFAULT_RENDERER_CLASSES": [
+        "backend.core.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "backend.core.negotiation.ContentNegotiation",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
         "backend.core.filters.FilterBackend",

@@ -14,6 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from backend.core.throttling import leases as throttle_leases
 from tests import factories
 
 
@@ -25,6 +26,8 @@ def _isolated(settings, tmp_path):
     caches_conf = copy.deepcopy(settings.CACHES)
     caches_conf["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
     settings.CACHES = caches_conf
+    # The throttles' leases are kept per process beside the cache: a new cache, no leases.
+    throttle_leases.clear()
     yield
 
 

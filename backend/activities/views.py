@@ -31,6 +31,7 @@ from backend.accounts.authentication import (
 from backend.core.fields import MAX_ID
 from backend.core.filters import BoundedDateTimeFilter
 from backend.core.pagination import MAX_PAGE, PageNumberPagination
+from backend.core.renderers import JSONRenderer
 from backend.core.throttling import UserRateThrottle
 
 from . import exports, selectors, services
@@ -415,7 +416,7 @@ class ActivityViewSet(
         detail=True,
         methods=["get"],
         url_path="attendance/export",
-        renderer_classes=[renderers.JSONRenderer, XlsxRenderer],
+        renderer_classes=[JSONRenderer, XlsxRenderer],
     )
     def attendance_export(self, request, pk=None):
         activity = self.get_object()

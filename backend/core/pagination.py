@@ -1,8 +1,28 @@
+from functools import lru_cache
+
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, QuerySet, Window
 from django.db.models.query import ModelIterable
 from rest_framework import pagination
 from rest_framework.request import Request
+from rest_framework.utils import urls
+
+
+# DRF's link helpers split the URL, parse and sort its query and encode it again: on a page of the
+# inbox or of activities, about a twentieth of the request. Clients ask for the same few URLs
+# (the first page, mostly), so the answers are kept per process; the bound holds the memory of
+# any URLs a client invents.
+@lru_cache(maxsize=512)
+def replace_query_param(url: str, key: str, value: object) -> str:
+    """`rest_framework.utils.urls.replace_query_param`, its answers kept."""
+    return urls.replace_query_param(url, key, value)
+
+
+@lru_cache(maxsize=512)
+def remove_query_param(url: str, key: str) -> str:
+    """`rest_framework.utils.urls.remove_query_param`, its answers kept."""
+    return urls.remove_query_param(url, key)
+
 
 TOTAL = "_page_total"
 # No list of the administrative tree has this many pages; larger numbers are past the end.
@@ -20,6 +40,24 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_size(self, request: Request) -> int:
         # DRF answers None only when no page size is set at all; one always is here.
         return super().get_page_size(request) or DEFAULT_PAGE_SIZE
+
+    # DRF's own two, with the link helpers above; called once a page and its request are set.
+    def get_next_link(self) -> str | None:
+        page, request = self.page, self.request
+        assert page is not None and request is not None  # for the type checker
+        if not page.has_next():
+            return None
+        return replace_query_param(request.build_absolute_uri(), self.page_query_param, page.next_page_number())
+
+    def get_previous_link(self) -> str | None:
+        page, request = self.page, self.request
+        assert page is not None and request is not None  # for the type checker
+        if not page.has_previous():
+            return None
+        url, number = request.build_absolute_uri(), page.previous_page_number()
+        if number == 1:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, number)
 
 
 class CountInPagePaginator(Paginator):

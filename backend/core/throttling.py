@@ -1,5 +1,7 @@
 import hashlib
 import logging
+import threading
+import time
 from collections.abc import Mapping
 
 from django.utils.translation import gettext as _
@@ -43,6 +45,65 @@ def _key(value: str) -> str:
     return hashlib.sha256(value.strip().encode()).hexdigest()[:32]
 
 
+# A lease is at most this share of what is left of the rate when it is granted, so that near the
+# rate every request is counted at once; and it lasts this long at most.
+LEASE_SHARE = 8
+LEASE_SECONDS = 5
+# Keys with a lease kept per process; the table is emptied when full (each key then loses at most
+# its lease's owed requests, which is what bounds it).
+LEASES_MAX = 50_000
+
+
+class Leases:
+    """Requests a process may let through for a throttle key without asking the cache, and the
+    requests it owes the count for having done so.
+
+    A lease is granted after a request is counted: while it lasts, the next requests of that key
+    in this process are let through and owed; the request that finds it used up or expired counts
+    itself and all those owed in one `INCRBY`. Nothing is lost (owed requests are counted late,
+    perhaps in the next window), but until then the shared count does not see them: with P
+    processes, a key's window lets through at most its rate plus P leases. A lease is at most
+    `LEASE_SHARE`'s share of what is left of the rate, so it shrinks as the count nears the rate
+    and is none there: the refusal itself is as exact as without leases.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._leases: dict[str, list[float]] = {}  # key: [requests left, requests owed, until]
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> int | None:
+        """None: this request is let through on the lease (and owed). Otherwise the number of
+        requests owed so far, which the caller counts along with this one."""
+        now = time.monotonic()
+        with self._lock:
+            lease = self._leases.get(key)
+            if lease is None:
+                return 0
+            if lease[0] >= 1 and now < lease[2]:
+                lease[0] -= 1
+                lease[1] += 1
+                return None
+            del self._leases[key]
+            return int(lease[1])
+
+    def grant(self, key: str, requests: int, seconds: float) -> None:
+        if requests < 1:
+            return
+        until = time.monotonic() + seconds
+        with self._lock:
+            if len(self._leases) >= self.size:
+                self._leases.clear()
+            self._leases[key] = [requests, 0, until]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._leases.clear()
+
+
+leases = Leases(LEASES_MAX)
+
+
 class CounterThrottle(throttling.SimpleRateThrottle):
     """A counter per key and window instead of DRF's list of request times.
 
@@ -52,11 +113,16 @@ class CounterThrottle(throttling.SimpleRateThrottle):
     window costs one `add` as well. The window opens at the key's first request and lasts the rate's
     duration, so a client gets at most twice the rate across two back-to-back windows: for abuse
     limits that slack is accepted, for what it saves on every request.
+
+    A throttle with a `lease_size` (the general per-user and per-address rates, which every request
+    pays) asks the cache about once per lease instead (`Leases`); the others (logins, check-ins,
+    codes, attempts) count every request at once.
     """
 
     # Set from the rate by SimpleRateThrottle.__init__ (parse_rate); the stubs do not declare them.
     num_requests: int
     duration: int
+    lease_size = 0
 
     def allow_request(self, request, view):
         if self.rate is None:
@@ -64,34 +130,45 @@ class CounterThrottle(throttling.SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        count = self._hit(self.key)
+        owed = 0
+        if self.lease_size:
+            taken = leases.take(self.key)
+            if taken is None:
+                return True
+            owed = taken
+        count = self._hit(self.key, 1 + owed)
         # None: the cache is down (django-redis with IGNORE_EXCEPTIONS answers None); throttles open,
         # as the history-based throttles did on a failed read.
-        if count is None or count <= self.num_requests:
+        if count is None:
+            return True
+        if count <= self.num_requests:
+            if self.lease_size:
+                lease = min(self.lease_size, (self.num_requests - count) // LEASE_SHARE)
+                leases.grant(self.key, lease, min(self.duration, LEASE_SECONDS))
             return True
         return self.throttle_failure()
 
-    def _hit(self, key: str) -> int | None:
+    def _hit(self, key: str, amount: int = 1) -> int | None:
         # A key of its own: under the plain key the cache may still hold a history list from DRF's
         # throttles, which `incr` cannot add to.
         key = self.counter_key = f"{key}:n"
         client = _redis_client(self.cache)
         if client is not None:
-            return self._hit_redis(client, key)
+            return self._hit_redis(client, key, amount)
         try:
-            return self.cache.incr(key)
+            return self.cache.incr(key, amount)
         except ValueError:
             pass  # no window open for this key yet
-        if self.cache.add(key, 1, self.duration):
-            return 1
+        if self.cache.add(key, amount, self.duration):
+            return amount
         # Another process opened the window between the two calls.
         try:
-            return self.cache.incr(key)
+            return self.cache.incr(key, amount)
         except ValueError:
             return None
 
-    def _hit_redis(self, client, key: str) -> int | None:
-        """One `INCR` per request on the Redis client itself; an `EXPIRE` when it opens the window.
+    def _hit_redis(self, client, key: str, amount: int) -> int | None:
+        """One `INCRBY` per count on the Redis client itself; an `EXPIRE` when it opens the window.
 
         django-redis's `incr` runs a Lua script so that it can refuse a missing key, through layers
         that cost more CPU than the command; here a missing key simply starts at 1 and gets its
@@ -103,12 +180,12 @@ class CounterThrottle(throttling.SimpleRateThrottle):
         full_key = client.make_key(key)
         try:
             redis = client.get_client(write=True)
-            count = int(redis.incr(full_key))
-            if count == 1:
+            count = int(redis.incrby(full_key, amount))
+            if count == amount:
                 redis.expire(full_key, self.duration)
             elif count > self.num_requests and redis.ttl(full_key) == -1:
-                redis.set(full_key, 1, ex=self.duration)
-                count = 1
+                redis.set(full_key, amount, ex=self.duration)
+                count = amount
         except RedisError:
             logger.warning("throttle %s: Redis unavailable, request let through", self.scope, exc_info=True)
             return None
@@ -129,10 +206,15 @@ class UserRateThrottle(CounterThrottle, throttling.UserRateThrottle):
     """DRF's per-user (or, signed out, per-address) throttle on a counter; subclasses set `scope`."""
 
 
+# What every request pays: a process asks Redis about once per this many requests of a client.
+GENERAL_LEASE = 16
+
+
 class UserThrottle(UserRateThrottle):
     """Signed-in users only: anonymous requests are counted once, by AnonThrottle."""
 
     scope = "user"
+    lease_size = GENERAL_LEASE
 
     def get_cache_key(self, request, view):
         if not (request.user and request.user.is_authenticated):
@@ -142,6 +224,7 @@ class UserThrottle(UserRateThrottle):
 
 class AnonThrottle(CounterThrottle, throttling.AnonRateThrottle):
     scope = "anon"
+    lease_size = GENERAL_LEASE
 
 
 class WeChatCodeThrottle(CounterThrottle):

@@ -8,14 +8,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from backend.accounts.authentication import AccountInStatement, require_active
 from backend.accounts.requests import caller
 from backend.accounts.scoping import get_scope
 from backend.accounts.selectors import is_active_account
 from backend.core.errors import DomainError
-from backend.core.pagination import PageNumberPagination
+from backend.core.pagination import PageNumberPagination, remove_query_param, replace_query_param
 
 from . import selectors, services
 from .models import Notice

@@ -23,6 +23,7 @@ from backend.accounts.scoping import can_act_on_community, can_act_on_street
 from backend.brands.models import Brand
 from backend.communities.models import Community, PartyOrganization, Street
 from backend.core.errors import DomainError
+from backend.core.renderers import JSONRenderer
 
 from . import exports, selectors
 from .models import FeedbackReport
@@ -73,11 +74,11 @@ def wants_xlsx(request) -> bool:
 class ReportView(APIView):
     """JSON by default, the workbook when asked for; errors always leave as JSON."""
 
-    renderer_classes = [renderers.JSONRenderer, XlsxRenderer]
+    renderer_classes = [JSONRenderer, XlsxRenderer]
 
     def finalize_response(self, request, response, *args, **kwargs):
         if response.status_code >= 400 and wants_xlsx(request):
-            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = request.accepted_renderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
 

@@ -20,14 +20,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from backend.accounts.audit import record_access, record_staff_accesses
 from backend.accounts.authentication import DeferredUserJWTAuthentication, RefusesAsAuthentication, require_active
 from backend.accounts.requests import caller
 from backend.accounts.selectors import is_active_account
-from backend.core.pagination import MAX_PAGE, PageNumberPagination
+from backend.core.pagination import MAX_PAGE, PageNumberPagination, remove_query_param, replace_query_param
 from backend.core.throttling import AnonThrottle, UserRateThrottle, UserThrottle
 
 from . import export, selectors, services

@@ -51,7 +51,8 @@ def request_from(address: str):
     return request
 
 
-def test_a_request_costs_one_cache_call_once_the_window_is_open(monkeypatch):
+def test_without_a_lease_a_request_costs_one_cache_call_once_the_window_is_open(monkeypatch):
+    monkeypatch.setattr(throttling.AnonThrottle, "lease_size", 0)
     counting = CountingCache(cache)
     throttle = anon_throttle(monkeypatch, "100/min", counting)
     request = request_from("198.51.100.1")
@@ -111,6 +112,73 @@ def test_another_process_opening_the_window_first_is_counted_on(monkeypatch):
 
     assert throttle.allow_request(request, None)
     assert cache.get(throttle.counter_key) == 2
+
+
+def test_a_lease_lets_a_process_ask_the_cache_once_per_lease(monkeypatch):
+    counting = CountingCache(cache)
+    throttle = anon_throttle(monkeypatch, "1000/min", counting)
+    request = request_from("198.51.100.11")
+
+    assert all(throttle.allow_request(request, None) for _ in range(35))
+
+    # The first request opens the window and is granted a lease of 16; the 18th counts itself and
+    # the 16 it owes, and is granted another; the 35th counts the second lease's 16.
+    assert counting.calls == ["incr", "add", "incr", "incr"]
+    assert cache.get(throttle.counter_key) == 35
+
+
+def test_near_the_rate_the_lease_shrinks_and_the_refusal_is_exact(monkeypatch):
+    counting = CountingCache(cache)
+    throttle = anon_throttle(monkeypatch, "40/min", counting)
+    request = request_from("198.51.100.12")
+
+    answers = [throttle.allow_request(request, None) for _ in range(45)]
+
+    assert answers == [True] * 40 + [False] * 5
+    # Leases of 4, 4, 3, 3, 2, 2, 1, 1, 1, 1 requests, then none from the 33rd (7 left: less than
+    # an eighth of a request each): fewer round trips than requests, none owed at the refusal.
+    assert counting.calls.count("incr") + counting.calls.count("add") < 45 - 20
+    assert cache.get(throttle.counter_key) == 45
+
+
+def test_two_processes_let_through_at_most_the_rate_and_their_leases(monkeypatch):
+    throttle = anon_throttle(monkeypatch, "200/min", cache)
+    request = request_from("198.51.100.13")
+    processes = [throttling.Leases(100), throttling.Leases(100)]
+
+    allowed = 0
+    for i in range(400):
+        monkeypatch.setattr(throttling, "leases", processes[i % 2])
+        allowed += throttle.allow_request(request, None)
+
+    assert 200 <= allowed <= 200 + 2 * throttling.GENERAL_LEASE
+    # Every request let through is counted, now or owed on a lease still held.
+    owed = sum(int(lease[1]) for table in processes for lease in table._leases.values())
+    assert cache.get(throttle.counter_key) + owed == 400
+
+
+def test_requests_owed_on_an_expired_lease_are_counted_by_the_next(monkeypatch):
+    throttle = anon_throttle(monkeypatch, "1000/min", cache)
+    request = request_from("198.51.100.14")
+    now = [1000.0]
+    monkeypatch.setattr(throttling.time, "monotonic", lambda: now[0])
+
+    for _ in range(6):  # one counted, five owed on its lease
+        assert throttle.allow_request(request, None)
+    assert cache.get(throttle.counter_key) == 1
+    now[0] += throttling.LEASE_SECONDS
+    assert throttle.allow_request(request, None)
+    assert cache.get(throttle.counter_key) == 7
+
+
+def test_the_leases_are_the_general_rates_only():
+    """Logins, codes, check-ins and attempts count every request at once."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    import backend.urls  # noqa: F401
+
+    leased = {cls for cls in subclasses(SimpleRateThrottle) if getattr(cls, "lease_size", 0)}
+    assert leased == {throttling.UserThrottle, throttling.AnonThrottle}
 
 
 def subclasses(cls):
@@ -179,6 +247,30 @@ def test_on_redis_a_request_is_one_command_and_the_window_expires(monkeypatch, r
     assert redis_backed.get(throttle.counter_key) == 4
     assert 0 < redis_backed.ttl(throttle.counter_key) <= 60
     assert 0 < throttle.wait() <= 60
+
+
+def test_on_redis_a_lease_is_one_incrby_per_lease(monkeypatch, redis_backed):
+    throttle = anon_throttle(monkeypatch, "1000/min", redis_backed)
+    request = request_from("198.51.100.15")
+    raw = redis_backed.client.get_client(write=True)
+    sent = []
+    real_execute = raw.execute_command
+
+    def counting(*args, **kwargs):
+        sent.append(args[:3])
+        return real_execute(*args, **kwargs)
+
+    monkeypatch.setattr(raw, "execute_command", counting)
+
+    assert all(throttle.allow_request(request, None) for _ in range(35))
+    full_key = redis_backed.make_key(throttle.counter_key)
+    assert sent == [
+        ("INCRBY", full_key, 1),
+        ("EXPIRE", full_key, 60),
+        ("INCRBY", full_key, 17),
+        ("INCRBY", full_key, 17),
+    ]
+    assert redis_backed.get(throttle.counter_key) == 35
 
 
 def test_on_redis_a_counter_left_without_expiry_starts_again(monkeypatch, redis_backed):
