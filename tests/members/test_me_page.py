@@ -197,30 +197,30 @@ def test_every_field_is_filled_each_way():
 
 def test_statements_do_not_grow_with_rows(as_user, django_assert_num_queries):
     """The person with their points and the account's state (authentication does not read the
-    account first), registrations with steps, posts, unit filings and the 双报告 line: five
-    statements for a member, two for anyone else, whatever their rows."""
+    account first), registrations with steps, posts and unit filings in one statement, and the
+    双报告 line: two statements for a member, one for anyone else, whatever their rows."""
     member = MemberFactory()
     RegistrationFactory(
         member=member, community=factories.CommunityFactory(), status=Status.APPROVED, approved_at=timezone.now()
     )
     client = as_user(member.user)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(2):
         assert client.get("/api/v1/members/me/").status_code == 200
     client = as_user(a_member_with_everything())
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(2):
         body = client.get("/api/v1/members/me/").json()
     assert len(body["registrations"]) == 3 and len(body["posts"]) == 3 and len(body["unit_registrations"]) == 3
     client = as_user(a_liaison_who_is_no_member())
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         body = client.get("/api/v1/members/me/").json()
     assert body["member"] is None and body["report"] is None and len(body["unit_registrations"]) == 1
 
 
-def test_the_page_reads_four_statements_for_a_member_and_two_for_anyone_else(django_assert_num_queries):
+def test_the_page_reads_one_statement_for_anyone(django_assert_num_queries):
     member, other = a_member_with_everything(), a_liaison_who_is_no_member()
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(1):
         assert selectors.own_page(member).person is not None
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         assert selectors.own_page(other).person is None
 
 

@@ -1,9 +1,9 @@
 """`members/me`: the caller's own member record, registrations, posts, unit filings and points.
 
-Every opening of the mini-program asks for it, so it is read by four statements written once
-(`Statement`), each row taken as a tuple: the person with their organisation and both points
-totals; their registrations with each one's steps; every post they have held; the unit
-registrations they filed. The year's 双报告 line is computed from these same rows by whoever
+Every opening of the mini-program asks for it, so it is read by one statement written once
+(`Statement`, `_OWN`), each row taken as a list: the person with their organisation and both
+points totals; their registrations with each one's steps; every post they have held; the unit
+registrations they filed (four arms of a UNION ALL). The year's 双报告 line is computed from these same rows by whoever
 provides it (registry `report_lines`), which reads nothing of them again.
 
 The former reading through the ORM (the member with member_list's annotations, the scoped
@@ -22,7 +22,7 @@ from django.db.models import Field
 
 from backend.accounts.models import User
 
-from ..models import MemberRegistration, PartyMember, PostAssignment, RegistrationStep, ServicePost, UnitRegistration
+from ..models import MemberRegistration, PartyMember, RegistrationStep
 from ._statements import Statement
 from .members import NOT_REGISTERED
 from .membership import current_year
@@ -156,106 +156,226 @@ def _plain(n: int) -> list[Field[Any, Any] | None]:
     return [None] * n
 
 
-_PERSON = Statement(
-    """
-    SELECT m.id, m.organization_id, o.name, o.parent_id, m.status, m.joined_on, m.employer, m.real_name,
-           m.phone, m.id_number_masked,
-           (SELECT SUM(p.points) FROM members_pointsentry p WHERE p.user_id = u.id AND p.year = %s),
-           (SELECT SUM(p.points) FROM members_pointsentry p WHERE p.user_id = u.id), u.is_active
-    FROM accounts_user u
-    LEFT JOIN members_partymember m ON m.user_id = u.id
-    LEFT JOIN communities_partyorganization o ON o.id = m.organization_id
-    WHERE u.id = %s
-    """,
-    [*_plain(5), _field(PartyMember, "joined_on"), *_plain(6), _field(User, "is_active")],
-)
+# One statement for the page, its four parts (the person, their registrations with their steps,
+# the posts they held, the unit registrations they filed) as arms of a UNION ALL: three round
+# trips fewer than a statement each (docs/benchmarks.md, "Ninth pass"). The arms share one row
+# layout of typed slots, each arm filling its own and leaving the rest NULL:
+#   kind, two sort keys, 5 integers, 13 texts, 1 date, 5 timestamps, 1 boolean.
+PERSON, REGISTRATION, ASSIGNMENT, UNIT = range(4)
+_INTS, _TEXTS, _TIMES = 5, 13, 5
+_I, _T, _D, _S, _B = 3, 3 + _INTS, 3 + _INTS + _TEXTS, 4 + _INTS + _TEXTS, 4 + _INTS + _TEXTS + _TIMES
 
-_REGISTRATION_TIMES = [
-    _field(MemberRegistration, name) for name in ("submitted_at", "decided_at", "approved_at", "withdrawn_at")
-]
+
+def _arm(
+    kind: int,
+    order: tuple[str, str],
+    *,
+    ints: list[str],
+    texts: list[str],
+    day: str,
+    times: list[str],
+    flag: str,
+    source: str,
+) -> str:
+    def filled(values: list[str], size: int, sql_type: str) -> list[str]:
+        return values + [f"CAST(NULL AS {sql_type})"] * (size - len(values))
+
+    columns = [
+        str(kind),
+        *order,
+        *filled(ints, _INTS, "BIGINT"),
+        *filled(texts, _TEXTS, "TEXT"),
+        day or "CAST(NULL AS DATE)",
+        *filled(times, _TIMES, "TIMESTAMP WITH TIME ZONE"),
+        flag or "CAST(NULL AS BOOLEAN)",
+    ]
+    return "SELECT " + ", ".join(columns) + " " + source
+
+
 # The names by scalar subqueries rather than joins: PostgreSQL planned the six-table join in about
 # 0.5 ms, more than it took to run, and this in about 0.15.
-_REGISTRATIONS = Statement(
-    """
-    SELECT r.id, r.community_id, (SELECT c.name FROM communities_community c WHERE c.id = r.community_id),
-           r.grid_id, (SELECT g.name FROM communities_grid g WHERE g.id = r.grid_id),
-           r.organization_id, (SELECT o.name FROM communities_partyorganization o WHERE o.id = r.organization_id),
-           r.real_name, r.phone, r.address, r.note, r.status, r.reason,
-           (SELECT consent.version FROM members_privacyconsent consent WHERE consent.id = r.consent_id),
-           r.submitted_at, r.decided_at, r.approved_at, r.withdrawn_at,
-           s.from_status, s.to_status, s.actor_id, s.reason, s.at
-    FROM members_memberregistration r
-    LEFT JOIN members_registrationstep s ON s.registration_id = r.id
-    WHERE r.member_id = %s
-    ORDER BY r.id DESC, s.id
-    """,
-    [*_plain(14), *_REGISTRATION_TIMES, *_plain(4), _field(RegistrationStep, "at")],
+_MEMBER_OF_CALLER = "(SELECT pm.id FROM members_partymember pm WHERE pm.user_id = %s)"
+_ARMS = [
+    _arm(
+        PERSON,
+        ("0", "0"),
+        ints=[
+            "m.id",
+            "m.organization_id",
+            "o.parent_id",
+            "(SELECT SUM(p.points) FROM members_pointsentry p WHERE p.user_id = u.id AND p.year = %s)",
+            "(SELECT SUM(p.points) FROM members_pointsentry p WHERE p.user_id = u.id)",
+        ],
+        texts=["o.name", "m.status", "m.employer", "m.real_name", "m.phone", "m.id_number_masked"],
+        day="m.joined_on",
+        times=[],
+        flag="u.is_active",
+        source="FROM accounts_user u LEFT JOIN members_partymember m ON m.user_id = u.id"
+        " LEFT JOIN communities_partyorganization o ON o.id = m.organization_id WHERE u.id = %s",
+    ),
+    _arm(
+        REGISTRATION,
+        ("-r.id", "s.id"),
+        ints=["r.id", "r.community_id", "r.grid_id", "r.organization_id", "s.actor_id"],
+        texts=[
+            "(SELECT c.name FROM communities_community c WHERE c.id = r.community_id)",
+            "(SELECT g.name FROM communities_grid g WHERE g.id = r.grid_id)",
+            "(SELECT o.name FROM communities_partyorganization o WHERE o.id = r.organization_id)",
+            "r.real_name",
+            "r.phone",
+            "r.address",
+            "r.note",
+            "r.status",
+            "r.reason",
+            "(SELECT consent.version FROM members_privacyconsent consent WHERE consent.id = r.consent_id)",
+            "s.from_status",
+            "s.to_status",
+            "s.reason",
+        ],
+        day="",
+        times=["r.submitted_at", "r.decided_at", "r.approved_at", "r.withdrawn_at", "s.at"],
+        flag="",
+        source="FROM members_memberregistration r LEFT JOIN members_registrationstep s ON s.registration_id = r.id"
+        f" WHERE r.member_id = {_MEMBER_OF_CALLER}",
+    ),
+    _arm(
+        ASSIGNMENT,
+        ("a.id", "0"),
+        ints=["a.id", "a.post_id", "p.community_id"],
+        texts=["p.name"],
+        day="",
+        times=["a.claimed_at", "a.left_at"],
+        flag="p.is_active",
+        source="FROM members_postassignment a JOIN members_servicepost p ON p.id = a.post_id"
+        f" WHERE a.member_id = {_MEMBER_OF_CALLER}",
+    ),
+    _arm(
+        UNIT,
+        ("-u.id", "0"),
+        ints=["u.id", "u.organization_id", "u.community_id", "u.filed_by_id"],
+        texts=[
+            "(SELECT o.name FROM communities_partyorganization o WHERE o.id = u.organization_id)",
+            "(SELECT c.name FROM communities_community c WHERE c.id = u.community_id)",
+            "u.contact_name",
+            "u.contact_phone",
+            "u.resources",
+            "u.status",
+            "u.reason",
+        ],
+        day="u.agreement_date",
+        times=["u.submitted_at", "u.decided_at", "u.approved_at", "u.withdrawn_at"],
+        flag="",
+        source="FROM members_unitregistration u WHERE u.filed_by_id = %s",
+    ),
+]
+_OWN = Statement(
+    " UNION ALL ".join(_ARMS) + " ORDER BY 1, 2, 3",
+    [
+        *_plain(_T),
+        *_plain(_TEXTS),
+        _field(PartyMember, "joined_on"),
+        *[_field(MemberRegistration, name) for name in ("submitted_at", "decided_at", "approved_at", "withdrawn_at")],
+        _field(RegistrationStep, "at"),
+        _field(User, "is_active"),
+    ],
 )
 
-_ASSIGNMENT_TIMES = [_field(PostAssignment, name) for name in ("claimed_at", "left_at")]
-_ASSIGNMENTS = Statement(
-    """
-    SELECT a.id, a.post_id, p.name, p.community_id, p.is_active, a.claimed_at, a.left_at
-    FROM members_postassignment a
-    JOIN members_servicepost p ON p.id = a.post_id
-    WHERE a.member_id = %s
-    ORDER BY a.id
-    """,
-    [*_plain(4), _field(ServicePost, "is_active"), *_ASSIGNMENT_TIMES],
-)
 
-_UNIT_TIMES = [_field(UnitRegistration, name) for name in ("submitted_at", "decided_at", "approved_at", "withdrawn_at")]
-_UNIT_REGISTRATIONS = Statement(
-    """
-    SELECT u.id, u.organization_id, (SELECT o.name FROM communities_partyorganization o WHERE o.id = u.organization_id),
-           u.community_id, (SELECT c.name FROM communities_community c WHERE c.id = u.community_id),
-           u.agreement_date, u.contact_name, u.contact_phone, u.resources, u.status, u.reason, u.filed_by_id,
-           u.submitted_at, u.decided_at, u.approved_at, u.withdrawn_at
-    FROM members_unitregistration u
-    WHERE u.filed_by_id = %s
-    ORDER BY u.id DESC
-    """,
-    [*_plain(5), _field(UnitRegistration, "agreement_date"), *_plain(6), *_UNIT_TIMES],
-)
+def _person(row: list[Any], user_id: int) -> OwnMember | None:
+    i, t = row[_I : _I + _INTS], row[_T : _T + _TEXTS]
+    if i[0] is None:
+        return None
+    return OwnMember(i[0], user_id, i[1], t[0], i[2], t[1], row[_D], t[2], t[3], t[4], t[5])
 
 
-def _registrations(member_id: int) -> tuple[OwnRegistration, ...]:
+def _registrations(rows: list[list[Any]]) -> tuple[OwnRegistration, ...]:
     """The member's registrations, each with its steps: one row per step (one for a registration
     without any), newest registration first, its steps oldest first."""
     registrations: list[OwnRegistration] = []
     steps: dict[int, list[OwnStep]] = {}
-    for row in _REGISTRATIONS.rows([member_id]):
-        registration_id = row[0]
-        if registration_id not in steps:
-            steps[registration_id] = []
-            registrations.append(OwnRegistration._make([*row[:18], ()]))
-        if row[19] is not None:  # to_status: never empty on a step
-            steps[registration_id].append(OwnStep(*row[18:]))
+    for row in rows:
+        i, t, times = row[_I : _I + _INTS], row[_T : _T + _TEXTS], row[_S : _S + _TIMES]
+        if i[0] not in steps:
+            steps[i[0]] = []
+            registrations.append(
+                OwnRegistration(
+                    id=i[0],
+                    community_id=i[1],
+                    community_name=t[0],
+                    grid_id=i[2],
+                    grid_name=t[1],
+                    organization_id=i[3],
+                    organization_name=t[2],
+                    real_name=t[3],
+                    phone=t[4],
+                    address=t[5],
+                    note=t[6],
+                    status=t[7],
+                    reason=t[8],
+                    consent_version=t[9],
+                    submitted_at=times[0],
+                    decided_at=times[1],
+                    approved_at=times[2],
+                    withdrawn_at=times[3],
+                    steps=(),
+                )
+            )
+        if t[11] is not None:  # to_status: never empty on a step
+            steps[i[0]].append(OwnStep(t[10], t[11], i[4], t[12], times[4]))
     return tuple(r._replace(steps=tuple(steps[r.id])) for r in registrations)
 
 
+def _assignment(row: list[Any]) -> OwnAssignment:
+    i = row[_I : _I + _INTS]
+    return OwnAssignment(i[0], i[1], row[_T], i[2], bool(row[_B]), row[_S], row[_S + 1])
+
+
+def _unit(row: list[Any]) -> OwnUnitRegistration:
+    i, t, times = row[_I : _I + _INTS], row[_T : _T + _TEXTS], row[_S : _S + _TIMES]
+    return OwnUnitRegistration(
+        id=i[0],
+        organization_id=i[1],
+        organization_name=t[0],
+        community_id=i[2],
+        community_name=t[1],
+        agreement_date=row[_D],
+        contact_name=t[2],
+        contact_phone=t[3],
+        resources=t[4],
+        status=t[5],
+        reason=t[6],
+        filed_by_id=i[3],
+        submitted_at=times[0],
+        decided_at=times[1],
+        approved_at=times[2],
+        withdrawn_at=times[3],
+    )
+
+
 def own_page(user: Any) -> OwnPage:
-    """Everything `members/me` shows of the signed-in caller but the 双报告 line: four statements
-    for a party member, two for anyone else, one when the account is gone. The first reads the
-    account's state (`account_active`) for the view to refuse a gone or inactive one."""
+    """Everything `members/me` shows of the signed-in caller but the 双报告 line, in one statement
+    (`_OWN`). Its person row reads the account's state (`account_active`) for the view to refuse a
+    gone or inactive one; no row: the account is gone."""
     year = current_year()
-    found = _PERSON.rows([year, user.pk])
-    if not found:
+    parts: dict[int, list[list[Any]]] = {PERSON: [], REGISTRATION: [], ASSIGNMENT: [], UNIT: []}
+    for row in _OWN.rows([year, user.pk, user.pk, user.pk, user.pk]):
+        parts[row[0]].append(row)
+    if not parts[PERSON]:
         return OwnPage(person=None, unit_registrations=(), year=year, year_total=0, total=0, account_active=None)
-    *member, year_total, total, account_active = found[0]
+    found = parts[PERSON][0]
+    own = _person(found, user.pk)
     person = None
-    if member[0] is not None:
-        own = OwnMember(member[0], user.pk, *member[1:])
+    if own is not None:
         person = OwnPerson(
             member=own,
-            registrations=_registrations(own.id),
-            assignments=tuple(OwnAssignment(*r) for r in _ASSIGNMENTS.rows([own.id])),
+            registrations=_registrations(parts[REGISTRATION]),
+            assignments=tuple(_assignment(row) for row in parts[ASSIGNMENT]),
         )
     return OwnPage(
         person=person,
-        unit_registrations=tuple(OwnUnitRegistration(*r) for r in _UNIT_REGISTRATIONS.rows([user.pk])),
+        unit_registrations=tuple(_unit(row) for row in parts[UNIT]),
         year=year,
-        year_total=int(year_total or 0),
-        total=int(total or 0),
-        account_active=bool(account_active),
+        year_total=int(found[_I + 3] or 0),
+        total=int(found[_I + 4] or 0),
+        account_active=bool(found[_B]),
     )
