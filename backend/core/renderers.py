@@ -10,8 +10,11 @@ did; datetimes included (orjson's own form differs from DRF's: `Z`, milliseconds
 
 What it cannot write goes through DRF's renderer unchanged: keys that are not strings, integers
 beyond 64 bits, and the indented form (`Accept: application/json; indent=4`, the browsable API).
-The one difference that remains is a float that is not a number, which DRF refused (a 500) and
-this writes as `null`; `tests/core/test_renderers.py` holds the rest to DRF's bytes.
+Two differences remain: a float that is not a number, which DRF refused (a 500) and this writes
+as `null`; and floats below 1e-4, written without an exponent or with a shorter one (`0.00001` for
+DRF's `1e-05`, `8.3e-6` for `8.3e-06`): the same number to any JSON reader (only a report's rate
+under one in ten thousand can be that small).
+`tests/core/test_renderers.py` holds the rest to DRF's bytes.
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ def _key(value: str) -> str:
 # rate every request is counted at once; and it lasts this long at most.
 LEASE_SHARE = 8
 LEASE_SECONDS = 5
-# Keys with a lease kept per process; the table is emptied when full (each key then loses at most
-# its lease's owed requests, which is what bounds it).
+# Keys with a lease kept per process; when full, the expired ones are dropped (each then leaves at
+# most a lease's requests uncounted), and all of them if none has expired.
 LEASES_MAX = 50_000
 
 
@@ -88,13 +88,27 @@ class Leases:
             return int(lease[1])
 
     def grant(self, key: str, requests: int, seconds: float) -> None:
-        if requests < 1:
-            return
-        until = time.monotonic() + seconds
+        now = time.monotonic()
         with self._lock:
+            held = self._leases.get(key)
+            if held is not None:
+                # Another thread of this process counted a request of this key meanwhile and holds
+                # a lease: what it owes stays owed, and the smaller of the two is what is left.
+                held[0] = min(held[0], max(requests, 0))
+                return
+            if requests < 1:
+                return
             if len(self._leases) >= self.size:
-                self._leases.clear()
-            self._leases[key] = [requests, 0, until]
+                self._prune(now)
+            self._leases[key] = [requests, 0, now + seconds]
+
+    def _prune(self, now: float) -> None:
+        """Full: drop the expired leases (each owes at most a lease, left uncounted), and
+        everything if every lease is still running."""
+        for key in [key for key, lease in self._leases.items() if lease[2] <= now]:
+            del self._leases[key]
+        if len(self._leases) >= self.size:
+            self._leases.clear()
 
     def clear(self) -> None:
         with self._lock:

@@ -171,6 +171,44 @@ def test_requests_owed_on_an_expired_lease_are_counted_by_the_next(monkeypatch):
     assert cache.get(throttle.counter_key) == 7
 
 
+def test_a_lease_granted_to_a_second_thread_keeps_what_the_first_owes(monkeypatch):
+    """Two threads of a process count a request of one client at once; the first is granted a lease
+    and lets ten through on it before the second's grant arrives. Those ten stay owed."""
+    table = throttling.Leases(100)
+    table.grant("throttle_user_1", 16, 5)
+    assert all(table.take("throttle_user_1") is None for _ in range(10))
+    table.grant("throttle_user_1", 16, 5)  # the slower thread
+    assert all(table.take("throttle_user_1") is None for _ in range(6))  # what was left: 16 - 10
+    assert table.take("throttle_user_1") == 16  # used up: every request let through is owed
+    table.grant("throttle_user_1", 0, 5)
+    assert table.take("throttle_user_1") == 0  # near the rate: no lease
+
+
+def test_near_the_rate_a_second_grant_shrinks_the_lease_held():
+    table = throttling.Leases(100)
+    table.grant("throttle_user_2", 16, 5)
+    assert table.take("throttle_user_2") is None
+    table.grant("throttle_user_2", 0, 5)  # another thread's count found the rate near
+    assert table.take("throttle_user_2") == 1
+
+
+def test_a_full_table_drops_the_expired_leases_first(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(throttling.time, "monotonic", lambda: now[0])
+    table = throttling.Leases(3)
+    table.grant("old", 16, 1)
+    now[0] += 0.5
+    table.grant("a", 16, 5)
+    table.grant("b", 16, 5)
+    assert table.take("a") is None
+    now[0] += 1  # "old" has expired, "a" and "b" run
+    table.grant("c", 16, 5)
+    assert set(table._leases) == {"a", "b", "c"}
+    assert table._leases["a"][1] == 1  # still owed
+    table.grant("d", 16, 5)  # full of running leases: emptied
+    assert set(table._leases) == {"d"}
+
+
 def test_the_leases_are_the_general_rates_only():
     """Logins, codes, check-ins and attempts count every request at once."""
     from rest_framework.throttling import SimpleRateThrottle
