@@ -60,8 +60,9 @@ class Leases:
 
     A lease is granted after a request is counted: while it lasts, the next requests of that key
     in this process are let through and owed; the request that finds it used up or expired counts
-    itself and all those owed in one `INCRBY`. Nothing is lost (owed requests are counted late,
-    perhaps in the next window), but until then the shared count does not see them: with P
+    itself and all those owed in one `INCRBY`. Owed requests are counted late (perhaps in the next
+    window; only a full table, `LEASES_MAX`, drops some), and until then the shared count does not
+    see them: with P
     processes, a key's window lets through at most its rate plus P leases. A lease is at most
     `LEASE_SHARE`'s share of what is left of the rate, so it shrinks as the count nears the rate
     and is none there: the refusal itself is as exact as without leases.

@@ -265,23 +265,29 @@ def redis_backed():
     backing.delete_pattern("*")
 
 
+def commands_sent(monkeypatch, backing) -> list[tuple]:
+    """Every command the throttles send to the cache's Redis client from now on, with its arguments."""
+    raw = backing.client.get_client(write=True)
+    sent: list[tuple] = []
+    real_execute = raw.execute_command
+
+    def counting(*args, **kwargs):
+        sent.append(args)
+        return real_execute(*args, **kwargs)
+
+    monkeypatch.setattr(raw, "execute_command", counting)
+    return sent
+
+
 def test_on_redis_a_request_is_one_command_and_the_window_expires(monkeypatch, redis_backed):
     """INCR, and EXPIRE when it opens the window: no Lua script, and every counter has its expiry."""
     throttle = anon_throttle(monkeypatch, "3/min", redis_backed)
     request = request_from("198.51.100.7")
-    raw = redis_backed.client.get_client(write=True)
-    sent = []
-    real_execute = raw.execute_command
-
-    def counting(*args, **kwargs):
-        sent.append(args[0])
-        return real_execute(*args, **kwargs)
-
-    monkeypatch.setattr(raw, "execute_command", counting)
+    sent = commands_sent(monkeypatch, redis_backed)
 
     assert [throttle.allow_request(request, None) for _ in range(4)] == [True, True, True, False]
     # The refusal also asks for the expiry (a counter without one would be started again).
-    assert sent == ["INCRBY", "EXPIRE", "INCRBY", "INCRBY", "INCRBY", "TTL"]
+    assert [command[0] for command in sent] == ["INCRBY", "EXPIRE", "INCRBY", "INCRBY", "INCRBY", "TTL"]
     assert redis_backed.get(throttle.counter_key) == 4
     assert 0 < redis_backed.ttl(throttle.counter_key) <= 60
     assert 0 < throttle.wait() <= 60
@@ -290,15 +296,7 @@ def test_on_redis_a_request_is_one_command_and_the_window_expires(monkeypatch, r
 def test_on_redis_a_lease_is_one_incrby_per_lease(monkeypatch, redis_backed):
     throttle = anon_throttle(monkeypatch, "1000/min", redis_backed)
     request = request_from("198.51.100.15")
-    raw = redis_backed.client.get_client(write=True)
-    sent = []
-    real_execute = raw.execute_command
-
-    def counting(*args, **kwargs):
-        sent.append(args[:3])
-        return real_execute(*args, **kwargs)
-
-    monkeypatch.setattr(raw, "execute_command", counting)
+    sent = commands_sent(monkeypatch, redis_backed)
 
     assert all(throttle.allow_request(request, None) for _ in range(35))
     full_key = redis_backed.make_key(throttle.counter_key)
